@@ -1,1 +1,62 @@
-fn main() {}
+//! Entry point: parse, run, map the outcome to an exit code, print an error once.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use kestractl::cli::Cli;
+use kestractl::error::{Error, Exit, Report};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            });
+        }
+    };
+    init_logging(cli.global.verbose);
+
+    // A current-thread runtime starts in microseconds and is plenty for an I/O-bound CLI.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(&Error::Other(anyhow::anyhow!("cannot start: {e}"))),
+    };
+    match runtime.block_on(kestractl::run(cli)) {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => report(&e),
+    }
+}
+
+fn report(e: &Error) -> ExitCode {
+    if !matches!(e, Error::BrokenPipe) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{}", Report(e));
+    }
+    ExitCode::from(e.exit().code())
+}
+
+/// `-v` logs requests, `-vv` everything of ours; `KESTRACTL_LOG` overrides with a filter. Logs go
+/// to stderr and never contain secrets (we never log headers or bodies).
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "kestractl=debug",
+        _ => "kestractl=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KESTRACTL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,136 @@
+//! Commands orchestrate: they read settings, call clients and render. No HTTP or Docker details
+//! live here. Clients are built lazily through [`Ctx`], so commands that do not need the network
+//! (help, `config`) never touch it.
+
+pub mod config;
+pub mod server;
+
+use std::path::PathBuf;
+
+use tokio::sync::OnceCell;
+
+use crate::cli::{Command, GlobalArgs};
+use crate::error::{Exit, Result};
+use crate::kestra::{ClientConfig, KestraClient};
+use crate::output::Output;
+use crate::secrets::source::{Password, resolve_password};
+use crate::settings::{self, ConfigFile, DotEnv, FlagValues, Layers, Settings};
+
+/// Reads an environment variable; a function so tests and callers can substitute a map.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// What every command may need, built on first use.
+pub struct Ctx {
+    pub global: GlobalArgs,
+    pub out: Output,
+    env: EnvLookup,
+    settings: OnceCell<Settings>,
+    password: OnceCell<Option<Password>>,
+    kestra: OnceCell<KestraClient>,
+}
+
+impl Ctx {
+    pub fn new(global: GlobalArgs) -> Self {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let out = Output::new(global.output, global.no_color, no_color_env);
+        Ctx {
+            global,
+            out,
+            env: Box::new(|k| std::env::var(k).ok()),
+            settings: OnceCell::new(),
+            password: OnceCell::new(),
+            kestra: OnceCell::new(),
+        }
+    }
+
+    pub fn env(&self, key: &str) -> Option<String> {
+        (self.env)(key)
+    }
+
+    pub fn config_path(&self) -> Result<PathBuf> {
+        Ok(settings::config_file::config_dir(&*self.env)?.join(settings::config_file::FILE_NAME))
+    }
+
+    /// `.env` of the working directory (a missing file is empty).
+    pub fn dotenv(&self) -> Result<DotEnv> {
+        DotEnv::load(std::path::Path::new(".env"))
+    }
+
+    pub fn flag_values(&self) -> FlagValues {
+        let g = &self.global;
+        FlagValues {
+            context: g.context.clone(),
+            server: g.server.clone(),
+            tenant: g.tenant.clone(),
+            username: g.username.clone(),
+            timeout: g.timeout.clone(),
+            allow_insecure_http: g.allow_insecure_http,
+        }
+    }
+
+    pub async fn settings(&self) -> Result<&Settings> {
+        self.settings
+            .get_or_try_init(|| async {
+                let config_path = self.config_path()?;
+                let config = ConfigFile::load(&config_path)?;
+                let dotenv = self.dotenv()?;
+                let flags = self.flag_values();
+                settings::resolve(&Layers {
+                    flags: &flags,
+                    env: &*self.env,
+                    dotenv: &dotenv,
+                    config: &config,
+                    config_path: &config_path,
+                })
+            })
+            .await
+    }
+
+    /// The password for API calls, read at most once (stdin can only be read once).
+    pub async fn password(&self) -> Result<Option<&Password>> {
+        let settings = self.settings().await?;
+        let pw = self
+            .password
+            .get_or_try_init(|| async {
+                let stdin = std::io::stdin();
+                let mut lock = stdin.lock();
+                let pw = resolve_password(
+                    self.global.password_stdin,
+                    &mut lock,
+                    &*self.env,
+                    &settings.dotenv,
+                )?;
+                if let Some(w) = pw.as_ref().and_then(|p| p.warning.as_ref()) {
+                    self.out.warn(w);
+                }
+                Ok::<_, crate::error::Error>(pw)
+            })
+            .await?;
+        Ok(pw.as_ref())
+    }
+
+    pub async fn kestra(&self) -> Result<&KestraClient> {
+        self.kestra
+            .get_or_try_init(|| async {
+                let s = self.settings().await?;
+                let password = self.password().await?.map(|p| p.secret.clone());
+                KestraClient::new(ClientConfig {
+                    server: s.server.value.clone(),
+                    tenant: s.tenant.value.clone(),
+                    username: s.username.value.clone(),
+                    password,
+                    timeout: s.timeout.value,
+                    allow_insecure_http: s.allow_insecure_http.value,
+                })
+            })
+            .await
+    }
+}
+
+/// Runs one command to completion.
+pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
+    match command {
+        Command::Server(cmd) => server::run(ctx, cmd).await,
+        Command::Config(cmd) => config::run(ctx, cmd).await,
+    }
+}

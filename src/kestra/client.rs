@@ -1,0 +1,462 @@
+//! The HTTP client for Kestra's REST API.
+//!
+//! - `Authorization: Basic` on every call, no cookie store (Kestra enforces CSRF on cookie-authed
+//!   writes; the header bypasses it), no redirects (a redirect means a proxy or login page, and
+//!   following it could carry the credentials elsewhere).
+//! - One deadline per call (`--timeout`) covering every attempt, so a dead server fails in time.
+//! - Bounded retry with exponential backoff: any request whose connection could not be made (it
+//!   never reached the server), and idempotent requests on 502/503/504.
+//! - Basic Auth is refused over plain http to a non-loopback host unless explicitly allowed.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
+use url::Url;
+
+use super::error::{ApiError, TransportKind};
+use super::model::{Configuration, LoginConfiguration};
+use super::problem;
+use super::routes::{self, ApiVersion, ServerVersion};
+use crate::error::{Error, Result};
+use crate::secrets::Secret;
+use crate::settings::validate::is_loopback;
+
+/// How hard to try before giving up (within the call's deadline).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Backoff before attempt `n + 1` (n ≥ 1): doubling, capped, with ±25% jitter so many clients
+    /// do not retry in lockstep.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .first_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.max_backoff);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let jitter = f64::from(nanos % 1000) / 1000.0 * 0.5 - 0.25;
+        base.mul_f64(1.0 + jitter)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub server: Url,
+    pub tenant: String,
+    pub username: String,
+    pub password: Option<Secret>,
+    pub timeout: Duration,
+    pub allow_insecure_http: bool,
+}
+
+/// What a server is, learned from `/api/v1/configs`.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub config: Configuration,
+    pub version: Option<ServerVersion>,
+    pub api: ApiVersion,
+}
+
+/// Whether the credentials work, proved on a protected route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialCheck {
+    Valid,
+    /// Authenticated, but the user may not read flows (EE RBAC); the password itself is right.
+    ValidForbidden,
+    Refused,
+    /// No password to check.
+    Missing,
+}
+
+/// A request, kept as data so it can be sent again on retry.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<(&'static str, Vec<u8>)>,
+    pub idempotent: bool,
+    pub authenticated: bool,
+}
+
+impl Request {
+    pub fn get(path: impl Into<String>) -> Self {
+        Request {
+            method: Method::GET,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            idempotent: true,
+            authenticated: true,
+        }
+    }
+
+    pub fn anonymous(mut self) -> Self {
+        self.authenticated = false;
+        self
+    }
+
+    pub fn query(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((key.into(), value.into()));
+        self
+    }
+}
+
+pub struct KestraClient {
+    http: reqwest::Client,
+    server: Url,
+    tenant: String,
+    username: String,
+    password: Option<Secret>,
+    timeout: Duration,
+    retry: RetryPolicy,
+    discovery: OnceCell<Discovery>,
+}
+
+impl KestraClient {
+    pub fn new(cfg: ClientConfig) -> Result<Self> {
+        if cfg.password.is_some()
+            && cfg.server.scheme() == "http"
+            && !is_loopback(&cfg.server)
+            && !cfg.allow_insecure_http
+        {
+            return Err(Error::InsecureHttp {
+                host: cfg.server.host_str().unwrap_or_default().to_string(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("kestractl/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+        Ok(KestraClient {
+            http,
+            server: cfg.server,
+            tenant: cfg.tenant,
+            username: cfg.username,
+            password: cfg.password,
+            timeout: cfg.timeout,
+            retry: RetryPolicy::default(),
+            discovery: OnceCell::new(),
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn server(&self) -> &Url {
+        &self.server
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn has_password(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// The absolute URL of an API path (the server URL may carry a reverse-proxy prefix).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.server.as_str().trim_end_matches('/'), path)
+    }
+
+    fn build(&self, req: &Request, remaining: Duration) -> reqwest::RequestBuilder {
+        let mut b = self
+            .http
+            .request(req.method.clone(), self.url(&req.path))
+            .timeout(remaining)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        if !req.query.is_empty() {
+            b = b.query(&req.query);
+        }
+        if req.authenticated
+            && let Some(pw) = &self.password
+        {
+            b = b.basic_auth(&self.username, Some(pw.expose()));
+        }
+        if let Some((content_type, bytes)) = &req.body {
+            b = b.header(CONTENT_TYPE, *content_type).body(bytes.clone());
+        }
+        b
+    }
+
+    fn context(&self, req: &Request) -> (String, String) {
+        (req.method.to_string(), self.url(&req.path))
+    }
+
+    /// Sends a request with retries; returns the response only if it is a 2xx.
+    pub async fn send(&self, req: &Request) -> Result<reqwest::Response, ApiError> {
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let (method, url) = self.context(req);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(self.transport_error(
+                    req,
+                    TransportKind::Timeout,
+                    "no answer before the deadline".into(),
+                ));
+            }
+            let sent = Instant::now();
+            let outcome = self.build(req, remaining).send().await;
+            match outcome {
+                Ok(resp) => {
+                    let status = resp.status();
+                    tracing::debug!(
+                        "{method} {} -> {} in {} ms (attempt {attempt})",
+                        resp.url(),
+                        status.as_u16(),
+                        sent.elapsed().as_millis()
+                    );
+                    if status.is_success() {
+                        return Ok(resp);
+                    }
+                    let retryable = req.idempotent
+                        && matches!(
+                            status,
+                            StatusCode::BAD_GATEWAY
+                                | StatusCode::SERVICE_UNAVAILABLE
+                                | StatusCode::GATEWAY_TIMEOUT
+                        );
+                    if retryable && attempt < self.retry.max_attempts {
+                        let wait =
+                            retry_after(&resp).unwrap_or_else(|| self.retry.backoff(attempt));
+                        if Instant::now() + wait < deadline {
+                            tracing::debug!("retrying in {} ms", wait.as_millis());
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    return Err(self.status_error(req, resp).await);
+                }
+                Err(e) => {
+                    let kind = TransportKind::of(&e);
+                    tracing::debug!(
+                        "{method} {url} failed after {} ms (attempt {attempt}): {kind:?}",
+                        sent.elapsed().as_millis()
+                    );
+                    // A connection that was never made carried nothing: safe to retry whatever
+                    // the method. Anything else might have reached the server.
+                    let retryable = kind == TransportKind::Connect;
+                    if retryable && attempt < self.retry.max_attempts {
+                        let wait = self.retry.backoff(attempt);
+                        if Instant::now() + wait < deadline {
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                    }
+                    return Err(self.transport_error(req, kind, describe_transport(&e)));
+                }
+            }
+        }
+    }
+
+    fn transport_error(&self, req: &Request, kind: TransportKind, detail: String) -> ApiError {
+        let (method, url) = self.context(req);
+        ApiError::Transport {
+            method,
+            url,
+            server: crate::settings::display_url(&self.server),
+            kind,
+            detail,
+            timeout: self.timeout,
+        }
+    }
+
+    async fn status_error(&self, req: &Request, resp: reqwest::Response) -> ApiError {
+        let (method, url) = self.context(req);
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.bytes().await.unwrap_or_default();
+        ApiError::Status {
+            method,
+            url,
+            status,
+            problem: problem::parse(content_type.as_deref(), &body),
+            location,
+            username: self.username.clone(),
+            password_given: self.password.is_some() && req.authenticated,
+        }
+    }
+
+    /// Sends and decodes a JSON answer.
+    pub async fn json<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ApiError> {
+        let resp = self.send(req).await?;
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.bytes().await.map_err(|e| {
+            self.transport_error(req, TransportKind::of(&e), describe_transport(&e))
+        })?;
+        serde_json::from_slice(&body).map_err(|e| {
+            let (method, url) = self.context(req);
+            let problem = problem::parse(content_type.as_deref(), &body);
+            ApiError::Decode {
+                method,
+                url,
+                detail: problem.non_json.unwrap_or_else(|| e.to_string()),
+            }
+        })
+    }
+
+    /// `GET /api/v1/configs`, with credentials when we have them (2.0 requires them; 1.x answers
+    /// anyone).
+    pub async fn configuration(&self) -> Result<Configuration, ApiError> {
+        self.json(&Request::get(routes::CONFIGS)).await
+    }
+
+    /// `GET /api/v1/configs/login`: public on 2.0, absent on 1.x.
+    pub async fn login_configuration(&self) -> Result<LoginConfiguration, ApiError> {
+        self.json(&Request::get(routes::CONFIGS_LOGIN).anonymous())
+            .await
+    }
+
+    /// Learns the server's version once and caches it for the rest of the command.
+    pub async fn discover(&self) -> Result<&Discovery, ApiError> {
+        self.discovery
+            .get_or_try_init(|| async {
+                let config = self.configuration().await?;
+                let version = config.version.as_deref().and_then(ServerVersion::parse);
+                // An unparseable version (a development build) gets the newest routes.
+                let api = version.as_ref().map_or(ApiVersion::V2, ServerVersion::api);
+                Ok(Discovery {
+                    config,
+                    version,
+                    api,
+                })
+            })
+            .await
+    }
+
+    /// Proves the credentials on a route that always needs them.
+    pub async fn check_credentials(&self) -> Result<CredentialCheck, ApiError> {
+        if self.password.is_none() {
+            return Ok(CredentialCheck::Missing);
+        }
+        match self
+            .send(&Request::get(routes::credential_probe(&self.tenant)))
+            .await
+        {
+            Ok(_) => Ok(CredentialCheck::Valid),
+            Err(ApiError::Status { status: 401, .. }) => Ok(CredentialCheck::Refused),
+            Err(ApiError::Status { status: 403, .. }) => Ok(CredentialCheck::ValidForbidden),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let secs: u64 = resp
+        .headers()
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(10)))
+}
+
+/// The innermost cause of a transport error, which is the useful one ("Connection refused").
+fn describe_transport(e: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    let mut last = e.to_string();
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    // Never echo a URL with credentials; reqwest errors carry our URL, which has none.
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(server: &str, password: Option<&str>, allow: bool) -> ClientConfig {
+        ClientConfig {
+            server: Url::parse(server).unwrap(),
+            tenant: "main".into(),
+            username: "admin@kestra.io".into(),
+            password: password.map(Secret::new),
+            timeout: Duration::from_secs(5),
+            allow_insecure_http: allow,
+        }
+    }
+
+    #[test]
+    fn refuses_basic_auth_over_plain_http_to_remote_hosts() {
+        let err = KestraClient::new(cfg("http://kestra.internal:8080", Some("pw"), false))
+            .err()
+            .unwrap();
+        assert!(matches!(err, Error::InsecureHttp { .. }));
+        assert!(err.hint().unwrap().contains("--allow-insecure-http"));
+        assert!(KestraClient::new(cfg("http://kestra.internal:8080", Some("pw"), true)).is_ok());
+        assert!(KestraClient::new(cfg("https://kestra.internal", Some("pw"), false)).is_ok());
+        assert!(KestraClient::new(cfg("http://127.0.0.1:8080", Some("pw"), false)).is_ok());
+        assert!(KestraClient::new(cfg("http://kestra.internal:8080", None, false)).is_ok());
+    }
+
+    #[test]
+    fn urls_keep_a_proxy_prefix() {
+        let c = KestraClient::new(cfg("https://example.com/kestra", None, false)).unwrap();
+        assert_eq!(
+            c.url("/api/v1/configs"),
+            "https://example.com/kestra/api/v1/configs"
+        );
+        let c = KestraClient::new(cfg("http://localhost:8080/", None, false)).unwrap();
+        assert_eq!(c.url("/ping"), "http://localhost:8080/ping");
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy::default();
+        let b1 = p.backoff(1);
+        let b3 = p.backoff(3);
+        assert!(b1 >= Duration::from_millis(150) && b1 <= Duration::from_millis(250));
+        assert!(b3 >= Duration::from_millis(600) && b3 <= Duration::from_millis(1000));
+        assert!(p.backoff(20) <= Duration::from_millis(2500));
+    }
+}

@@ -1,0 +1,242 @@
+//! Errors of the API client, typed so commands can branch on a status (404 → "no such flow"), and
+//! a default translation into the operator-facing [`Error`] with the fix in it.
+
+use std::time::Duration;
+
+use super::problem::Problem;
+use crate::error::{Error, Exit};
+use crate::settings::duration::format_duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// The TCP/TLS connection could not be made: nothing reached the server.
+    Connect,
+    Timeout,
+    Other,
+}
+
+impl TransportKind {
+    pub fn of(e: &reqwest::Error) -> Self {
+        if e.is_connect() {
+            TransportKind::Connect
+        } else if e.is_timeout() {
+            TransportKind::Timeout
+        } else {
+            TransportKind::Other
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Transport {
+        method: String,
+        url: String,
+        server: String,
+        kind: TransportKind,
+        detail: String,
+        timeout: Duration,
+    },
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        problem: Problem,
+        location: Option<String>,
+        username: String,
+        password_given: bool,
+    },
+    Decode {
+        method: String,
+        url: String,
+        detail: String,
+    },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ApiError::Status { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// The hint for a refused or missing password. Shared by every command that talks to the API.
+pub fn auth_hint(password_given: bool) -> String {
+    if password_given {
+        "check the password (given with --password-stdin or KESTRACTL_PASSWORD) and the username \
+         (--username, KESTRACTL_USERNAME or the context: `kestractl config show`)"
+            .into()
+    } else {
+        "give the password with --password-stdin (e.g. `kestractl … --password-stdin < pwfile`) \
+         or, in CI, KESTRACTL_PASSWORD"
+            .into()
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Transport {
+                url,
+                server,
+                kind,
+                detail,
+                timeout,
+                ..
+            } => {
+                let (reason, hint) = match kind {
+                    TransportKind::Connect => (
+                        detail,
+                        format!(
+                            "is Kestra running and listening at {server}? Check the server URL \
+                             (--server, KESTRACTL_SERVER or `kestractl config show`)"
+                        ),
+                    ),
+                    TransportKind::Timeout => (
+                        format!("no answer within {} (--timeout)", format_duration(timeout)),
+                        "the server may be starting or overloaded; retry, or raise --timeout".into(),
+                    ),
+                    TransportKind::Other => (
+                        detail,
+                        "check the server URL and that it speaks HTTP(S)".into(),
+                    ),
+                };
+                Error::Unreachable { url, reason, hint }
+            }
+            ApiError::Decode { method, url, detail } => Error::Server {
+                message: format!("{method} {url} returned an answer kestractl cannot read: {detail}"),
+                hint: "is the server URL a Kestra API (not a proxy page)? `kestractl server info` checks it"
+                    .into(),
+            },
+            ApiError::Status {
+                method,
+                url,
+                status,
+                problem,
+                location,
+                username,
+                password_given,
+            } => {
+                let said = problem.summary();
+                let said = if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said}")
+                };
+                match status {
+                    300..=399 => Error::Server {
+                        message: format!(
+                            "{method} {url} was redirected (HTTP {status}) to {}",
+                            location.as_deref().unwrap_or("another place")
+                        ),
+                        hint: "point --server at Kestra itself, not at a login proxy or a redirecting address"
+                            .into(),
+                    },
+                    401 => Error::Auth {
+                        message: if password_given {
+                            format!("Kestra refused the credentials of {username} (HTTP 401 on {method} {url})")
+                        } else {
+                            format!("Kestra requires a password and none was given (HTTP 401 on {method} {url})")
+                        },
+                        hint: auth_hint(password_given),
+                    },
+                    403 => Error::Auth {
+                        message: format!("{username} may not do this (HTTP 403 on {method} {url}){said}"),
+                        hint: "use an account with the needed permissions".into(),
+                    },
+                    404 => Error::NotFound {
+                        message: format!("not found (HTTP 404 on {method} {url}){said}"),
+                        hint: "check the names you gave; `kestractl server info` shows the server version and tenant"
+                            .into(),
+                    },
+                    400 | 409 | 415 | 422 => Error::Rejected {
+                        message: format!("Kestra rejected {method} {url} (HTTP {status}){said}"),
+                        hint: String::new(),
+                        exit: Exit::Error,
+                    },
+                    _ => Error::Server {
+                        message: format!("Kestra failed on {method} {url} (HTTP {status}){said}"),
+                        hint: if status >= 500 {
+                            "the server had a problem; `kestractl status` and the Kestra logs say more".into()
+                        } else {
+                            String::new()
+                        },
+                    },
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16, password_given: bool) -> ApiError {
+        ApiError::Status {
+            method: "GET".into(),
+            url: "http://localhost:8080/api/v1/main/flows".into(),
+            status,
+            problem: Problem::default(),
+            location: None,
+            username: "admin@kestra.io".into(),
+            password_given,
+        }
+    }
+
+    #[test]
+    fn status_codes_map_to_exit_codes() {
+        assert_eq!(Error::from(status(401, true)).exit(), Exit::Auth);
+        assert_eq!(Error::from(status(403, true)).exit(), Exit::Auth);
+        assert_eq!(Error::from(status(404, true)).exit(), Exit::NotReady);
+        assert_eq!(Error::from(status(422, true)).exit(), Exit::Error);
+        assert_eq!(Error::from(status(500, true)).exit(), Exit::Error);
+    }
+
+    #[test]
+    fn auth_messages_distinguish_missing_from_wrong() {
+        let wrong = Error::from(status(401, true));
+        assert!(
+            wrong
+                .to_string()
+                .contains("refused the credentials of admin@kestra.io")
+        );
+        let missing = Error::from(status(401, false));
+        assert!(missing.to_string().contains("none was given"));
+        assert!(missing.hint().unwrap().contains("--password-stdin"));
+    }
+
+    #[test]
+    fn unreachable_names_the_url() {
+        let e = Error::from(ApiError::Transport {
+            method: "GET".into(),
+            url: "http://127.0.0.1:9/api/v1/configs".into(),
+            server: "http://127.0.0.1:9/".into(),
+            kind: TransportKind::Connect,
+            detail: "Connection refused (os error 111)".into(),
+            timeout: Duration::from_secs(3),
+        });
+        assert_eq!(
+            e.to_string(),
+            "cannot reach Kestra at http://127.0.0.1:9/api/v1/configs: Connection refused (os error 111)"
+        );
+        let e = Error::from(ApiError::Transport {
+            method: "GET".into(),
+            url: "http://10.255.255.1/api/v1/configs".into(),
+            server: "http://10.255.255.1/".into(),
+            kind: TransportKind::Timeout,
+            detail: String::new(),
+            timeout: Duration::from_secs(3),
+        });
+        assert!(e.to_string().contains("no answer within 3s"), "{e}");
+    }
+}

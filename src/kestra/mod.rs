@@ -1,0 +1,10 @@
+//! Kestra's REST API: the client, version-aware routes, tolerant models and error bodies.
+
+pub mod client;
+pub mod error;
+pub mod model;
+pub mod problem;
+pub mod routes;
+
+pub use client::{ClientConfig, CredentialCheck, Discovery, KestraClient, Request};
+pub use error::ApiError;

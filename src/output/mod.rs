@@ -1,0 +1,286 @@
+//! Rendering for stdout and stderr.
+//!
+//! Tables only on a terminal; plain tab-separated lines when piped (no header, no padding, no
+//! colour, so `cut`/`awk` work); `-o json|jsonl|yaml` on request. Colour only on a terminal and never
+//! with `--no-color` or `NO_COLOR`. Warnings, progress and errors go to stderr.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result, stdout_error};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns with a header (the default on a terminal).
+    Table,
+    /// Tab-separated lines without a header (the default when piped).
+    Plain,
+    Json,
+    /// One JSON document per line, for streaming into `jq -c` and friends.
+    Jsonl,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Style {
+    Bold,
+    Green,
+    Red,
+    Yellow,
+    Dim,
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    color: bool,
+}
+
+impl Output {
+    /// `requested` is `-o`; `no_color` is `--no-color`; `no_color_env` is whether `NO_COLOR` is set
+    /// to a non-empty value.
+    pub fn new(requested: Option<Format>, no_color: bool, no_color_env: bool) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        Output {
+            format: requested.unwrap_or(if tty { Format::Table } else { Format::Plain }),
+            color: tty && !no_color && !no_color_env,
+        }
+    }
+
+    #[cfg(test)]
+    pub fn for_tests(format: Format) -> Self {
+        Output {
+            format,
+            color: false,
+        }
+    }
+
+    pub fn is_structured(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Jsonl | Format::Yaml)
+    }
+
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if !self.color {
+            return text.to_string();
+        }
+        let code = match style {
+            Style::Bold => "1",
+            Style::Green => "32",
+            Style::Red => "31",
+            Style::Yellow => "33",
+            Style::Dim => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    /// Writes text to stdout as is.
+    pub fn print(&self, text: &str) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes()).map_err(stdout_error)?;
+        out.flush().map_err(stdout_error)
+    }
+
+    /// Writes a structured value in the chosen structured format.
+    pub fn structured<T: Serialize>(&self, value: &T) -> Result<()> {
+        self.print(&render_structured(self.format, value)?)
+    }
+
+    /// Renders rows as an aligned table (terminal) or tab-separated lines (pipe).
+    pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
+        self.print(&self.render_table(headers, rows))
+    }
+
+    pub fn render_table(&self, headers: &[&str], rows: &[Vec<String>]) -> String {
+        let mut text = String::new();
+        if self.format != Format::Table {
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|c| plain_cell(c)).collect();
+                text.push_str(&cells.join("\t"));
+                text.push('\n');
+            }
+            return text;
+        }
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for row in rows {
+            for (i, cell) in row.iter().enumerate() {
+                if i < widths.len() {
+                    widths[i] = widths[i].max(visible_width(cell));
+                }
+            }
+        }
+        let line = |cells: Vec<String>, text: &mut String| {
+            let last = cells.len().saturating_sub(1);
+            for (i, cell) in cells.iter().enumerate() {
+                text.push_str(cell);
+                if i < last {
+                    let pad = widths[i].saturating_sub(visible_width(cell)) + 2;
+                    text.push_str(&" ".repeat(pad));
+                }
+            }
+            text.push('\n');
+        };
+        line(
+            headers.iter().map(|h| self.paint(Style::Bold, h)).collect(),
+            &mut text,
+        );
+        for row in rows {
+            line(row.clone(), &mut text);
+        }
+        text
+    }
+
+    /// A record of labelled values: `Label:  value` on a terminal, `key<TAB>value` when piped.
+    pub fn record(&self, fields: &[(&str, String)]) -> Result<()> {
+        self.print(&self.render_record(fields))
+    }
+
+    pub fn render_record(&self, fields: &[(&str, String)]) -> String {
+        let mut text = String::new();
+        if self.format != Format::Table {
+            for (k, v) in fields {
+                text.push_str(&format!("{}\t{}\n", record_key(k), plain_cell(v)));
+            }
+            return text;
+        }
+        let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+        for (k, v) in fields {
+            let label = format!("{k}:");
+            text.push_str(&format!(
+                "{}{} {v}\n",
+                self.paint(Style::Bold, &label),
+                " ".repeat(width - label.len())
+            ));
+        }
+        text
+    }
+
+    pub fn warn(&self, message: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "warning: {message}");
+    }
+
+    pub fn note(&self, message: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{message}");
+    }
+}
+
+pub fn render_structured<T: Serialize>(format: Format, value: &T) -> Result<String> {
+    let text = match format {
+        Format::Yaml => serde_saphyr::to_string(value)
+            .map_err(|e| Error::Other(anyhow::anyhow!("cannot render YAML: {e}")))?,
+        Format::Jsonl => {
+            let mut s = serde_json::to_string(value).map_err(anyhow::Error::from)?;
+            s.push('\n');
+            s
+        }
+        _ => {
+            let mut s = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;
+            s.push('\n');
+            s
+        }
+    };
+    Ok(text)
+}
+
+/// `Kestra version` → `kestra_version`, for piped key/value lines.
+fn record_key(label: &str) -> String {
+    label.trim().to_ascii_lowercase().replace([' ', '-'], "_")
+}
+
+/// Tabs and newlines inside a value would break tab-separated lines.
+fn plain_cell(cell: &str) -> String {
+    cell.replace(['\t', '\n', '\r'], " ")
+}
+
+/// Width as shown on screen: ANSI colour sequences take no room.
+fn visible_width(s: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        if in_escape {
+            if c == 'm' {
+                in_escape = false;
+            }
+        } else if c == '\x1b' {
+            in_escape = true;
+        } else {
+            width += 1;
+        }
+    }
+    width
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<Vec<String>> {
+        vec![
+            vec!["prod".into(), "https://k.example.com".into()],
+            vec!["local".into(), "http://localhost:8080".into()],
+        ]
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let o = Output::for_tests(Format::Table);
+        assert_eq!(
+            o.render_table(&["NAME", "SERVER"], &rows()),
+            "NAME   SERVER\nprod   https://k.example.com\nlocal  http://localhost:8080\n"
+        );
+    }
+
+    #[test]
+    fn plain_is_tab_separated_without_header() {
+        let o = Output::for_tests(Format::Plain);
+        assert_eq!(
+            o.render_table(&["NAME", "SERVER"], &rows()),
+            "prod\thttps://k.example.com\nlocal\thttp://localhost:8080\n"
+        );
+        assert_eq!(
+            o.render_record(&[
+                ("Kestra version", "2.0.5".into()),
+                ("Note", "a\tb\nc".into())
+            ]),
+            "kestra_version\t2.0.5\nnote\ta b c\n"
+        );
+    }
+
+    #[test]
+    fn record_on_terminal_aligns_labels() {
+        let o = Output::for_tests(Format::Table);
+        assert_eq!(
+            o.render_record(&[("Server", "x".into()), ("Version", "2.0.5".into())]),
+            "Server:  x\nVersion: 2.0.5\n"
+        );
+    }
+
+    #[test]
+    fn no_colour_without_a_terminal() {
+        let o = Output::for_tests(Format::Table);
+        assert_eq!(o.paint(Style::Red, "x"), "x");
+        assert_eq!(visible_width("\x1b[31mabc\x1b[0m"), 3);
+    }
+
+    #[test]
+    fn structured_formats() {
+        #[derive(Serialize)]
+        struct R {
+            a: u32,
+        }
+        assert_eq!(
+            render_structured(Format::Json, &R { a: 1 }).unwrap(),
+            "{\n  \"a\": 1\n}\n"
+        );
+        assert_eq!(
+            render_structured(Format::Jsonl, &R { a: 1 }).unwrap(),
+            "{\"a\":1}\n"
+        );
+        assert_eq!(
+            render_structured(Format::Yaml, &R { a: 1 }).unwrap().trim(),
+            "a: 1"
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Human durations on the command line and in settings: `500ms`, `30s`, `5m`, `2h`, `7d`, or a bare
+//! number of seconds. Kept tiny and strict so a typo gives a message that shows the accepted forms.
+
+use std::time::Duration;
+
+/// The accepted forms, for error messages.
+pub const DURATION_FORMS: &str =
+    "a number with a unit: 500ms, 30s, 5m, 2h, 7d (a bare number means seconds)";
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(format!("empty duration; expected {DURATION_FORMS}"));
+    }
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; expected {DURATION_FORMS}"))?;
+    let seconds_per_unit = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" | "mins" => 60.0,
+        "h" | "hr" | "hrs" => 3600.0,
+        "d" | "day" | "days" => 86_400.0,
+        other => {
+            return Err(format!(
+                "`{text}` has an unknown unit `{other}`; expected {DURATION_FORMS}"
+            ));
+        }
+    };
+    let secs = value * seconds_per_unit;
+    if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Renders a duration the way we accept it back (`1m30s` style, no fractions below a millisecond).
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let total = d.as_secs();
+    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    let frac = d.subsec_millis();
+    if s > 0 || out.is_empty() {
+        if frac > 0 && h == 0 && m == 0 {
+            out.push_str(&format!("{s}.{:03}s", frac));
+        } else {
+            out.push_str(&format!("{s}s"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_units_and_bare_seconds() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn rejects_garbage_with_the_accepted_forms() {
+        for bad in ["", "abc", "5 parsecs", "-1s", "1e400s", "s"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(
+                err.contains("500ms") || err.contains("out of range"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for d in [
+            Duration::from_millis(250),
+            Duration::from_secs(5),
+            Duration::from_secs(90),
+            Duration::from_secs(3600 + 61),
+            Duration::from_millis(1500),
+        ] {
+            assert_eq!(parse_duration_sum(&format_duration(d)), d, "{d:?}");
+        }
+    }
+
+    /// `1m30s` is our output form; parse it back by summing its parts.
+    fn parse_duration_sum(s: &str) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut rest = s;
+        while !rest.is_empty() {
+            let end = rest
+                .char_indices()
+                .skip_while(|(_, c)| c.is_ascii_digit() || *c == '.')
+                .find(|(_, c)| c.is_ascii_digit())
+                .map_or(rest.len(), |(i, _)| i);
+            total += parse_duration(&rest[..end]).unwrap();
+            rest = &rest[end..];
+        }
+        total
+    }
+}

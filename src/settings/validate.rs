@@ -1,0 +1,150 @@
+//! Validation of setting values, shared by flags, environment, `.env` and the config file, so one
+//! value gets the same verdict and the same message wherever it was written.
+
+use url::Url;
+
+/// A Kestra server URL: http(s), a host, optionally a path prefix (reverse proxy), no credentials,
+/// no query. Returned without a trailing slash so routes can be appended.
+pub fn server_url(text: &str) -> Result<Url, String> {
+    let trimmed = text.trim();
+    let url = Url::parse(trimmed).map_err(|e| {
+        format!("`{trimmed}` is not a server URL ({e}); expected e.g. http://localhost:8080")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "`{trimmed}` uses `{}`; a Kestra server URL must start with http:// or https://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{trimmed}` has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Do not echo the URL: it may carry the password.
+        return Err(
+            "the server URL contains credentials; give the username with --username and the password \
+             with --password-stdin or KESTRACTL_PASSWORD instead"
+                .to_string(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{trimmed}` has a query or fragment; give only scheme, host, port and an optional path"
+        ));
+    }
+    let mut url = url;
+    let path = url.path().trim_end_matches('/').to_string();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// Kestra's tenant id pattern (`^[a-z0-9][a-z0-9_-]*`); OSS always uses `main`.
+pub fn tenant(text: &str) -> Result<(), String> {
+    let mut chars = text.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{text}` is not a valid tenant: lower-case letters, digits, `_` and `-`, starting with a letter or digit (Kestra OSS uses `main`)"
+        ))
+    }
+}
+
+/// Kestra requires the Basic Auth username to be an e-mail address; it checks it with
+/// `^[a-zA-Z0-9_!#$%&’*+/=?`{|}~^.-]+@[a-zA-Z0-9.-]+$` and refuses more than 256 characters.
+pub fn username(text: &str) -> Result<(), String> {
+    let local_ok = |c: char| c.is_ascii_alphanumeric() || "_!#$%&’*+/=?`{|}~^.-'".contains(c);
+    let domain_ok = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    let valid = text.len() <= 256
+        && text.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.is_empty()
+                && local.chars().all(local_ok)
+                && domain.chars().all(domain_ok)
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{text}` is not a valid Kestra username: Kestra's Basic Auth requires an e-mail address such as admin@kestra.io"
+        ))
+    }
+}
+
+/// Whether a host is this machine, where plain HTTP does not cross a network.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(
+            server_url("http://localhost:8080/").unwrap().as_str(),
+            "http://localhost:8080/"
+        );
+        assert_eq!(
+            server_url("https://example.com/kestra/").unwrap().as_str(),
+            "https://example.com/kestra"
+        );
+        assert!(server_url("localhost:8080").is_err());
+        assert!(server_url("ftp://x").unwrap_err().contains("http://"));
+        let err = server_url("http://admin:s3cret@host").unwrap_err();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(server_url("http://host/?a=b").is_err());
+        assert!(
+            server_url("not a url")
+                .unwrap_err()
+                .contains("not a server URL")
+        );
+    }
+
+    #[test]
+    fn tenants() {
+        for ok in ["main", "t1", "a_b-c", "0x"] {
+            assert!(tenant(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Main", "-x", "a b", "a/b"] {
+            assert!(tenant(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn usernames_must_be_emails() {
+        for ok in ["admin@kestra.io", "a.b+c@d-e.f", "o'neil@x.io"] {
+            assert!(username(ok).is_ok(), "{ok}");
+        }
+        for bad in ["admin", "@x.io", "a@", "a b@x.io", "a@x_y.io"] {
+            assert!(username(bad).is_err(), "{bad}");
+        }
+        assert!(username(&format!("{}@x.io", "a".repeat(260))).is_err());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for (u, want) in [
+            ("http://localhost:8080", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://127.1.2.3", true),
+            ("http://[::1]:8080", true),
+            ("http://kestra.internal", false),
+            ("http://10.0.0.5", false),
+        ] {
+            assert_eq!(is_loopback(&Url::parse(u).unwrap()), want, "{u}");
+        }
+    }
+}
