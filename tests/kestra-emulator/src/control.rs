@@ -1,0 +1,134 @@
+//! The test-side handle on a running emulator: knobs, the 503 budget and the request journal.
+//! Shared by the library API (`Control`) and the management port's `/emulator/*` routes.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::knobs::Knobs;
+
+/// One request seen on the API port, as the client sent it and as the emulator answered it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// Request headers, names lower-cased, including `authorization` (tests check what was sent).
+    pub headers: Vec<(String, String)>,
+    pub status: u16,
+    /// Length of the request body in bytes.
+    pub body_len: usize,
+}
+
+#[derive(Debug)]
+struct Inner {
+    knobs: Knobs,
+    /// Remaining 503s; starts at `knobs.fail_first` and counts down.
+    fail_budget: u32,
+    requests: Vec<RecordedRequest>,
+}
+
+/// Cheap clone handle; every clone controls the same emulator.
+#[derive(Debug, Clone)]
+pub struct Control {
+    inner: Arc<Mutex<Inner>>,
+    started: Instant,
+}
+
+impl Control {
+    pub(crate) fn new(knobs: Knobs) -> Self {
+        Control {
+            inner: Arc::new(Mutex::new(Inner {
+                fail_budget: knobs.fail_first,
+                knobs,
+                requests: Vec::new(),
+            })),
+            started: Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock only means a panicking test thread; the data is still usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Replace all knobs; the 503 budget restarts at `k.fail_first`.
+    pub fn set_knobs(&self, k: Knobs) {
+        let mut g = self.lock();
+        g.fail_budget = k.fail_first;
+        g.knobs = k;
+    }
+
+    pub fn knobs(&self) -> Knobs {
+        let g = self.lock();
+        let mut k = g.knobs.clone();
+        k.fail_first = g.fail_budget;
+        k
+    }
+
+    pub(crate) fn patch_knobs(&self, p: &crate::knobs::KnobsPatch) {
+        let mut g = self.lock();
+        g.knobs.apply(p);
+        if let Some(n) = p.fail_first {
+            g.fail_budget = n;
+        }
+    }
+
+    /// The next `n` API requests get 503.
+    pub fn fail_next(&self, n: u32) {
+        let mut g = self.lock();
+        g.fail_budget = n;
+        g.knobs.fail_first = n;
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.lock().knobs.latency = d;
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.lock().requests.clear();
+    }
+
+    pub(crate) fn record(&self, r: RecordedRequest) {
+        self.lock().requests.push(r);
+    }
+
+    /// Consume one unit of the 503 budget; true when this request must fail.
+    pub(crate) fn take_failure(&self) -> bool {
+        let mut g = self.lock();
+        if g.fail_budget > 0 {
+            g.fail_budget -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        self.lock().knobs.latency
+    }
+
+    #[allow(dead_code)] // read by the execution engine
+    pub(crate) fn execution_duration(&self) -> Duration {
+        self.lock().knobs.execution_duration
+    }
+
+    #[allow(dead_code)] // read by the execution engine
+    pub(crate) fn execution_outcome(&self) -> Option<crate::knobs::Outcome> {
+        self.lock().knobs.execution_outcome
+    }
+
+    /// Still inside the configured start-up delay.
+    pub(crate) fn warming_up(&self) -> bool {
+        let d = self.lock().knobs.ready_delay;
+        self.started.elapsed() < d
+    }
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("kestra-emulator: binary not wired yet");
+}

@@ -1,0 +1,53 @@
+//! `GET /api/v1/configs` (`MiscController.Configuration`) and, on 2.0, the public
+//! `GET /api/v1/configs/login`.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Map, Value, json};
+
+use crate::server::Shared;
+
+/// A fixed build identity per version, as a released image would report.
+fn commit(v: crate::version::KestraVersion) -> (&'static str, &'static str) {
+    match v {
+        crate::version::KestraVersion::V1_3 => ("4d6c2f1", "2026-06-30T09:12:44Z"),
+        crate::version::KestraVersion::V2_0 => ("b81e5a7", "2026-11-04T15:40:03Z"),
+    }
+}
+
+pub async fn configuration(State(state): State<Shared>) -> Json<Value> {
+    let v = state.version;
+    let (commit_id, commit_date) = commit(v);
+    let mut m = Map::new();
+    m.insert("uuid".into(), json!(state.uuid));
+    m.insert("version".into(), json!(v.full()));
+    m.insert("edition".into(), json!("OSS"));
+    m.insert("commitId".into(), json!(commit_id));
+    m.insert("chartDefaultDuration".into(), json!("P30D"));
+    m.insert("commitDate".into(), json!(commit_date));
+    m.insert("isCustomDashboardsEnabled".into(), json!(true));
+    m.insert("isAnonymousUsageEnabled".into(), json!(false));
+    m.insert("isUiAnonymousUsageEnabled".into(), json!(false));
+    if !v.is_v2() {
+        m.insert("isTemplateEnabled".into(), json!(false));
+    }
+    if let Some(url) = &state.config.kestra_url {
+        m.insert("url".into(), json!(url));
+    }
+    m.insert("preview".into(), json!({"initial": 100, "max": 5000}));
+    m.insert("systemNamespace".into(), json!("system"));
+    m.insert("hiddenLabelsPrefixes".into(), json!([]));
+    m.insert("isAiEnabled".into(), json!(false));
+    m.insert("isAiApiKeyConfigured".into(), json!(false));
+    m.insert(
+        "isBasicAuthInitialized".into(),
+        json!(state.config.basic_auth.is_some()),
+    );
+    m.insert("pluginsHash".into(), json!(1_872_114_563_i64));
+    m.insert("isConcurrencyViewEnabled".into(), json!(false));
+    Json(Value::Object(m))
+}
+
+pub async fn login(State(state): State<Shared>) -> Json<Value> {
+    Json(json!({"isBasicAuthInitialized": state.config.basic_auth.is_some()}))
+}
