@@ -1,0 +1,297 @@
+//! `kestractl server info` against the emulator in 1.3 and 2.0 modes: version, edition and
+//! credentials; the wrong-password, missing-password, server-down and slow-server paths; retries;
+//! what goes over the wire.
+
+use std::time::Duration;
+
+use kestra_emulator::{KestraVersion, Knobs, Options};
+
+use crate::common::*;
+
+#[test]
+fn prints_version_edition_and_valid_credentials_on_both_versions() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let out = sb.cmd_for(&emu).args(["server", "info"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(&format!("version\t{}", version.full())),
+            "{stdout}"
+        );
+        assert!(stdout.contains("edition\tOSS"), "{stdout}");
+        assert!(stdout.contains("credentials\tvalid"), "{stdout}");
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["server", "info", "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json = stdout_json(&out);
+        assert_eq!(json["version"], version.full());
+        assert_eq!(json["edition"], "OSS");
+        assert_eq!(json["credentials"], "valid");
+        let api = if version == KestraVersion::V2_0 {
+            "2.x"
+        } else {
+            "1.x"
+        };
+        assert_eq!(json["api"], api);
+        assert_eq!(json["supported"], true);
+        assert_eq!(json["basicAuthInitialized"], true);
+        assert_eq!(json["server"], emu.api_url());
+    }
+}
+
+#[test]
+fn password_from_stdin_works_and_is_never_echoed() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args([
+            "--server",
+            &emu.api_url(),
+            "server",
+            "info",
+            "--password-stdin",
+            "-vv",
+        ])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("credentials\tvalid"));
+    assert!(!text(&out.stdout).contains(PASSWORD));
+    assert!(
+        !text(&out.stderr).contains(PASSWORD),
+        "-vv leaked the password"
+    );
+    // -vv does log the requests it made.
+    assert!(
+        text(&out.stderr).contains("/api/v1/configs"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn wrong_password_exits_4_and_says_what_to_do() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let out = sb
+            .cmd_for(&emu)
+            .env("KESTRACTL_PASSWORD", "not-the-password")
+            .args(["server", "info", "-vv"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(&format!("refused the credentials of {USER}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("hint: check the password"), "{stderr}");
+        assert!(!stderr.contains("not-the-password"));
+        assert!(!text(&out.stdout).contains("not-the-password"));
+        assert!(text(&out.stdout).contains("credentials\trefused"));
+        if version == KestraVersion::V2_0 {
+            // 2.0 hides its configuration from bad credentials, but /configs/login tells the family.
+            assert!(
+                text(&out.stdout).contains("version\t2.x"),
+                "{}",
+                text(&out.stdout)
+            );
+        } else {
+            assert!(text(&out.stdout).contains("version\t1.3.26"));
+        }
+    }
+}
+
+#[test]
+fn missing_password_exits_4_with_the_ways_to_give_one() {
+    let emu = emulator(KestraVersion::V1_3);
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args(["--server", &emu.api_url(), "server", "info", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stdout_json(&out)["credentials"], "missing");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no password was given"), "{stderr}");
+    assert!(stderr.contains("--password-stdin"), "{stderr}");
+    assert!(stderr.contains("KESTRACTL_PASSWORD"), "{stderr}");
+}
+
+#[test]
+fn server_down_fails_within_the_timeout_naming_the_url() {
+    let sb = Sandbox::new();
+    let url = format!("http://127.0.0.1:{}", dead_port());
+    let started = std::time::Instant::now();
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["--server", &url, "--timeout", "3s", "server", "info"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot reach Kestra at {url}/api/v1/configs")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: is Kestra running"), "{stderr}");
+    // The deadline is a behaviour of the command (not a performance figure): it must give up by
+    // itself, well before the harness's own 20 s guard.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn slow_server_is_abandoned_at_the_deadline() {
+    let mut opts = Options::for_tests(KestraVersion::V2_0, USER, PASSWORD);
+    opts.knobs = Knobs {
+        latency: Duration::from_secs(30),
+        ..Knobs::default()
+    };
+    let emu = emulator_with(opts);
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd_for(&emu)
+        .args(["--timeout", "1s", "server", "info"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no answer within 1s (--timeout)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&emu.api_url()), "{stderr}");
+}
+
+#[test]
+fn a_burst_of_503_is_retried_and_a_long_one_is_reported() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    emu.control().fail_next(2);
+    let out = sb.cmd_for(&emu).args(["server", "info"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let statuses: Vec<u16> = emu.control().requests().iter().map(|r| r.status).collect();
+    assert_eq!(&statuses[..3], &[503, 503, 200], "{statuses:?}");
+
+    emu.control().fail_next(50);
+    let out = sb.cmd_for(&emu).args(["server", "info"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("HTTP 503"), "{stderr}");
+}
+
+#[test]
+fn every_request_carries_basic_auth_and_no_cookie() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    emu.control().clear_requests();
+    sb.cmd_for(&emu).args(["server", "info"]).assert().success();
+    let requests = emu.control().requests();
+    assert!(requests.len() >= 2, "{requests:?}");
+    for r in &requests {
+        let header = |name: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        // /configs/login is public and deliberately sent without credentials.
+        if r.path != "/api/v1/configs/login" {
+            let auth = header("authorization").unwrap_or_default();
+            assert!(auth.starts_with("Basic "), "{} had no Basic auth", r.path);
+        }
+        assert!(header("cookie").is_none(), "{} sent a cookie", r.path);
+        assert!(
+            header("user-agent")
+                .unwrap_or_default()
+                .starts_with("kestractl/"),
+            "{r:?}"
+        );
+    }
+    // The credential proof used a protected route, not /configs.
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == "/api/v1/main/flows/distinct-namespaces" && r.status == 200)
+    );
+}
+
+#[test]
+fn basic_auth_is_not_sent_over_plain_http_to_a_remote_host() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args([
+            "--server",
+            "http://kestra.example.invalid:8080",
+            "server",
+            "info",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("refusing to send the password over plain http to kestra.example.invalid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--allow-insecure-http"), "{stderr}");
+}
+
+#[test]
+fn an_html_page_instead_of_the_api_is_explained() {
+    // A plain HTTP server that answers every request with a login page, as a proxy would.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(8) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = "<html><body><form>Sign in</form></body></html>";
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["--server", &url, "server", "info"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("HTML page instead of Kestra's JSON"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
