@@ -1,6 +1,9 @@
 //! Integration tests: the real `kestractl` binary against the Kestra emulator (both API versions),
 //! real files and, where a test says so, the real Docker Engine and keyring.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod config_cmd;
