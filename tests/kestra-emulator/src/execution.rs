@@ -18,6 +18,27 @@ pub const TERMINAL: &[&str] = &[
     "SKIPPED",
 ];
 
+/// `State.Type` (2.0 spelling; 1.3 has the same values).
+pub const ALL_STATES: &[&str] = &[
+    "CREATED",
+    "SUBMITTED",
+    "RUNNING",
+    "PAUSED",
+    "RESTARTED",
+    "KILLING",
+    "SUCCESS",
+    "WARNING",
+    "FAILED",
+    "KILLED",
+    "CANCELLED",
+    "QUEUED",
+    "RETRYING",
+    "RETRIED",
+    "SKIPPED",
+    "BREAKPOINT",
+    "RESUBMITTED",
+];
+
 pub fn is_terminal(state: &str) -> bool {
     TERMINAL.contains(&state)
 }

@@ -6,15 +6,19 @@
 
 pub mod config;
 pub mod control;
+pub mod engine;
 pub mod errors;
 pub mod execution;
+pub mod filters;
 pub mod flow;
 pub mod ids;
 pub mod knobs;
 pub mod routes;
+pub mod seed;
 pub mod server;
 pub mod store;
 pub mod timefmt;
+pub mod validate;
 pub mod version;
 
 mod auth;
@@ -132,8 +136,10 @@ pub async fn start(opts: Options) -> Result<Emulator> {
         control: control.clone(),
         store,
         uuid: ids::uuid_v4(),
+        engine: Arc::new(engine::Registry::default()),
     });
     seed::seed(&state, opts.knobs.seed_executions).await?;
+    engine::resume_unfinished(&state);
 
     let api = TcpListener::bind(opts.api_bind)
         .await
@@ -254,23 +260,47 @@ pub fn start_in_background(opts: Options) -> Result<BackgroundEmulator> {
     })
 }
 
-mod seed {
-    use super::*;
-
-    pub async fn seed(_state: &Arc<AppState>, _n: u32) -> Result<()> {
-        Ok(())
-    }
-}
-
 /// Every route the API port serves for `v`, as (method, OpenAPI path template). Routes absent
-/// from the spec (`/ping`) are listed by [`unspecified_routes`].
+/// from the spec (`/ping`, management) are listed by [`unspecified_routes`]. Keep in step with
+/// `routes::api_routes`.
 pub fn served_routes(v: KestraVersion) -> Vec<(&'static str, &'static str)> {
     let mut r = vec![
         ("GET", "/api/v1/configs"),
+        ("POST", "/api/v1/{tenant}/flows"),
+        ("GET", "/api/v1/{tenant}/flows/search"),
+        ("POST", "/api/v1/{tenant}/flows/validate"),
+        ("GET", "/api/v1/{tenant}/flows/export/by-query"),
         ("GET", "/api/v1/{tenant}/flows/distinct-namespaces"),
+        ("GET", "/api/v1/{tenant}/flows/{namespace}"),
+        ("GET", "/api/v1/{tenant}/flows/{namespace}/{id}"),
+        ("PUT", "/api/v1/{tenant}/flows/{namespace}/{id}"),
+        ("DELETE", "/api/v1/{tenant}/flows/{namespace}/{id}"),
+        ("GET", "/api/v1/{tenant}/flows/{namespace}/{id}/revisions"),
+        ("GET", "/api/v1/{tenant}/executions"),
+        ("GET", "/api/v1/{tenant}/executions/search"),
+        ("GET", "/api/v1/{tenant}/executions/{executionId}"),
+        ("GET", "/api/v1/{tenant}/executions/{executionId}/follow"),
+        ("POST", "/api/v1/{tenant}/executions/{namespace}/{id}"),
+        ("GET", "/api/v1/{tenant}/logs/{executionId}"),
+        ("GET", "/api/v1/{tenant}/logs/{executionId}/follow"),
     ];
-    if v.is_v2() {
-        r.push(("GET", "/api/v1/configs/login"));
+    match v {
+        KestraVersion::V1_3 => {
+            r.push(("DELETE", "/api/v1/{tenant}/executions/{executionId}/kill"));
+            r.push(("POST", "/api/v1/{tenant}/executions/{executionId}/restart"));
+        }
+        KestraVersion::V2_0 => {
+            r.push(("GET", "/api/v1/configs/login"));
+            r.push((
+                "DELETE",
+                "/api/v1/{tenant}/executions/{executionId}/actions/kill",
+            ));
+            r.push((
+                "POST",
+                "/api/v1/{tenant}/executions/{executionId}/actions/restart",
+            ));
+            r.push(("GET", "/api/v1/{tenant}/outputs/{executionId}"));
+        }
     }
     r
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     pub store: Store,
     /// Instance id reported by `/api/v1/configs`.
     pub uuid: String,
+    /// Executions being simulated right now.
+    pub engine: crate::engine::EngineRef,
 }
 
 pub type Shared = Arc<AppState>;

@@ -1,30 +1,449 @@
-//! Flow routes under `/api/v1/{tenant}/flows`.
+//! Flow routes under `/api/v1/{tenant}/flows` (the tenant segment is not checked: Kestra OSS
+//! resolves every request to the `main` tenant).
+
+use std::io::Write;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::routing::get;
-use serde::Deserialize;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
 
+use super::mod_util::{body_text, query_bool, query_i32, require_content_type};
+use crate::errors::{ApiError, FieldError};
+use crate::filters::{self, Field, Record, Resource};
+use crate::flow::FlowRevision;
 use crate::server::Shared;
+use crate::store::FlowWriteError;
+use crate::timefmt::now_ms;
+use crate::validate::{self, Checked};
 use crate::version::KestraVersion;
 
+const YAML: &str = "application/x-yaml";
+
 pub fn routes(_v: KestraVersion) -> Router<Shared> {
-    Router::new().route(
-        "/api/v1/{tenant}/flows/distinct-namespaces",
-        get(distinct_namespaces),
+    Router::new()
+        .route("/api/v1/{tenant}/flows", post(create))
+        .route("/api/v1/{tenant}/flows/search", get(search))
+        .route("/api/v1/{tenant}/flows/validate", post(validate_flows))
+        .route(
+            "/api/v1/{tenant}/flows/export/by-query",
+            get(export_by_query),
+        )
+        .route(
+            "/api/v1/{tenant}/flows/distinct-namespaces",
+            get(distinct_namespaces),
+        )
+        .route("/api/v1/{tenant}/flows/{namespace}", get(list_namespace))
+        .route(
+            "/api/v1/{tenant}/flows/{namespace}/{id}",
+            get(get_flow).put(update).delete(delete_flow),
+        )
+        .route(
+            "/api/v1/{tenant}/flows/{namespace}/{id}/revisions",
+            get(revisions),
+        )
+}
+
+/// The 422 Kestra answers for an invalid flow (`ConstraintViolationException`).
+fn invalid(checked: &Checked) -> ApiError {
+    let message = checked.constraints().unwrap_or_default();
+    ApiError::new(
+        crate::errors::Problem::ValidationFailed,
+        "Invalid entity",
+        Some(message),
+    )
+    .with_errors(checked.field_errors())
+}
+
+fn new_revision(checked: &Checked, source: String, draft: bool) -> FlowRevision {
+    let disabled = checked
+        .body
+        .get("disabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    FlowRevision {
+        namespace: checked.namespace.clone().unwrap_or_default(),
+        id: checked.id.clone().unwrap_or_default(),
+        revision: 0,
+        source,
+        deleted: false,
+        disabled,
+        draft,
+        updated_ms: now_ms(),
+        body: checked.body.clone(),
+    }
+}
+
+/// Parse and validate a body; 2.0 drafts skip the model constraints but must still parse.
+fn checked_source(v: KestraVersion, source: &str, draft: bool) -> Result<Checked, ApiError> {
+    let checked = validate::check(source, v);
+    if checked.parse_error.is_some() || (!draft && !checked.violations.is_empty()) {
+        return Err(invalid(&checked));
+    }
+    if checked.id.is_none() || checked.namespace.is_none() {
+        return Err(invalid(&checked));
+    }
+    Ok(checked)
+}
+
+fn draft_param(v: KestraVersion, q: &[(String, String)]) -> Result<bool, ApiError> {
+    if v.is_v2() {
+        query_bool(q, "draft", false)
+    } else {
+        Ok(false)
+    }
+}
+
+async fn create(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_content_type(&headers, &[YAML])?;
+    let q = filters::parse_query(raw.as_deref());
+    let draft = draft_param(state.version, &q)?;
+    let source = body_text(&body)?;
+    if source.trim().is_empty() {
+        return Err(ApiError::illegal_argument(
+            "Cannot create flow with null or blank source",
+        ));
+    }
+    let checked = checked_source(state.version, &source, draft)?;
+    match state
+        .store
+        .create_flow(new_revision(&checked, source, draft))
+        .await?
+    {
+        Ok(f) => Ok(Json(f.to_json(state.version, true)).into_response()),
+        Err(_) => Err(ApiError::constraint(vec![FieldError {
+            message: "Flow id already exists".into(),
+            path: Some("flow.id".into()),
+        }])),
+    }
+}
+
+async fn update(
+    State(state): State<Shared>,
+    Path((_tenant, namespace, id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_content_type(&headers, &[YAML])?;
+    let q = filters::parse_query(raw.as_deref());
+    let draft = draft_param(state.version, &q)?;
+    if state.store.flow(&namespace, &id, None, false).is_none() {
+        return Err(ApiError::not_found_bare());
+    }
+    let source = body_text(&body)?;
+    let checked = checked_source(state.version, &source, draft)?;
+    // `Flow.validateUpdate`: the id and namespace of a flow never change.
+    let mut violations = Vec::new();
+    if checked.id.as_deref() != Some(id.as_str()) {
+        violations.push(FieldError {
+            message: "Illegal flow id update".into(),
+            path: Some("flow.id".into()),
+        });
+    }
+    if checked.namespace.as_deref() != Some(namespace.as_str()) {
+        violations.push(FieldError {
+            message: "Illegal namespace update".into(),
+            path: Some("flow.namespace".into()),
+        });
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::constraint(violations));
+    }
+    match state
+        .store
+        .update_flow(new_revision(&checked, source, draft))
+        .await?
+    {
+        Ok((f, _changed)) => Ok(Json(f.to_json(state.version, true)).into_response()),
+        Err(FlowWriteError::NotFound | FlowWriteError::AlreadyExists) => {
+            Err(ApiError::not_found_bare())
+        }
+    }
+}
+
+async fn get_flow(
+    State(state): State<Shared>,
+    Path((_tenant, namespace, id)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = filters::parse_query(raw.as_deref());
+    let source = query_bool(&q, "source", false)?;
+    let revision = query_i32(&q, "revision")?;
+    let allow_deleted = query_bool(&q, "allowDeleted", false)?;
+    match state.store.flow(&namespace, &id, revision, allow_deleted) {
+        Some(f) => Ok(Json(f.to_json(state.version, source)).into_response()),
+        None => Err(ApiError::not_found_bare()),
+    }
+}
+
+async fn delete_flow(
+    State(state): State<Shared>,
+    Path((_tenant, namespace, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    match state.store.delete_flow(&namespace, &id, now_ms()).await? {
+        Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => Err(ApiError::not_found_bare()),
+    }
+}
+
+/// Latest revisions of the flows of exactly this namespace (children excluded).
+async fn list_namespace(
+    State(state): State<Shared>,
+    Path((_tenant, namespace)): Path<(String, String)>,
+) -> Json<Vec<Value>> {
+    Json(
+        state
+            .store
+            .latest_flows()
+            .into_iter()
+            .filter(|f| f.namespace == namespace)
+            .map(|f| f.to_json(state.version, false))
+            .collect(),
     )
 }
 
-#[derive(Deserialize)]
+async fn revisions(
+    State(state): State<Shared>,
+    Path((_tenant, namespace, id)): Path<(String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let q = filters::parse_query(raw.as_deref());
+    let allow = query_bool(&q, "allowDelete", false)?;
+    Ok(Json(
+        state
+            .store
+            .flow_revisions(&namespace, &id, allow)
+            .iter()
+            .map(|f| f.to_json(state.version, true))
+            .collect(),
+    ))
+}
+
+impl Record for FlowRevision {
+    fn text(&self, field: Field) -> Option<String> {
+        match field {
+            Field::Namespace => Some(self.namespace.clone()),
+            Field::FlowId => Some(self.id.clone()),
+            _ => None,
+        }
+    }
+
+    fn date(&self, _field: Field) -> Option<i64> {
+        None
+    }
+
+    fn labels(&self) -> Vec<(String, String)> {
+        FlowRevision::labels(self)
+    }
+
+    fn query_haystack(&self) -> Vec<String> {
+        vec![self.id.clone(), self.namespace.clone()]
+    }
+}
+
+/// Filters for flow search/export: `filters[...]` on both versions, plus 1.x flat params.
+fn flow_filters(v: KestraVersion, q: &[(String, String)]) -> Result<filters::Compiled, ApiError> {
+    let mut f = filters::parse_filters(q, Resource::Flow)?;
+    if !v.is_v2() {
+        let legacy = filters::legacy_filters(q, Resource::Flow)?;
+        f.and.extend(legacy.and);
+    }
+    f.compiled()
+}
+
+async fn search(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = filters::parse_query(raw.as_deref());
+    let (page, size) = filters::parse_paging(&q, "searchFlows")?;
+    let sort = filters::parse_sort(&q, &["id", "namespace", "revision"])?;
+    let f = flow_filters(state.version, &q)?;
+    let mut flows: Vec<FlowRevision> = state
+        .store
+        .latest_flows()
+        .into_iter()
+        .filter(|x| f.matches(x))
+        .collect();
+    if !sort.is_empty() {
+        flows.sort_by(|a, b| {
+            for k in &sort {
+                let ord = match k.field.as_str() {
+                    "id" => a.id.cmp(&b.id),
+                    "namespace" => a.namespace.cmp(&b.namespace),
+                    _ => a.revision.cmp(&b.revision),
+                };
+                let ord = if k.descending { ord.reverse() } else { ord };
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+    }
+    let total = flows.len();
+    let results: Vec<Value> = flows
+        .into_iter()
+        .skip((page - 1).saturating_mul(size))
+        .take(size)
+        .map(|x| x.to_json(state.version, false))
+        .collect();
+    Ok(Json(json!({"results": results, "total": total})).into_response())
+}
+
+async fn export_by_query(
+    State(state): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = filters::parse_query(raw.as_deref());
+    let f = flow_filters(state.version, &q)?;
+    let flows: Vec<FlowRevision> = state
+        .store
+        .latest_flows()
+        .into_iter()
+        .filter(|x| f.matches(x))
+        .collect();
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for fl in &flows {
+            // 1.x named entries `ns.id.yml`; 2.0's HasSource.asZipFile names them `ns-id.yml`.
+            let name = if state.version.is_v2() {
+                format!("{}-{}.yml", fl.namespace, fl.id)
+            } else {
+                format!("{}.{}.yml", fl.namespace, fl.id)
+            };
+            zip.start_file(name, opts)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            zip.write_all(fl.source.as_bytes())
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+        zip.finish()
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+    }
+    let mut resp = buf.into_inner().into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"flows.zip\""),
+    );
+    Ok(resp)
+}
+
+/// One `ValidateConstraintViolation` per document, by index, as `FlowService.validate`.
+async fn validate_flows(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mt = require_content_type(&headers, &[YAML, "multipart/form-data"])?;
+    let docs: Vec<(Option<String>, String)> = if mt == "multipart/form-data" {
+        multipart_files(&headers, body).await?
+    } else {
+        validate::split_documents(&body_text(&body)?)
+            .into_iter()
+            .map(|d| (None, d))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (index, (filename, source)) in docs.into_iter().enumerate() {
+        out.push(validation_result(&state, index, filename, &source));
+    }
+    Ok(Json(out).into_response())
+}
+
+fn validation_result(
+    state: &Shared,
+    index: usize,
+    filename: Option<String>,
+    source: &str,
+) -> Value {
+    let v = state.version;
+    let checked = validate::check(source, v);
+    let mut m = Map::new();
+    m.insert("index".into(), json!(index));
+    if let Some(f) = filename {
+        m.insert("filename".into(), json!(f));
+    }
+    if checked.parse_error.is_none() {
+        if let Some(id) = &checked.id {
+            m.insert("flow".into(), json!(id));
+        }
+        if let Some(ns) = &checked.namespace {
+            m.insert("namespace".into(), json!(ns));
+        }
+        if let (Some(sent), Some(ns), Some(id)) =
+            (checked.revision, &checked.namespace, &checked.id)
+        {
+            let last = state
+                .store
+                .flow_revisions(ns, id, true)
+                .last()
+                .map(|r| i64::from(r.revision))
+                .unwrap_or(0);
+            m.insert("outdated".into(), json!(sent != last + 1));
+        }
+        let mut deprecated = Vec::new();
+        if let Some(b) = checked.body.as_object() {
+            for k in ["taskDefaults", "listeners"] {
+                if b.contains_key(k) {
+                    deprecated.push(json!(k));
+                }
+            }
+        }
+        m.insert("deprecationPaths".into(), Value::Array(deprecated));
+        m.insert("warnings".into(), json!(checked.warnings));
+        m.insert("infos".into(), json!([]));
+    }
+    if let Some(c) = checked.constraints() {
+        m.insert("constraints".into(), json!(c));
+    }
+    Value::Object(m)
+}
+
+/// The `flows` file parts of a multipart body, as (filename, trimmed text).
+async fn multipart_files(
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Vec<(Option<String>, String)>, ApiError> {
+    Ok(super::executions::parts(headers, body)
+        .await?
+        .into_iter()
+        .filter(|p| p.name == "flows")
+        .map(|p| {
+            (
+                p.filename,
+                String::from_utf8_lossy(&p.bytes).trim().to_string(),
+            )
+        })
+        .collect())
+}
+
+#[derive(serde::Deserialize)]
 pub struct DistinctQuery {
     q: Option<String>,
 }
 
 /// Namespaces holding at least one live flow, optionally filtered by substring.
-pub async fn distinct_namespaces(
+async fn distinct_namespaces(
     State(state): State<Shared>,
-    Query(q): Query<DistinctQuery>,
+    axum::extract::Query(q): axum::extract::Query<DistinctQuery>,
 ) -> Json<Vec<String>> {
     let all = state.store.distinct_namespaces();
     Json(match q.q.filter(|s| !s.is_empty()) {

@@ -7,6 +7,7 @@ pub mod executions;
 pub mod flows;
 pub mod health;
 pub mod logs;
+pub mod mod_util;
 
 use axum::Router;
 use axum::routing::get;

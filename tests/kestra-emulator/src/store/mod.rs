@@ -261,6 +261,15 @@ impl Store {
 
     /// Insert or replace executions, then persist and notify followers.
     pub async fn put_executions(&self, execs: Vec<Execution>) -> Result<()> {
+        self.put_executions_inner(execs, true).await
+    }
+
+    /// Bulk insert without notifying followers (seeding).
+    pub async fn put_executions_quiet(&self, execs: Vec<Execution>) -> Result<()> {
+        self.put_executions_inner(execs, false).await
+    }
+
+    async fn put_executions_inner(&self, execs: Vec<Execution>, notify: bool) -> Result<()> {
         let arcs: Vec<Arc<Execution>> = execs.into_iter().map(Arc::new).collect();
         {
             let mut d = self.write();
@@ -274,6 +283,9 @@ impl Store {
             }
         }
         self.backend.save_executions(&arcs).await?;
+        if !notify {
+            return Ok(());
+        }
         for e in arcs {
             // No receiver is fine: nobody is following.
             let _ = self.events.send(Event::Execution(e));
