@@ -74,6 +74,26 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready
+    #[command(visible_alias = "up", long_about = START_LONG)]
+    Start(StartArgs),
+
+    /// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
+    Status,
+
+    /// Show the containers' logs, both interleaved with a prefix by default
+    Logs(LogsArgs),
+
+    /// Stop both containers, keeping their data
+    #[command(visible_alias = "down")]
+    Stop(StopArgs),
+
+    /// Stop, then start again (same options as start)
+    Restart(StartArgs),
+
+    /// Print the docker-compose file equivalent to the current settings (no secrets inline)
+    Compose,
+
     /// The Kestra server: version, edition, whether the credentials work
     #[command(subcommand)]
     Server(ServerCommand),
@@ -81,6 +101,119 @@ pub enum Command {
     /// Contexts (server URL, tenant, username) in the config file; never passwords
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+const START_LONG: &str = "Start Postgres and Kestra, creating what is missing, then wait until \
+Kestra is ready.\n\n\
+Before anything is created it checks that Docker answers, that the ports are free (and who holds \
+them if not) and that no foreign container has our names. It then ensures the network, the volume \
+`kestra-postgres-data`, the storage and work directories, Postgres (waited until healthy) and \
+Kestra (`server standalone`, configured by a 0600 file mounted read-only, so no secret is in the \
+container's environment). Readiness means: Kestra's management /health is UP and the credentials \
+are accepted by a protected API route.\n\n\
+Running it again changes nothing; changed settings recreate only the container they concern, and \
+data is kept. The Basic Auth password comes from --password-stdin, KESTRACTL_PASSWORD or the \
+seed's KESTRA_BASICAUTH_PASSWORD (environment or .env), else from the running stack's config.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull every time (the seed's behaviour); use the local image if the registry is unreachable
+    Always,
+    /// Pull only images that are not here yet
+    Missing,
+    /// Never pull; fail if an image is missing
+    Never,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StartArgs {
+    /// Kestra image [env: KESTRA_IMAGE] [default: kestra/kestra:latest]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
+    #[arg(long, value_name = "IMAGE")]
+    pub postgres_image: Option<String>,
+
+    /// When to pull the images
+    #[arg(long, value_enum, default_value = "always", value_name = "WHEN")]
+    pub pull: PullPolicy,
+
+    /// Host port of Kestra's UI and API [env: KESTRA_HTTP_PORT] [default: 8080]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// Host port of Kestra's management endpoints, always on 127.0.0.1 [env: KESTRA_MANAGEMENT_PORT] [default: 8081]
+    #[arg(long, value_name = "PORT")]
+    pub management_port: Option<String>,
+
+    /// Host address the UI and API listen on [env: KESTRA_BIND] [default: 127.0.0.1]
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<String>,
+
+    /// CPU limit of the Kestra container, e.g. 2 or 1.5 [env: KESTRA_CPUS]
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+
+    /// Memory limit of the Kestra container, e.g. 4g [env: KESTRA_MEMORY]
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// Return once the containers are started, without waiting for readiness
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long to wait for readiness
+    #[arg(long, value_name = "DURATION", default_value = "3m")]
+    pub wait_timeout: String,
+
+    /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
+    #[arg(long)]
+    pub attach: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Service {
+    Kestra,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// Only this container (both by default)
+    #[arg(value_enum)]
+    pub service: Option<Service>,
+
+    /// Keep following new lines until Ctrl-C or the containers stop
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Number of lines from the end of each log
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+
+    /// Only lines newer than this: 10m, 2h…
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    /// Also remove the containers and the network (data is kept)
+    #[arg(long)]
+    pub remove: bool,
+
+    /// Also delete the data: the Postgres volume and the storage and work directories (asks first)
+    #[arg(long, requires = "remove")]
+    pub volumes: bool,
+
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// How long each container gets to stop before it is killed
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub grace: String,
 }
 
 #[derive(Debug, Subcommand)]

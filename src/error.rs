@@ -62,6 +62,14 @@ pub enum Error {
     #[error("{message}")]
     Server { message: String, hint: String },
 
+    /// The Docker Engine: unreachable, refusing, or a container that misbehaves.
+    #[error("{message}")]
+    Engine { message: String, hint: String },
+
+    /// The stack did not become ready (exit 3).
+    #[error("{message}")]
+    NotReady { message: String, hint: String },
+
     /// Basic Auth over plain HTTP to a non-loopback host.
     #[error("refusing to send the password over plain http to {host}")]
     InsecureHttp { host: String },
@@ -93,13 +101,14 @@ impl Error {
         match self {
             Error::Usage { .. } => Exit::Usage,
             Error::Auth { .. } => Exit::Auth,
-            Error::NotFound { .. } => Exit::NotReady,
+            Error::NotFound { .. } | Error::NotReady { .. } => Exit::NotReady,
             Error::Rejected { exit, .. } => *exit,
             Error::BrokenPipe => Exit::Ok,
             Error::Interrupted => Exit::Interrupted,
             Error::Settings { .. }
             | Error::Unreachable { .. }
             | Error::Server { .. }
+            | Error::Engine { .. }
             | Error::InsecureHttp { .. }
             | Error::Io { .. }
             | Error::Other(_) => Exit::Error,
@@ -115,7 +124,9 @@ impl Error {
             | Error::Auth { hint, .. }
             | Error::NotFound { hint, .. }
             | Error::Rejected { hint, .. }
-            | Error::Server { hint, .. } => hint.clone(),
+            | Error::Server { hint, .. }
+            | Error::Engine { hint, .. }
+            | Error::NotReady { hint, .. } => hint.clone(),
             Error::InsecureHttp { .. } => {
                 "use https:// for a remote server; if the network between you and it is \
                  trusted, pass --allow-insecure-http (or set KESTRACTL_ALLOW_INSECURE_HTTP=1)"

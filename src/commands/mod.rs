@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod server;
+pub mod stack;
 
 use std::path::PathBuf;
 
@@ -14,7 +15,16 @@ use crate::error::{Exit, Result};
 use crate::kestra::{ClientConfig, KestraClient};
 use crate::output::Output;
 use crate::secrets::source::{Password, resolve_password};
+use crate::settings::stack::{StackFlags, StackSettings};
 use crate::settings::{self, ConfigFile, DotEnv, FlagValues, Layers, Settings};
+use crate::stack::engine::Engine;
+
+/// The files settings are read from, loaded once per command.
+struct Loaded {
+    config: ConfigFile,
+    config_path: PathBuf,
+    dotenv: DotEnv,
+}
 
 /// Reads an environment variable; a function so tests and callers can substitute a map.
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -24,9 +34,11 @@ pub struct Ctx {
     pub global: GlobalArgs,
     pub out: Output,
     env: EnvLookup,
+    loaded: OnceCell<Loaded>,
     settings: OnceCell<Settings>,
     password: OnceCell<Option<Password>>,
     kestra: OnceCell<KestraClient>,
+    engine: OnceCell<Engine>,
 }
 
 impl Ctx {
@@ -37,9 +49,11 @@ impl Ctx {
             global,
             out,
             env: Box::new(|k| std::env::var(k).ok()),
+            loaded: OnceCell::new(),
             settings: OnceCell::new(),
             password: OnceCell::new(),
             kestra: OnceCell::new(),
+            engine: OnceCell::new(),
         }
     }
 
@@ -68,21 +82,58 @@ impl Ctx {
         }
     }
 
-    pub async fn settings(&self) -> Result<&Settings> {
-        self.settings
+    async fn loaded(&self) -> Result<&Loaded> {
+        self.loaded
             .get_or_try_init(|| async {
                 let config_path = self.config_path()?;
-                let config = ConfigFile::load(&config_path)?;
-                let dotenv = self.dotenv()?;
+                Ok::<_, crate::error::Error>(Loaded {
+                    config: ConfigFile::load(&config_path)?,
+                    config_path,
+                    dotenv: self.dotenv()?,
+                })
+            })
+            .await
+    }
+
+    pub async fn settings(&self) -> Result<&Settings> {
+        let loaded = self.loaded().await?;
+        self.settings
+            .get_or_try_init(|| async {
                 let flags = self.flag_values();
                 settings::resolve(&Layers {
                     flags: &flags,
                     env: &*self.env,
-                    dotenv: &dotenv,
-                    config: &config,
-                    config_path: &config_path,
+                    dotenv: &loaded.dotenv,
+                    config: &loaded.config,
+                    config_path: &loaded.config_path,
                 })
             })
+            .await
+    }
+
+    /// Stack settings with the given `start` flags (other commands pass the defaults).
+    pub async fn stack_settings(&self, flags: &StackFlags) -> Result<StackSettings> {
+        let loaded = self.loaded().await?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| crate::error::Error::io("cannot read the working directory", ".", e))?;
+        let api_flags = self.flag_values();
+        settings::stack::resolve_stack(
+            &Layers {
+                flags: &api_flags,
+                env: &*self.env,
+                dotenv: &loaded.dotenv,
+                config: &loaded.config,
+                config_path: &loaded.config_path,
+            },
+            flags,
+            &cwd,
+        )
+    }
+
+    /// The Docker Engine, connected and pinged on first use.
+    pub async fn engine(&self) -> Result<&Engine> {
+        self.engine
+            .get_or_try_init(|| async { Engine::connect(self.env("DOCKER_HOST").as_deref()).await })
             .await
     }
 
@@ -130,6 +181,21 @@ impl Ctx {
 /// Runs one command to completion.
 pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
     match command {
+        Command::Start(args) => stack::start::run(ctx, &args).await,
+        Command::Status => stack::status::run(ctx).await,
+        Command::Logs(args) => stack::logs::run(ctx, &args).await,
+        Command::Stop(args) => stack::stop::run(ctx, &args).await,
+        Command::Restart(args) => {
+            let stop = crate::cli::StopArgs {
+                remove: false,
+                volumes: false,
+                yes: false,
+                grace: "30s".into(),
+            };
+            stack::stop::run(ctx, &stop).await?;
+            stack::start::run(ctx, &args).await
+        }
+        Command::Compose => stack::compose::run(ctx).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
     }

@@ -4,6 +4,8 @@
 //! colour, so `cut`/`awk` work); `-o json|jsonl|yaml` on request. Colour only on a terminal and never
 //! with `--no-color` or `NO_COLOR`. Warnings, progress and errors go to stderr.
 
+pub mod progress;
+
 use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
@@ -164,6 +166,25 @@ impl Output {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{message}");
     }
+}
+
+/// Asks a yes/no question on the terminal. Without a terminal it refuses (exit 2) rather than
+/// guess: `why` says what needed the confirmation, and the error tells how to give it (`--yes`).
+pub fn confirm(question: &str, why: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::usage(
+            format!("{why} and needs a confirmation, but there is no terminal to ask on"),
+            "pass --yes to confirm non-interactively",
+        ));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("cannot read the answer from", "stdin", e))?;
+    Ok(answer.trim().eq_ignore_ascii_case("yes"))
 }
 
 pub fn render_structured<T: Serialize>(format: Format, value: &T) -> Result<String> {

@@ -5,6 +5,7 @@
 //! `KESTRACTL_PASSWORD` (meant for CI), or the seed's `KESTRA_BASICAUTH_PASSWORD` (environment or
 //! `.env`, with a warning because it sits in plain text).
 
+pub mod generate;
 pub mod source;
 
 use std::fmt;

@@ -10,6 +10,7 @@
 pub mod config_file;
 pub mod dotenv;
 pub mod duration;
+pub mod stack;
 pub mod validate;
 
 use std::fmt;

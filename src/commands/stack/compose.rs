@@ -1,0 +1,34 @@
+//! `kestractl compose`: the docker-compose file of the current settings. Touches neither Docker,
+//! the network nor any secret: it only resolves settings and file paths.
+
+use crate::commands::Ctx;
+use crate::error::{Exit, Result};
+use crate::settings::stack::StackFlags;
+use crate::stack::engine::DEFAULT_HOST;
+use crate::stack::spec::{self, MountedFiles};
+use crate::stack::{compose, files};
+
+pub async fn run(ctx: &Ctx) -> Result<Exit> {
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    let host = ctx
+        .env("DOCKER_HOST")
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_HOST.to_string());
+    let socket = host.strip_prefix("unix://").map(str::to_string);
+    let mounted = MountedFiles {
+        kestra_config: files::config_path(&stack.secrets_dir),
+        db_password: stack.secrets_dir.join(files::DB_PASSWORD_FILE),
+        config_revision: String::new(),
+        db_password_revision: String::new(),
+    };
+    let desired = spec::desired(&stack, &mounted, socket.as_deref());
+    ctx.out.print(&compose::render(&desired, &mounted)?)?;
+    if !mounted.kestra_config.exists() {
+        ctx.out.warn(&format!(
+            "{} does not exist yet: run `kestractl start --no-wait` once so the files the compose file \
+             refers to are rendered",
+            mounted.kestra_config.display()
+        ));
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,149 @@
+//! `kestractl logs [kestra|postgres] [-f] [--tail N] [--since D]`: both containers interleaved in
+//! time order with a prefix (like Compose), or one of them plain.
+
+use futures_util::StreamExt;
+use futures_util::stream::select_all;
+
+use crate::cli::{LogsArgs, Service};
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::output::Style;
+use crate::settings::duration::parse_duration;
+use crate::settings::stack::StackFlags;
+
+/// Splits Docker's `timestamps=true` line into (timestamp, message).
+fn split_timestamp(line: &str) -> (Option<time::OffsetDateTime>, &str) {
+    match line.split_once(' ') {
+        Some((ts, rest)) => {
+            match time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339) {
+                Ok(t) => (Some(t), rest),
+                Err(_) => (None, line),
+            }
+        }
+        None => (None, line),
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| {
+            parse_duration(s).map(|d| {
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                now - i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+            })
+        })
+        .transpose()
+        .map_err(|m| Error::usage(m, "fix --since"))?;
+    let services: Vec<(&str, String)> = match args.service {
+        Some(Service::Kestra) => vec![("kestra", stack.kestra_container.value.clone())],
+        Some(Service::Postgres) => vec![("postgres", stack.postgres_container.clone())],
+        None => vec![
+            ("postgres", stack.postgres_container.clone()),
+            ("kestra", stack.kestra_container.value.clone()),
+        ],
+    };
+    let engine = ctx.engine().await?;
+    let mut present = Vec::new();
+    for (label, name) in &services {
+        if engine.inspect(name).await?.is_some() {
+            present.push((*label, name.clone()));
+        } else if args.service.is_some() {
+            return Err(Error::NotFound {
+                message: format!("container {name} does not exist"),
+                hint: "start the stack with `kestractl start`".into(),
+            });
+        }
+    }
+    if present.is_empty() {
+        return Err(Error::NotFound {
+            message: "neither container of the stack exists".into(),
+            hint: "start the stack with `kestractl start`".into(),
+        });
+    }
+    let prefixed = present.len() > 1;
+    let width = present.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let prefix = |label: &str| {
+        if prefixed {
+            let style = if label == "kestra" {
+                Style::Green
+            } else {
+                Style::Yellow
+            };
+            format!("{} | ", ctx.out.paint(style, &format!("{label:width$}")))
+        } else {
+            String::new()
+        }
+    };
+
+    if !args.follow {
+        // Whole logs: gather, then merge in time order.
+        let mut lines: Vec<(Option<time::OffsetDateTime>, usize, String)> = Vec::new();
+        for (label, name) in &present {
+            let mut stream = engine.logs(name, false, args.tail, since);
+            let mut buffer = String::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Error::Engine {
+                    message: format!("cannot read the logs of {name}: {e}"),
+                    hint: "check that the Docker Engine is still running".into(),
+                })?;
+                buffer.push_str(&chunk.to_string());
+            }
+            for line in buffer.lines() {
+                let (ts, msg) = split_timestamp(line);
+                lines.push((ts, lines.len(), format!("{}{msg}\n", prefix(label))));
+            }
+        }
+        lines.sort_by_key(|l| (l.0, l.1));
+        let text: String = lines.into_iter().map(|(_, _, l)| l).collect();
+        ctx.out.print(&text)?;
+        return Ok(Exit::Ok);
+    }
+
+    // Following: print each line as it arrives, until every container's stream ends.
+    let streams = present.iter().map(|(label, name)| {
+        let p = prefix(label);
+        engine
+            .logs(name, true, args.tail, since)
+            .map(move |item| (p.clone(), item))
+            .boxed()
+    });
+    let mut merged = select_all(streams);
+    let mut partial: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    while let Some((p, item)) = merged.next().await {
+        let Ok(chunk) = item else { continue };
+        let buffer = partial.entry(p.clone()).or_default();
+        buffer.push_str(&chunk.to_string());
+        let mut out = String::new();
+        while let Some(end) = buffer.find('\n') {
+            let line: String = buffer.drain(..=end).collect();
+            let (_, msg) = split_timestamp(line.trim_end_matches('\n'));
+            out.push_str(&format!("{p}{msg}\n"));
+        }
+        if !out.is_empty() {
+            ctx.out.print(&out)?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_timestamps_are_split_off() {
+        let (ts, msg) = split_timestamp("2026-11-27T15:10:02.12345Z hello world");
+        assert!(ts.is_some());
+        assert_eq!(msg, "hello world");
+        let (ts, msg) = split_timestamp("no timestamp here");
+        assert!(ts.is_none());
+        assert_eq!(msg, "no timestamp here");
+        // Trimmed nanoseconds still order correctly once parsed.
+        let (a, _) = split_timestamp("2026-11-27T15:10:02.5Z a");
+        let (b, _) = split_timestamp("2026-11-27T15:10:02.123456789Z b");
+        assert!(b < a);
+    }
+}

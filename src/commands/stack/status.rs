@@ -1,0 +1,320 @@
+//! `kestractl status`: each container's state, health, uptime, image, ports and resources, plus
+//! Kestra's version and readiness. Exit 0 when ready, 3 otherwise; `-o json` for scripts.
+
+use std::time::Duration;
+
+use bollard::models::ContainerInspectResponse;
+use serde::Serialize;
+
+use super::{is_managed, port_descriptions};
+use crate::commands::Ctx;
+use crate::error::{Exit, Result};
+use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
+use crate::output::Style;
+use crate::settings::duration::format_duration;
+use crate::settings::stack::{StackFlags, StackSettings};
+use crate::settings::validate;
+use crate::stack::engine::Engine;
+use crate::stack::health::{ContainerState, state_of};
+use crate::stack::{files, kestra_config};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStatus {
+    pub role: &'static str,
+    pub name: String,
+    pub exists: bool,
+    pub managed: bool,
+    /// `running`, `exited`, `created`, `missing`, …
+    pub state: String,
+    /// Docker healthcheck status (`healthy`, `starting`, `unhealthy`) when running.
+    pub health: Option<String>,
+    pub exit_code: Option<i64>,
+    pub started_at: Option<String>,
+    pub uptime_seconds: Option<u64>,
+    pub image: Option<String>,
+    pub ports: Vec<String>,
+    pub cpu_percent: Option<f64>,
+    pub memory_bytes: Option<u64>,
+    pub memory_limit_bytes: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KestraStatus {
+    /// Management `/health`: `UP`, `DOWN`, `unreachable` or `not-running`.
+    pub health: String,
+    pub version: Option<String>,
+    /// `valid`, `refused` or `unchecked` (no password known).
+    pub credentials: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub ready: bool,
+    pub url: String,
+    pub engine: String,
+    pub kestra: KestraStatus,
+    pub containers: Vec<ContainerStatus>,
+}
+
+fn uptime(started_at: &str) -> Option<u64> {
+    let started =
+        time::OffsetDateTime::parse(started_at, &time::format_description::well_known::Rfc3339)
+            .ok()?;
+    let secs = (time::OffsetDateTime::now_utc() - started).whole_seconds();
+    u64::try_from(secs).ok()
+}
+
+async fn container_status(
+    engine: &Engine,
+    role: &'static str,
+    name: &str,
+    inspect: Option<&ContainerInspectResponse>,
+) -> ContainerStatus {
+    let state = state_of(inspect);
+    let started_at = inspect
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.started_at.clone())
+        .filter(|_| matches!(state, ContainerState::Running { .. }));
+    let stats = if matches!(state, ContainerState::Running { .. }) {
+        engine.stats_once(name).await
+    } else {
+        None
+    };
+    ContainerStatus {
+        role,
+        name: name.to_string(),
+        exists: inspect.is_some(),
+        managed: inspect.is_some_and(is_managed),
+        state: match &state {
+            ContainerState::Missing => "missing".into(),
+            ContainerState::Running { .. } => "running".into(),
+            ContainerState::Exited { .. } => "exited".into(),
+            ContainerState::Restarting { .. } => "restarting".into(),
+            ContainerState::Other(s) => s.clone(),
+        },
+        health: match &state {
+            ContainerState::Running { health } => health.clone(),
+            _ => None,
+        },
+        exit_code: match state {
+            ContainerState::Exited { code, .. } | ContainerState::Restarting { code, .. } => {
+                Some(code)
+            }
+            _ => None,
+        },
+        uptime_seconds: started_at.as_deref().and_then(uptime),
+        started_at,
+        image: inspect
+            .and_then(|c| c.config.as_ref())
+            .and_then(|c| c.image.clone()),
+        ports: inspect.map(port_descriptions).unwrap_or_default(),
+        cpu_percent: stats.map(|s| (s.0 * 10.0).round() / 10.0),
+        memory_bytes: stats.map(|s| s.1),
+        memory_limit_bytes: stats.map(|s| s.2),
+    }
+}
+
+async fn kestra_status(ctx: &Ctx, stack: &StackSettings, running: bool) -> KestraStatus {
+    if !running {
+        return KestraStatus {
+            health: "not-running".into(),
+            version: None,
+            credentials: "unchecked",
+        };
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .ok();
+    let health = match http {
+        Some(http) => match http
+            .get(format!("{}/health", stack.management_url()))
+            .send()
+            .await
+        {
+            Ok(resp) => resp
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
+                .unwrap_or_else(|| "DOWN".into()),
+            Err(_) => "unreachable".into(),
+        },
+        None => "unreachable".into(),
+    };
+    // The password: given explicitly, else the running stack's own.
+    let password = match ctx.password().await {
+        Ok(Some(p)) => Some(p.secret.clone()),
+        _ => files::read_config(&stack.secrets_dir)
+            .as_deref()
+            .and_then(kestra_config::basic_auth_password_of),
+    };
+    let client = match (
+        validate::server_url(&stack.local_url()),
+        ctx.settings().await,
+    ) {
+        (Ok(server), Ok(settings)) => KestraClient::new(ClientConfig {
+            server,
+            tenant: settings.tenant.value.clone(),
+            username: settings.username.value.clone(),
+            password,
+            timeout: Duration::from_secs(3),
+            allow_insecure_http: true,
+        })
+        .ok(),
+        _ => None,
+    };
+    let Some(client) = client.filter(|_| health == "UP") else {
+        return KestraStatus {
+            health,
+            version: None,
+            credentials: "unchecked",
+        };
+    };
+    let version = client.configuration().await.ok().and_then(|c| c.version);
+    let credentials = match client.check_credentials().await {
+        Ok(CredentialCheck::Valid | CredentialCheck::ValidForbidden) => "valid",
+        Ok(CredentialCheck::Refused) => "refused",
+        _ => "unchecked",
+    };
+    KestraStatus {
+        health,
+        version,
+        credentials,
+    }
+}
+
+pub async fn collect(ctx: &Ctx) -> Result<StatusReport> {
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    let engine = ctx.engine().await?;
+    let pg_inspect = engine.inspect(&stack.postgres_container).await?;
+    let kestra_inspect = engine.inspect(&stack.kestra_container.value).await?;
+    let postgres = container_status(
+        engine,
+        "postgres",
+        &stack.postgres_container,
+        pg_inspect.as_ref(),
+    )
+    .await;
+    let kestra_c = container_status(
+        engine,
+        "kestra",
+        &stack.kestra_container.value,
+        kestra_inspect.as_ref(),
+    )
+    .await;
+    let kestra = kestra_status(ctx, &stack, kestra_c.state == "running").await;
+    let ready = postgres.health.as_deref() == Some("healthy")
+        && kestra_c.state == "running"
+        && kestra.health == "UP"
+        && kestra.credentials != "refused";
+    Ok(StatusReport {
+        ready,
+        url: stack.local_url(),
+        engine: engine.host.clone(),
+        kestra,
+        containers: vec![postgres, kestra_c],
+    })
+}
+
+fn human_bytes(b: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mib = b as f64 / MIB;
+    if mib >= 1024.0 {
+        format!("{:.1} GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.0} MiB")
+    }
+}
+
+pub async fn run(ctx: &Ctx) -> Result<Exit> {
+    let report = collect(ctx).await?;
+    if ctx.out.is_structured() {
+        ctx.out.structured(&report)?;
+    } else {
+        let out = &ctx.out;
+        let rows: Vec<Vec<String>> = report
+            .containers
+            .iter()
+            .map(|c| {
+                let state = match (c.state.as_str(), c.exit_code) {
+                    ("running", _) => out.paint(Style::Green, "running"),
+                    ("exited", Some(code)) => out.paint(Style::Red, &format!("exited ({code})")),
+                    (s, _) => out.paint(Style::Yellow, s),
+                };
+                vec![
+                    c.name.clone(),
+                    c.role.to_string(),
+                    state,
+                    c.health.clone().unwrap_or_else(|| "-".into()),
+                    c.uptime_seconds
+                        .map(|s| format_duration(Duration::from_secs(s)))
+                        .unwrap_or_else(|| "-".into()),
+                    c.image.clone().unwrap_or_else(|| "-".into()),
+                    if c.ports.is_empty() {
+                        "-".into()
+                    } else {
+                        c.ports.join(",")
+                    },
+                    c.cpu_percent
+                        .map(|p| format!("{p:.1}%"))
+                        .unwrap_or_else(|| "-".into()),
+                    match (c.memory_bytes, c.memory_limit_bytes) {
+                        (Some(m), Some(l)) if l > 0 => {
+                            format!("{} / {}", human_bytes(m), human_bytes(l))
+                        }
+                        (Some(m), _) => human_bytes(m),
+                        _ => "-".into(),
+                    },
+                ]
+            })
+            .collect();
+        out.table(
+            &[
+                "CONTAINER",
+                "ROLE",
+                "STATE",
+                "HEALTH",
+                "UPTIME",
+                "IMAGE",
+                "PORTS",
+                "CPU",
+                "MEMORY",
+            ],
+            &rows,
+        )?;
+        let verdict = if report.ready {
+            out.paint(Style::Green, "ready")
+        } else {
+            out.paint(Style::Red, "not ready")
+        };
+        let version = report
+            .kestra
+            .version
+            .as_deref()
+            .map(|v| format!("Kestra {v}"))
+            .unwrap_or_else(|| "Kestra".into());
+        let line = format!(
+            "{version} at {}: {verdict} (health {}, credentials {})\n",
+            report.url, report.kestra.health, report.kestra.credentials
+        );
+        if out.format == crate::output::Format::Table {
+            out.print(&line)?;
+        } else {
+            out.print(&format!(
+                "kestra\t{}\t{}\t{}\n",
+                report.url,
+                if report.ready { "ready" } else { "not-ready" },
+                report.kestra.health
+            ))?;
+        }
+    }
+    Ok(if report.ready {
+        Exit::Ok
+    } else {
+        Exit::NotReady
+    })
+}

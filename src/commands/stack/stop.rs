@@ -1,0 +1,148 @@
+//! `kestractl stop`: stop Kestra, then Postgres, keeping data; optionally remove the containers
+//! and, after a confirmation, the data itself.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::StopArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::output::confirm;
+use crate::settings::duration::parse_duration;
+use crate::settings::stack::{StackFlags, StackSettings};
+
+#[derive(Debug, Serialize)]
+struct PartAction {
+    part: String,
+    /// `stopped`, `not running`, `absent`, `removed`, `deleted`, `emptied`.
+    action: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct StopReport {
+    actions: Vec<PartAction>,
+}
+
+/// Deletes what is inside a directory, keeping the directory (it may be a mount point).
+fn empty_dir(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("cannot read", dir, e)),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        result.map_err(|e| Error::io("cannot delete", &path, e))?;
+    }
+    Ok(())
+}
+
+fn describe_data(stack: &StackSettings) -> String {
+    format!(
+        "the Postgres volume `{}` (every flow, execution and log), and the contents of {} and {}",
+        stack.volume,
+        stack.storage_dir.value.display(),
+        stack.workdir_dir.value.display()
+    )
+}
+
+pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
+    let grace = parse_duration(&args.grace).map_err(|m| Error::usage(m, "fix --grace"))?;
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    // Ask before touching anything, so a refusal leaves the stack as it was.
+    if args.volumes && !args.yes {
+        let question = format!(
+            "This deletes {}. Type `yes` to go on: ",
+            describe_data(&stack)
+        );
+        if !confirm(&question, "--volumes deletes data")? {
+            return Err(Error::usage(
+                "nothing was stopped or deleted",
+                "answer `yes`, or pass --yes",
+            ));
+        }
+    }
+    let engine = ctx.engine().await?;
+    let mut actions = Vec::new();
+    for name in [&stack.kestra_container.value, &stack.postgres_container] {
+        if let Some(c) = engine.inspect(name).await?
+            && !super::is_managed(&c)
+        {
+            return Err(Error::Engine {
+                message: format!("container {name} was not created by kestractl; leaving it alone"),
+                hint: "check KESTRA_CONTAINER_NAME, or stop it with docker yourself".into(),
+            });
+        }
+    }
+    for name in [&stack.kestra_container.value, &stack.postgres_container] {
+        let inspect = engine.inspect(name).await?;
+        let exists = inspect.is_some();
+        // Running or crash-looping (restarting) both need a stop.
+        let active = inspect
+            .as_ref()
+            .and_then(|c| c.state.as_ref())
+            .is_some_and(|s| s.running == Some(true) || s.restarting == Some(true));
+        let what = if !exists {
+            "absent"
+        } else if active {
+            engine.stop(name, grace).await?;
+            "stopped"
+        } else {
+            "not running"
+        };
+        actions.push(PartAction {
+            part: name.clone(),
+            action: what,
+        });
+        if args.remove && exists {
+            engine.remove(name).await?;
+            actions.push(PartAction {
+                part: name.clone(),
+                action: "removed",
+            });
+        }
+    }
+    if args.remove && engine.remove_network(&stack.network).await? {
+        actions.push(PartAction {
+            part: stack.network.clone(),
+            action: "removed",
+        });
+    }
+    if args.volumes {
+        if engine.remove_volume(&stack.volume).await? {
+            actions.push(PartAction {
+                part: stack.volume.clone(),
+                action: "deleted",
+            });
+        }
+        for dir in [&stack.storage_dir.value, &stack.workdir_dir.value] {
+            empty_dir(dir)?;
+            actions.push(PartAction {
+                part: dir.display().to_string(),
+                action: "emptied",
+            });
+        }
+    }
+    let report = StopReport { actions };
+    if ctx.out.is_structured() {
+        ctx.out.structured(&report)?;
+    } else {
+        let rows: Vec<Vec<String>> = report
+            .actions
+            .iter()
+            .map(|a| vec![a.part.clone(), a.action.to_string()])
+            .collect();
+        ctx.out.table(&["PART", "ACTION"], &rows)?;
+        if !args.volumes && ctx.out.format == crate::output::Format::Table {
+            ctx.out
+                .note("Data is kept; `kestractl start` brings the stack back.");
+        }
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,457 @@
+//! Settings of the local stack (containers, ports, images, directories), resolved with the same
+//! precedence as the API settings: flags > environment > `.env` > defaults. The variable names are
+//! the seed's (`KESTRA_HTTP_PORT`, `KESTRA_IMAGE`, …) so an existing `.env` keeps working.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use super::{Candidate, Layers, Resolved, Source, first, invalid, parse_bool};
+use crate::error::{Error, Result};
+
+pub const DEFAULT_KESTRA_IMAGE: &str = "kestra/kestra:latest";
+pub const DEFAULT_POSTGRES_IMAGE: &str = "postgres:15";
+pub const DEFAULT_CONTAINER: &str = "tools-kestra";
+pub const DEFAULT_VOLUME: &str = "kestra-postgres-data";
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+pub const DEFAULT_MANAGEMENT_PORT: u16 = 8081;
+pub const DEFAULT_DB: &str = "kestra";
+
+/// Flags of `start` that feed stack settings.
+#[derive(Debug, Clone, Default)]
+pub struct StackFlags {
+    pub image: Option<String>,
+    pub postgres_image: Option<String>,
+    pub port: Option<String>,
+    pub management_port: Option<String>,
+    pub bind: Option<String>,
+    pub cpus: Option<String>,
+    pub memory: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StackSettings {
+    pub kestra_container: Resolved<String>,
+    pub postgres_container: String,
+    pub network: String,
+    pub volume: String,
+    pub kestra_image: Resolved<String>,
+    pub postgres_image: Resolved<String>,
+    pub http_port: Resolved<u16>,
+    pub management_port: Resolved<u16>,
+    pub bind: Resolved<IpAddr>,
+    pub db_name: Resolved<String>,
+    pub db_user: Resolved<String>,
+    pub storage_dir: Resolved<PathBuf>,
+    pub workdir_dir: Resolved<PathBuf>,
+    /// Where kestractl keeps the rendered Kestra config and the DB password file (0700).
+    pub secrets_dir: PathBuf,
+    pub cpus: Resolved<Option<f64>>,
+    pub memory: Resolved<Option<u64>>,
+    pub skip_kestra: Resolved<bool>,
+}
+
+impl StackSettings {
+    /// The URL the UI and API are reached at from this machine.
+    pub fn local_url(&self) -> String {
+        let host = match self.bind.value {
+            IpAddr::V4(v4) if v4.is_unspecified() => "localhost".to_string(),
+            IpAddr::V6(v6) if v6.is_unspecified() => "localhost".to_string(),
+            IpAddr::V4(v4) if v4.is_loopback() => "localhost".to_string(),
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
+        format!("http://{host}:{}", self.http_port.value)
+    }
+
+    pub fn management_url(&self) -> String {
+        let host = match self.bind.value {
+            IpAddr::V4(v4) if !v4.is_unspecified() => v4.to_string(),
+            IpAddr::V6(v6) if !v6.is_unspecified() => format!("[{v6}]"),
+            _ => "127.0.0.1".to_string(),
+        };
+        format!("http://{host}:{}", self.management_port.value)
+    }
+}
+
+/// Container names follow Docker's rule: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.
+pub fn validate_container_name(name: &str) -> std::result::Result<(), String> {
+    let mut chars = name.chars();
+    let ok = name.len() >= 2
+        && name.len() <= 128
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid container name: letters, digits, `_`, `.`, `-`, starting with a letter or digit"
+        ))
+    }
+}
+
+/// An image reference: no spaces, not empty. The engine checks the rest when it pulls.
+fn validate_image(image: &str) -> std::result::Result<(), String> {
+    if image.is_empty() || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(format!(
+            "`{image}` is not an image reference (e.g. kestra/kestra:v2.0.5)"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Kestra's database and user names end up in a JDBC URL and in SQL identifiers.
+fn validate_db_identifier(name: &str) -> std::result::Result<(), String> {
+    let mut chars = name.chars();
+    let ok = name.len() <= 63
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a usable database identifier: lower-case letters, digits and `_`, up to 63 characters"
+        ))
+    }
+}
+
+pub fn parse_port(text: &str) -> std::result::Result<u16, String> {
+    text.trim()
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| format!("`{text}` is not a TCP port (1-65535)"))
+}
+
+/// `--memory 2g`, `512m`, `1073741824`: bytes, with Docker's binary units.
+pub fn parse_memory(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim().to_ascii_lowercase();
+    let t = t.trim_end_matches('b');
+    let (number, factor) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a memory size (e.g. 512m, 2g)"))?;
+    let bytes = value * factor as f64;
+    // Docker refuses less than 6 MiB; Kestra needs far more, but that is the operator's call.
+    if !bytes.is_finite() || bytes < (6 << 20) as f64 || bytes > 1e15 {
+        return Err(format!("`{text}` is out of range (at least 6m)"));
+    }
+    Ok(bytes as u64)
+}
+
+pub fn parse_cpus(text: &str) -> std::result::Result<f64, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of CPUs (e.g. 1.5)"))?;
+    if !v.is_finite() || v <= 0.0 || v > 1024.0 {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(v)
+}
+
+/// Where kestractl keeps per-stack data: `KESTRACTL_DATA_DIR`, else `$XDG_DATA_HOME/kestractl`,
+/// else `~/.local/share/kestractl`.
+pub fn data_dir(env: &dyn Fn(&str) -> Option<String>) -> Result<PathBuf> {
+    let non_empty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    if let Some(d) = non_empty("KESTRACTL_DATA_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    if let Some(d) = non_empty("XDG_DATA_HOME") {
+        return Ok(PathBuf::from(d).join("kestractl"));
+    }
+    if let Some(h) = non_empty("HOME") {
+        return Ok(PathBuf::from(h).join(".local/share/kestractl"));
+    }
+    Err(Error::settings(
+        "cannot find a data directory: neither KESTRACTL_DATA_DIR, XDG_DATA_HOME nor HOME is set",
+        "set KESTRACTL_DATA_DIR to a directory kestractl may keep the stack's files in",
+    ))
+}
+
+/// A directory setting: relative paths are taken from the `.env`'s directory when they come from
+/// it (as the seed's scripts did), else from the working directory.
+fn resolve_dir(c: &Candidate, cwd: &Path) -> PathBuf {
+    let p = PathBuf::from(c.value.trim());
+    if p.is_absolute() {
+        return p;
+    }
+    let base = match &c.source {
+        Source::DotEnv { path, .. } => path
+            .parent()
+            .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf),
+        _ => cwd.to_path_buf(),
+    };
+    let joined = base.join(p);
+    // Normalise `./` and `a/../` lexically; the directory may not exist yet.
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn resolved<T>(value: T, source: Source) -> Resolved<T> {
+    Resolved { value, source }
+}
+
+pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<StackSettings> {
+    let default = |v: &str| Candidate {
+        value: v.to_string(),
+        source: Source::Default,
+    };
+    let pick = |flag: Option<(&Option<String>, &str)>, vars: &[&str]| {
+        first([
+            flag.and_then(|(v, name)| l.flag(v, name)),
+            l.env(vars),
+            l.dotenv(vars),
+        ])
+    };
+
+    let container = pick(None, &["KESTRA_CONTAINER_NAME"]).unwrap_or(default(DEFAULT_CONTAINER));
+    validate_container_name(&container.value).map_err(|m| invalid(&container.source, m))?;
+
+    let image = pick(Some((&flags.image, "--image")), &["KESTRA_IMAGE"])
+        .unwrap_or(default(DEFAULT_KESTRA_IMAGE));
+    validate_image(&image.value).map_err(|m| invalid(&image.source, m))?;
+    let pg_image = pick(
+        Some((&flags.postgres_image, "--postgres-image")),
+        &["KESTRA_POSTGRES_IMAGE"],
+    )
+    .unwrap_or(default(DEFAULT_POSTGRES_IMAGE));
+    validate_image(&pg_image.value).map_err(|m| invalid(&pg_image.source, m))?;
+
+    let port_of = |c: Candidate| -> Result<Resolved<u16>> {
+        let p = parse_port(&c.value).map_err(|m| invalid(&c.source, m))?;
+        Ok(resolved(p, c.source))
+    };
+    let http_port = port_of(
+        pick(Some((&flags.port, "--port")), &["KESTRA_HTTP_PORT"])
+            .unwrap_or(default(&DEFAULT_HTTP_PORT.to_string())),
+    )?;
+    let management_port = port_of(
+        pick(
+            Some((&flags.management_port, "--management-port")),
+            &["KESTRA_MANAGEMENT_PORT"],
+        )
+        .unwrap_or(default(&DEFAULT_MANAGEMENT_PORT.to_string())),
+    )?;
+    if http_port.value == management_port.value {
+        return Err(Error::settings(
+            format!(
+                "the API port and the management port are both {} ({} and {})",
+                http_port.value, http_port.source, management_port.source
+            ),
+            "give them different values (--port / KESTRA_HTTP_PORT, --management-port / KESTRA_MANAGEMENT_PORT)",
+        ));
+    }
+
+    let bind =
+        pick(Some((&flags.bind, "--bind")), &["KESTRA_BIND"]).unwrap_or(default("127.0.0.1"));
+    let bind = resolved(
+        bind.value.trim().parse::<IpAddr>().map_err(|_| {
+            invalid(
+                &bind.source,
+                format!(
+                    "`{}` is not an IP address (e.g. 127.0.0.1, 0.0.0.0)",
+                    bind.value
+                ),
+            )
+        })?,
+        bind.source,
+    );
+
+    let db_name = pick(None, &["KESTRA_DB_NAME"]).unwrap_or(default(DEFAULT_DB));
+    validate_db_identifier(&db_name.value).map_err(|m| invalid(&db_name.source, m))?;
+    let db_user = pick(None, &["KESTRA_DB_USER"]).unwrap_or(default(DEFAULT_DB));
+    validate_db_identifier(&db_user.value).map_err(|m| invalid(&db_user.source, m))?;
+
+    let base = data_dir(l.env)?.join(&container.value);
+    let dir = |vars: &[&str], leaf: &str| -> Resolved<PathBuf> {
+        match pick(None, vars) {
+            Some(c) => resolved(resolve_dir(&c, cwd), c.source),
+            None => resolved(base.join(leaf), Source::Default),
+        }
+    };
+    let storage_dir = dir(&["KESTRA_STORAGE_DIR"], "storage");
+    let workdir_dir = dir(&["KESTRA_WORKDIR_DIR"], "workdir");
+
+    let cpus = match pick(Some((&flags.cpus, "--cpus")), &["KESTRA_CPUS"]) {
+        Some(c) => resolved(
+            Some(parse_cpus(&c.value).map_err(|m| invalid(&c.source, m))?),
+            c.source,
+        ),
+        None => resolved(None, Source::Default),
+    };
+    let memory = match pick(Some((&flags.memory, "--memory")), &["KESTRA_MEMORY"]) {
+        Some(c) => resolved(
+            Some(parse_memory(&c.value).map_err(|m| invalid(&c.source, m))?),
+            c.source,
+        ),
+        None => resolved(None, Source::Default),
+    };
+    let skip = match pick(None, &["SKIP_KESTRA_AUTO_START"]) {
+        Some(c) => resolved(
+            parse_bool(&c.value).ok_or_else(|| {
+                invalid(
+                    &c.source,
+                    format!("`{}` is not a boolean (use 1/0, true/false)", c.value),
+                )
+            })?,
+            c.source,
+        ),
+        None => resolved(false, Source::Default),
+    };
+
+    Ok(StackSettings {
+        postgres_container: format!("{}-postgres", container.value),
+        network: format!("{}-net", container.value),
+        volume: DEFAULT_VOLUME.to_string(),
+        secrets_dir: base.join("secrets"),
+        kestra_container: resolved(container.value, container.source),
+        kestra_image: resolved(image.value, image.source),
+        postgres_image: resolved(pg_image.value, pg_image.source),
+        http_port,
+        management_port,
+        bind,
+        db_name: resolved(db_name.value, db_name.source),
+        db_user: resolved(db_user.value, db_user.source),
+        storage_dir,
+        workdir_dir,
+        cpus,
+        memory,
+        skip_kestra: skip,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::{ConfigFile, DotEnv, FlagValues};
+    use std::collections::HashMap;
+
+    fn run(
+        env: &[(&str, &str)],
+        dotenv: &[(&str, &str)],
+        flags: StackFlags,
+    ) -> Result<StackSettings> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = |k: &str| env.get(k).cloned();
+        let dot = if dotenv.is_empty() {
+            DotEnv::default()
+        } else {
+            DotEnv::from_pairs("/srv/tools/.env", dotenv)
+        };
+        resolve_stack(
+            &Layers {
+                flags: &FlagValues::default(),
+                env: &lookup,
+                dotenv: &dot,
+                config: &ConfigFile::default(),
+                config_path: Path::new("/cfg/config.toml"),
+            },
+            &flags,
+            Path::new("/home/op"),
+        )
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let s = run(&[("HOME", "/home/op")], &[], StackFlags::default()).unwrap();
+        assert_eq!(s.kestra_container.value, "tools-kestra");
+        assert_eq!(s.postgres_container, "tools-kestra-postgres");
+        assert_eq!(s.volume, "kestra-postgres-data");
+        assert_eq!(s.kestra_image.value, "kestra/kestra:latest");
+        assert_eq!(s.postgres_image.value, "postgres:15");
+        assert_eq!((s.http_port.value, s.management_port.value), (8080, 8081));
+        assert_eq!(s.bind.value.to_string(), "127.0.0.1");
+        assert_eq!(
+            s.storage_dir.value,
+            PathBuf::from("/home/op/.local/share/kestractl/tools-kestra/storage")
+        );
+        assert_eq!(s.local_url(), "http://localhost:8080");
+        assert_eq!(s.management_url(), "http://127.0.0.1:8081");
+        assert!(!s.skip_kestra.value);
+    }
+
+    #[test]
+    fn flags_beat_env_beat_dotenv() {
+        let flags = StackFlags {
+            port: Some("9000".into()),
+            ..StackFlags::default()
+        };
+        let s = run(
+            &[
+                ("HOME", "/h"),
+                ("KESTRA_HTTP_PORT", "9100"),
+                ("KESTRA_IMAGE", "kestra/kestra:v2.0.5"),
+            ],
+            &[
+                ("KESTRA_HTTP_PORT", "9200"),
+                ("KESTRA_IMAGE", "x:1"),
+                ("KESTRA_MANAGEMENT_PORT", "9201"),
+            ],
+            flags,
+        )
+        .unwrap();
+        assert_eq!(s.http_port.value, 9000);
+        assert_eq!(s.kestra_image.value, "kestra/kestra:v2.0.5");
+        assert_eq!(s.management_port.value, 9201);
+    }
+
+    #[test]
+    fn relative_dirs_from_dotenv_are_relative_to_its_folder() {
+        let s = run(
+            &[("HOME", "/h"), ("KESTRA_WORKDIR_DIR", "wd")],
+            &[("KESTRA_STORAGE_DIR", "./data/../storage")],
+            StackFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(s.storage_dir.value, PathBuf::from("/srv/tools/storage"));
+        assert_eq!(s.workdir_dir.value, PathBuf::from("/home/op/wd"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_their_source() {
+        for (env, needle) in [
+            (("KESTRA_HTTP_PORT", "0"), "not a TCP port"),
+            (("KESTRA_CONTAINER_NAME", "-x"), "container name"),
+            (("KESTRA_IMAGE", "kestra kestra"), "image reference"),
+            (("KESTRA_DB_USER", "Kestra"), "database identifier"),
+            (("KESTRA_MEMORY", "lots"), "memory size"),
+            (("KESTRA_MEMORY", "1k"), "out of range"),
+            (("KESTRA_CPUS", "-1"), "out of range"),
+            (("KESTRA_BIND", "localhost"), "not an IP address"),
+            (("SKIP_KESTRA_AUTO_START", "perhaps"), "boolean"),
+            (("KESTRA_MANAGEMENT_PORT", "8080"), "both 8080"),
+        ] {
+            let err = run(&[("HOME", "/h"), env], &[], StackFlags::default()).unwrap_err();
+            assert!(err.to_string().contains(needle), "{env:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn memory_and_cpus() {
+        assert_eq!(parse_memory("2g").unwrap(), 2 << 30);
+        assert_eq!(parse_memory("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_memory("1.5gb").unwrap(), 3 << 29);
+        assert!(parse_memory("").is_err());
+        assert_eq!(parse_cpus("1.5").unwrap(), 1.5);
+    }
+}

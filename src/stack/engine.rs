@@ -1,0 +1,432 @@
+//! The Docker Engine, through bollard: connect (negotiating the API version of older engines),
+//! inspect, create, start, stop, remove, logs, pull, stats. Errors name the engine address and
+//! what to check.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerInspectResponse, ContainerSummary, NetworkCreateRequest, VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    StatsOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::{Stream, StreamExt};
+
+use super::spec::ContainerSpec;
+use crate::error::{Error, Result};
+
+pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+pub struct Engine {
+    docker: Docker,
+    /// What we connected to, for messages (`unix:///var/run/docker.sock`, `tcp://…`).
+    pub host: String,
+    pub version: String,
+    pub api_version: String,
+}
+
+/// One progress event of an image pull.
+#[derive(Debug, Clone)]
+pub struct PullEvent {
+    pub layer: Option<String>,
+    pub status: String,
+    pub current: Option<i64>,
+    pub total: Option<i64>,
+}
+
+impl Engine {
+    /// Connects to `DOCKER_HOST` (or the default socket), negotiates the API version (an old
+    /// engine speaks an older one than bollard's default) and pings, so the first real call is
+    /// not where an unreachable engine is discovered.
+    pub async fn connect(docker_host: Option<&str>) -> Result<Engine> {
+        let host = docker_host
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or(DEFAULT_HOST)
+            .to_string();
+        let unreachable = |reason: String| Error::Engine {
+            message: format!("cannot reach the Docker Engine at {host}: {reason}"),
+            hint: engine_hint(&host, &reason),
+        };
+        let docker = Docker::connect_with_host(&host)
+            .map_err(|e| unreachable(describe(&e)))?
+            .with_timeout(Duration::from_secs(120));
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| unreachable("no answer within 10s".into()))?
+            .map_err(|e| unreachable(describe(&e)))?;
+        tokio::time::timeout(Duration::from_secs(10), docker.ping())
+            .await
+            .map_err(|_| unreachable("no answer within 10s".into()))?
+            .map_err(|e| unreachable(describe(&e)))?;
+        let v = docker
+            .version()
+            .await
+            .map_err(|e| unreachable(describe(&e)))?;
+        Ok(Engine {
+            docker,
+            host,
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+        })
+    }
+
+    /// The host path of the engine's socket when it is a local unix socket (mountable into
+    /// Kestra for its Docker task runner); `None` for remote engines.
+    pub fn local_socket(&self) -> Option<String> {
+        self.host.strip_prefix("unix://").map(str::to_string)
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.host.starts_with("unix://")
+    }
+
+    fn fail(&self, what: &str, e: &BollardError) -> Error {
+        let reason = describe(e);
+        Error::Engine {
+            message: format!("Docker could not {what}: {reason}"),
+            hint: engine_hint(&self.host, &reason),
+        }
+    }
+
+    /// `None` when no container has that name.
+    pub async fn inspect(&self, name: &str) -> Result<Option<ContainerInspectResponse>> {
+        match self.docker.inspect_container(name, None).await {
+            Ok(c) => Ok(Some(c)),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.fail(&format!("inspect container {name}"), &e)),
+        }
+    }
+
+    pub async fn image_present(&self, image: &str) -> Result<bool> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.fail(&format!("inspect image {image}"), &e)),
+        }
+    }
+
+    /// Pulls an image, reporting each progress message to `on_event`.
+    pub async fn pull(&self, image: &str, mut on_event: impl FnMut(PullEvent)) -> Result<()> {
+        let (name, tag) = split_image(image);
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(name)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| Error::Engine {
+                message: format!("cannot pull {image}: {}", describe(&e)),
+                hint: "check the image name and that this machine can reach its registry \
+                       (or use --pull never with an image that is already here)"
+                    .into(),
+            })?;
+            if let Some(err) = info.error_detail.and_then(|d| d.message) {
+                return Err(Error::Engine {
+                    message: format!("cannot pull {image}: {err}"),
+                    hint: "check the image name and the registry".into(),
+                });
+            }
+            let detail = info.progress_detail;
+            on_event(PullEvent {
+                layer: info.id,
+                status: info.status.unwrap_or_default(),
+                current: detail.as_ref().and_then(|d| d.current),
+                total: detail.as_ref().and_then(|d| d.total),
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates the network unless it exists. Returns whether it was created.
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<bool> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(_) => return Ok(false),
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => return Err(self.fail(&format!("inspect network {name}"), &e)),
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone()),
+            ..NetworkCreateRequest::default()
+        };
+        self.docker
+            .create_network(request)
+            .await
+            .map_err(|e| self.fail(&format!("create network {name}"), &e))?;
+        Ok(true)
+    }
+
+    pub async fn remove_network(&self, name: &str) -> Result<bool> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.fail(&format!("remove network {name}"), &e)),
+        }
+    }
+
+    /// Creates the named volume unless it exists (an existing one, e.g. from the seed's Compose
+    /// stack, is reused: it holds the data). Returns whether it was created.
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: &HashMap<String, String>,
+    ) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => return Ok(false),
+            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) => return Err(self.fail(&format!("inspect volume {name}"), &e)),
+        }
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels.clone()),
+            ..VolumeCreateRequest::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map_err(|e| self.fail(&format!("create volume {name}"), &e))?;
+        Ok(true)
+    }
+
+    pub async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.fail(&format!("inspect volume {name}"), &e)),
+        }
+    }
+
+    pub async fn remove_volume(&self, name: &str) -> Result<bool> {
+        let options = RemoveVolumeOptionsBuilder::default().build();
+        match self.docker.remove_volume(name, Some(options)).await {
+            Ok(()) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.fail(&format!("remove volume {name}"), &e)),
+        }
+    }
+
+    pub async fn create(&self, spec: &ContainerSpec) -> Result<()> {
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        self.docker
+            .create_container(Some(options), spec.body.clone())
+            .await
+            .map_err(|e| self.fail(&format!("create container {}", spec.name), &e))?;
+        Ok(())
+    }
+
+    pub async fn start(&self, name: &str) -> Result<()> {
+        match self.docker.start_container(name, None).await {
+            // 304: already running.
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(304) => Ok(()),
+            Err(e) => Err(self.fail(&format!("start container {name}"), &e)),
+        }
+    }
+
+    /// Stops gracefully (SIGTERM, then SIGKILL after `grace`). Returns whether it was running.
+    pub async fn stop(&self, name: &str, grace: Duration) -> Result<bool> {
+        let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(secs).build();
+        match self.docker.stop_container(name, Some(options)).await {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(status_of(&e), Some(304 | 404)) => Ok(false),
+            Err(e) => Err(self.fail(&format!("stop container {name}"), &e)),
+        }
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<bool> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(false)
+            .build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.fail(&format!("remove container {name}"), &e)),
+        }
+    }
+
+    /// Containers (any state) that publish `port` on the host.
+    pub async fn containers_publishing(&self, port: u16) -> Result<Vec<ContainerSummary>> {
+        let filters = HashMap::from([("publish", vec![port.to_string()])]);
+        let options = ListContainersOptionsBuilder::default()
+            .all(false)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.fail("list containers", &e))
+    }
+
+    /// The last `tail` log lines of a container as text (for failure reports).
+    pub async fn last_logs(&self, name: &str, tail: usize) -> Vec<String> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&tail.to_string())
+            .build();
+        let mut lines = Vec::new();
+        let mut stream = self.docker.logs(name, Some(options));
+        while let Some(Ok(chunk)) = stream.next().await {
+            let text = chunk.to_string();
+            lines.extend(text.lines().map(str::to_string));
+        }
+        let skip = lines.len().saturating_sub(tail);
+        lines.split_off(skip)
+    }
+
+    /// A log stream (`follow` keeps it open until the container stops).
+    pub fn logs(
+        &self,
+        name: &str,
+        follow: bool,
+        tail: Option<usize>,
+        since: Option<i64>,
+    ) -> impl Stream<Item = Result<LogOutput, BollardError>> + use<> {
+        let mut b = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .timestamps(true)
+            .tail(&tail.map_or_else(|| "all".to_string(), |t| t.to_string()));
+        if let Some(s) = since {
+            b = b.since(i32::try_from(s).unwrap_or(i32::MAX));
+        }
+        self.docker.logs(name, Some(b.build()))
+    }
+
+    /// One stats sample: (CPU %, memory used bytes, memory limit bytes).
+    pub async fn stats_once(&self, name: &str) -> Option<(f64, u64, u64)> {
+        let options = StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(false)
+            .build();
+        let mut stream = self.docker.stats(name, Some(options));
+        let s = stream.next().await?.ok()?;
+        let cpu = s.cpu_stats.as_ref()?;
+        let pre = s.precpu_stats.as_ref()?;
+        let total = cpu.cpu_usage.as_ref()?.total_usage? as f64;
+        let pre_total = pre
+            .cpu_usage
+            .as_ref()
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0) as f64;
+        let system = cpu.system_cpu_usage.unwrap_or(0) as f64;
+        let pre_system = pre.system_cpu_usage.unwrap_or(0) as f64;
+        let cpus = cpu.online_cpus.unwrap_or(1).max(1) as f64;
+        let cpu_pct = if system > pre_system && total >= pre_total {
+            (total - pre_total) / (system - pre_system) * cpus * 100.0
+        } else {
+            0.0
+        };
+        let mem = s.memory_stats.as_ref()?;
+        Some((cpu_pct, mem.usage.unwrap_or(0), mem.limit.unwrap_or(0)))
+    }
+}
+
+fn status_of(e: &BollardError) -> Option<u16> {
+    match e {
+        BollardError::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// The most useful text of a bollard error: the engine's own message, or the innermost cause.
+fn describe(e: &BollardError) -> String {
+    if let BollardError::DockerResponseServerError { message, .. } = e {
+        return message.clone();
+    }
+    let mut last = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        last = s.to_string();
+        source = s.source();
+    }
+    last
+}
+
+fn engine_hint(host: &str, reason: &str) -> String {
+    let r = reason.to_ascii_lowercase();
+    if r.contains("permission denied") {
+        format!(
+            "your user may not use {host}: run as a member of the `docker` group (or root), \
+             or point DOCKER_HOST at an engine you may use"
+        )
+    } else if r.contains("no such file")
+        || r.contains("connection refused")
+        || r.contains("not found")
+    {
+        format!(
+            "is the Docker Engine running? Start it (`sudo systemctl start docker` or `dockerd`), \
+             or set DOCKER_HOST to the engine's address (now {host})"
+        )
+    } else {
+        format!("check that the Docker Engine at {host} is running and reachable (`docker info`)")
+    }
+}
+
+/// `kestra/kestra:v2.0.5` → (`kestra/kestra`, `v2.0.5`); no tag means `latest`. A registry port
+/// (`host:5000/img`) is not a tag; a digest stays with the name.
+pub fn split_image(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    let last_slash = image.rfind('/').map_or(0, |i| i + 1);
+    match image[last_slash..].rfind(':') {
+        Some(i) => (&image[..last_slash + i], &image[last_slash + i + 1..]),
+        None => (image, "latest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_references() {
+        assert_eq!(
+            split_image("kestra/kestra:v2.0.5"),
+            ("kestra/kestra", "v2.0.5")
+        );
+        assert_eq!(split_image("postgres"), ("postgres", "latest"));
+        assert_eq!(
+            split_image("reg:5000/team/img"),
+            ("reg:5000/team/img", "latest")
+        );
+        assert_eq!(
+            split_image("reg:5000/team/img:1"),
+            ("reg:5000/team/img", "1")
+        );
+        assert_eq!(split_image("img@sha256:abc"), ("img@sha256:abc", ""));
+    }
+
+    #[test]
+    fn hints_follow_the_failure() {
+        assert!(
+            engine_hint(
+                "unix:///var/run/docker.sock",
+                "Permission denied (os error 13)"
+            )
+            .contains("docker` group")
+        );
+        assert!(
+            engine_hint("unix:///x.sock", "No such file or directory (os error 2)")
+                .contains("systemctl start docker")
+        );
+        assert!(engine_hint("tcp://h:2375", "timed out").contains("docker info"));
+    }
+}

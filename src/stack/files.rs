@@ -1,0 +1,166 @@
+//! Files kestractl mounts into the containers: Kestra's rendered `application.yml` (0600) and the
+//! Postgres password file, in a 0700 directory of their own.
+//!
+//! A file is rewritten only when its content changes, and a random revision (kept next to it)
+//! changes with it; the revision, not a digest of the secrets, goes into the spec hash of the
+//! container that mounts the file, so a changed credential recreates that container while
+//! `docker inspect` reveals nothing about it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::spec::MountedFiles;
+use crate::error::{Error, Result};
+use crate::secrets::Secret;
+
+pub const CONFIG_FILE: &str = "application.yml";
+pub const DB_PASSWORD_FILE: &str = "db-password";
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, mode);
+        Ok(())
+    }
+}
+
+/// Writes `content` to `path` with `mode` unless it already holds exactly that; atomic (temp file
+/// created with the final mode, then renamed). Returns whether it wrote.
+fn write_if_changed(path: &Path, content: &[u8], mode: u32) -> Result<bool> {
+    if std::fs::read(path).is_ok_and(|old| old == content) {
+        set_mode(path, mode).map_err(|e| Error::io("cannot set the mode of", path, e))?;
+        return Ok(false);
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(mode);
+        }
+        let mut f = options.open(&tmp)?;
+        f.write_all(content)?;
+        f.sync_all()?;
+        set_mode(&tmp, mode)?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("cannot write", path, e)
+    })?;
+    Ok(true)
+}
+
+fn new_revision() -> String {
+    crate::secrets::generate::generate_password(16)
+        .expose()
+        .to_ascii_lowercase()
+}
+
+/// Renders the files into `dir` and returns their paths and revision.
+pub fn write(dir: &Path, kestra_config: &str, db_password: &Secret) -> Result<MountedFiles> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    set_mode(dir, 0o700).map_err(|e| Error::io("cannot set the mode of", dir, e))?;
+    let config = dir.join(CONFIG_FILE);
+    let password = dir.join(DB_PASSWORD_FILE);
+    let changed_config = write_if_changed(&config, kestra_config.as_bytes(), 0o600)?;
+    // The Postgres entrypoint reads this file as the `postgres` user inside the container, so it
+    // is world-readable; the 0700 directory keeps other users of this machine out.
+    let changed_password = write_if_changed(&password, db_password.expose().as_bytes(), 0o644)?;
+    Ok(MountedFiles {
+        config_revision: revision(&config, changed_config)?,
+        db_password_revision: revision(&password, changed_password)?,
+        kestra_config: config,
+        db_password: password,
+    })
+}
+
+/// The revision stored beside `file`: kept while the file is unchanged, renewed when it changed.
+fn revision(file: &Path, changed: bool) -> Result<String> {
+    let path = file.with_extension("rev");
+    let existing = std::fs::read_to_string(&path)
+        .ok()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    match existing {
+        Some(r) if !changed => Ok(r),
+        _ => {
+            let r = new_revision();
+            write_if_changed(&path, r.as_bytes(), 0o600)?;
+            Ok(r)
+        }
+    }
+}
+
+pub fn read_config(dir: &Path) -> Option<String> {
+    std::fs::read_to_string(dir.join(CONFIG_FILE)).ok()
+}
+
+pub fn read_db_password(dir: &Path) -> Option<Secret> {
+    std::fs::read_to_string(dir.join(DB_PASSWORD_FILE))
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Secret::new)
+}
+
+pub fn config_path(dir: &Path) -> PathBuf {
+    dir.join(CONFIG_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn modes_and_revision_follow_content() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("secrets");
+        let a = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&a.kestra_config), 0o600);
+        assert_eq!(mode(&a.db_password), 0o644);
+        assert_eq!(read_db_password(&dir).unwrap().expose(), "pw1");
+        // Same content: same revisions, nothing rewritten.
+        let b = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        assert_eq!(a.config_revision, b.config_revision);
+        assert_eq!(a.db_password_revision, b.db_password_revision);
+        // A change renews the revision of that file only.
+        let c = write(&dir, "config: 2\n", &Secret::new("pw1")).unwrap();
+        assert_ne!(b.config_revision, c.config_revision);
+        assert_eq!(b.db_password_revision, c.db_password_revision);
+        let d = write(&dir, "config: 2\n", &Secret::new("pw2")).unwrap();
+        assert_eq!(c.config_revision, d.config_revision);
+        assert_ne!(c.db_password_revision, d.db_password_revision);
+        assert_eq!(read_config(&dir).unwrap(), "config: 2\n");
+        // No temp files left behind.
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains("tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_loose_mode_is_tightened_even_without_a_content_change() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("s");
+        let f = write(&dir, "x", &Secret::new("p")).unwrap();
+        set_mode(&f.kestra_config, 0o644).unwrap();
+        set_mode(&dir, 0o755).unwrap();
+        write(&dir, "x", &Secret::new("p")).unwrap();
+        assert_eq!(mode(&f.kestra_config), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+    }
+}

@@ -1,0 +1,261 @@
+//! Renders Kestra's `application.yml` for `server standalone` with Postgres, and Kestra's rules
+//! for Basic Auth credentials (checked here, before a container refuses them at start-up).
+//!
+//! The file carries both passwords, so it is written 0600 and mounted read-only; no secret goes
+//! into the container's environment (which `docker inspect` shows to anyone with the socket).
+
+use serde::Serialize;
+
+use crate::secrets::Secret;
+
+/// Where the file is mounted inside the Kestra container; `MICRONAUT_CONFIG_FILES` names it.
+pub const CONFIG_MOUNT: &str = "/etc/kestractl/application.yml";
+/// Kestra's storage inside the container.
+pub const STORAGE_MOUNT: &str = "/app/storage";
+
+pub struct KestraConfigInput<'a> {
+    pub postgres_host: &'a str,
+    pub db_name: &'a str,
+    pub db_user: &'a str,
+    pub db_password: &'a Secret,
+    pub username: &'a str,
+    pub password: &'a Secret,
+    /// Absolute path of the work directory, identical inside and outside the container.
+    pub workdir: &'a str,
+    /// `kestra.url`: how users reach the UI (used in links and execution URLs).
+    pub url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Root<'a> {
+    datasources: Datasources<'a>,
+    kestra: Kestra<'a>,
+}
+
+#[derive(Serialize)]
+struct Datasources<'a> {
+    postgres: Postgres<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Postgres<'a> {
+    url: String,
+    driver_class_name: &'static str,
+    username: &'a str,
+    password: &'a str,
+}
+
+#[derive(Serialize)]
+struct Kestra<'a> {
+    server: Server<'a>,
+    repository: Kind,
+    queue: Kind,
+    storage: Storage,
+    tasks: Tasks,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Server<'a> {
+    #[serde(rename = "basic-auth")]
+    basic_auth: BasicAuth<'a>,
+}
+
+#[derive(Serialize)]
+struct BasicAuth<'a> {
+    username: &'a str,
+    password: &'a str,
+}
+
+#[derive(Serialize)]
+struct Kind {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Storage {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    local: LocalStorage,
+}
+
+#[derive(Serialize)]
+struct LocalStorage {
+    #[serde(rename = "base-path")]
+    base_path: &'static str,
+}
+
+#[derive(Serialize)]
+struct Tasks {
+    #[serde(rename = "tmp-dir")]
+    tmp_dir: TmpDir,
+}
+
+#[derive(Serialize)]
+struct TmpDir {
+    path: String,
+}
+
+/// The YAML text. A serializer does the quoting, so any password character is safe.
+pub fn render(input: &KestraConfigInput<'_>) -> anyhow::Result<String> {
+    let root = Root {
+        datasources: Datasources {
+            postgres: Postgres {
+                url: format!(
+                    "jdbc:postgresql://{}:5432/{}",
+                    input.postgres_host, input.db_name
+                ),
+                driver_class_name: "org.postgresql.Driver",
+                username: input.db_user,
+                password: input.db_password.expose(),
+            },
+        },
+        kestra: Kestra {
+            server: Server {
+                basic_auth: BasicAuth {
+                    username: input.username,
+                    password: input.password.expose(),
+                },
+            },
+            repository: Kind { kind: "postgres" },
+            queue: Kind { kind: "postgres" },
+            storage: Storage {
+                kind: "local",
+                local: LocalStorage {
+                    base_path: STORAGE_MOUNT,
+                },
+            },
+            tasks: Tasks {
+                tmp_dir: TmpDir {
+                    path: format!("{}/tmp", input.workdir.trim_end_matches('/')),
+                },
+            },
+            url: format!("{}/", input.url.trim_end_matches('/')),
+        },
+    };
+    let body = serde_saphyr::to_string(&root)
+        .map_err(|e| anyhow::anyhow!("cannot render Kestra's configuration: {e}"))?;
+    Ok(format!(
+        "# Written by kestractl start; regenerated on every start. Holds secrets: keep it 0600.\n{body}"
+    ))
+}
+
+/// Kestra's default password policy (at least 8 characters with an upper-case letter, a
+/// lower-case letter and a digit; at most 256). `None` when the password passes.
+pub fn password_problem(password: &Secret) -> Option<String> {
+    let p = password.expose();
+    let mut missing = Vec::new();
+    if p.chars().count() < 8 {
+        missing.push("at least 8 characters");
+    }
+    if !p.chars().any(|c| c.is_uppercase()) {
+        missing.push("an upper-case letter");
+    }
+    if !p.chars().any(|c| c.is_lowercase()) {
+        missing.push("a lower-case letter");
+    }
+    if !p.chars().any(|c| c.is_ascii_digit()) {
+        missing.push("a digit");
+    }
+    if p.chars().count() > 256 {
+        return Some("it is longer than Kestra's limit of 256 characters".into());
+    }
+    (!missing.is_empty()).then(|| format!("Kestra requires {}", missing.join(", ")))
+}
+
+/// Reads back the Basic Auth password from a file this module rendered (so a later `start` with
+/// no password given keeps the running credential instead of failing or rotating it).
+pub fn basic_auth_password_of(rendered: &str) -> Option<Secret> {
+    #[derive(serde::Deserialize)]
+    struct R {
+        kestra: K,
+    }
+    #[derive(serde::Deserialize)]
+    struct K {
+        server: S,
+    }
+    #[derive(serde::Deserialize)]
+    struct S {
+        #[serde(rename = "basic-auth")]
+        basic_auth: B,
+    }
+    #[derive(serde::Deserialize)]
+    struct B {
+        password: String,
+    }
+    serde_saphyr::from_str::<R>(rendered)
+        .ok()
+        .map(|r| Secret::new(r.kestra.server.basic_auth.password))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input<'a>(pw: &'a Secret, db: &'a Secret) -> KestraConfigInput<'a> {
+        KestraConfigInput {
+            postgres_host: "tools-kestra-postgres",
+            db_name: "kestra",
+            db_user: "kestra",
+            db_password: db,
+            username: "admin@kestra.io",
+            password: pw,
+            workdir: "/srv/kestra/workdir",
+            url: "http://localhost:8080",
+        }
+    }
+
+    #[test]
+    fn renders_the_keys_kestra_reads() {
+        let pw = Secret::new("Adm1n-pass: #not a comment");
+        let db = Secret::new("db'\"pw");
+        let text = render(&input(&pw, &db)).unwrap();
+        let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(
+            v["datasources"]["postgres"]["url"],
+            "jdbc:postgresql://tools-kestra-postgres:5432/kestra"
+        );
+        assert_eq!(v["datasources"]["postgres"]["password"], "db'\"pw");
+        assert_eq!(
+            v["datasources"]["postgres"]["driverClassName"],
+            "org.postgresql.Driver"
+        );
+        assert_eq!(
+            v["kestra"]["server"]["basic-auth"]["username"],
+            "admin@kestra.io"
+        );
+        assert_eq!(
+            v["kestra"]["server"]["basic-auth"]["password"],
+            "Adm1n-pass: #not a comment"
+        );
+        assert_eq!(v["kestra"]["repository"]["type"], "postgres");
+        assert_eq!(v["kestra"]["queue"]["type"], "postgres");
+        assert_eq!(v["kestra"]["storage"]["local"]["base-path"], "/app/storage");
+        assert_eq!(
+            v["kestra"]["tasks"]["tmp-dir"]["path"],
+            "/srv/kestra/workdir/tmp"
+        );
+        assert_eq!(v["kestra"]["url"], "http://localhost:8080/");
+        assert_eq!(
+            basic_auth_password_of(&text).unwrap().expose(),
+            "Adm1n-pass: #not a comment"
+        );
+    }
+
+    #[test]
+    fn password_policy() {
+        assert!(password_problem(&Secret::new("Admin1234")).is_none());
+        let p = password_problem(&Secret::new("admin")).unwrap();
+        assert!(
+            p.contains("at least 8") && p.contains("upper-case") && p.contains("digit"),
+            "{p}"
+        );
+        assert!(
+            password_problem(&Secret::new(&"Aa1".repeat(90)))
+                .unwrap()
+                .contains("256")
+        );
+    }
+}
