@@ -274,6 +274,10 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
         bind.source,
     );
 
+    let volume = pick(None, &["KESTRA_DB_VOLUME"]).unwrap_or(default(DEFAULT_VOLUME));
+    validate_container_name(&volume.value)
+        .map_err(|m| invalid(&volume.source, m.replace("container name", "volume name")))?;
+
     let db_name = pick(None, &["KESTRA_DB_NAME"]).unwrap_or(default(DEFAULT_DB));
     validate_db_identifier(&db_name.value).map_err(|m| invalid(&db_name.source, m))?;
     let db_user = pick(None, &["KESTRA_DB_USER"]).unwrap_or(default(DEFAULT_DB));
@@ -319,7 +323,7 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
     Ok(StackSettings {
         postgres_container: format!("{}-postgres", container.value),
         network: format!("{}-net", container.value),
-        volume: DEFAULT_VOLUME.to_string(),
+        volume: volume.value,
         secrets_dir: base.join("secrets"),
         kestra_container: resolved(container.value, container.source),
         kestra_image: resolved(image.value, image.source),

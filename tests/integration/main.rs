@@ -6,6 +6,10 @@
 
 mod common;
 
+mod docker;
+
 mod config_cmd;
 mod server_info;
 mod settings_precedence;
+mod stack_cli;
+mod stack_docker;

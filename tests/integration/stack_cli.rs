@@ -1,0 +1,135 @@
+//! Stack commands where no Docker Engine is needed or reachable: an unreachable engine is named
+//! with what to check, bad settings are refused before any call, `compose` works offline.
+
+use crate::common::*;
+
+#[test]
+fn an_unreachable_engine_is_named_with_what_to_check() {
+    let sb = Sandbox::new();
+    for cmd in [
+        &["start", "--pull", "never"][..],
+        &["status"],
+        &["stop"],
+        &["logs"],
+    ] {
+        let out = sb
+            .cmd()
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("KESTRACTL_PASSWORD", "Admin1234xyz")
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .args(cmd)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock"),
+            "{cmd:?}: {stderr}"
+        );
+        assert!(stderr.contains("is the Docker Engine running?"), "{stderr}");
+    }
+}
+
+#[test]
+fn start_refuses_without_a_password_or_with_a_weak_one_before_touching_docker() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .args(["start"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("must not start without Basic Auth credentials"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--password-stdin"), "{stderr}");
+
+    let out = sb
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .env("KESTRACTL_PASSWORD", "weak")
+        .args(["start"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("would be refused by Kestra"), "{stderr}");
+    assert!(stderr.contains("upper-case"), "{stderr}");
+    assert!(!stderr.contains("weak\n"), "{stderr}");
+    assert!(!sb.path().join("data").exists(), "nothing may be written");
+}
+
+#[test]
+fn bad_stack_settings_name_their_source() {
+    let sb = Sandbox::new();
+    sb.write_dotenv("KESTRA_HTTP_PORT=8080\nKESTRA_MANAGEMENT_PORT=8080\n");
+    let out = sb.cmd().args(["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("both 8080"),
+        "{}",
+        text(&out.stderr)
+    );
+    sb.write_dotenv("KESTRA_MEMORY=lots\n");
+    let out = sb.cmd().args(["compose"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(".env KESTRA_MEMORY"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn compose_needs_no_docker_and_puts_no_secret_inline() {
+    let sb = Sandbox::new();
+    sb.write_dotenv("KESTRA_BASICAUTH_PASSWORD=Secr3t-in-dotenv\nKESTRA_DB_PASSWORD=Db-Secr3t\nKESTRA_HTTP_PORT=18080\n");
+    let out = sb
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .arg("compose")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    assert!(!yaml.contains("Secr3t"), "{yaml}");
+    assert!(yaml.contains("127.0.0.1:18080:8080"), "{yaml}");
+    assert!(
+        yaml.contains("POSTGRES_PASSWORD_FILE: /run/secrets/kestra-db-password"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("condition: service_healthy"), "{yaml}");
+    assert!(
+        yaml.contains("$$POSTGRES_DB"),
+        "compose must not interpolate the container's variables"
+    );
+    // The files it refers to do not exist yet: said on stderr.
+    assert!(
+        text(&out.stderr).contains("kestractl start --no-wait"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn stop_volumes_without_a_terminal_refuses_and_touches_nothing() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["stop", "--remove", "--volumes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("needs a confirmation"), "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    // It refused before connecting to Docker (which is unreachable here).
+    assert!(!stderr.contains("Docker Engine"), "{stderr}");
+}

@@ -1,0 +1,367 @@
+//! The stack lifecycle on the real Docker Engine with the locally built images (or real Kestra
+//! with KESTRACTL_E2E_IMAGE): start from nothing, idempotence, recreation of only what changed,
+//! data kept across stop/start, preflight failures that create nothing, no secret in
+//! `docker inspect`, and the compose export.
+
+use std::time::Duration;
+
+use crate::common::{stdout_json, text};
+use crate::docker::*;
+
+fn parts(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
+    let stack = Stack::new();
+    let out = stack.start().args(["-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = stdout_json(&out);
+    assert_eq!(json["ready"], true);
+    assert!(parts(&json).iter().all(|(_, a)| a == "created"), "{json}");
+    assert!(
+        text(&out.stderr).contains("Kestra ready after"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // status: ready, exit 0, both containers running and healthy.
+    let out = stack.cmd().args(["status", "-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let status = stdout_json(&out);
+    assert_eq!(status["ready"], true);
+    assert_eq!(status["kestra"]["health"], "UP");
+    assert_eq!(status["kestra"]["credentials"], "valid");
+    assert!(status["kestra"]["version"].is_string());
+    for c in status["containers"].as_array().unwrap() {
+        assert_eq!(c["state"], "running", "{c}");
+        assert_eq!(c["managed"], true);
+    }
+    let kestra = &status["containers"][1];
+    assert_eq!(
+        kestra["ports"][0],
+        format!("127.0.0.1:{}->8080/tcp", stack.http_port),
+        "{kestra}"
+    );
+
+    // The same start again: every part unchanged, the same container ids.
+    let ids = (
+        stack.container_id(&stack.name),
+        stack.container_id(&stack.postgres_name()),
+    );
+    let out = stack.start().args(["-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = stdout_json(&out);
+    assert!(parts(&json).iter().all(|(_, a)| a == "unchanged"), "{json}");
+    assert_eq!(
+        ids,
+        (
+            stack.container_id(&stack.name),
+            stack.container_id(&stack.postgres_name())
+        )
+    );
+}
+
+#[test]
+fn docker_flows_survive_stop_and_start_and_a_changed_setting_recreates_only_kestra() {
+    let stack = Stack::new();
+    stack.start().assert().success();
+    let (status, body) = api(
+        "POST",
+        &format!("{}/api/v1/main/flows", stack.url()),
+        Some("application/x-yaml"),
+        SAMPLE_FLOW,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // stop keeps data; start brings the same flow back.
+    let out = stack.cmd().arg("stop").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stack.cmd().args(["status", "-o", "json"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stopped stack must not be ready"
+    );
+    stack.start().assert().success();
+    let flow_url = format!(
+        "{}/api/v1/main/flows/e2e.docker/kept_across_restarts",
+        stack.url()
+    );
+    assert_eq!(api("GET", &flow_url, None, "").0, 200);
+
+    // A memory limit concerns Kestra only: Postgres keeps its container.
+    let pg_id = stack.container_id(&stack.postgres_name());
+    let kestra_id = stack.container_id(&stack.name);
+    let out = stack
+        .start()
+        .env("KESTRA_MEMORY", "3g")
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let actions = parts(&stdout_json(&out));
+    assert!(
+        actions.contains(&(stack.name.clone(), "recreated".into())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&(stack.postgres_name(), "unchanged".into())),
+        "{actions:?}"
+    );
+    assert_eq!(stack.container_id(&stack.postgres_name()), pg_id);
+    assert_ne!(stack.container_id(&stack.name), kestra_id);
+    assert_eq!(
+        stack.inspect(&stack.name)["HostConfig"]["Memory"],
+        3u64 << 30
+    );
+    assert_eq!(
+        api("GET", &flow_url, None, "").0,
+        200,
+        "data kept across recreation"
+    );
+
+    // stop --remove removes containers and network but keeps the volume.
+    stack.cmd().args(["stop", "--remove"]).assert().success();
+    assert!(!docker(&["inspect", &stack.name]).status.success());
+    assert!(
+        docker(&["volume", "inspect", &stack.volume])
+            .status
+            .success()
+    );
+    stack.start().assert().success();
+    assert_eq!(
+        api("GET", &flow_url, None, "").0,
+        200,
+        "data kept across removal"
+    );
+}
+
+#[test]
+fn docker_a_taken_port_fails_before_anything_is_created() {
+    let stack = Stack::new();
+    let holder = std::net::TcpListener::bind(("127.0.0.1", stack.http_port)).unwrap();
+    let out = stack.start().output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "port {} on 127.0.0.1 is already taken by process",
+            stack.http_port
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", std::process::id())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("KESTRA_HTTP_PORT"), "{stderr}");
+    assert!(stderr.contains("Nothing was created"), "{stderr}");
+    drop(holder);
+    assert!(
+        !docker(&["inspect", &stack.postgres_name()])
+            .status
+            .success()
+    );
+    assert!(
+        !docker(&["volume", "inspect", &stack.volume])
+            .status
+            .success()
+    );
+    assert!(
+        !docker(&["network", "inspect", &format!("{}-net", stack.name)])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn docker_a_foreign_container_with_our_name_is_refused() {
+    let stack = Stack::new();
+    docker_ok(&["create", "--name", &stack.postgres_name(), POSTGRES_IMAGE]);
+    let out = stack.start().output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("was not created by kestractl"), "{stderr}");
+    assert!(stderr.contains("KESTRA_CONTAINER_NAME"), "{stderr}");
+    assert!(
+        !docker(&["volume", "inspect", &stack.volume])
+            .status
+            .success()
+    );
+    // stop refuses to touch it too.
+    let out = stack.cmd().arg("stop").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn docker_inspect_and_process_list_hold_no_password() {
+    let stack = Stack::new();
+    stack.start().assert().success();
+    let db_password = std::fs::read_to_string(
+        stack
+            .data_dir()
+            .join(&stack.name)
+            .join("secrets/db-password"),
+    )
+    .unwrap();
+    assert!(db_password.len() >= 32, "a generated DB password");
+    for container in [stack.name.clone(), stack.postgres_name()] {
+        let inspect = docker_ok(&["inspect", &container]);
+        assert!(
+            !inspect.contains(STACK_PASSWORD),
+            "{container}: Basic Auth password in inspect"
+        );
+        assert!(
+            !inspect.contains(&db_password),
+            "{container}: DB password in inspect"
+        );
+        let top = docker_ok(&["top", &container, "-eo", "pid,args"]);
+        assert!(
+            !top.contains(STACK_PASSWORD) && !top.contains(&db_password),
+            "{top}"
+        );
+    }
+    // The rendered config is private to its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = stack.data_dir().join(&stack.name).join("secrets");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&secrets), 0o700);
+    assert_eq!(mode(&secrets.join("application.yml")), 0o600);
+}
+
+#[test]
+fn docker_a_wrong_db_password_is_reported_with_kestras_logs() {
+    let stack = Stack::new();
+    stack.start().assert().success();
+    stack.cmd().args(["stop", "--remove"]).assert().success();
+    // Postgres keeps the password its volume was initialised with; Kestra now gets another one.
+    let out = stack
+        .start()
+        .env("KESTRA_DB_PASSWORD", "Another-Passw0rd")
+        .args(["--wait-timeout", "60s"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: using KESTRA_DB_PASSWORD"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("container {}", stack.name)),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("password authentication failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("left for inspection"), "{stderr}");
+    assert!(
+        !stderr.contains("Another-Passw0rd"),
+        "the password leaked: {stderr}"
+    );
+}
+
+#[test]
+fn docker_skip_kestra_auto_start_starts_postgres_only() {
+    let stack = Stack::new();
+    let out = stack
+        .start()
+        .env("SKIP_KESTRA_AUTO_START", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Kestra was not started"));
+    assert_eq!(
+        stack.inspect(&stack.postgres_name())["State"]["Running"],
+        true
+    );
+    assert!(!docker(&["inspect", &stack.name]).status.success());
+}
+
+#[test]
+fn docker_logs_show_both_containers_with_prefixes() {
+    let stack = Stack::new();
+    stack.start().assert().success();
+    let out = stack.cmd().args(["logs", "--tail", "5"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("postgres | ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("kestra   | ")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('\x1b'), "no colour when piped");
+    let out = stack
+        .cmd()
+        .args(["logs", "postgres", "--tail", "2"])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(!stdout.contains(" | "));
+}
+
+#[test]
+fn docker_compose_export_is_accepted_and_runs_the_same_stack() {
+    if std::process::Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: docker-compose is not installed");
+        return;
+    }
+    let stack = Stack::new();
+    // Render the files once (start), then hand the stack over to Compose.
+    stack.start().assert().success();
+    stack.cmd().args(["stop", "--remove"]).assert().success();
+    let out = stack.cmd().arg("compose").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = stack.sb.path().join("docker-compose.yml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let compose = |args: &[&str]| {
+        std::process::Command::new("docker-compose")
+            .arg("-f")
+            .arg(&file)
+            .args(["-p", &stack.name])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let config = compose(&["config"]);
+    assert!(config.status.success(), "{}", text(&config.stderr));
+    let rendered = text(&out.stdout);
+    assert!(!rendered.contains(STACK_PASSWORD), "no secret inline");
+    let up = compose(&["up", "-d"]);
+    assert!(up.status.success(), "{}", text(&up.stderr));
+    // Compose waits for Postgres to be healthy before Kestra; then the API answers.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let flows = format!("{}/api/v1/main/flows/distinct-namespaces", stack.url());
+    let mut last = (0, String::new());
+    while std::time::Instant::now() < deadline {
+        last = api("GET", &flows, None, "");
+        if last.0 == 200 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(last.0, 200, "{}", last.1);
+    let down = compose(&["down"]);
+    assert!(down.status.success(), "{}", text(&down.stderr));
+}
