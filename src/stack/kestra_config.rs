@@ -253,7 +253,7 @@ mod tests {
             "{p}"
         );
         assert!(
-            password_problem(&Secret::new(&"Aa1".repeat(90)))
+            password_problem(&Secret::new("Aa1".repeat(90)))
                 .unwrap()
                 .contains("256")
         );
