@@ -1,5 +1,7 @@
 //! The command line (clap derive types only; no I/O here). Only commands that work appear.
 
+use std::path::PathBuf;
+
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::output::Format;
@@ -55,6 +57,10 @@ pub struct GlobalArgs {
     #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT", help_heading = GLOBAL)]
     pub output: Option<Format>,
 
+    /// Answer yes to confirmations (deleting flows or data); needed when there is no terminal
+    #[arg(short = 'y', long, global = true, help_heading = GLOBAL)]
+    pub yes: bool,
+
     /// No colours (also when NO_COLOR is set)
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_color: bool,
@@ -93,6 +99,10 @@ pub enum Command {
 
     /// Print the docker-compose file equivalent to the current settings (no secrets inline)
     Compose,
+
+    /// Flows: deploy a folder with a plan, validate, list, get, delete, export
+    #[command(subcommand)]
+    Flows(FlowsCommand),
 
     /// The Kestra server: version, edition, whether the credentials work
     #[command(subcommand)]
@@ -207,13 +217,92 @@ pub struct StopArgs {
     #[arg(long, requires = "remove")]
     pub volumes: bool,
 
-    /// Do not ask for confirmation
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-
     /// How long each container gets to stop before it is killed
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     pub grace: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowsCommand {
+    /// Deploy every flow of a folder: validate, plan against the server, then apply
+    #[command(visible_alias = "apply", long_about = DEPLOY_LONG)]
+    Deploy(DeployArgs),
+
+    /// Validate flow files locally and on the server, without deploying
+    #[command(visible_alias = "check")]
+    Validate {
+        /// Folder or file of flows
+        #[arg(default_value = "flows")]
+        path: PathBuf,
+        /// Check them as if deployed into this namespace
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+    },
+
+    /// List flows (all namespaces, or NS and its children)
+    #[command(visible_alias = "ls")]
+    List {
+        /// Namespace (prefix: child namespaces are included)
+        namespace: Option<String>,
+    },
+
+    /// Print a flow's YAML source (its JSON with -o json)
+    #[command(visible_alias = "show")]
+    Get { namespace: String, id: String },
+
+    /// Delete a flow (asks first; --yes to confirm without a terminal)
+    #[command(visible_alias = "rm")]
+    Delete { namespace: String, id: String },
+
+    /// Write every flow's source to DIR/<namespace>/<id>.yml (deploy DIR right after: all unchanged)
+    Export {
+        /// Folder to write into (created)
+        dir: PathBuf,
+        /// Only this namespace (exactly)
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Replace files that exist with different content
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+const DEPLOY_LONG: &str = "Deploy every flow of a folder.\n\n\
+Reads every *.yml and *.yaml under PATH (hidden files and folders skipped; several flows per file \
+separated by `---` lines), validates them locally (YAML, ids, namespaces, tasks, duplicates) and \
+then on the server, in batches. If anything is invalid, nothing is written and every problem is \
+listed (exit 5).\n\n\
+It then plans against the server, reading each namespace's sources in one request: create, \
+update, unchanged (byte-for-byte the same: not rewritten, so its revision does not move) and, \
+with --prune, delete (only flows of the namespaces PATH deploys, never `system`, after a \
+confirmation). The plan is applied with concurrent writes; each flow's result is reported, and the \
+exit code is 1 if any write failed.";
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Folder (or file) of flows
+    #[arg(default_value = "flows")]
+    pub path: PathBuf,
+
+    /// Deploy every flow into this namespace (rewrites only their top-level `namespace:` value)
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Also delete the server's flows that the folder no longer has, in the namespaces it deploys
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Show the plan and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Stop at the first failed write
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// How many writes run at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Subcommand)]

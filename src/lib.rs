@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod flows;
 pub mod kestra;
 pub mod output;
 pub mod secrets;

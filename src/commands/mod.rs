@@ -3,6 +3,7 @@
 //! (help, `config`) never touch it.
 
 pub mod config;
+pub mod flows;
 pub mod server;
 pub mod stack;
 
@@ -189,13 +190,13 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             let stop = crate::cli::StopArgs {
                 remove: false,
                 volumes: false,
-                yes: false,
                 grace: "30s".into(),
             };
             stack::stop::run(ctx, &stop).await?;
             stack::start::run(ctx, &args).await
         }
         Command::Compose => stack::compose::run(ctx).await,
+        Command::Flows(cmd) => flows::run(ctx, cmd).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
     }

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+pub mod flows;
 pub mod model;
 pub mod problem;
 pub mod routes;

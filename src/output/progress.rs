@@ -11,8 +11,9 @@ use crate::settings::duration::format_duration;
 pub struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
-    /// The last plain-mode message, so a repeated `step` prints once.
-    last: std::cell::RefCell<String>,
+    /// Plain mode: the last message printed and when, so a stream of counters (`writing 12/1000`)
+    /// prints its first line and then at most one line every few seconds.
+    last: std::sync::Mutex<(String, Option<Instant>)>,
 }
 
 impl Progress {
@@ -28,7 +29,7 @@ impl Progress {
         Progress {
             bar,
             started: Instant::now(),
-            last: std::cell::RefCell::new(String::new()),
+            last: std::sync::Mutex::new((String::new(), None)),
         }
     }
 
@@ -41,10 +42,16 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
             None => {
-                if *self.last.borrow() != message {
+                let Ok(mut last) = self.last.lock() else {
+                    return;
+                };
+                let kind = |m: &str| m.split(':').next().unwrap_or(m).to_string();
+                let new_kind = kind(&last.0) != kind(message);
+                let quiet_for = last.1.map_or(Duration::MAX, |t| t.elapsed());
+                if last.0 != message && (new_kind || quiet_for >= Duration::from_secs(3)) {
                     let mut err = std::io::stderr().lock();
                     let _ = writeln!(err, "{message}");
-                    *self.last.borrow_mut() = message.to_string();
+                    *last = (message.to_string(), Some(Instant::now()));
                 }
             }
         }

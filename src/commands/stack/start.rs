@@ -305,7 +305,6 @@ async fn attach(ctx: &Ctx) -> Result<Exit> {
             let stop = crate::cli::StopArgs {
                 remove: false,
                 volumes: false,
-                yes: false,
                 grace: "30s".into(),
             };
             super::stop::run(ctx, &stop).await

@@ -56,7 +56,7 @@ pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
     let grace = parse_duration(&args.grace).map_err(|m| Error::usage(m, "fix --grace"))?;
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     // Ask before touching anything, so a refusal leaves the stack as it was.
-    if args.volumes && !args.yes {
+    if args.volumes && !ctx.global.yes {
         let question = format!(
             "This deletes {}. Type `yes` to go on: ",
             describe_data(&stack)

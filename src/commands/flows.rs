@@ -1,0 +1,659 @@
+//! `kestractl flows deploy|validate|list|get|delete|export`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::{DeployArgs, FlowsCommand};
+use crate::error::{Error, Exit, Result};
+use crate::flows::apply::{Outcome, apply};
+use crate::flows::plan::{Action, PlanItem, RemoteFlow, Summary, plan};
+use crate::flows::source::{check_id, check_namespace, parse_head, split_documents};
+use crate::flows::{FileProblem, LocalFlow, load};
+use crate::kestra::{ApiError, KestraClient};
+use crate::output::progress::Progress;
+use crate::output::{Style, confirm};
+
+/// Kestra's validate route takes several documents; batches keep each request small.
+const VALIDATE_BATCH: usize = 100;
+/// Namespaces read (and validation batches sent) at once.
+const READ_CONCURRENCY: usize = 8;
+
+pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
+    match cmd {
+        FlowsCommand::Deploy(args) => deploy(ctx, &args).await,
+        FlowsCommand::Validate { path, namespace } => {
+            validate(ctx, &path, namespace.as_deref()).await
+        }
+        FlowsCommand::List { namespace } => list(ctx, namespace.as_deref()).await,
+        FlowsCommand::Get { namespace, id } => get(ctx, &namespace, &id).await,
+        FlowsCommand::Delete { namespace, id } => delete(ctx, &namespace, &id).await,
+        FlowsCommand::Export {
+            dir,
+            namespace,
+            overwrite,
+        } => export(ctx, &dir, namespace.as_deref(), overwrite).await,
+    }
+}
+
+fn invalid_input(count: usize, what: &str) -> Error {
+    Error::Rejected {
+        message: format!(
+            "{count} problem{} in the flow files; {what}",
+            if count == 1 { "" } else { "s" }
+        ),
+        hint: "fix the files listed above and run it again".into(),
+        exit: Exit::InvalidInput,
+    }
+}
+
+fn print_problems(ctx: &Ctx, problems: &[FileProblem]) {
+    for p in problems {
+        ctx.out
+            .note(&format!("{} {p}", ctx.out.paint(Style::Red, "✗")));
+    }
+}
+
+/// Server-side validation of every flow, in concurrent batches. Returns the problems mapped back
+/// to their files (by each result's index in its batch); warnings are printed.
+async fn validate_on_server(
+    ctx: &Ctx,
+    client: &KestraClient,
+    flows: &[LocalFlow],
+) -> Result<Vec<FileProblem>> {
+    let batches: Vec<&[LocalFlow]> = flows.chunks(VALIDATE_BATCH).collect();
+    let results: Vec<std::result::Result<Vec<crate::kestra::model::ValidateResult>, ApiError>> =
+        stream::iter(batches.iter().map(|batch| async move {
+            let docs: Vec<&str> = batch.iter().map(|f| f.source.as_str()).collect();
+            client.validate_flows(&docs).await
+        }))
+        .buffered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    let mut problems = Vec::new();
+    for (batch, result) in batches.iter().zip(results) {
+        let result = result?;
+        for (position, flow) in batch.iter().enumerate() {
+            let entry = result
+                .iter()
+                .find(|r| r.index == Some(position))
+                .or_else(|| result.get(position));
+            let Some(entry) = entry else {
+                problems.push(FileProblem {
+                    file: flow.file.clone(),
+                    line: Some(flow.first_line),
+                    column: None,
+                    message: "the server returned no validation result for this flow".into(),
+                });
+                continue;
+            };
+            if let Some(c) = entry
+                .constraints
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+            {
+                problems.push(FileProblem {
+                    file: flow.file.clone(),
+                    line: Some(flow.first_line),
+                    column: None,
+                    message: format!("Kestra: {}", c.trim().replace('\n', "; ")),
+                });
+            }
+            for w in entry.warnings.iter().chain(entry.infos.iter()) {
+                ctx.out
+                    .warn(&format!("{}:{}: {w}", flow.file, flow.first_line));
+            }
+            if !entry.deprecation_paths.is_empty() {
+                ctx.out.warn(&format!(
+                    "{}:{}: deprecated: {}",
+                    flow.file,
+                    flow.first_line,
+                    entry.deprecation_paths.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// What the server holds in these namespaces: two requests per namespace (the list for
+/// revisions, the export for sources), run concurrently.
+async fn read_namespaces(
+    client: &KestraClient,
+    namespaces: &BTreeSet<String>,
+) -> Result<Vec<RemoteFlow>> {
+    let reads: Vec<std::result::Result<Vec<RemoteFlow>, ApiError>> =
+        stream::iter(namespaces.iter().map(|ns| async move {
+            let (listed, exported) =
+                tokio::try_join!(client.list_namespace(ns), client.export_namespace(ns))?;
+            let mut sources: HashMap<String, String> = HashMap::new();
+            for (name, source) in exported {
+                let id = split_documents(&source)
+                    .first()
+                    .and_then(|d| parse_head(d.text, 1).ok())
+                    .filter(|h| h.namespace == *ns)
+                    .map(|h| h.id)
+                    .or_else(|| {
+                        // Fall back to Kestra's entry name, `<namespace>.<id>.yml`.
+                        name.strip_suffix(".yml")
+                            .and_then(|n| n.strip_prefix(&format!("{ns}.")))
+                            .map(str::to_string)
+                    });
+                if let Some(id) = id {
+                    sources.insert(id, source);
+                }
+            }
+            Ok(listed
+                .into_iter()
+                .filter(|f| f.deleted != Some(true) && f.namespace == *ns)
+                .map(|f| RemoteFlow {
+                    source: sources.remove(&f.id),
+                    namespace: f.namespace,
+                    id: f.id,
+                    revision: f.revision,
+                })
+                .collect())
+        }))
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    let mut all = Vec::new();
+    for r in reads {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+#[derive(Debug, Serialize)]
+struct PlanRow {
+    file: Option<String>,
+    namespace: String,
+    id: String,
+    action: Action,
+    /// After the deploy: the revision the server answered with; otherwise the current one.
+    revision: Option<i64>,
+    /// `planned` (dry run), `unchanged`, `done`, `failed` or `skipped`.
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeployReport {
+    dry_run: bool,
+    plan: Vec<PlanRow>,
+    summary: Summary,
+}
+
+fn action_word(action: Action, outcome: Option<&Outcome>) -> &'static str {
+    match (outcome, action) {
+        (Some(Outcome::Failed { .. }), _) => "failed",
+        (Some(Outcome::Skipped), _) => "skipped",
+        (None, Action::Create) => "create",
+        (None, Action::Update) => "update",
+        (None, Action::Delete) => "delete",
+        (_, Action::Unchanged) => "unchanged",
+        (Some(_), Action::Create) => "created",
+        (Some(_), Action::Update) => "updated",
+        (Some(_), Action::Delete) => "deleted",
+    }
+}
+
+fn render_plan(ctx: &Ctx, report: &DeployReport, words: &[&str]) -> Result<()> {
+    if ctx.out.is_structured() {
+        return ctx.out.structured(report);
+    }
+    let out = &ctx.out;
+    let rows: Vec<Vec<String>> = report
+        .plan
+        .iter()
+        .zip(words)
+        .map(|(row, word)| {
+            let style = match *word {
+                "create" | "created" => Style::Green,
+                "update" | "updated" => Style::Yellow,
+                "delete" | "deleted" | "failed" => Style::Red,
+                _ => Style::Dim,
+            };
+            vec![
+                row.file.clone().unwrap_or_else(|| "-".into()),
+                row.namespace.clone(),
+                row.id.clone(),
+                out.paint(style, word),
+                row.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+            ]
+        })
+        .collect();
+    out.table(&["FILE", "NAMESPACE", "FLOW", "ACTION", "REVISION"], &rows)?;
+    if out.format == crate::output::Format::Table {
+        let s = report.summary;
+        let verb = if report.dry_run { "would be " } else { "" };
+        out.print(&format!(
+            "{} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}\n",
+            s.created,
+            s.updated,
+            s.unchanged,
+            s.deleted,
+            s.failed,
+            if report.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        ))?;
+    }
+    Ok(())
+}
+
+async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
+    let (flows, problems) = load(&args.path, args.namespace.as_deref())?;
+    if !problems.is_empty() {
+        print_problems(ctx, &problems);
+        return Err(invalid_input(problems.len(), "nothing was deployed"));
+    }
+    let client = ctx.kestra().await?;
+    client.discover().await?;
+    let progress = Progress::new();
+    progress.step(&format!("validating {} flow(s) on the server", flows.len()));
+    let problems = validate_on_server(ctx, client, &flows).await?;
+    if !problems.is_empty() {
+        progress.finish();
+        print_problems(ctx, &problems);
+        return Err(invalid_input(problems.len(), "nothing was deployed"));
+    }
+    let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
+    progress.step(&format!(
+        "reading {} namespace(s) from the server",
+        namespaces.len()
+    ));
+    let remote = read_namespaces(client, &namespaces).await?;
+    let items: Vec<PlanItem> = plan(&flows, &remote, args.prune);
+
+    let deletions: Vec<&PlanItem> = items
+        .iter()
+        .filter(|i| i.action == Action::Delete)
+        .collect();
+    if !args.dry_run && !deletions.is_empty() && !ctx.global.yes {
+        progress.finish();
+        ctx.out.note(&format!(
+            "--prune would delete {} flow(s) the folder no longer has:",
+            deletions.len()
+        ));
+        for d in &deletions {
+            ctx.out.note(&format!("  {}/{}", d.namespace, d.id));
+        }
+        if !confirm(
+            "Type `yes` to deploy and delete them: ",
+            "--prune deletes flows",
+        )? {
+            return Err(Error::usage(
+                "nothing was deployed or deleted",
+                "answer `yes`, pass --yes, or deploy without --prune",
+            ));
+        }
+    }
+
+    let outcomes: Option<Vec<Outcome>> = if args.dry_run {
+        None
+    } else {
+        let writes = items.iter().filter(|i| i.action.is_write()).count();
+        let show = |done: usize, total: usize| {
+            progress.step(&format!("writing flows: {done}/{total}"));
+        };
+        if writes > 0 {
+            progress.step(&format!("writing flows: 0/{writes}"));
+        }
+        Some(
+            apply(
+                client,
+                &flows,
+                &items,
+                usize::from(args.concurrency),
+                args.fail_fast,
+                &show,
+            )
+            .await,
+        )
+    };
+    progress.finish();
+
+    let mut summary = Summary::default();
+    let mut rows = Vec::new();
+    let mut words = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let outcome = outcomes.as_ref().map(|o| &o[i]);
+        let (revision, result, error) = match outcome {
+            None => (
+                item.revision,
+                if item.action == Action::Unchanged {
+                    "unchanged"
+                } else {
+                    "planned"
+                },
+                None,
+            ),
+            Some(Outcome::Unchanged) => (item.revision, "unchanged", None),
+            Some(Outcome::Done { revision }) => (revision.or(item.revision), "done", None),
+            Some(Outcome::Failed { error }) => (item.revision, "failed", Some(error.clone())),
+            Some(Outcome::Skipped) => (item.revision, "skipped", None),
+        };
+        match (result, item.action) {
+            ("failed", _) => summary.failed += 1,
+            ("skipped", _) => {}
+            (_, Action::Create) => summary.created += 1,
+            (_, Action::Update) => summary.updated += 1,
+            (_, Action::Unchanged) => summary.unchanged += 1,
+            (_, Action::Delete) => summary.deleted += 1,
+        }
+        words.push(action_word(item.action, outcome));
+        rows.push(PlanRow {
+            file: item.local.map(|l| flows[l].file.clone()),
+            namespace: item.namespace.clone(),
+            id: item.id.clone(),
+            action: item.action,
+            revision,
+            result,
+            error,
+        });
+    }
+    let report = DeployReport {
+        dry_run: args.dry_run,
+        plan: rows,
+        summary,
+    };
+    render_plan(ctx, &report, &words)?;
+    let failures: Vec<&PlanRow> = report.plan.iter().filter(|r| r.error.is_some()).collect();
+    for f in &failures {
+        ctx.out.note(&format!(
+            "{} {}: {}/{}: {}",
+            ctx.out.paint(Style::Red, "✗"),
+            f.file.as_deref().unwrap_or("-"),
+            f.namespace,
+            f.id,
+            f.error.as_deref().unwrap_or("")
+        ));
+    }
+    if !failures.is_empty() {
+        let skipped = report.plan.iter().filter(|r| r.result == "skipped").count();
+        return Err(Error::Server {
+            message: format!(
+                "{} flow(s) failed to deploy{}",
+                failures.len(),
+                if skipped > 0 {
+                    format!(" and {skipped} were not attempted (--fail-fast)")
+                } else {
+                    String::new()
+                }
+            ),
+            hint: "the other flows were deployed; fix the cause and run deploy again (unchanged flows are not rewritten)"
+                .into(),
+        });
+    }
+    Ok(Exit::Ok)
+}
+
+#[derive(Debug, Serialize)]
+struct ValidationRow {
+    file: String,
+    namespace: Option<String>,
+    id: Option<String>,
+    valid: bool,
+    problems: Vec<String>,
+}
+
+async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>) -> Result<Exit> {
+    let (flows, mut problems) = load(path, namespace)?;
+    if !flows.is_empty() {
+        let client = ctx.kestra().await?;
+        problems.extend(validate_on_server(ctx, client, &flows).await?);
+    }
+    let mut rows: Vec<ValidationRow> = flows
+        .iter()
+        .map(|f| ValidationRow {
+            problems: problems
+                .iter()
+                .filter(|p| p.file == f.file && p.line == Some(f.first_line))
+                .map(|p| p.message.clone())
+                .collect(),
+            file: f.file.clone(),
+            namespace: Some(f.namespace.clone()),
+            id: Some(f.id.clone()),
+            valid: true,
+        })
+        .collect();
+    for row in &mut rows {
+        row.valid = row.problems.is_empty();
+    }
+    // Problems of files that did not even yield a flow.
+    for p in &problems {
+        let attached = flows
+            .iter()
+            .any(|f| f.file == p.file && p.line == Some(f.first_line));
+        if !attached {
+            rows.push(ValidationRow {
+                file: p.file.clone(),
+                namespace: None,
+                id: None,
+                valid: false,
+                problems: vec![p.to_string()],
+            });
+        }
+    }
+    let invalid = rows.iter().filter(|r| !r.valid).count();
+    if ctx.out.is_structured() {
+        ctx.out.structured(&rows)?;
+    } else {
+        print_problems(ctx, &problems);
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .filter(|r| r.id.is_some())
+            .map(|r| {
+                vec![
+                    r.file.clone(),
+                    r.namespace.clone().unwrap_or_default(),
+                    r.id.clone().unwrap_or_default(),
+                    if r.valid {
+                        ctx.out.paint(Style::Green, "valid")
+                    } else {
+                        ctx.out.paint(Style::Red, "invalid")
+                    },
+                ]
+            })
+            .collect();
+        ctx.out
+            .table(&["FILE", "NAMESPACE", "FLOW", "RESULT"], &table)?;
+    }
+    if invalid > 0 {
+        return Err(invalid_input(problems.len(), "see the list above"));
+    }
+    Ok(Exit::Ok)
+}
+
+async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
+    let client = ctx.kestra().await?;
+    const PAGE: u32 = 100;
+    let mut page = 1;
+    let mut seen = 0usize;
+    let mut all = Vec::new();
+    loop {
+        let result = client.search_flows(namespace, page, PAGE).await?;
+        let n = result.results.len();
+        seen += n;
+        if ctx.out.format == crate::output::Format::Jsonl {
+            let mut text = String::new();
+            for f in &result.results {
+                text.push_str(&serde_json::to_string(f).map_err(anyhow::Error::from)?);
+                text.push('\n');
+            }
+            ctx.out.print(&text)?;
+        } else {
+            all.extend(result.results);
+        }
+        let total = result.total.and_then(|t| usize::try_from(t).ok());
+        if n == 0 || total.is_some_and(|t| seen >= t) || n < PAGE as usize && total.is_none() {
+            break;
+        }
+        page += 1;
+    }
+    match ctx.out.format {
+        crate::output::Format::Jsonl => {}
+        f if ctx.out.is_structured() => {
+            let _ = f;
+            ctx.out.structured(&all)?;
+        }
+        _ => {
+            let rows: Vec<Vec<String>> = all
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.namespace.clone(),
+                        f.id.clone(),
+                        f.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                        if f.disabled == Some(true) {
+                            "disabled".into()
+                        } else {
+                            "enabled".into()
+                        },
+                        f.updated.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            ctx.out.table(
+                &["NAMESPACE", "FLOW", "REVISION", "STATE", "UPDATED"],
+                &rows,
+            )?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn check_names(namespace: &str, id: &str) -> Result<()> {
+    check_namespace(namespace).map_err(|m| Error::usage(m, "check the namespace"))?;
+    // Reserved ids may still exist on servers upgraded from before 1.0: only the pattern matters.
+    if let Err(m) = check_id(id)
+        && !m.contains("reserved")
+    {
+        return Err(Error::usage(m, "check the flow id"));
+    }
+    Ok(())
+}
+
+fn not_found(namespace: &str, id: &str, e: ApiError) -> Error {
+    if e.status() == Some(404) {
+        Error::NotFound {
+            message: format!("there is no flow {namespace}/{id}"),
+            hint: format!("`kestractl flows list {namespace}` lists that namespace's flows"),
+        }
+    } else {
+        e.into()
+    }
+}
+
+async fn get(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
+    check_names(namespace, id)?;
+    let client = ctx.kestra().await?;
+    let flow = client
+        .get_flow(namespace, id, true)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    if ctx.out.is_structured() {
+        ctx.out.structured(&flow)?;
+    } else {
+        let source = flow
+            .get("source")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default();
+        ctx.out.print(source)?;
+    }
+    Ok(Exit::Ok)
+}
+
+async fn delete(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
+    check_names(namespace, id)?;
+    let client = ctx.kestra().await?;
+    // Check it exists first: a confirmation for a flow that is not there would mislead.
+    client
+        .get_flow(namespace, id, false)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    if !ctx.global.yes
+        && !confirm(
+            &format!("Delete flow {namespace}/{id}? Type `yes` to confirm: "),
+            "deleting a flow",
+        )?
+    {
+        return Err(Error::usage(
+            "nothing was deleted",
+            "answer `yes`, or pass --yes",
+        ));
+    }
+    client
+        .delete_flow(namespace, id)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    ctx.out.note(&format!("Deleted flow {namespace}/{id}"));
+    Ok(Exit::Ok)
+}
+
+async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool) -> Result<Exit> {
+    if let Some(ns) = namespace {
+        check_namespace(ns).map_err(|m| Error::usage(m, "fix --namespace"))?;
+    }
+    let client = ctx.kestra().await?;
+    let namespaces: Vec<String> = match namespace {
+        Some(ns) => vec![ns.to_string()],
+        None => client.distinct_namespaces().await?,
+    };
+    let remote = read_namespaces(client, &namespaces.iter().cloned().collect()).await?;
+    // Decide every file before writing one, so a conflict leaves the folder untouched.
+    let mut writes = Vec::new();
+    let mut conflicts = Vec::new();
+    for flow in &remote {
+        let Some(source) = &flow.source else { continue };
+        let path = dir.join(&flow.namespace).join(format!("{}.yml", flow.id));
+        match std::fs::read_to_string(&path) {
+            Ok(existing) if existing == *source => {}
+            Ok(_) if !overwrite => conflicts.push(path.display().to_string()),
+            _ => writes.push((path, source.clone())),
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "{} file(s) already exist with other content, e.g. {}; nothing was written",
+                conflicts.len(),
+                conflicts[0]
+            ),
+            "pass --overwrite to replace them, or export into an empty folder",
+        ));
+    }
+    for (path, source) in &writes {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        std::fs::write(path, source).map_err(|e| Error::io("cannot write", path, e))?;
+    }
+    let report = serde_json::json!({
+        "directory": dir.display().to_string(),
+        "flows": remote.len(),
+        "written": writes.len(),
+        "namespaces": namespaces,
+    });
+    if ctx.out.is_structured() {
+        ctx.out.structured(&report)?;
+    } else {
+        ctx.out.print(&format!(
+            "Exported {} flow(s) of {} namespace(s) to {} ({} file(s) written, the rest already identical)\n",
+            remote.len(),
+            namespaces.len(),
+            dir.display(),
+            writes.len()
+        ))?;
+    }
+    Ok(Exit::Ok)
+}

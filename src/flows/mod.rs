@@ -1,0 +1,219 @@
+//! Local flow files: discovery, parsing, local validation, the plan against the server, and its
+//! application.
+
+pub mod apply;
+pub mod discover;
+pub mod plan;
+pub mod source;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// One flow document found on disk, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFlow {
+    /// The file, relative to the folder given.
+    pub file: String,
+    pub first_line: usize,
+    /// Exactly what will be sent (after the optional namespace rewrite).
+    pub source: String,
+    pub id: String,
+    pub namespace: String,
+}
+
+/// A problem in a file, shown as `file:line:column: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = self.column {
+                write!(f, ":{col}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every flow under `root` with every local problem (YAML syntax, Kestra's id and namespace rules,
+/// missing tasks, the same flow defined twice). `namespace` rewrites each flow's namespace.
+pub fn load(root: &Path, namespace: Option<&str>) -> Result<(Vec<LocalFlow>, Vec<FileProblem>)> {
+    if let Some(ns) = namespace {
+        source::check_namespace(ns).map_err(|m| Error::usage(m, "fix --namespace"))?;
+    }
+    let files = discover::discover(root)?;
+    if files.is_empty() {
+        return Err(Error::usage(
+            format!("no flow files (*.yml, *.yaml) under {}", root.display()),
+            "put your flows there, or give their folder: `kestractl flows deploy PATH`",
+        ));
+    }
+    let mut flows = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen: HashMap<(String, String), (String, usize)> = HashMap::new();
+    for path in &files {
+        let file = discover::display_path(root, path);
+        let problem = |line: Option<usize>, column: Option<usize>, message: String| FileProblem {
+            file: file.clone(),
+            line,
+            column,
+            message,
+        };
+        let text = match discover::read_text(path) {
+            Ok(t) => t,
+            Err(m) => {
+                problems.push(problem(None, None, m));
+                continue;
+            }
+        };
+        let docs = source::split_documents(&text);
+        if docs.is_empty() {
+            problems.push(problem(None, None, "the file holds no flow".into()));
+            continue;
+        }
+        for doc in docs {
+            let text = match namespace {
+                Some(ns) => match source::rewrite_namespace(doc.text, ns) {
+                    Some(t) => t,
+                    None => {
+                        problems.push(problem(
+                            Some(doc.first_line),
+                            None,
+                            "--namespace needs a top-level `namespace: value` line to rewrite"
+                                .into(),
+                        ));
+                        continue;
+                    }
+                },
+                None => doc.text.to_string(),
+            };
+            match source::parse_head(&text, doc.first_line) {
+                Ok(head) => {
+                    let key = (head.namespace.clone(), head.id.clone());
+                    if let Some((other, line)) = seen.get(&key) {
+                        problems.push(problem(
+                            Some(doc.first_line),
+                            None,
+                            format!(
+                                "flow {}/{} is also defined in {other}:{line}; each flow must be defined once",
+                                head.namespace, head.id
+                            ),
+                        ));
+                        continue;
+                    }
+                    seen.insert(key, (file.clone(), doc.first_line));
+                    flows.push(LocalFlow {
+                        file: file.clone(),
+                        first_line: doc.first_line,
+                        source: text,
+                        id: head.id,
+                        namespace: head.namespace,
+                    });
+                }
+                Err(list) => {
+                    for p in list {
+                        problems.push(problem(
+                            p.line.or(Some(doc.first_line)),
+                            p.column,
+                            p.message,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok((flows, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn loads_multi_document_files_in_order() {
+        let dir = tree(&[
+            ("b.yml", "id: b\nnamespace: n\ntasks: [x]\n"),
+            (
+                "a.yaml",
+                "id: a1\nnamespace: n\ntasks: [x]\n---\nid: a2\nnamespace: m\ntasks: [x]\n",
+            ),
+        ]);
+        let (flows, problems) = load(dir.path(), None).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let ids: Vec<_> = flows
+            .iter()
+            .map(|f| (f.file.as_str(), f.id.as_str(), f.first_line))
+            .collect();
+        assert_eq!(
+            ids,
+            [("a.yaml", "a1", 1), ("a.yaml", "a2", 5), ("b.yml", "b", 1)]
+        );
+        assert_eq!(flows[1].source, "id: a2\nnamespace: m\ntasks: [x]\n");
+    }
+
+    #[test]
+    fn duplicates_name_both_places() {
+        let dir = tree(&[
+            ("one.yml", "id: same\nnamespace: n\ntasks: [x]\n"),
+            (
+                "two.yml",
+                "id: other\nnamespace: n\ntasks: [x]\n---\nid: same\nnamespace: n\ntasks: [x]\n",
+            ),
+        ]);
+        let (flows, problems) = load(dir.path(), None).unwrap();
+        assert_eq!(flows.len(), 2);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            problems[0].to_string(),
+            "two.yml:5: flow n/same is also defined in one.yml:1; each flow must be defined once"
+        );
+    }
+
+    #[test]
+    fn namespace_override_rewrites_and_can_create_duplicates() {
+        let dir = tree(&[
+            ("a.yml", "id: x\nnamespace: one\ntasks: [x]\n"),
+            ("b.yml", "id: x\nnamespace: two\ntasks: [x]\n"),
+        ]);
+        let (flows, problems) = load(dir.path(), Some("merged")).unwrap();
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].source, "id: x\nnamespace: merged\ntasks: [x]\n");
+        assert_eq!(problems.len(), 1);
+        assert!(load(dir.path(), Some("Bad NS")).is_err());
+    }
+
+    #[test]
+    fn empty_folder_and_empty_files() {
+        let dir = tree(&[("readme.txt", "x")]);
+        assert!(
+            load(dir.path(), None)
+                .unwrap_err()
+                .to_string()
+                .contains("no flow files")
+        );
+        let dir = tree(&[("e.yml", "# nothing\n")]);
+        let (_, problems) = load(dir.path(), None).unwrap();
+        assert_eq!(problems[0].to_string(), "e.yml: the file holds no flow");
+    }
+}

@@ -1,0 +1,408 @@
+//! One flow's source: split out of its file with a YAML document splitter, read for `id`,
+//! `namespace` and `tasks`, checked against Kestra's rules, and kept byte-for-byte (only
+//! `--namespace` rewrites the top-level namespace value, and nothing else).
+
+/// Ids Kestra reserves since 1.0 (they collide with API routes).
+pub const RESERVED_IDS: [&str; 10] = [
+    "pause",
+    "resume",
+    "force-run",
+    "change-status",
+    "kill",
+    "executions",
+    "search",
+    "source",
+    "disable",
+    "enable",
+];
+
+/// A problem in a file, with a position when we know one (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl Problem {
+    fn at(line: usize, column: usize, message: impl Into<String>) -> Self {
+        Problem {
+            line: Some(line),
+            column: Some(column),
+            message: message.into(),
+        }
+    }
+
+    fn general(message: impl Into<String>) -> Self {
+        Problem {
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A document of a file: where it starts (1-based line) and its exact text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document<'a> {
+    pub first_line: usize,
+    pub text: &'a str,
+}
+
+/// Whether a line (without its line ending) is a YAML document marker: `---` or `...` at column 0,
+/// alone or followed by a space. Inside a block scalar such a line is necessarily indented, so a
+/// `---` in an indented description never splits a flow (unlike a naive `split("---")`).
+fn marker(line: &str) -> Option<bool> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    for (prefix, start) in [("---", true), ("...", false)] {
+        if let Some(rest) = line.strip_prefix(prefix)
+            && (rest.is_empty() || rest.starts_with([' ', '\t']))
+        {
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// Splits a file's text into its YAML documents. Blank and comment-only documents are dropped.
+/// A `--- ` marker line carrying content (`--- id: x`) is unusual for flows and is kept with the
+/// document it opens.
+pub fn split_documents(text: &str) -> Vec<Document<'_>> {
+    let mut docs = Vec::new();
+    let mut start: Option<(usize, usize)> = Some((0, 1)); // (byte offset, line)
+    let mut offset = 0;
+    fn push<'a>(docs: &mut Vec<Document<'a>>, all: &'a str, from: (usize, usize), to: usize) {
+        let text = &all[from.0..to];
+        let meaningful = text.lines().any(|l| {
+            let t = l.trim();
+            !t.is_empty() && !t.starts_with('#')
+        });
+        if meaningful {
+            docs.push(Document {
+                first_line: from.1,
+                text,
+            });
+        }
+    }
+    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
+        let next = offset + line.len();
+        match marker(line) {
+            Some(true) => {
+                if let Some(from) = start.take() {
+                    push(&mut docs, text, from, offset);
+                }
+                let rest = line.trim_start_matches("---");
+                if rest.trim().is_empty() {
+                    start = Some((next, line_no + 1));
+                } else {
+                    // Content on the marker line belongs to the new document.
+                    start = Some((offset + 3 + (rest.len() - rest.trim_start().len()), line_no));
+                }
+            }
+            Some(false) => {
+                if let Some(from) = start.take() {
+                    push(&mut docs, text, from, offset);
+                }
+            }
+            None => {}
+        }
+        offset = next;
+    }
+    if let Some(from) = start {
+        push(&mut docs, text, from, text.len());
+    }
+    docs
+}
+
+/// What local validation needs from a flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub id: String,
+    pub namespace: String,
+}
+
+fn clean_library_message(message: &str) -> String {
+    let m = message
+        .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
+        .replace("duplicate mapping key", "duplicate key");
+    // The location is reported separately.
+    match m.rfind(" at line ") {
+        Some(i) => m[..i].to_string(),
+        None => m,
+    }
+}
+
+fn yaml_error(e: &serde_saphyr::Error, line_offset: usize) -> Problem {
+    let inner = e.without_snippet();
+    let message = clean_library_message(&inner.to_string());
+    match e.location() {
+        Some(loc) => Problem::at(
+            usize::try_from(loc.line()).unwrap_or(0) + line_offset,
+            usize::try_from(loc.column()).unwrap_or(0),
+            format!("YAML: {message}"),
+        ),
+        None => Problem::general(format!("YAML: {message}")),
+    }
+}
+
+/// The fields local validation reads, typed: a typed target keeps `id: n` the text `n` (an
+/// untyped YAML 1.1 reading would turn it into a boolean).
+#[derive(serde::Deserialize)]
+struct TypedHead {
+    id: Option<String>,
+    namespace: Option<String>,
+    tasks: Option<Vec<serde::de::IgnoredAny>>,
+}
+
+/// Reads a document's `id`, `namespace` and `tasks`, applying Kestra's rules. `first_line` maps
+/// positions back to the file. Every problem is returned, not just the first.
+pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
+    let line_offset = first_line.saturating_sub(1);
+    // The whole document must be valid YAML (this also catches duplicate keys).
+    serde_saphyr::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| vec![yaml_error(&e, line_offset)])?;
+    let head: TypedHead = serde_saphyr::from_str(text).map_err(|e| {
+        let mut p = yaml_error(&e, line_offset);
+        p.message = p
+            .message
+            .replace("YAML: ", "")
+            .replace(
+                "expected string scalar",
+                "expected a single text value here (`id` and `namespace` are text)",
+            )
+            .replace(
+                "expected sequence start",
+                "expected a list here (`tasks` is a list of tasks)",
+            );
+        if p.message.contains("mapping") || p.message.contains("struct") {
+            p.message =
+                "a flow must be a YAML mapping (`id: …`, `namespace: …`, `tasks: …`)".into();
+        }
+        vec![p]
+    })?;
+    let mut problems = Vec::new();
+    let id = head.id.filter(|s| !s.is_empty());
+    let namespace = head.namespace.filter(|s| !s.is_empty());
+    match &id {
+        None => problems.push(Problem::general("`id` is missing")),
+        Some(id) => {
+            if let Err(m) = check_id(id) {
+                problems.push(Problem::general(m));
+            }
+        }
+    }
+    match &namespace {
+        None => problems.push(Problem::general("`namespace` is missing")),
+        Some(ns) => {
+            if let Err(m) = check_namespace(ns) {
+                problems.push(Problem::general(m));
+            }
+        }
+    }
+    match head.tasks {
+        None => problems.push(Problem::general(
+            "`tasks` is missing: a flow needs at least one task",
+        )),
+        Some(tasks) if tasks.is_empty() => problems.push(Problem::general(
+            "`tasks` is empty: a flow needs at least one task",
+        )),
+        Some(_) => {}
+    }
+    match (id, namespace) {
+        (Some(id), Some(namespace)) if problems.is_empty() => Ok(Head { id, namespace }),
+        _ => Err(problems),
+    }
+}
+
+/// Kestra's flow id rule: `^[a-zA-Z0-9][a-zA-Z0-9._-]*`, 1-100 characters, not reserved.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let mut chars = id.chars();
+    let pattern = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !pattern {
+        return Err(format!(
+            "id `{id}` is not valid: letters, digits, `.`, `_` and `-`, starting with a letter or digit"
+        ));
+    }
+    if id.len() > 100 {
+        return Err(format!(
+            "id `{id}` is longer than Kestra's limit of 100 characters"
+        ));
+    }
+    if RESERVED_IDS.contains(&id) {
+        return Err(format!(
+            "id `{id}` is reserved by Kestra since 1.0 (it collides with an API route); rename the flow"
+        ));
+    }
+    Ok(())
+}
+
+/// Kestra's namespace rule: `^[a-z0-9][a-z0-9._-]*`, 1-150 characters (lower case only).
+pub fn check_namespace(ns: &str) -> Result<(), String> {
+    let mut chars = ns.chars();
+    let pattern = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !pattern {
+        return Err(format!(
+            "namespace `{ns}` is not valid: lower-case letters, digits, `.`, `_` and `-`, starting with a letter or digit"
+        ));
+    }
+    if ns.len() > 150 {
+        return Err(format!(
+            "namespace `{ns}` is longer than Kestra's limit of 150 characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the value of the top-level `namespace:` line, keeping every other byte (including a
+/// trailing comment and the line ending). `None` when there is no such line to rewrite.
+pub fn rewrite_namespace(text: &str, namespace: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + namespace.len());
+    let mut done = false;
+    for line in text.split_inclusive('\n') {
+        if !done && let Some(rest) = line.strip_prefix("namespace:") {
+            let body_end = rest.trim_end_matches(['\r', '\n']).len();
+            let (body, ending) = rest.split_at(body_end);
+            // A trailing comment keeps its exact spacing.
+            let comment = body
+                .find(" #")
+                .map_or("", |i| &body[body[..i].trim_end().len()..]);
+            let value = body[..body.len() - comment.len()].trim();
+            if value.is_empty() || value.starts_with(['|', '>', '&', '*', '!']) {
+                return None;
+            }
+            out.push_str("namespace: ");
+            out.push_str(namespace);
+            out.push_str(comment);
+            out.push_str(ending);
+            done = true;
+        } else {
+            out.push_str(line);
+        }
+    }
+    done.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_column_zero_markers_only() {
+        let text = "id: a\nnamespace: n\ndescription: |\n  before\n  ---\n  after\ntasks: [x]\n---\n# only a comment\n---\nid: b\n...\nignored: trailer\n--- \nid: c\r\n";
+        let docs = split_documents(text);
+        assert_eq!(docs.len(), 3, "{docs:?}");
+        assert_eq!(docs[0].first_line, 1);
+        assert!(docs[0].text.contains("  ---\n  after\n"));
+        assert_eq!(docs[1].text, "id: b\n");
+        assert_eq!(docs[1].first_line, 11);
+        assert_eq!(docs[2].text, "id: c\r\n");
+        assert_eq!(docs[2].first_line, 15);
+    }
+
+    #[test]
+    fn a_single_document_is_the_whole_file() {
+        let text = "id: a\nnamespace: n\ntasks: [x]";
+        assert_eq!(
+            split_documents(text),
+            vec![Document {
+                first_line: 1,
+                text
+            }]
+        );
+        assert!(split_documents("").is_empty());
+        assert!(split_documents("# nothing\n\n").is_empty());
+        // "---x" and "----" are not markers.
+        assert_eq!(split_documents("a: 1\n----\nb: 2\n").len(), 1);
+    }
+
+    #[test]
+    fn parses_valid_heads() {
+        let head = parse_head(
+            "id: hello\nnamespace: company.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n",
+            1,
+        )
+        .unwrap();
+        assert_eq!(head.id, "hello");
+        assert_eq!(head.namespace, "company.team");
+        // Numbers are fine as ids.
+        assert_eq!(
+            parse_head("id: 123\nnamespace: n\ntasks: [x]\n", 1)
+                .unwrap()
+                .id,
+            "123"
+        );
+    }
+
+    #[test]
+    fn reports_every_problem_with_positions_for_yaml_errors() {
+        let errs = parse_head("id: a\nid: b\n", 10).unwrap_err();
+        assert_eq!(errs[0].line, Some(11));
+        assert!(errs[0].message.contains("duplicate key: id"), "{errs:?}");
+        assert!(!errs[0].message.contains("DuplicateKeyPolicy"));
+
+        let errs = parse_head("id: Bad Id\nnamespace: Upper\ntasks: []\n", 1).unwrap_err();
+        let all: Vec<_> = errs.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(errs.len(), 3, "{all:?}");
+        assert!(all[0].contains("id `Bad Id` is not valid"));
+        assert!(all[1].contains("namespace `Upper`"));
+        assert!(all[2].contains("`tasks` is empty"));
+
+        let errs = parse_head("namespace: n\n", 1).unwrap_err();
+        assert!(errs.iter().any(|p| p.message.contains("`id` is missing")));
+        assert!(
+            errs.iter()
+                .any(|p| p.message.contains("`tasks` is missing"))
+        );
+
+        let errs = parse_head("id: pause\nnamespace: n\ntasks: [x]\n", 1).unwrap_err();
+        assert!(errs[0].message.contains("reserved"));
+        let errs = parse_head("- a\n- b\n", 1).unwrap_err();
+        assert!(errs[0].message.contains("mapping"));
+        // YAML 1.1 booleans stay text where text is expected.
+        assert_eq!(
+            parse_head("id: yes\nnamespace: n\ntasks: [x]\n", 1)
+                .unwrap()
+                .id,
+            "yes"
+        );
+        let errs = parse_head("id:\n  nested: 1\nnamespace: n\ntasks: [x]\n", 1).unwrap_err();
+        assert!(errs[0].message.contains("single text value"), "{errs:?}");
+        let errs = parse_head("id: a\nnamespace: n\ntasks: 5\n", 1).unwrap_err();
+        assert!(errs[0].message.contains("a list"), "{errs:?}");
+        let errs = parse_head("id: [a\nnamespace: n\n", 3).unwrap_err();
+        assert!(errs[0].line.unwrap() >= 3, "{errs:?}");
+    }
+
+    #[test]
+    fn id_and_namespace_limits() {
+        assert!(check_id(&"a".repeat(100)).is_ok());
+        assert!(check_id(&"a".repeat(101)).is_err());
+        assert!(check_id("-a").is_err());
+        assert!(check_namespace(&"a".repeat(150)).is_ok());
+        assert!(check_namespace(&"a".repeat(151)).is_err());
+        assert!(check_namespace("a_b-c.d9").is_ok());
+    }
+
+    #[test]
+    fn namespace_rewrite_touches_only_that_value() {
+        let text = "id: a\r\nnamespace: old.ns   # team\r\ndescription: \"namespace: keep\"\r\ntasks: [x]\r\n";
+        let out = rewrite_namespace(text, "new.ns").unwrap();
+        assert_eq!(
+            out,
+            "id: a\r\nnamespace: new.ns   # team\r\ndescription: \"namespace: keep\"\r\ntasks: [x]\r\n"
+        );
+        assert_eq!(
+            rewrite_namespace("id: a\nnamespace: 'q'\n", "z").unwrap(),
+            "id: a\nnamespace: z\n"
+        );
+        assert!(rewrite_namespace("{id: a, namespace: b}", "z").is_none());
+        assert!(rewrite_namespace("namespace:\n  x\n", "z").is_none());
+        // An indented namespace key (inside a task) is not the flow's.
+        assert!(rewrite_namespace("tasks:\n  - namespace: x\n", "z").is_none());
+    }
+}
