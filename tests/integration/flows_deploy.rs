@@ -1,0 +1,574 @@
+//! `kestractl flows …` against the emulator in both API versions, with Kestra's own flow corpus:
+//! deploy, unchanged redeploys that write nothing, invalid input that writes nothing, byte-exact
+//! sources, prune safety, export round trips.
+
+use std::path::{Path, PathBuf};
+
+use kestra_emulator::{BackgroundEmulator, KestraVersion, RecordedRequest};
+
+use crate::common::*;
+
+fn corpus(kind: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/kestra/flows")
+        .join(kind)
+}
+
+/// Files of the valid corpus that current Kestra refuses, per version.
+fn rejected_valids(version: KestraVersion) -> Vec<&'static str> {
+    // `pause` is a reserved id since 1.0; `taskDefaults` is gone in 2.0.
+    match version {
+        KestraVersion::V1_3 => vec!["pause.yaml"],
+        KestraVersion::V2_0 => vec!["pause.yaml", "logs.yaml"],
+    }
+}
+
+fn copy_corpus(to: &Path, skip: &[&str]) -> usize {
+    std::fs::create_dir_all(to).unwrap();
+    let mut n = 0;
+    for entry in std::fs::read_dir(corpus("valids")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        n += 1;
+    }
+    n
+}
+
+fn is_write(r: &RecordedRequest) -> bool {
+    matches!(r.method.as_str(), "POST" | "PUT" | "DELETE") && !r.path.ends_with("/flows/validate")
+}
+
+fn writes(emu: &BackgroundEmulator) -> Vec<String> {
+    emu.control()
+        .requests()
+        .iter()
+        .filter(|r| is_write(r))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn flow_source(sb: &Sandbox, emu: &BackgroundEmulator, ns: &str, id: &str) -> Option<String> {
+    let out = sb
+        .cmd_for(emu)
+        .args(["flows", "get", ns, id])
+        .output()
+        .unwrap();
+    out.status.success().then(|| text(&out.stdout))
+}
+
+#[test]
+fn the_valid_corpus_deploys_and_an_unchanged_redeploy_writes_nothing() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        let n = copy_corpus(&dir, &rejected_valids(version));
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let json = stdout_json(&out);
+        assert_eq!(json["summary"]["created"], n, "{version:?}");
+        assert_eq!(json["summary"]["failed"], 0);
+        assert_eq!(writes(&emu).len(), n);
+        // Sources are stored byte-for-byte.
+        let minimal = std::fs::read_to_string(dir.join("minimal.yaml")).unwrap();
+        assert_eq!(
+            flow_source(&sb, &emu, "io.kestra.tests", "minimal").unwrap(),
+            minimal
+        );
+
+        // Redeploy: every flow unchanged, zero write requests, revisions unmoved.
+        emu.control().clear_requests();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json = stdout_json(&out);
+        assert_eq!(json["summary"]["unchanged"], n);
+        assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+        // Reads grow with namespaces, not flows: one configs probe, validate batches, two per namespace.
+        let namespaces = {
+            let mut set: Vec<String> = json["plan"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["namespace"].as_str().unwrap().to_string())
+                .collect();
+            set.sort();
+            set.dedup();
+            set.len()
+        };
+        let requests = emu.control().requests().len();
+        assert_eq!(
+            requests,
+            1 + n.div_ceil(100) + 2 * namespaces,
+            "{version:?}"
+        );
+    }
+}
+
+#[test]
+fn one_rejected_file_means_nothing_is_written() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        copy_corpus(&dir, &[]);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(5),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("pause.yaml:1: id `pause` is reserved"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("nothing was deployed"), "{stderr}");
+        // A local problem stops everything before the server is even asked.
+        assert!(
+            emu.control().requests().is_empty(),
+            "{:?}",
+            emu.control().requests()
+        );
+        if version == KestraVersion::V2_0 {
+            std::fs::remove_file(dir.join("pause.yaml")).unwrap();
+            let out = sb
+                .cmd_for(&emu)
+                .args(["flows", "deploy", dir.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(5));
+            let stderr = text(&out.stderr);
+            assert!(stderr.contains("logs.yaml:1: Kestra:"), "{stderr}");
+            assert!(stderr.contains("taskDefaults"), "{stderr}");
+            assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+        }
+    }
+}
+
+#[test]
+fn every_invalid_corpus_file_that_is_rejected_writes_nothing() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let mut rejected = Vec::new();
+        let mut accepted = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(corpus("invalids"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let out = sb
+                .cmd_for(&emu)
+                .args(["flows", "deploy", file.to_str().unwrap()])
+                .output()
+                .unwrap();
+            match out.status.code() {
+                Some(5) => {
+                    let stderr = text(&out.stderr);
+                    assert!(
+                        stderr.contains(&format!("{}:", file.display())) || stderr.contains(&name),
+                        "{name}: {stderr}"
+                    );
+                    rejected.push(name);
+                }
+                Some(0) => accepted.push(name),
+                other => panic!("{name}: unexpected exit {other:?}: {}", text(&out.stderr)),
+            }
+        }
+        assert!(
+            writes(&emu)
+                .iter()
+                .all(|w| !accepted.is_empty() || w.is_empty())
+        );
+        // Only what was accepted was written.
+        assert_eq!(
+            writes(&emu).len(),
+            accepted.len(),
+            "{version:?}: {:?}",
+            writes(&emu)
+        );
+        // Most of Kestra's invalid corpus needs no plugin knowledge to reject.
+        assert!(
+            rejected.len() >= 12,
+            "{version:?}: only {} rejected; accepted: {accepted:?}",
+            rejected.len()
+        );
+    }
+}
+
+#[test]
+fn a_dashed_description_crlf_and_multi_document_files_survive_byte_for_byte() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        std::fs::create_dir_all(&dir).unwrap();
+        let dashed = "id: dashed\nnamespace: bytes.test\ndescription: |\n  Before the rule\n  ---\n  After the rule\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: \"--- not a separator ---\"\n";
+        let crlf = "id: crlf\r\nnamespace: bytes.test\r\ntasks:\r\n  - id: hello\r\n    type: io.kestra.plugin.core.log.Log\r\n    message: hi\r\n";
+        let second = "id: second\nnamespace: bytes.other\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: two\n";
+        std::fs::write(dir.join("dashed.yml"), dashed).unwrap();
+        std::fs::write(dir.join("crlf.yaml"), format!("\u{feff}{crlf}")).unwrap();
+        std::fs::write(
+            dir.join("multi.yml"),
+            format!("{dashed}---\n{second}").replace("id: dashed", "id: dashed2"),
+        )
+        .unwrap();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            flow_source(&sb, &emu, "bytes.test", "dashed").unwrap(),
+            dashed
+        );
+        assert_eq!(flow_source(&sb, &emu, "bytes.test", "crlf").unwrap(), crlf);
+        assert_eq!(
+            flow_source(&sb, &emu, "bytes.other", "second").unwrap(),
+            second
+        );
+        assert_eq!(
+            flow_source(&sb, &emu, "bytes.test", "dashed2").unwrap(),
+            dashed.replace("id: dashed", "id: dashed2")
+        );
+    }
+}
+
+#[test]
+fn prune_is_confined_to_deployed_namespaces_and_asks_first() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let setup = sb.path().join("setup");
+        let flow = |ns: &str, id: &str| {
+            format!(
+                "id: {id}\nnamespace: {ns}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {id}\n"
+            )
+        };
+        std::fs::create_dir_all(&setup).unwrap();
+        for (ns, id) in [
+            ("team.a", "keep"),
+            ("team.a", "stale"),
+            ("team.a.child", "child"),
+            ("team.b", "other"),
+            ("system", "sys"),
+        ] {
+            std::fs::write(setup.join(format!("{ns}-{id}.yml")), flow(ns, id)).unwrap();
+        }
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", setup.to_str().unwrap()])
+            .assert()
+            .success();
+
+        let dir = sb.path().join("flows");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("keep.yml"), flow("team.a", "keep")).unwrap();
+        std::fs::write(dir.join("new.yml"), flow("team.a", "new")).unwrap();
+        std::fs::write(dir.join("mine.yml"), flow("system", "mine")).unwrap();
+
+        // Without a terminal and without --yes: refused, nothing written at all.
+        emu.control().clear_requests();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap(), "--prune"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("team.a/stale"), "{stderr}");
+        assert!(!stderr.contains("team.a.child/child"), "{stderr}");
+        assert!(stderr.contains("--yes"), "{stderr}");
+        assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+
+        // The dry run shows the same plan and writes nothing.
+        let out = sb
+            .cmd_for(&emu)
+            .args([
+                "flows",
+                "deploy",
+                dir.to_str().unwrap(),
+                "--prune",
+                "--dry-run",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let json = stdout_json(&out);
+        assert_eq!(json["dryRun"], true);
+        assert_eq!(json["summary"]["deleted"], 1);
+        assert!(writes(&emu).is_empty());
+
+        // With --yes: exactly team.a/stale goes; other namespaces, children and system stay.
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap(), "--prune", "--yes"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let deletes: Vec<String> = writes(&emu)
+            .into_iter()
+            .filter(|w| w.starts_with("DELETE"))
+            .collect();
+        assert_eq!(deletes, ["DELETE /api/v1/main/flows/team.a/stale"]);
+        for (ns, id) in [
+            ("team.a.child", "child"),
+            ("team.b", "other"),
+            ("system", "sys"),
+            ("system", "mine"),
+            ("team.a", "new"),
+        ] {
+            assert!(
+                flow_source(&sb, &emu, ns, id).is_some(),
+                "{ns}/{id} must exist"
+            );
+        }
+        assert!(flow_source(&sb, &emu, "team.a", "stale").is_none());
+    }
+}
+
+#[test]
+fn export_then_deploy_round_trips_unchanged() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        copy_corpus(&dir, &rejected_valids(version));
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .assert()
+            .success();
+        let exported = sb.path().join("exported");
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "export", exported.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(exported.join("io.kestra.tests/minimal.yml").exists());
+        emu.control().clear_requests();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", exported.to_str().unwrap(), "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json = stdout_json(&out);
+        assert_eq!(json["summary"]["created"], 0);
+        assert_eq!(json["summary"]["updated"], 0);
+        assert!(writes(&emu).is_empty());
+        // A second export into the same folder writes nothing; a changed file is not overwritten.
+        let minimal = exported.join("io.kestra.tests/minimal.yml");
+        std::fs::write(&minimal, "changed\n").unwrap();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "export", exported.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--overwrite"));
+        assert_eq!(std::fs::read_to_string(&minimal).unwrap(), "changed\n");
+    }
+}
+
+#[test]
+fn local_errors_are_listed_with_positions_and_the_server_is_not_called() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("flows");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("ok.yml"), "id: ok\nnamespace: n\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n").unwrap();
+    std::fs::write(
+        dir.join("syntax.yml"),
+        "id: a\nnamespace: n\ntasks:\n  - id: t\n   type: x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sub/dup.yml"),
+        "id: ok\nnamespace: n\ntasks: [x]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "id: Bad Id\nnamespace: Team\ntasks: []\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("binary.yml"), [0xffu8, 0xfe, 0x00, 0x41]).unwrap();
+    std::fs::write(dir.join(".hidden.yml"), "not: [valid").unwrap();
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = text(&out.stderr);
+    for needle in [
+        "syntax.yml:5:",
+        "sub/dup.yml:1: flow n/ok is also defined in ok.yml:1",
+        "bad.yaml:1: id `Bad Id` is not valid",
+        "bad.yaml:1: namespace `Team` is not valid",
+        "bad.yaml:1: `tasks` is empty",
+        "binary.yml: not UTF-8 text",
+        "6 problems in the flow files; nothing was deployed",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    assert!(!stderr.contains(".hidden.yml"), "{stderr}");
+    assert!(emu.control().requests().is_empty());
+
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "validate", dir.to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let rows = stdout_json(&out);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "ok" && r["valid"] == true)
+    );
+}
+
+#[test]
+fn namespace_override_wrong_password_and_missing_folder() {
+    let emu = emulator(KestraVersion::V1_3);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.yml"), "id: a\nnamespace: dev.team # owner\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n").unwrap();
+    let out = sb
+        .cmd_for(&emu)
+        .args([
+            "flows",
+            "deploy",
+            dir.to_str().unwrap(),
+            "--namespace",
+            "prod.team",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        flow_source(&sb, &emu, "prod.team", "a").unwrap(),
+        "id: a\nnamespace: prod.team # owner\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+    );
+    let out = sb
+        .cmd_for(&emu)
+        .env("KESTRACTL_PASSWORD", "wrong-password")
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "deploy", sb.path().join("nope").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn get_delete_and_list() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (ns, id) in [("acme", "one"), ("acme.sub", "two"), ("other", "three")] {
+            std::fs::write(
+                dir.join(format!("{id}.yml")),
+                format!("id: {id}\nnamespace: {ns}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"),
+            )
+            .unwrap();
+        }
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .assert()
+            .success();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "list", "acme"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let lines: Vec<String> = text(&out.stdout)
+            .lines()
+            .map(|l| l.split('\t').take(2).collect::<Vec<_>>().join("/"))
+            .collect();
+        assert_eq!(lines, ["acme/one", "acme.sub/two"]);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "list", "-o", "jsonl"])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout).lines().count(), 3);
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "get", "acme", "one", "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(stdout_json(&out)["id"], "one");
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "get", "acme", "nope"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        assert!(text(&out.stderr).contains("there is no flow acme/nope"));
+
+        // delete asks; without a terminal it needs --yes, and refuses otherwise.
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "delete", "acme", "one"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(flow_source(&sb, &emu, "acme", "one").is_some());
+        sb.cmd_for(&emu)
+            .args(["flows", "delete", "acme", "one", "--yes"])
+            .assert()
+            .success();
+        assert!(flow_source(&sb, &emu, "acme", "one").is_none());
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "delete", "acme", "one", "--yes"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+    }
+}
