@@ -105,8 +105,16 @@ impl Emulator {
     /// Stop accepting, let in-flight requests finish, return when both servers are down.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        // Graceful shutdown waits for open connections; a log follow never ends on its own
+        // (as in Kestra), so give in-flight requests a moment and then cut the rest.
+        for mut t in self.tasks {
+            if tokio::time::timeout(std::time::Duration::from_millis(500), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+                let _ = t.await;
+            }
         }
     }
 }

@@ -12,7 +12,11 @@ use clap::Parser;
 use kestra_emulator::{EmulatorConfig, KestraVersion, Knobs, Options, Outcome};
 
 #[derive(Debug, Parser)]
-#[command(name = "kestra-emulator", version, about = "Kestra OSS API emulator (1.3 / 2.0) for tests")]
+#[command(
+    name = "kestra-emulator",
+    version,
+    about = "Kestra OSS API emulator (1.3 / 2.0) for tests"
+)]
 struct Cli {
     /// Kestra's command words (`server standalone`); anything else is ignored.
     words: Vec<String>,
@@ -41,7 +45,11 @@ struct Cli {
     #[arg(long, env = "KESTRA_EMULATOR_LATENCY_MS", default_value_t = 0)]
     latency_ms: u64,
     /// Simulated run time of each execution, in milliseconds.
-    #[arg(long, env = "KESTRA_EMULATOR_EXECUTION_DURATION_MS", default_value_t = 0)]
+    #[arg(
+        long,
+        env = "KESTRA_EMULATOR_EXECUTION_DURATION_MS",
+        default_value_t = 0
+    )]
     execution_duration_ms: u64,
     /// Force every execution to end SUCCESS, WARNING or FAILED.
     #[arg(long, env = "KESTRA_EMULATOR_EXECUTION_OUTCOME")]
@@ -78,7 +86,8 @@ fn filter_args(args: Vec<String>) -> (Vec<String>, Vec<String>) {
     for a in args {
         let name = a.split('=').next().unwrap_or_default();
         let ours = !a.starts_with("--") || OWN_FLAGS.contains(&name);
-        let short_ours = a.starts_with('-') && !a.starts_with("--") && matches!(name, "-c" | "-h" | "-V");
+        let short_ours =
+            a.starts_with('-') && !a.starts_with("--") && matches!(name, "-c" | "-h" | "-V");
         if ours || short_ours || !a.starts_with('-') {
             keep.push(a);
         } else {
@@ -99,12 +108,22 @@ fn config_paths(cli: &Cli) -> Result<Vec<PathBuf>> {
     // MICRONAUT_CONFIG_FILES at it, replacing any value the user set.
     if let Ok(inline) = std::env::var("KESTRA_CONFIGURATION") {
         if !inline.trim().is_empty() {
-            let p = std::env::temp_dir().join(format!("kestra-emulator-{}-application.yml", std::process::id()));
-            std::fs::write(&p, inline).context("cannot write KESTRA_CONFIGURATION to a temp file")?;
+            let p = std::env::temp_dir().join(format!(
+                "kestra-emulator-{}-application.yml",
+                std::process::id()
+            ));
+            std::fs::write(&p, inline)
+                .context("cannot write KESTRA_CONFIGURATION to a temp file")?;
             paths.push(p);
         }
     } else if let Ok(files) = std::env::var("MICRONAUT_CONFIG_FILES") {
-        paths.extend(files.split(',').map(str::trim).filter(|s| !s.is_empty()).map(PathBuf::from));
+        paths.extend(
+            files
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        );
     }
     paths.extend(cli.config.iter().cloned());
     Ok(paths)
@@ -118,26 +137,48 @@ async fn run(cli: Cli) -> Result<()> {
     } else {
         EmulatorConfig::from_files(&paths)?
     };
-    let outcome = cli.execution_outcome.as_deref().map(str::parse::<Outcome>).transpose()?;
+    let outcome = cli
+        .execution_outcome
+        .as_deref()
+        .map(str::parse::<Outcome>)
+        .transpose()?;
     let api_port = cli.api_port.or(config.server_port).unwrap_or(8080);
-    let mgmt_port = cli.management_port.or(config.management_port).unwrap_or(8081);
+    let mgmt_port = cli
+        .management_port
+        .or(config.management_port)
+        .unwrap_or(8081);
     let in_memory = cli.in_memory || config.datasource.is_none();
-    log("INFO", &format!("Starting Kestra {} (emulator) server standalone", version.full()));
+    log(
+        "INFO",
+        &format!(
+            "Starting Kestra {} (emulator) server standalone",
+            version.full()
+        ),
+    );
     if !paths.is_empty() {
         let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        log("INFO", &format!("Loaded configuration from [{}]", list.join(", ")));
+        log(
+            "INFO",
+            &format!("Loaded configuration from [{}]", list.join(", ")),
+        );
     }
     if in_memory {
         log("INFO", "Repository: memory (state is lost on exit)");
     } else {
-        log("INFO", &format!(
-            "Repository: {} / queue: {}",
-            config.repository_type.as_deref().unwrap_or("postgres"),
-            config.queue_type.as_deref().unwrap_or("postgres")
-        ));
+        log(
+            "INFO",
+            &format!(
+                "Repository: {} / queue: {}",
+                config.repository_type.as_deref().unwrap_or("postgres"),
+                config.queue_type.as_deref().unwrap_or("postgres")
+            ),
+        );
     }
     if config.basic_auth.is_none() {
-        log("WARN", "No basic authentication configured (kestra.server.basic-auth): every API call will be refused");
+        log(
+            "WARN",
+            "No basic authentication configured (kestra.server.basic-auth): every API call will be refused",
+        );
     }
     let opts = Options {
         version,
@@ -155,7 +196,11 @@ async fn run(cli: Cli) -> Result<()> {
         },
     };
     let emu = kestra_emulator::start(opts).await?;
-    let host = if cli.bind.is_unspecified() { "0.0.0.0".to_string() } else { cli.bind.to_string() };
+    let host = if cli.bind.is_unspecified() {
+        "0.0.0.0".to_string()
+    } else {
+        cli.bind.to_string()
+    };
     log(
         "INFO",
         &format!(
@@ -198,7 +243,10 @@ fn main() -> ExitCode {
     for a in ignored {
         log("INFO", &format!("Ignoring Kestra option {a}"));
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kestra-emulator: cannot start the runtime: {e}");

@@ -1,0 +1,402 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Executions, logs, SSE, kill/restart and seeding on both versions.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures_util::StreamExt;
+use kestra_emulator::{KestraVersion, Knobs, Options, Outcome};
+use serde_json::Value;
+
+fn trigger(
+    e: &kestra_emulator::Emulator,
+    ns: &str,
+    id: &str,
+    query: &str,
+) -> reqwest::RequestBuilder {
+    client()
+        .post(format!(
+            "{}/api/v1/main/executions/{ns}/{id}{query}",
+            e.api_url()
+        ))
+        .basic_auth(USER, Some(PASS))
+        .multipart(reqwest::multipart::Form::new())
+}
+
+async fn create_flow(e: &kestra_emulator::Emulator, src: &str) {
+    let r = post_yaml(e, "/api/v1/main/flows", src)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+const WITH_INPUT: &str = "id: greet\nnamespace: company.team\ninputs:\n  - id: name\n    type: STRING\n  - id: count\n    type: INT\n    defaults: 3\n  - id: doc\n    type: FILE\n    required: false\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hello\n  - id: ret\n    type: io.kestra.plugin.core.debug.Return\n    format: done\n";
+
+#[tokio::test]
+async fn trigger_wait_get_logs_outputs() {
+    for v in BOTH {
+        let e = emu(v).await;
+        create_flow(&e, WITH_INPUT).await;
+        // Missing required input → 422.
+        let r = trigger(&e, "company.team", "greet", "")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("missing required input"));
+        // Not multipart → 415.
+        let r = client()
+            .post(format!(
+                "{}/api/v1/main/executions/company.team/greet",
+                e.api_url()
+            ))
+            .basic_auth(USER, Some(PASS))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415);
+        // Unknown flow → 404.
+        let r = trigger(&e, "company.team", "nope", "")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+
+        let form = reqwest::multipart::Form::new().text("name", "world").part(
+            "doc",
+            reqwest::multipart::Part::bytes(b"abc".to_vec()).file_name("a.txt"),
+        );
+        let r = client()
+            .post(format!("{}/api/v1/main/executions/company.team/greet?wait=true&labels=team:data&labels=env:prod", e.api_url()))
+            .basic_auth(USER, Some(PASS))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let x: Value = r.json().await.unwrap();
+        assert_eq!(x["state"]["current"], "SUCCESS", "{x}");
+        assert_eq!(x["inputs"]["name"], "world");
+        assert_eq!(x["inputs"]["count"], 3);
+        assert!(
+            x["inputs"]["doc"]
+                .as_str()
+                .unwrap()
+                .starts_with("kestra:///company/team/greet/executions/")
+        );
+        assert_eq!(x["labels"][0]["key"], "team");
+        assert!(x["url"].as_str().unwrap().ends_with(&format!(
+            "/ui/main/executions/company.team/greet/{}",
+            x["id"].as_str().unwrap()
+        )));
+        let id = x["id"].as_str().unwrap().to_string();
+
+        let g: Value = get(&e, &format!("/api/v1/main/executions/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(g["taskRunList"].as_array().unwrap().len(), 2);
+        assert!(g["state"]["endDate"].is_string());
+        assert!(g["state"]["duration"].as_str().unwrap().starts_with("PT"));
+
+        let logs: Value = get(&e, &format!("/api/v1/main/logs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(logs[0]["message"], "hello");
+        let q = if v.is_v2() {
+            "filters[level][EQUALS]=ERROR"
+        } else {
+            "minLevel=ERROR"
+        };
+        let logs: Value = get(&e, &format!("/api/v1/main/logs/{id}?{q}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(logs.as_array().unwrap().is_empty());
+
+        let r = get(&e, &format!("/api/v1/main/outputs/{id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), if v.is_v2() { 200 } else { 404 });
+        e.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn fail_task_and_forced_outcome() {
+    let e = emu(KestraVersion::V2_0).await;
+    create_flow(&e, "id: boom\nnamespace: a.b\ntasks:\n  - id: f\n    type: io.kestra.plugin.core.execution.Fail\n").await;
+    let x: Value = trigger(&e, "a.b", "boom", "?wait=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(x["state"]["current"], "FAILED");
+    e.control().set_knobs(Knobs {
+        execution_outcome: Some(Outcome::Warning),
+        ..Knobs::default()
+    });
+    let x: Value = trigger(&e, "a.b", "boom", "?wait=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(x["state"]["current"], "WARNING");
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn follow_kill_restart() {
+    for v in BOTH {
+        let mut o = Options::for_tests(v, USER, PASS);
+        o.knobs.execution_duration = Duration::from_millis(400);
+        let e = emu_with(o).await;
+        create_flow(&e, &flow_yaml("a.b", "slow")).await;
+        let x: Value = trigger(&e, "a.b", "slow", "")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(x["state"]["current"], "CREATED");
+        let id = x["id"].as_str().unwrap().to_string();
+
+        // Follow to the end: progress events, then one `end`, then the stream closes.
+        let r = get(&e, &format!("/api/v1/main/executions/{id}/follow"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let text = tokio::time::timeout(Duration::from_secs(5), r.text())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(text.contains("id: progress"), "{text}");
+        assert_eq!(text.matches("id: end").count(), 1, "{text}");
+        // Terminal: a single end event.
+        let text = get(&e, &format!("/api/v1/main/executions/{id}/follow"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.starts_with("id: end") || text.contains("\nid: end"),
+            "{text}"
+        );
+        assert!(!text.contains("progress"));
+
+        // Kill a running one; killing it again is a conflict.
+        let x: Value = trigger(&e, "a.b", "slow", "")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id2 = x["id"].as_str().unwrap().to_string();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let kill = if v.is_v2() {
+            format!("/api/v1/main/executions/{id2}/actions/kill")
+        } else {
+            format!("/api/v1/main/executions/{id2}/kill")
+        };
+        let other = if v.is_v2() {
+            format!("/api/v1/main/executions/{id2}/kill")
+        } else {
+            format!("/api/v1/main/executions/{id2}/actions/kill")
+        };
+        // The other version's spelling is not routed: 404, or 405 where the path happens to
+        // match another route (2.0's `/{namespace}/{id}` is POST-only), as Micronaut answers.
+        let st = delete(&e, &other).send().await.unwrap().status();
+        assert_eq!(st, if v.is_v2() { 405 } else { 404 });
+        let r = delete(&e, &kill).send().await.unwrap();
+        assert_eq!(r.status(), if v.is_v2() { 200 } else { 202 });
+        let mut state = String::new();
+        for _ in 0..40 {
+            let g: Value = get(&e, &format!("/api/v1/main/executions/{id2}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            state = g["state"]["current"].as_str().unwrap().to_string();
+            if state == "KILLED" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(state, "KILLED");
+        assert_eq!(delete(&e, &kill).send().await.unwrap().status(), 409);
+
+        // Restart a killed one: RESTARTED, then runs to the end.
+        let restart = if v.is_v2() {
+            format!("/api/v1/main/executions/{id2}/actions/restart")
+        } else {
+            format!("/api/v1/main/executions/{id2}/restart")
+        };
+        let r = client()
+            .post(format!("{}{restart}", e.api_url()))
+            .basic_auth(USER, Some(PASS))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let x: Value = r.json().await.unwrap();
+        assert_eq!(x["state"]["current"], "RESTARTED");
+        let text = get(&e, &format!("/api/v1/main/executions/{id2}/follow"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(text.contains("\"SUCCESS\""), "{text}");
+        // Restarting a successful one → 409.
+        let r = client()
+            .post(format!("{}{restart}", e.api_url()))
+            .basic_auth(USER, Some(PASS))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        e.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn log_follow_replays_and_stays_open() {
+    let e = emu(KestraVersion::V1_3).await;
+    create_flow(&e, &flow_yaml("a.b", "logs")).await;
+    let x: Value = trigger(&e, "a.b", "logs", "?wait=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = x["id"].as_str().unwrap();
+    let r = get(&e, &format!("/api/v1/main/logs/{id}/follow"))
+        .send()
+        .await
+        .unwrap();
+    let mut s = r.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(2), s.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(text.contains("Hello from logs"), "{text}");
+    // Never ends on its own.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), s.next())
+            .await
+            .is_err()
+    );
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn seeded_search_paging_and_filters() {
+    for v in BOTH {
+        let mut o = Options::for_tests(v, USER, PASS);
+        o.knobs.seed_executions = 100_000;
+        let t = std::time::Instant::now();
+        let e = emu_with(o).await;
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "seeding took {:?}",
+            t.elapsed()
+        );
+        let r: Value = get(
+            &e,
+            "/api/v1/main/executions/search?size=25&page=3&sort=state.startDate:desc",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(r["total"], 100_000);
+        let items = r["results"].as_array().unwrap();
+        assert_eq!(items.len(), 25);
+        assert_eq!(items[0].get("taskRunList").is_none(), v.is_v2());
+        let r: Value = get(&e, "/api/v1/main/executions/search?filters[namespace][PREFIX]=acme.sales&filters[state][IN]=FAILED,KILLED&filters[labels][EQUALS][team]=data")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let total = r["total"].as_u64().unwrap();
+        assert!(total > 0 && total < 100_000);
+        for it in r["results"].as_array().unwrap() {
+            assert!(it["namespace"].as_str().unwrap().starts_with("acme.sales"));
+            assert!(["FAILED", "KILLED"].contains(&it["state"]["current"].as_str().unwrap()));
+        }
+        // Legacy flat params: 1.3 filters, 2.0 ignores.
+        let r: Value = get(
+            &e,
+            "/api/v1/main/executions/search?namespace=company.ops&size=1",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(r["total"] == 100_000, v.is_v2());
+        // Invalid sort → 422.
+        let r = get(&e, "/api/v1/main/executions/search?sort=bogus")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let r: Value = get(
+            &e,
+            "/api/v1/main/executions?namespace=company.team&flowId=etl&size=5",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert!(r["total"].as_u64().unwrap() > 0);
+        let r = get(&e, "/api/v1/main/executions?namespace=company.team")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        e.shutdown().await;
+    }
+}
