@@ -1,40 +1,314 @@
-//! Postgres persistence (tokio-postgres, no TLS: the database sits in the same Docker network).
+//! Postgres persistence (tokio-postgres, no TLS: the database sits in the same Docker network
+//! as the emulator). Tables are the emulator's own (`emulator_*`), created if absent; each row
+//! holds one record as JSON next to the columns used to key and order it.
+//!
+//! Start-up mirrors a Kestra server on a database that is still booting: connection refused or
+//! "the database system is starting up" are retried for up to 60 s, while a password
+//! authentication failure (SQLSTATE 28P01) is fatal at once.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result, anyhow};
 use futures_util::future::{BoxFuture, FutureExt};
+use tokio::sync::RwLock;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
 
 use super::{Backend, JdbcHealth, Snapshot};
-use crate::config::Datasource;
+use crate::config::{Datasource, JdbcUrl};
 use crate::execution::{Execution, LogEntry};
 use crate::flow::FlowRevision;
 
-pub struct PostgresBackend;
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS emulator_flows (
+    namespace TEXT NOT NULL,
+    id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    deleted BOOLEAN NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (namespace, id, revision)
+);
+CREATE TABLE IF NOT EXISTS emulator_executions (
+    id TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    flow_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    start_date BIGINT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS emulator_executions_start ON emulator_executions (start_date);
+CREATE TABLE IF NOT EXISTS emulator_logs (
+    seq BIGSERIAL PRIMARY KEY,
+    execution_id TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS emulator_logs_execution ON emulator_logs (execution_id);
+CREATE TABLE IF NOT EXISTS emulator_files (
+    uri TEXT PRIMARY KEY,
+    bytes BYTEA NOT NULL
+);
+";
+
+const RETRY_FOR: Duration = Duration::from_secs(60);
+
+pub struct PostgresBackend {
+    ds: Datasource,
+    url: JdbcUrl,
+    client: RwLock<Arc<Client>>,
+}
+
+fn log(level: &str, msg: &str) {
+    let ts = crate::timefmt::fmt_instant(crate::timefmt::now_ms());
+    println!("{ts} {level:<5} main io.kestra.jdbc.JdbcRepository {msg}");
+}
+
+/// Errors that retrying cannot fix: bad credentials, unknown role.
+fn fatal(e: &tokio_postgres::Error) -> Option<String> {
+    let db = e.as_db_error()?;
+    if db.code() == &SqlState::INVALID_PASSWORD
+        || db.code() == &SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+    {
+        Some(format!("FATAL: {}", db.message()))
+    } else {
+        None
+    }
+}
+
+async fn open(ds: &Datasource, url: &JdbcUrl) -> Result<Client, tokio_postgres::Error> {
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&url.host)
+        .port(url.port)
+        .dbname(&url.database)
+        .user(&ds.username)
+        .password(ds.password.as_bytes())
+        .application_name("kestra-emulator")
+        .connect_timeout(Duration::from_secs(5));
+    let (client, connection) = cfg.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            log("WARN", &format!("database connection closed: {e}"));
+        }
+    });
+    Ok(client)
+}
 
 impl PostgresBackend {
-    pub async fn connect(_ds: &Datasource) -> Result<Self> {
-        anyhow::bail!("postgres mode not implemented yet")
+    /// Connect (retrying while the database comes up), then create the tables.
+    pub async fn connect(ds: &Datasource) -> Result<Self> {
+        let url = JdbcUrl::parse(&ds.url)?;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let client = loop {
+            attempt += 1;
+            match open(ds, &url).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    if let Some(msg) = fatal(&e) {
+                        log("ERROR", &msg);
+                        return Err(anyhow!("{msg}"));
+                    }
+                    if started.elapsed() >= RETRY_FOR {
+                        return Err(anyhow!(
+                            "cannot connect to {} after {attempt} attempts: {e}",
+                            ds.url
+                        ));
+                    }
+                    let cause = e
+                        .as_db_error()
+                        .map(|d| d.message().to_string())
+                        .unwrap_or_else(|| format!("{e}"));
+                    log(
+                        "WARN",
+                        &format!(
+                            "Unable to connect to {} (attempt {attempt}): {cause}; retrying",
+                            ds.url
+                        ),
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        };
+        client
+            .batch_execute(SCHEMA)
+            .await
+            .context("cannot create the emulator tables")?;
+        log(
+            "INFO",
+            &format!("Connected to {} as {}", ds.url, ds.username),
+        );
+        Ok(PostgresBackend {
+            ds: ds.clone(),
+            url,
+            client: RwLock::new(Arc::new(client)),
+        })
+    }
+
+    /// The live client, reconnecting once if the connection dropped.
+    async fn client(&self) -> Result<Arc<Client>> {
+        {
+            let c = self.client.read().await;
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+        }
+        let mut w = self.client.write().await;
+        if w.is_closed() {
+            let fresh = open(&self.ds, &self.url)
+                .await
+                .map_err(|e| anyhow!("database unavailable: {e}"))?;
+            *w = Arc::new(fresh);
+        }
+        Ok(w.clone())
     }
 }
 
 impl Backend for PostgresBackend {
-    fn save_flow<'a>(&'a self, _f: &'a FlowRevision) -> BoxFuture<'a, Result<()>> {
-        async { Ok(()) }.boxed()
+    fn save_flow<'a>(&'a self, f: &'a FlowRevision) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            let value = serde_json::to_string(f)?;
+            c.execute(
+                "INSERT INTO emulator_flows (namespace, id, revision, deleted, value) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (namespace, id, revision) DO UPDATE SET deleted = EXCLUDED.deleted, value = EXCLUDED.value",
+                &[&f.namespace, &f.id, &f.revision, &f.deleted, &value],
+            )
+            .await?;
+            Ok(())
+        }
+        .boxed()
     }
-    fn save_executions<'a>(&'a self, _e: &'a [Arc<Execution>]) -> BoxFuture<'a, Result<()>> {
-        async { Ok(()) }.boxed()
+
+    fn save_executions<'a>(&'a self, execs: &'a [Arc<Execution>]) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            for chunk in execs.chunks(2_000) {
+                let mut ids = Vec::with_capacity(chunk.len());
+                let mut nss = Vec::with_capacity(chunk.len());
+                let mut flows = Vec::with_capacity(chunk.len());
+                let mut states = Vec::with_capacity(chunk.len());
+                let mut starts = Vec::with_capacity(chunk.len());
+                let mut values = Vec::with_capacity(chunk.len());
+                for e in chunk {
+                    ids.push(e.id.clone());
+                    nss.push(e.namespace.clone());
+                    flows.push(e.flow_id.clone());
+                    states.push(e.state.current.clone());
+                    starts.push(e.start_ms());
+                    values.push(serde_json::to_string(e.as_ref())?);
+                }
+                c.execute(
+                    "INSERT INTO emulator_executions (id, namespace, flow_id, state, start_date, value)
+                     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+                     ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, value = EXCLUDED.value",
+                    &[&ids, &nss, &flows, &states, &starts, &values],
+                )
+                .await?;
+            }
+            Ok(())
+        }
+        .boxed()
     }
-    fn append_logs<'a>(&'a self, _l: &'a [LogEntry]) -> BoxFuture<'a, Result<()>> {
-        async { Ok(()) }.boxed()
+
+    fn append_logs<'a>(&'a self, logs: &'a [LogEntry]) -> BoxFuture<'a, Result<()>> {
+        async move {
+            if logs.is_empty() {
+                return Ok(());
+            }
+            let c = self.client().await?;
+            let ids: Vec<String> = logs.iter().map(|l| l.execution_id.clone()).collect();
+            let values = logs
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<String>, _>>()?;
+            c.execute(
+                "INSERT INTO emulator_logs (execution_id, value) SELECT * FROM UNNEST($1::text[], $2::text[])",
+                &[&ids, &values],
+            )
+            .await?;
+            Ok(())
+        }
+        .boxed()
     }
-    fn save_file<'a>(&'a self, _uri: &'a str, _bytes: &'a [u8]) -> BoxFuture<'a, Result<()>> {
-        async { Ok(()) }.boxed()
+
+    fn save_file<'a>(&'a self, uri: &'a str, bytes: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            c.execute(
+                "INSERT INTO emulator_files (uri, bytes) VALUES ($1, $2) ON CONFLICT (uri) DO UPDATE SET bytes = EXCLUDED.bytes",
+                &[&uri, &bytes],
+            )
+            .await?;
+            Ok(())
+        }
+        .boxed()
     }
+
     fn load(&self) -> BoxFuture<'_, Result<Snapshot>> {
-        async { Ok(Snapshot::default()) }.boxed()
+        async move {
+            let c = self.client().await?;
+            let mut snap = Snapshot::default();
+            for row in c
+                .query(
+                    "SELECT value FROM emulator_flows ORDER BY namespace, id, revision",
+                    &[],
+                )
+                .await?
+            {
+                let v: String = row.get(0);
+                snap.flows
+                    .push(serde_json::from_str(&v).context("corrupt emulator_flows row")?);
+            }
+            for row in c
+                .query("SELECT value FROM emulator_executions", &[])
+                .await?
+            {
+                let v: String = row.get(0);
+                snap.executions
+                    .push(serde_json::from_str(&v).context("corrupt emulator_executions row")?);
+            }
+            for row in c
+                .query("SELECT value FROM emulator_logs ORDER BY seq", &[])
+                .await?
+            {
+                let v: String = row.get(0);
+                snap.logs
+                    .push(serde_json::from_str(&v).context("corrupt emulator_logs row")?);
+            }
+            for row in c
+                .query("SELECT uri, bytes FROM emulator_files", &[])
+                .await?
+            {
+                snap.files.push((row.get(0), row.get(1)));
+            }
+            Ok(snap)
+        }
+        .boxed()
     }
+
     fn health(&self) -> BoxFuture<'_, Option<JdbcHealth>> {
-        async { None }.boxed()
+        async move {
+            let probe = async {
+                let c = self.client().await?;
+                let row = c
+                    .query_one("SELECT current_setting('server_version')", &[])
+                    .await?;
+                Ok::<String, anyhow::Error>(row.get(0))
+            };
+            let result = tokio::time::timeout(Duration::from_secs(3), probe).await;
+            let (up, version, error) = match result {
+                Ok(Ok(v)) => (true, v, None),
+                Ok(Err(e)) => (false, String::new(), Some(format!("{e:#}"))),
+                Err(_) => (false, String::new(), Some("timed out".to_string())),
+            };
+            Some(JdbcHealth {
+                url: self.ds.url.clone(),
+                up,
+                database: "PostgreSQL".into(),
+                version,
+                error,
+            })
+        }
+        .boxed()
     }
 }

@@ -1,0 +1,166 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Postgres mode against a real server named by `KESTRA_EMULATOR_TEST_PG`
+//! (`postgresql://user:password@host:port/db`); skipped with a note when unset.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use kestra_emulator::{Datasource, KestraVersion, Options};
+use serde_json::Value;
+
+fn datasource() -> Option<Datasource> {
+    let raw = match std::env::var("KESTRA_EMULATOR_TEST_PG") {
+        Ok(v) if !v.is_empty() => v,
+        _ => {
+            eprintln!(
+                "skipped: set KESTRA_EMULATOR_TEST_PG=postgresql://user:pass@host:port/db to run the Postgres tests"
+            );
+            return None;
+        }
+    };
+    let rest = raw
+        .strip_prefix("postgresql://")
+        .or_else(|| raw.strip_prefix("postgres://"))
+        .expect("KESTRA_EMULATOR_TEST_PG must be a postgresql:// URL");
+    let (creds, hostdb) = rest.split_once('@').expect("user:password@ required");
+    let (user, pass) = creds.split_once(':').expect("user:password required");
+    Some(Datasource {
+        url: format!("jdbc:postgresql://{hostdb}"),
+        username: user.to_string(),
+        password: pass.to_string(),
+    })
+}
+
+fn pg_opts(v: KestraVersion, ds: &Datasource) -> Options {
+    let mut o = Options::for_tests(v, USER, PASS);
+    o.in_memory = false;
+    o.config.datasource = Some(ds.clone());
+    o
+}
+
+async fn reset(ds: &Datasource) {
+    let url = kestra_emulator::config::JdbcUrl::parse(&ds.url).unwrap();
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&url.host)
+        .port(url.port)
+        .dbname(&url.database)
+        .user(&ds.username)
+        .password(ds.password.as_bytes());
+    let (c, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    c.batch_execute(
+        "DROP TABLE IF EXISTS emulator_flows, emulator_executions, emulator_logs, emulator_files",
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn state_survives_a_restart_and_health_reports_jdbc() {
+    let Some(ds) = datasource() else { return };
+    reset(&ds).await;
+    let e = emu_with(pg_opts(KestraVersion::V2_0, &ds)).await;
+    let h: Value = client()
+        .get(format!("{}/health", e.management_url()))
+        .basic_auth(USER, Some(PASS))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(h["status"], "UP");
+    assert_eq!(h["details"]["jdbc"]["status"], "UP");
+    assert!(
+        h["details"]["jdbc"]["details"][&ds.url]["details"]["version"].is_string(),
+        "{h}"
+    );
+
+    let src = flow_yaml("company.team", "persisted");
+    assert_eq!(
+        post_yaml(&e, "/api/v1/main/flows", &src)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let src2 = src.replace("Hello", "Hi");
+    put_yaml(&e, "/api/v1/main/flows/company.team/persisted", &src2)
+        .send()
+        .await
+        .unwrap();
+    let x: Value = client()
+        .post(format!(
+            "{}/api/v1/main/executions/company.team/persisted?wait=true",
+            e.api_url()
+        ))
+        .basic_auth(USER, Some(PASS))
+        .multipart(reqwest::multipart::Form::new())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = x["id"].as_str().unwrap().to_string();
+    e.shutdown().await;
+
+    let e = emu_with(pg_opts(KestraVersion::V2_0, &ds)).await;
+    let f: Value = get(&e, "/api/v1/main/flows/company.team/persisted?source=true")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(f["revision"], 2);
+    assert_eq!(f["source"], src2);
+    let revs: Value = get(&e, "/api/v1/main/flows/company.team/persisted/revisions")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revs.as_array().unwrap().len(), 2);
+    let g: Value = get(&e, &format!("/api/v1/main/executions/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(g["state"]["current"], "SUCCESS");
+    let logs: Value = get(&e, &format!("/api/v1/main/logs/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(logs.as_array().unwrap().len(), 1);
+    e.shutdown().await;
+}
+
+#[tokio::test]
+async fn wrong_password_is_fatal_at_once() {
+    let Some(mut ds) = datasource() else { return };
+    ds.password.push_str("-wrong");
+    let t = Instant::now();
+    let err = match kestra_emulator::start(pg_opts(KestraVersion::V1_3, &ds)).await {
+        Ok(_) => panic!("start must fail with a wrong password"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(err.contains("FATAL"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "password authentication failed for user \"{}\"",
+            ds.username
+        )),
+        "{err}"
+    );
+}
