@@ -654,7 +654,13 @@ async fn kill(
         crate::engine::finish_orphan_kill(state.clone(), id.clone());
     }
     if state.version.is_v2() {
-        Ok(Json(exec_json(&state, &e, Shape::Full)).into_response())
+        // The kill route `produces = TEXT_JSON`, so the 200 carries `text/json`.
+        let mut r = Json(exec_json(&state, &e, Shape::Full)).into_response();
+        r.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/json"),
+        );
+        Ok(r)
     } else {
         Ok(StatusCode::ACCEPTED.into_response())
     }
