@@ -56,6 +56,9 @@ pub fn api_router(state: Shared) -> Router {
     let v = state.version;
     routes::api_routes(v)
         .fallback(fallback)
+        // Kestra accepts large uploads (FILE inputs, big validate batches); axum's 2 MB default
+        // would answer 413 where Kestra does not.
+        .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::layer,

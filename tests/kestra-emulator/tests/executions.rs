@@ -400,3 +400,39 @@ async fn seeded_search_paging_and_filters() {
         e.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn disabled_flow_bad_labels_and_large_files() {
+    for v in BOTH {
+        let e = emu(v).await;
+        create_flow(
+            &e,
+            &format!("{}disabled: true\n", flow_yaml("a.b", "switched-off")),
+        )
+        .await;
+        let r = trigger(&e, "a.b", "switched-off", "").send().await.unwrap();
+        assert_eq!(r.status(), 409, "{v}");
+        create_flow(&e, "id: up\nnamespace: a.b\ninputs:\n  - id: f\n    type: FILE\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n").await;
+        let r = trigger(&e, "a.b", "up", "?labels=nocolon")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let big = vec![b'x'; 3 * 1024 * 1024];
+        let form = reqwest::multipart::Form::new().part(
+            "f",
+            reqwest::multipart::Part::bytes(big).file_name("big.bin"),
+        );
+        let r = client()
+            .post(format!("{}/api/v1/main/executions/a.b/up", e.api_url()))
+            .basic_auth(USER, Some(PASS))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let reqs = e.control().requests();
+        assert!(reqs.last().unwrap().body_len > 3 * 1024 * 1024);
+        e.shutdown().await;
+    }
+}

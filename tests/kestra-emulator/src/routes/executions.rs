@@ -10,7 +10,8 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -68,30 +69,6 @@ pub fn routes(v: KestraVersion) -> Router<Shared> {
     }
 }
 
-/// A multipart reader over an already-buffered body.
-pub fn multipart_from(headers: &HeaderMap, body: Bytes) -> Result<MultipartBody, ApiError> {
-    let mut req = Request::new(Body::from(body));
-    *req.headers_mut() = headers.clone();
-    Ok(MultipartBody { req: Some(req) })
-}
-
-/// Deferred multipart parsing (axum's extractor is async).
-pub struct MultipartBody {
-    req: Option<Request>,
-}
-
-impl MultipartBody {
-    async fn open(&mut self) -> Result<Option<Multipart>, ApiError> {
-        let Some(req) = self.req.take() else {
-            return Ok(None);
-        };
-        Multipart::from_request(req, &())
-            .await
-            .map(Some)
-            .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))
-    }
-}
-
 /// One part of a multipart body.
 pub struct Part {
     pub name: String,
@@ -99,15 +76,16 @@ pub struct Part {
     pub bytes: Bytes,
 }
 
-/// Read every part; an empty body is a multipart body with no parts.
-pub async fn parts(headers: &HeaderMap, body: Bytes) -> Result<Vec<Part>, ApiError> {
+/// Read every part; an empty body is a multipart body with no parts. The request head is the
+/// original one, so the route's body limit (large, as Kestra's) applies to the parser too.
+pub async fn parts(head: &Parts, body: Bytes) -> Result<Vec<Part>, ApiError> {
     if body.is_empty() {
         return Ok(Vec::new());
     }
-    let mut mb = multipart_from(headers, body)?;
-    let Some(mut mp) = mb.open().await? else {
-        return Ok(Vec::new());
-    };
+    let req = Request::from_parts(head.clone(), Body::from(body));
+    let mut mp = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
     let mut out = Vec::new();
     loop {
         let field = mp
@@ -232,11 +210,11 @@ fn typed_input(
 async fn trigger(
     State(state): State<Shared>,
     Path((_tenant, namespace, flow_id)): Path<(String, String, String)>,
-    headers: HeaderMap,
     RawQuery(raw): RawQuery,
+    head: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_content_type(&headers, &["multipart/form-data"])?;
+    require_content_type(&head.headers, &["multipart/form-data"])?;
     let q = filters::parse_query(raw.as_deref());
     let wait = query_bool(&q, "wait", false)?;
     let revision = query_i32(&q, "revision")?;
@@ -296,7 +274,7 @@ async fn trigger(
         }
         l
     };
-    let parts = parts(&headers, body).await?;
+    let parts = parts(&head, body).await?;
     let exec_id = new_id();
 
     // Inputs: declared ones only, from parts or defaults; required ones must be present.

@@ -349,12 +349,12 @@ async fn export_by_query(
 /// One `ValidateConstraintViolation` per document, by index, as `FlowService.validate`.
 async fn validate_flows(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    head: axum::http::request::Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let mt = require_content_type(&headers, &[YAML, "multipart/form-data"])?;
+    let mt = require_content_type(&head.headers, &[YAML, "multipart/form-data"])?;
     let docs: Vec<(Option<String>, String)> = if mt == "multipart/form-data" {
-        multipart_files(&headers, body).await?
+        multipart_files(&head, body).await?
     } else {
         validate::split_documents(&body_text(&body)?)
             .into_iter()
@@ -419,10 +419,10 @@ fn validation_result(
 
 /// The `flows` file parts of a multipart body, as (filename, trimmed text).
 async fn multipart_files(
-    headers: &HeaderMap,
+    head: &axum::http::request::Parts,
     body: Bytes,
 ) -> Result<Vec<(Option<String>, String)>, ApiError> {
-    Ok(super::executions::parts(headers, body)
+    Ok(super::executions::parts(head, body)
         .await?
         .into_iter()
         .filter(|p| p.name == "flows")
