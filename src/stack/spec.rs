@@ -186,7 +186,9 @@ pub fn desired(
         healthcheck: Some(HealthConfig {
             test: Some(vec![
                 "CMD-SHELL".into(),
-                "pg_isready -q -d \"$POSTGRES_DB\" -U \"$POSTGRES_USER\"".into(),
+                // Over TCP: during first initialisation the entrypoint runs a temporary server on
+                // the Unix socket only, which must not count as ready.
+                "pg_isready -q -h 127.0.0.1 -d \"$POSTGRES_DB\" -U \"$POSTGRES_USER\"".into(),
             ]),
             interval: Some(SECOND_NS),
             timeout: Some(5 * SECOND_NS),
