@@ -250,7 +250,6 @@ fn docker_a_wrong_db_password_is_reported_with_kestras_logs() {
     let out = stack
         .start()
         .env("KESTRA_DB_PASSWORD", "Another-Passw0rd")
-        .args(["--wait-timeout", "60s"])
         .output()
         .unwrap();
     assert_ne!(out.status.code(), Some(0));
