@@ -126,6 +126,12 @@ impl Control {
         self.lock().knobs.execution_outcome
     }
 
+    /// How long until the start-up delay is over (zero once it is).
+    pub fn warming_remaining(&self) -> Duration {
+        let d = self.lock().knobs.ready_delay;
+        d.saturating_sub(self.started.elapsed())
+    }
+
     /// Still inside the configured start-up delay.
     pub(crate) fn warming_up(&self) -> bool {
         let d = self.lock().knobs.ready_delay;
