@@ -104,6 +104,10 @@ pub enum Command {
     #[command(subcommand)]
     Flows(FlowsCommand),
 
+    /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart
+    #[command(visible_alias = "ex", args_conflicts_with_subcommands = true)]
+    Executions(ExecutionsArgs),
+
     /// The Kestra server: version, edition, whether the credentials work
     #[command(subcommand)]
     Server(ServerCommand),
@@ -303,6 +307,131 @@ pub struct DeployArgs {
     /// How many writes run at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutionsArgs {
+    #[command(subcommand)]
+    pub command: Option<ExecutionsCommand>,
+    /// `kestractl executions` alone lists executions.
+    #[command(flatten)]
+    pub list: ListExecutionsArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListExecutionsArgs {
+    /// Namespace, with its children (a prefix, as in Kestra's UI)
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Flow id
+    #[arg(long, value_name = "ID")]
+    pub flow: Option<String>,
+
+    /// Only these states, e.g. FAILED,WARNING (repeatable)
+    #[arg(long, value_name = "STATE[,STATE]")]
+    pub state: Vec<String>,
+
+    /// Started at or after: a duration back from now (24h, 7d) or a date (2026-11-01, RFC 3339)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Started at or before: same forms as --since
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// Only executions with this label (repeatable: all must match)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+
+    /// How many, newest first
+    #[arg(long, value_name = "N", default_value_t = 25, conflicts_with = "all")]
+    pub limit: u32,
+
+    /// All matching executions, page after page (with -o jsonl they stream as they arrive)
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExecutionsCommand {
+    /// List executions, newest first (the default)
+    #[command(visible_alias = "ls")]
+    List(ListExecutionsArgs),
+
+    /// One execution: state history, task runs, inputs, outputs, labels, UI link
+    #[command(visible_alias = "show")]
+    Get {
+        id: String,
+        /// Also fetch the task outputs (Kestra 2.0 serves them on their own route)
+        #[arg(long)]
+        outputs: bool,
+    },
+
+    /// Start an execution of a flow; with --wait, follow it and exit 6 if it does not succeed
+    #[command(
+        after_help = "Examples:\n  kestractl executions run kestractl.examples greet_with_inputs --input name=Ada --wait\n  kestractl executions run team.etl load --input data=@./rows.csv --label run=manual"
+    )]
+    Run(RunArgs),
+
+    /// Follow an execution live until it ends (exit 0 on success, 6 otherwise)
+    Watch {
+        id: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+
+    /// Print an execution's logs; -f follows them until the execution ends
+    Logs {
+        id: String,
+        /// Follow new lines until the execution has ended
+        #[arg(short, long)]
+        follow: bool,
+        /// Minimum level: TRACE, DEBUG, INFO, WARN, ERROR
+        #[arg(long, value_name = "LEVEL")]
+        level: Option<String>,
+        /// Only this task's logs
+        #[arg(long, value_name = "TASK_ID")]
+        task: Option<String>,
+    },
+
+    /// Kill a running execution
+    Kill { id: String },
+
+    /// Restart a failed or killed execution
+    Restart { id: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Give up waiting after this long (the execution goes on); waits indefinitely by default
+    #[arg(long, value_name = "DURATION")]
+    pub wait_timeout: Option<String>,
+
+    /// Treat WARNING as unsuccessful (exit 6) instead of success with a note
+    #[arg(long)]
+    pub fail_on_warning: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    pub namespace: String,
+    pub flow: String,
+
+    /// An input: name=value, or name=@path to upload a file (repeatable)
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
+
+    /// A label of the execution (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+
+    /// Follow the execution until it ends; exit 0 on success, 6 if it fails, is killed or cancelled
+    #[arg(long)]
+    pub wait: bool,
+
+    #[command(flatten)]
+    pub wait_args: WaitArgs,
 }
 
 #[derive(Debug, Subcommand)]

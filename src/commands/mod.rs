@@ -3,6 +3,7 @@
 //! (help, `config`) never touch it.
 
 pub mod config;
+pub mod executions;
 pub mod flows;
 pub mod server;
 pub mod stack;
@@ -197,6 +198,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         }
         Command::Compose => stack::compose::run(ctx).await,
         Command::Flows(cmd) => flows::run(ctx, cmd).await,
+        Command::Executions(args) => executions::run(ctx, args).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
     }

@@ -88,15 +88,27 @@ pub enum CredentialCheck {
     Missing,
 }
 
+/// A request body, kept as data so a retry can rebuild it.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Bytes with their content type.
+    Bytes(&'static str, Vec<u8>),
+    /// `multipart/form-data`: (part name, file name for file parts, content). No parts at all is
+    /// still a (valid, empty) multipart body.
+    Multipart(Vec<(String, Option<String>, Vec<u8>)>),
+}
+
 /// A request, kept as data so it can be sent again on retry.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: Method,
     pub path: String,
     pub query: Vec<(String, String)>,
-    pub body: Option<(&'static str, Vec<u8>)>,
+    pub body: Option<Body>,
     pub idempotent: bool,
     pub authenticated: bool,
+    /// A streamed answer (SSE): no deadline on the whole response, only on connecting.
+    pub stream: bool,
 }
 
 impl Request {
@@ -108,6 +120,22 @@ impl Request {
             body: None,
             idempotent: true,
             authenticated: true,
+            stream: false,
+        }
+    }
+
+    /// A request with a body.
+    pub fn with_body(
+        method: Method,
+        path: impl Into<String>,
+        body: Body,
+        idempotent: bool,
+    ) -> Self {
+        Request {
+            method,
+            body: Some(body),
+            idempotent,
+            ..Request::get(path)
         }
     }
 
@@ -189,11 +217,13 @@ impl KestraClient {
     }
 
     fn build(&self, req: &Request, remaining: Duration) -> reqwest::RequestBuilder {
-        let mut b = self
-            .http
-            .request(req.method.clone(), self.url(&req.path))
-            .timeout(remaining)
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        let mut b = self.http.request(req.method.clone(), self.url(&req.path));
+        b = if req.stream {
+            b.header(ACCEPT, HeaderValue::from_static("text/event-stream"))
+        } else {
+            b.timeout(remaining)
+                .header(ACCEPT, HeaderValue::from_static("application/json"))
+        };
         if !req.query.is_empty() {
             b = b.query(&req.query);
         }
@@ -202,8 +232,27 @@ impl KestraClient {
         {
             b = b.basic_auth(&self.username, Some(pw.expose()));
         }
-        if let Some((content_type, bytes)) = &req.body {
-            b = b.header(CONTENT_TYPE, *content_type).body(bytes.clone());
+        match &req.body {
+            Some(Body::Bytes(content_type, bytes)) => {
+                b = b.header(CONTENT_TYPE, *content_type).body(bytes.clone());
+            }
+            Some(Body::Multipart(parts)) => {
+                let mut form = reqwest::multipart::Form::new();
+                for (name, file_name, bytes) in parts {
+                    let mut part = reqwest::multipart::Part::bytes(bytes.clone());
+                    if let Some(f) = file_name {
+                        part = part.file_name(f.clone());
+                        if let Ok(p) = part.mime_str("application/octet-stream") {
+                            part = p;
+                        } else {
+                            continue;
+                        }
+                    }
+                    form = form.part(name.clone(), part);
+                }
+                b = b.multipart(form);
+            }
+            None => {}
         }
         b
     }
@@ -317,6 +366,32 @@ impl KestraClient {
             username: self.username.clone(),
             password_given: self.password.is_some() && req.authenticated,
         }
+    }
+
+    /// Sends a multipart request (never retried once it may have reached the server).
+    pub async fn send_multipart(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        parts: &[(String, Option<String>, Vec<u8>)],
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut req =
+            Request::with_body(Method::POST, path, Body::Multipart(parts.to_vec()), false);
+        req.query = query.to_vec();
+        self.send(&req).await
+    }
+
+    /// Opens a server-sent-events stream: the answer's headers within the deadline, the body for
+    /// as long as the server keeps it open.
+    pub async fn open_stream(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut req = Request::get(path);
+        req.query = query.to_vec();
+        req.stream = true;
+        self.send(&req).await
     }
 
     /// Sends and decodes a JSON answer.

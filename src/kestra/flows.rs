@@ -6,7 +6,7 @@ use std::io::Read;
 
 use reqwest::Method;
 
-use super::client::{KestraClient, Request};
+use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
 use super::model::{Flow, Paged, ValidateResult};
 use super::routes::{segment, tenant_base};
@@ -18,18 +18,25 @@ impl KestraClient {
         format!("{}/flows", tenant_base(self.tenant()))
     }
 
+    fn flow_path(&self, namespace: &str, id: &str) -> String {
+        format!(
+            "{}/{}/{}",
+            self.flows_base(),
+            segment(namespace),
+            segment(id)
+        )
+    }
+
     /// Validates documents server-side (one result per document, by index). Read-only, so it is
     /// retried like a GET.
     pub async fn validate_flows(&self, docs: &[&str]) -> Result<Vec<ValidateResult>, ApiError> {
         let body = docs.join("\n---\n");
-        let req = Request {
-            method: Method::POST,
-            path: format!("{}/validate", self.flows_base()),
-            query: Vec::new(),
-            body: Some((YAML, body.into_bytes())),
-            idempotent: true,
-            authenticated: true,
-        };
+        let req = Request::with_body(
+            Method::POST,
+            format!("{}/validate", self.flows_base()),
+            Body::Bytes(YAML, body.into_bytes()),
+            true,
+        );
         self.json(&req).await
     }
 
@@ -65,15 +72,13 @@ impl KestraClient {
     }
 
     pub async fn create_flow(&self, source: &str) -> Result<Flow, ApiError> {
-        let req = Request {
-            method: Method::POST,
-            path: self.flows_base(),
-            query: Vec::new(),
-            body: Some((YAML, source.as_bytes().to_vec())),
-            // A create that reached the server must not be sent twice.
-            idempotent: false,
-            authenticated: true,
-        };
+        // A create that reached the server must not be sent twice.
+        let req = Request::with_body(
+            Method::POST,
+            self.flows_base(),
+            Body::Bytes(YAML, source.as_bytes().to_vec()),
+            false,
+        );
         self.json(&req).await
     }
 
@@ -83,36 +88,18 @@ impl KestraClient {
         id: &str,
         source: &str,
     ) -> Result<Flow, ApiError> {
-        let req = Request {
-            method: Method::PUT,
-            path: format!(
-                "{}/{}/{}",
-                self.flows_base(),
-                segment(namespace),
-                segment(id)
-            ),
-            query: Vec::new(),
-            body: Some((YAML, source.as_bytes().to_vec())),
-            idempotent: true,
-            authenticated: true,
-        };
+        let req = Request::with_body(
+            Method::PUT,
+            self.flow_path(namespace, id),
+            Body::Bytes(YAML, source.as_bytes().to_vec()),
+            true,
+        );
         self.json(&req).await
     }
 
     pub async fn delete_flow(&self, namespace: &str, id: &str) -> Result<(), ApiError> {
-        let req = Request {
-            method: Method::DELETE,
-            path: format!(
-                "{}/{}/{}",
-                self.flows_base(),
-                segment(namespace),
-                segment(id)
-            ),
-            query: Vec::new(),
-            body: None,
-            idempotent: true,
-            authenticated: true,
-        };
+        let mut req = Request::get(self.flow_path(namespace, id));
+        req.method = Method::DELETE;
         self.send(&req).await.map(|_| ())
     }
 
@@ -123,13 +110,7 @@ impl KestraClient {
         id: &str,
         source: bool,
     ) -> Result<serde_json::Value, ApiError> {
-        let req = Request::get(format!(
-            "{}/{}/{}",
-            self.flows_base(),
-            segment(namespace),
-            segment(id)
-        ))
-        .query("source", source.to_string());
+        let req = Request::get(self.flow_path(namespace, id)).query("source", source.to_string());
         self.json(&req).await
     }
 

@@ -2,10 +2,12 @@
 
 pub mod client;
 pub mod error;
+pub mod executions;
 pub mod flows;
 pub mod model;
 pub mod problem;
 pub mod routes;
+pub mod sse;
 
-pub use client::{ClientConfig, CredentialCheck, Discovery, KestraClient, Request};
+pub use client::{Body, ClientConfig, CredentialCheck, Discovery, KestraClient, Request};
 pub use error::ApiError;

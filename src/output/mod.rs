@@ -5,6 +5,7 @@
 //! with `--no-color` or `NO_COLOR`. Warnings, progress and errors go to stderr.
 
 pub mod progress;
+pub mod time;
 
 use std::io::{IsTerminal, Write};
 

@@ -49,9 +49,18 @@ fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
         assert_eq!(c["managed"], true);
     }
     let kestra = &status["containers"][1];
-    assert_eq!(
-        kestra["ports"][0],
-        format!("127.0.0.1:{}->8080/tcp", stack.http_port),
+    let ports: Vec<&str> = kestra["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        ports.contains(&format!("127.0.0.1:{}->8080/tcp", stack.http_port).as_str()),
+        "{kestra}"
+    );
+    assert!(
+        ports.contains(&format!("127.0.0.1:{}->8081/tcp", stack.management_port).as_str()),
         "{kestra}"
     );
 

@@ -1,0 +1,939 @@
+//! `kestractl executions [list|get|run|watch|logs|kill|restart]`.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::Ctx;
+use crate::cli::{ExecutionsArgs, ExecutionsCommand, ListExecutionsArgs, RunArgs, WaitArgs};
+use crate::error::{Error, Exit, Result};
+use crate::kestra::executions::{ExecutionFilter, InputValue};
+use crate::kestra::model::{Execution, LogEntry, STATES, TaskRun, is_terminal};
+use crate::kestra::routes::{ApiVersion, segment};
+use crate::kestra::{ApiError, KestraClient, sse};
+use crate::output::progress::Progress;
+use crate::output::{Format, Style, time as otime};
+use crate::settings::duration::{format_duration, parse_duration};
+
+pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
+    match args.command {
+        None => list(ctx, &args.list).await,
+        Some(ExecutionsCommand::List(a)) => list(ctx, &a).await,
+        Some(ExecutionsCommand::Get { id, outputs }) => get(ctx, &id, outputs).await,
+        Some(ExecutionsCommand::Run(a)) => run_flow(ctx, &a).await,
+        Some(ExecutionsCommand::Watch { id, wait }) => watch(ctx, &id, &wait).await,
+        Some(ExecutionsCommand::Logs {
+            id,
+            follow,
+            level,
+            task,
+        }) => logs(ctx, &id, follow, level.as_deref(), task.as_deref()).await,
+        Some(ExecutionsCommand::Kill { id }) => kill(ctx, &id).await,
+        Some(ExecutionsCommand::Restart { id }) => restart(ctx, &id).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing of the command line's values (pure).
+
+/// `key=value` (labels, inputs). The key must not be empty.
+pub fn parse_pair(text: &str, what: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(Error::usage(
+            format!("`{text}` is not a {what}: expected KEY=VALUE"),
+            format!("write the {what} as key=value, e.g. team=data"),
+        )),
+    }
+}
+
+/// `--since 24h` / `--since 2026-11-01` / `--since 2026-11-01T10:00:00Z`.
+pub fn parse_when(text: &str, now: OffsetDateTime, flag: &str) -> Result<OffsetDateTime> {
+    if let Ok(d) = parse_duration(text) {
+        let d = time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
+        return Ok(now - d);
+    }
+    if let Some(t) = otime::parse(text) {
+        return Ok(t);
+    }
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(date) = time::Date::parse(text, &date_format) {
+        return Ok(date.midnight().assume_utc());
+    }
+    Err(Error::usage(
+        format!("`{text}` is neither a duration nor a date"),
+        format!(
+            "{flag} takes a duration back from now (24h, 7d) or a date (2026-11-01, 2026-11-01T10:00:00Z)"
+        ),
+    ))
+}
+
+/// `--state failed,warning` → `FAILED`, `WARNING`; Kestra 1.x's `CANCELED` is read as `CANCELLED`.
+pub fn parse_states(values: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for part in values.iter().flat_map(|v| v.split(',')) {
+        let s = part.trim().to_ascii_uppercase();
+        if s.is_empty() {
+            continue;
+        }
+        let s = if s == "CANCELED" {
+            "CANCELLED".to_string()
+        } else {
+            s
+        };
+        if !STATES.contains(&s.as_str()) {
+            return Err(Error::usage(
+                format!("`{part}` is not an execution state"),
+                format!("use one of: {}", STATES.join(", ")),
+            ));
+        }
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> Result<ExecutionFilter> {
+    Ok(ExecutionFilter {
+        namespace: args.namespace.clone(),
+        flow: args.flow.clone(),
+        states: parse_states(&args.state)?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_when(s, now, "--since"))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_when(s, now, "--until"))
+            .transpose()?,
+        labels: args
+            .label
+            .iter()
+            .map(|l| parse_pair(l, "label"))
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// How an execution's end state maps to the exit code of `run --wait` and `watch`.
+pub fn exit_for(state: &str, fail_on_warning: bool) -> Exit {
+    match state {
+        "SUCCESS" | "SKIPPED" => Exit::Ok,
+        "WARNING" if !fail_on_warning => Exit::Ok,
+        _ => Exit::ExecutionUnsuccessful,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+fn state_style(state: &str) -> Style {
+    match state {
+        "SUCCESS" => Style::Green,
+        "FAILED" | "KILLED" | "CANCELLED" => Style::Red,
+        "WARNING" | "KILLING" | "PAUSED" | "RETRYING" => Style::Yellow,
+        _ => Style::Dim,
+    }
+}
+
+fn started_cell(ctx: &Ctx, start: Option<&str>, now: OffsetDateTime) -> String {
+    match start.and_then(otime::parse) {
+        Some(t) if ctx.out.format == Format::Table => otime::relative(t, now),
+        Some(t) => otime::local_time(t),
+        None => "-".into(),
+    }
+}
+
+fn duration_cell(state: &crate::kestra::model::State) -> String {
+    state
+        .duration_secs()
+        .filter(|s| *s >= 0.0)
+        .map(|s| format_duration(Duration::from_secs_f64(s)))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn list_row(ctx: &Ctx, e: &Execution, now: OffsetDateTime) -> Vec<String> {
+    vec![
+        e.id.clone(),
+        e.namespace.clone(),
+        e.flow_id.clone(),
+        ctx.out
+            .paint(state_style(&e.state.current), &e.state.current),
+        started_cell(ctx, e.state.start_date.as_deref(), now),
+        duration_cell(&e.state),
+    ]
+}
+
+const LIST_HEADERS: [&str; 6] = ["ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "DURATION"];
+
+/// The execution's page in Kestra's UI.
+fn ui_url(client: &KestraClient, e: &Execution) -> String {
+    let server = crate::settings::display_url(client.server());
+    match e.url.as_deref().filter(|u| !u.is_empty()) {
+        // Without `kestra.url` configured, Kestra answers a path only.
+        Some(u) if u.starts_with('/') => format!("{server}{u}"),
+        Some(u) => u.to_string(),
+        None => format!(
+            "{server}/ui/{}/executions/{}/{}/{}",
+            segment(client.tenant()),
+            segment(&e.namespace),
+            segment(&e.flow_id),
+            segment(&e.id)
+        ),
+    }
+}
+
+fn not_found(id: &str, e: ApiError) -> Error {
+    if e.status() == Some(404) {
+        Error::NotFound {
+            message: format!("there is no execution {id}"),
+            hint: "`kestractl executions` lists recent ones".into(),
+        }
+    } else {
+        e.into()
+    }
+}
+
+fn parse_execution(v: &Value) -> Result<Execution> {
+    serde_json::from_value(v.clone()).map_err(|e| Error::Server {
+        message: format!("the server sent an execution kestractl cannot read: {e}"),
+        hint: "`kestractl server info` shows the server's version".into(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
+    let now = OffsetDateTime::now_utc();
+    let filter = filter_of(args, now)?;
+    let client = ctx.kestra().await?;
+    let page_size: u32 = if args.all {
+        200
+    } else {
+        args.limit.clamp(1, 200)
+    };
+    let wanted = if args.all {
+        usize::MAX
+    } else {
+        args.limit as usize
+    };
+    // Streamed formats print each page as it arrives, so memory does not grow with the count.
+    let streaming = matches!(ctx.out.format, Format::Jsonl | Format::Plain);
+    let mut kept: Vec<Value> = Vec::new();
+    let mut seen = 0usize;
+    let mut page = 1;
+    while seen < wanted {
+        let result = client.search_executions(&filter, page, page_size).await?;
+        let n = result.results.len();
+        let take = n.min(wanted - seen);
+        let items = result.results.into_iter().take(take);
+        if streaming {
+            let mut text = String::new();
+            for v in items {
+                if ctx.out.format == Format::Jsonl {
+                    text.push_str(&serde_json::to_string(&v).map_err(anyhow::Error::from)?);
+                    text.push('\n');
+                } else {
+                    let e = parse_execution(&v)?;
+                    text.push_str(&list_row(ctx, &e, now).join("\t"));
+                    text.push('\n');
+                }
+            }
+            ctx.out.print(&text)?;
+        } else {
+            kept.extend(items);
+        }
+        seen += take;
+        let total = result.total.and_then(|t| usize::try_from(t).ok());
+        if n < page_size as usize || total.is_some_and(|t| seen >= t) {
+            break;
+        }
+        page += 1;
+    }
+    if streaming {
+        return Ok(Exit::Ok);
+    }
+    if ctx.out.is_structured() {
+        ctx.out.structured(&kept)?;
+        return Ok(Exit::Ok);
+    }
+    let rows: Vec<Vec<String>> = kept
+        .iter()
+        .map(|v| parse_execution(v).map(|e| list_row(ctx, &e, now)))
+        .collect::<Result<_>>()?;
+    if rows.is_empty() {
+        ctx.out.note("No executions match.");
+    } else {
+        ctx.out.table(&LIST_HEADERS, &rows)?;
+    }
+    Ok(Exit::Ok)
+}
+
+// ---------------------------------------------------------------------------------------------
+// get
+
+fn compact(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "-".into(),
+        Some(Value::Object(m)) if m.is_empty() => "-".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn task_rows(ctx: &Ctx, runs: &[TaskRun], now: OffsetDateTime) -> Vec<Vec<String>> {
+    runs.iter()
+        .map(|t| {
+            vec![
+                t.task_id.clone(),
+                t.value.clone().unwrap_or_else(|| "-".into()),
+                ctx.out
+                    .paint(state_style(&t.state.current), &t.state.current),
+                started_cell(ctx, t.state.start_date.as_deref(), now),
+                duration_cell(&t.state),
+            ]
+        })
+        .collect()
+}
+
+async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit> {
+    let client = ctx.kestra().await?;
+    let mut raw = client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    let api = client.discover().await?.api;
+    if with_outputs && api == ApiVersion::V2 {
+        let outputs = client.execution_outputs(id).await?;
+        if let Value::Object(m) = &mut raw {
+            m.insert("taskOutputs".into(), outputs);
+        }
+    }
+    if ctx.out.is_structured() {
+        ctx.out.structured(&raw)?;
+        return Ok(Exit::Ok);
+    }
+    let e = parse_execution(&raw)?;
+    let now = OffsetDateTime::now_utc();
+    let out = &ctx.out;
+    let labels = if e.labels.0.is_empty() {
+        "-".to_string()
+    } else {
+        e.labels
+            .0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let history = e
+        .state
+        .histories
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {}",
+                h.state,
+                h.date
+                    .as_deref()
+                    .and_then(otime::parse)
+                    .map(otime::local_time)
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
+    out.record(&[
+        ("ID", e.id.clone()),
+        (
+            "Flow",
+            format!(
+                "{}/{}{}",
+                e.namespace,
+                e.flow_id,
+                e.flow_revision
+                    .map(|r| format!(" (revision {r})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        (
+            "State",
+            out.paint(state_style(&e.state.current), &e.state.current),
+        ),
+        ("History", history),
+        ("Duration", duration_cell(&e.state)),
+        ("Labels", labels),
+        ("Inputs", compact(e.inputs.as_ref())),
+        ("Outputs", compact(e.outputs.as_ref())),
+        ("UI", ui_url(client, &e)),
+    ])?;
+    let runs = e.task_run_list.clone().unwrap_or_default();
+    if !runs.is_empty() {
+        out.print("\n")?;
+        out.table(
+            &["TASK", "VALUE", "STATE", "STARTED", "DURATION"],
+            &task_rows(ctx, &runs, now),
+        )?;
+    }
+    if let Some(Value::Array(outputs)) = raw.get("taskOutputs") {
+        out.print("\n")?;
+        let rows: Vec<Vec<String>> = outputs
+            .iter()
+            .map(|o| {
+                vec![
+                    o.get("taskId")
+                        .and_then(Value::as_str)
+                        .unwrap_or("-")
+                        .to_string(),
+                    compact(o.get("value")),
+                ]
+            })
+            .collect();
+        out.table(&["TASK", "OUTPUTS"], &rows)?;
+    } else if with_outputs {
+        // 1.x: outputs are part of each task run.
+        let rows: Vec<Vec<String>> = runs
+            .iter()
+            .filter(|t| t.outputs.is_some())
+            .map(|t| vec![t.task_id.clone(), compact(t.outputs.as_ref())])
+            .collect();
+        if !rows.is_empty() {
+            out.print("\n")?;
+            out.table(&["TASK", "OUTPUTS"], &rows)?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+// ---------------------------------------------------------------------------------------------
+// run, watch
+
+fn parse_inputs(args: &RunArgs) -> Result<Vec<(String, InputValue)>> {
+    let mut inputs = Vec::new();
+    for raw in &args.inputs {
+        let (name, value) = parse_pair(raw, "input")?;
+        let value = match value.strip_prefix('@') {
+            Some(path) => {
+                let p = std::path::PathBuf::from(path);
+                if !p.is_file() {
+                    return Err(Error::usage(
+                        format!("input `{name}`: {path} is not a readable file"),
+                        "give the path of the file to upload after @ (name=@./data.csv), or escape a literal @ by not starting the value with it",
+                    ));
+                }
+                InputValue::File(p)
+            }
+            None => InputValue::Text(value),
+        };
+        inputs.push((name, value));
+    }
+    Ok(inputs)
+}
+
+fn flow_error(namespace: &str, flow: &str, e: ApiError) -> Error {
+    let detail = e.problem().map(|p| p.summary()).unwrap_or_default();
+    match e.status() {
+        Some(404) => Error::NotFound {
+            message: format!("there is no flow {namespace}/{flow}"),
+            hint: format!("`kestractl flows list {namespace}` lists the flows of that namespace"),
+        },
+        Some(409) => Error::Rejected {
+            message: format!("Kestra will not start {namespace}/{flow}: {detail}"),
+            hint: "a disabled flow must be enabled first (in the UI, or `disabled: false` in its source and a deploy)".into(),
+            exit: Exit::Error,
+        },
+        Some(400 | 422) => Error::Rejected {
+            message: format!("Kestra refused the inputs of {namespace}/{flow}: {detail}"),
+            hint: "give each required input with --input name=value (files: --input name=@path)".into(),
+            exit: Exit::InvalidInput,
+        },
+        _ => e.into(),
+    }
+}
+
+async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
+    // Everything that can be checked locally is, before anything is started.
+    let inputs = parse_inputs(args)?;
+    let labels: Vec<(String, String)> = args
+        .label
+        .iter()
+        .map(|l| parse_pair(l, "label"))
+        .collect::<Result<_>>()?;
+    let wait_timeout = wait_deadline(&args.wait_args)?;
+    let client = ctx.kestra().await?;
+    let raw = client
+        .trigger(&args.namespace, &args.flow, &inputs, &labels)
+        .await
+        .map_err(|e| flow_error(&args.namespace, &args.flow, e))?;
+    let e = parse_execution(&raw)?;
+    let url = ui_url(client, &e);
+    if !args.wait {
+        if ctx.out.is_structured() {
+            ctx.out.structured(&raw)?;
+        } else if ctx.out.format == Format::Table {
+            ctx.out.print(&format!(
+                "Started execution {} of {}/{}\n{url}\n",
+                e.id, e.namespace, e.flow_id
+            ))?;
+        } else {
+            ctx.out.print(&format!("{}\t{url}\n", e.id))?;
+        }
+        return Ok(Exit::Ok);
+    }
+    ctx.out.note(&format!(
+        "Started execution {} of {}/{}: {url}",
+        e.id, e.namespace, e.flow_id
+    ));
+    follow_to_end(
+        ctx,
+        client,
+        &e.id,
+        wait_timeout,
+        args.wait_args.fail_on_warning,
+    )
+    .await
+}
+
+fn wait_deadline(w: &WaitArgs) -> Result<Option<Duration>> {
+    w.wait_timeout
+        .as_deref()
+        .map(|t| parse_duration(t).map_err(|m| Error::usage(m, "fix --wait-timeout")))
+        .transpose()
+}
+
+async fn watch(ctx: &Ctx, id: &str, w: &WaitArgs) -> Result<Exit> {
+    let timeout = wait_deadline(w)?;
+    let client = ctx.kestra().await?;
+    // Fail fast (exit 3) on an unknown id rather than waiting on its stream.
+    client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    follow_to_end(ctx, client, id, timeout, w.fail_on_warning).await
+}
+
+/// Reports what changed between two snapshots of an execution (plain mode prints these lines).
+fn changes(before: Option<&Execution>, now: &Execution) -> Vec<String> {
+    let mut lines = Vec::new();
+    if before.is_none_or(|b| b.state.current != now.state.current) {
+        lines.push(format!("execution {}: {}", now.id, now.state.current));
+    }
+    let old: Vec<TaskRun> = before
+        .and_then(|b| b.task_run_list.clone())
+        .unwrap_or_default();
+    for t in now.task_run_list.iter().flatten() {
+        let previous = old
+            .iter()
+            .find(|o| o.id == t.id)
+            .map(|o| o.state.current.as_str());
+        if previous != Some(t.state.current.as_str()) {
+            let value = t
+                .value
+                .as_deref()
+                .map(|v| format!(" [{v}]"))
+                .unwrap_or_default();
+            lines.push(format!("  task {}{value}: {}", t.task_id, t.state.current));
+        }
+    }
+    lines
+}
+
+/// Follows the execution's event stream until it ends; falls back to polling if the stream is
+/// cut. Prints progress on stderr, the final task table on stdout, and maps the end state to the
+/// exit code.
+async fn follow_to_end(
+    ctx: &Ctx,
+    client: &KestraClient,
+    id: &str,
+    timeout: Option<Duration>,
+    fail_on_warning: bool,
+) -> Result<Exit> {
+    let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
+    let progress = Progress::new();
+    let mut last: Option<Execution> = None;
+    let mut report = |e: Execution, progress: &Progress| {
+        for line in changes(last.as_ref(), &e) {
+            progress.done(&line);
+        }
+        let runs = e.task_run_list.as_deref().unwrap_or_default();
+        let done = runs
+            .iter()
+            .filter(|t| is_terminal(&t.state.current))
+            .count();
+        progress.step(&format!(
+            "{}: {}/{} task run(s) done",
+            e.state.current,
+            done,
+            runs.len()
+        ));
+        let terminal = is_terminal(&e.state.current);
+        last = Some(e);
+        terminal
+    };
+    let mut finished = false;
+    // First the stream; if it breaks, poll once a second.
+    if let Ok(resp) = client.follow_execution(id).await {
+        let mut body = resp.bytes_stream();
+        let mut parser = sse::Parser::default();
+        'stream: loop {
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d.into(), body.next()).await {
+                    Ok(n) => n,
+                    Err(_) => break 'stream,
+                },
+                None => body.next().await,
+            };
+            let Some(Ok(chunk)) = next else { break };
+            for event in parser.push(&chunk) {
+                if let Ok(v) = serde_json::from_str::<Value>(&event.data)
+                    && let Ok(e) = serde_json::from_value::<Execution>(v)
+                    && report(e, &progress)
+                {
+                    finished = true;
+                    break 'stream;
+                }
+                if event.id.as_deref() == Some("end") {
+                    finished = true;
+                    break 'stream;
+                }
+            }
+        }
+    }
+    while !finished && deadline.is_none_or(|d| Instant::now() < d) {
+        let v = client
+            .get_execution(id)
+            .await
+            .map_err(|e| not_found(id, e))?;
+        finished = report(parse_execution(&v)?, &progress);
+        if !finished {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    progress.finish();
+    if !finished {
+        return Err(Error::NotReady {
+            message: format!(
+                "execution {id} has not ended after {} (--wait-timeout); it goes on",
+                format_duration(started.elapsed())
+            ),
+            hint: format!(
+                "follow it with `kestractl executions watch {id}`, or kill it with `kestractl executions kill {id}`"
+            ),
+        });
+    }
+    // The final state with every task run (2.0's stream events and list items may be slimmer).
+    let raw = client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    let e = parse_execution(&raw)?;
+    if ctx.out.is_structured() {
+        ctx.out.structured(&raw)?;
+    } else {
+        let now = OffsetDateTime::now_utc();
+        let runs = e.task_run_list.clone().unwrap_or_default();
+        if !runs.is_empty() {
+            ctx.out.table(
+                &["TASK", "VALUE", "STATE", "STARTED", "DURATION"],
+                &task_rows(ctx, &runs, now),
+            )?;
+        }
+    }
+    let state = e.state.current.as_str();
+    let exit = exit_for(state, fail_on_warning);
+    let summary = format!(
+        "execution {} ended {state} after {}",
+        e.id,
+        duration_cell(&e.state)
+    );
+    match (exit, state) {
+        (Exit::Ok, "WARNING") => ctx.out.note(&format!(
+            "{summary} (some tasks warned; --fail-on-warning makes this exit 6)"
+        )),
+        (Exit::Ok, _) => ctx.out.note(&summary),
+        _ => ctx
+            .out
+            .note(&format!("{} {summary}", ctx.out.paint(Style::Red, "✗"))),
+    }
+    Ok(exit)
+}
+
+// ---------------------------------------------------------------------------------------------
+// logs
+
+fn log_line(ctx: &Ctx, l: &LogEntry) -> String {
+    let level = l.level.clone().unwrap_or_else(|| "INFO".into());
+    let style = match level.as_str() {
+        "ERROR" => Style::Red,
+        "WARN" => Style::Yellow,
+        "DEBUG" | "TRACE" => Style::Dim,
+        _ => Style::Bold,
+    };
+    let ts = l.timestamp.clone().unwrap_or_default();
+    let task = l.task_id.clone().unwrap_or_else(|| "-".into());
+    let message = l.message.clone().unwrap_or_default();
+    if ctx.out.format == Format::Table {
+        format!(
+            "{} {} {} {message}\n",
+            ctx.out.paint(Style::Dim, &ts),
+            ctx.out.paint(style, &format!("{level:<5}")),
+            task
+        )
+    } else {
+        format!(
+            "{ts}\t{level}\t{task}\t{}\n",
+            message.replace(['\t', '\n'], " ")
+        )
+    }
+}
+
+fn print_logs(ctx: &Ctx, entries: &[LogEntry]) -> Result<()> {
+    if ctx.out.format == Format::Jsonl || ctx.out.format == Format::Json {
+        let mut text = String::new();
+        for e in entries {
+            text.push_str(&serde_json::to_string(e).map_err(anyhow::Error::from)?);
+            text.push('\n');
+        }
+        return ctx.out.print(&text);
+    }
+    let text: String = entries.iter().map(|l| log_line(ctx, l)).collect();
+    ctx.out.print(&text)
+}
+
+fn check_level(level: Option<&str>) -> Result<Option<String>> {
+    level
+        .map(|l| {
+            let up = l.to_ascii_uppercase();
+            if ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&up.as_str()) {
+                Ok(up)
+            } else {
+                Err(Error::usage(
+                    format!("`{l}` is not a log level"),
+                    "use TRACE, DEBUG, INFO, WARN or ERROR",
+                ))
+            }
+        })
+        .transpose()
+}
+
+async fn logs(
+    ctx: &Ctx,
+    id: &str,
+    follow: bool,
+    level: Option<&str>,
+    task: Option<&str>,
+) -> Result<Exit> {
+    let level = check_level(level)?;
+    let client = ctx.kestra().await?;
+    // The execution must exist (a follow on an unknown id would wait for nothing).
+    let raw = client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    if !follow {
+        let entries = client
+            .execution_logs(id, level.as_deref(), task)
+            .await
+            .map_err(|e| not_found(id, e))?;
+        print_logs(ctx, &entries)?;
+        return Ok(Exit::Ok);
+    }
+    // Kestra's log stream never ends by itself: follow the execution alongside, and once it has
+    // ended, stop when the log stream has been quiet for a moment.
+    let mut terminal = is_terminal(&parse_execution(&raw)?.state.current);
+    let resp = client
+        .follow_logs(id, level.as_deref(), task)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    let mut body = resp.bytes_stream();
+    let mut parser = sse::Parser::default();
+    let quiet = Duration::from_millis(700);
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        let wait = if terminal {
+            quiet
+        } else {
+            Duration::from_secs(3600)
+        };
+        tokio::select! {
+            chunk = tokio::time::timeout(wait, body.next()) => match chunk {
+                Ok(Some(Ok(bytes))) => {
+                    let entries: Vec<LogEntry> = parser
+                        .push(&bytes)
+                        .iter()
+                        .filter_map(|ev| serde_json::from_str(&ev.data).ok())
+                        .collect();
+                    print_logs(ctx, &entries)?;
+                }
+                // The stream ended, failed, or stayed quiet after the end: done.
+                _ => break,
+            },
+            _ = poll.tick(), if !terminal => {
+                if let Ok(v) = client.get_execution(id).await
+                    && let Ok(e) = serde_json::from_value::<Execution>(v)
+                {
+                    terminal = is_terminal(&e.state.current);
+                }
+            }
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+// ---------------------------------------------------------------------------------------------
+// kill, restart
+
+fn action_error(id: &str, action: &str, e: ApiError) -> Error {
+    match e.status() {
+        Some(404) => Error::NotFound {
+            message: format!("there is no execution {id}"),
+            hint: "`kestractl executions` lists recent ones".into(),
+        },
+        Some(409 | 422) => Error::Rejected {
+            message: format!(
+                "execution {id} cannot be {action}: {}",
+                e.problem()
+                    .map(|p| p.summary())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "Kestra refused".into())
+            ),
+            hint: if action == "killed" {
+                "only a running execution can be killed; `kestractl executions get ID` shows its state".into()
+            } else {
+                "only a FAILED or KILLED execution can be restarted; `kestractl executions get ID` shows its state".into()
+            },
+            exit: Exit::Error,
+        },
+        _ => e.into(),
+    }
+}
+
+async fn kill(ctx: &Ctx, id: &str) -> Result<Exit> {
+    let client = ctx.kestra().await?;
+    client
+        .kill_execution(id)
+        .await
+        .map_err(|e| action_error(id, "killed", e))?;
+    ctx.out.note(&format!(
+        "Kill requested for execution {id}; `kestractl executions watch {id}` follows it to the end"
+    ));
+    Ok(Exit::Ok)
+}
+
+async fn restart(ctx: &Ctx, id: &str) -> Result<Exit> {
+    let client = ctx.kestra().await?;
+    let raw = client
+        .restart_execution(id)
+        .await
+        .map_err(|e| action_error(id, "restarted", e))?;
+    if ctx.out.is_structured() {
+        ctx.out.structured(&raw)?;
+    } else {
+        let e = parse_execution(&raw)?;
+        ctx.out.note(&format!(
+            "Restarted execution {} ({}); `kestractl executions watch {}` follows it",
+            e.id, e.state.current, e.id
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        otime::parse("2026-11-27T12:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn pairs_and_states() {
+        assert_eq!(
+            parse_pair("team=data=x", "label").unwrap(),
+            ("team".into(), "data=x".into())
+        );
+        assert!(parse_pair("=x", "label").is_err());
+        assert!(
+            parse_pair("novalue", "label")
+                .unwrap_err()
+                .to_string()
+                .contains("KEY=VALUE")
+        );
+        assert_eq!(
+            parse_states(&["failed,Warning".into(), "canceled".into(), "FAILED".into()]).unwrap(),
+            ["FAILED", "WARNING", "CANCELLED"]
+        );
+        let err = parse_states(&["DONE".into()]).unwrap_err();
+        assert!(err.hint().unwrap().contains("SUCCESS"));
+    }
+
+    #[test]
+    fn when_accepts_durations_and_dates() {
+        assert_eq!(
+            parse_when("24h", now(), "--since").unwrap(),
+            otime::parse("2026-11-26T12:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_when("2026-11-01", now(), "--since").unwrap(),
+            otime::parse("2026-11-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_when("2026-11-01T10:00:00+02:00", now(), "--since").unwrap(),
+            otime::parse("2026-11-01T08:00:00Z").unwrap()
+        );
+        let err = parse_when("yesterday", now(), "--since").unwrap_err();
+        assert!(err.hint().unwrap().contains("24h"));
+    }
+
+    #[test]
+    fn exit_codes_follow_the_end_state() {
+        assert_eq!(exit_for("SUCCESS", false), Exit::Ok);
+        assert_eq!(exit_for("WARNING", false), Exit::Ok);
+        assert_eq!(exit_for("WARNING", true), Exit::ExecutionUnsuccessful);
+        for s in ["FAILED", "KILLED", "CANCELLED", "RETRIED"] {
+            assert_eq!(exit_for(s, false), Exit::ExecutionUnsuccessful, "{s}");
+        }
+    }
+
+    #[test]
+    fn changes_report_state_and_task_transitions() {
+        let mk = |state: &str, tasks: &[(&str, &str)]| Execution {
+            id: "e1".into(),
+            state: crate::kestra::model::State {
+                current: state.into(),
+                ..Default::default()
+            },
+            task_run_list: Some(
+                tasks
+                    .iter()
+                    .map(|(id, s)| TaskRun {
+                        id: format!("tr-{id}"),
+                        task_id: (*id).into(),
+                        state: crate::kestra::model::State {
+                            current: (*s).into(),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let a = mk("RUNNING", &[("one", "RUNNING")]);
+        let b = mk("RUNNING", &[("one", "SUCCESS"), ("two", "RUNNING")]);
+        assert_eq!(
+            changes(None, &a),
+            ["execution e1: RUNNING", "  task one: RUNNING"]
+        );
+        assert_eq!(
+            changes(Some(&a), &b),
+            ["  task one: SUCCESS", "  task two: RUNNING"]
+        );
+        assert!(changes(Some(&b), &b).is_empty());
+    }
+}

@@ -1,0 +1,297 @@
+//! Execution and log routes. Version differences handled here: 2.0 moved single-execution actions
+//! under `/actions/` and filters logs with `filters[...]` (1.x: flat `minLevel`, `taskId`).
+//! Searches use `filters[...]`, which both versions accept.
+
+use std::path::PathBuf;
+
+use reqwest::Method;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::client::{KestraClient, Request};
+use super::error::ApiError;
+use super::model::{LogEntry, Paged};
+use super::routes::{ApiVersion, segment, tenant_base};
+
+/// What `executions list` filters on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    /// Namespace prefix (child namespaces included, as in Kestra's UI).
+    pub namespace: Option<String>,
+    pub flow: Option<String>,
+    pub states: Vec<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub labels: Vec<(String, String)>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// The search query: newest first, `filters[field][OP]=value` (pure).
+pub fn search_query(f: &ExecutionFilter, page: u32, size: u32) -> Vec<(String, String)> {
+    let mut q = vec![
+        ("page".to_string(), page.to_string()),
+        ("size".to_string(), size.to_string()),
+        ("sort".to_string(), "state.startDate:desc".to_string()),
+    ];
+    if let Some(ns) = &f.namespace {
+        q.push(("filters[namespace][PREFIX]".into(), ns.clone()));
+    }
+    if let Some(flow) = &f.flow {
+        q.push(("filters[flowId][EQUALS]".into(), flow.clone()));
+    }
+    if !f.states.is_empty() {
+        q.push(("filters[state][IN]".into(), f.states.join(",")));
+    }
+    if let Some(t) = f.since {
+        q.push((
+            "filters[startDate][GREATER_THAN_OR_EQUAL_TO]".into(),
+            rfc3339(t),
+        ));
+    }
+    if let Some(t) = f.until {
+        q.push((
+            "filters[startDate][LESS_THAN_OR_EQUAL_TO]".into(),
+            rfc3339(t),
+        ));
+    }
+    for (k, v) in &f.labels {
+        q.push((format!("filters[labels][EQUALS][{k}]"), v.clone()));
+    }
+    q
+}
+
+/// A value for `executions run --input`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputValue {
+    Text(String),
+    File(PathBuf),
+}
+
+/// Log filters of `executions logs`, as each version spells them (pure).
+pub fn log_query(
+    api: ApiVersion,
+    min_level: Option<&str>,
+    task: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut q = Vec::new();
+    match api {
+        ApiVersion::V1 => {
+            if let Some(l) = min_level {
+                q.push(("minLevel".into(), l.to_string()));
+            }
+            if let Some(t) = task {
+                q.push(("taskId".into(), t.to_string()));
+            }
+        }
+        ApiVersion::V2 => {
+            if let Some(l) = min_level {
+                q.push(("filters[level][EQUALS]".into(), l.to_string()));
+            }
+            if let Some(t) = task {
+                q.push(("filters[taskId][EQUALS]".into(), t.to_string()));
+            }
+        }
+    }
+    q
+}
+
+impl KestraClient {
+    fn executions_base(&self) -> String {
+        format!("{}/executions", tenant_base(self.tenant()))
+    }
+
+    pub async fn search_executions(
+        &self,
+        filter: &ExecutionFilter,
+        page: u32,
+        size: u32,
+    ) -> Result<Paged<Value>, ApiError> {
+        let mut req = Request::get(format!("{}/search", self.executions_base()));
+        req.query = search_query(filter, page, size);
+        self.json(&req).await
+    }
+
+    pub async fn get_execution(&self, id: &str) -> Result<Value, ApiError> {
+        self.json(&Request::get(format!(
+            "{}/{}",
+            self.executions_base(),
+            segment(id)
+        )))
+        .await
+    }
+
+    /// 2.0: task outputs live on their own route.
+    pub async fn execution_outputs(&self, id: &str) -> Result<Value, ApiError> {
+        self.json(&Request::get(format!(
+            "{}/outputs/{}",
+            tenant_base(self.tenant()),
+            segment(id)
+        )))
+        .await
+    }
+
+    /// Creates an execution: a multipart body (one part per input, files as file parts; an empty
+    /// multipart body when there are none), labels as `labels=k:v`.
+    pub async fn trigger(
+        &self,
+        namespace: &str,
+        flow: &str,
+        inputs: &[(String, InputValue)],
+        labels: &[(String, String)],
+    ) -> Result<Value, ApiError> {
+        let path = format!(
+            "{}/{}/{}",
+            self.executions_base(),
+            segment(namespace),
+            segment(flow)
+        );
+        let query: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ("labels".to_string(), format!("{k}:{v}")))
+            .collect();
+        let mut parts = Vec::new();
+        for (name, value) in inputs {
+            match value {
+                InputValue::Text(t) => parts.push((name.clone(), None, t.clone().into_bytes())),
+                InputValue::File(p) => {
+                    let bytes = tokio::fs::read(p).await.map_err(|e| ApiError::Decode {
+                        method: "POST".into(),
+                        url: self.url(&path),
+                        detail: format!("cannot read input file {}: {e}", p.display()),
+                    })?;
+                    let file_name = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| name.clone());
+                    parts.push((name.clone(), Some(file_name), bytes));
+                }
+            }
+        }
+        let resp = self.send_multipart(&path, &query, &parts).await?;
+        let url = resp.url().to_string();
+        let body = resp.bytes().await.map_err(|e| ApiError::Decode {
+            method: "POST".into(),
+            url: url.clone(),
+            detail: e.to_string(),
+        })?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
+            method: "POST".into(),
+            url,
+            detail: e.to_string(),
+        })
+    }
+
+    pub async fn kill_execution(&self, id: &str) -> Result<(), ApiError> {
+        let api = self.discover().await?.api;
+        let path = match api {
+            ApiVersion::V1 => format!("{}/{}/kill", self.executions_base(), segment(id)),
+            ApiVersion::V2 => format!("{}/{}/actions/kill", self.executions_base(), segment(id)),
+        };
+        let mut req = Request::get(path);
+        req.method = Method::DELETE;
+        self.send(&req).await.map(|_| ())
+    }
+
+    pub async fn restart_execution(&self, id: &str) -> Result<Value, ApiError> {
+        let api = self.discover().await?.api;
+        let path = match api {
+            ApiVersion::V1 => format!("{}/{}/restart", self.executions_base(), segment(id)),
+            ApiVersion::V2 => format!("{}/{}/actions/restart", self.executions_base(), segment(id)),
+        };
+        let mut req = Request::get(path);
+        req.method = Method::POST;
+        // Restarting twice would start two attempts.
+        req.idempotent = false;
+        self.json(&req).await
+    }
+
+    pub async fn execution_logs(
+        &self,
+        id: &str,
+        min_level: Option<&str>,
+        task: Option<&str>,
+    ) -> Result<Vec<LogEntry>, ApiError> {
+        let api = self.discover().await?.api;
+        let mut req = Request::get(format!(
+            "{}/logs/{}",
+            tenant_base(self.tenant()),
+            segment(id)
+        ));
+        req.query = log_query(api, min_level, task);
+        self.json(&req).await
+    }
+
+    /// Opens the execution's SSE stream (`id: progress` events, a final `id: end`).
+    pub async fn follow_execution(&self, id: &str) -> Result<reqwest::Response, ApiError> {
+        self.open_stream(
+            &format!("{}/{}/follow", self.executions_base(), segment(id)),
+            &[],
+        )
+        .await
+    }
+
+    /// Opens the log SSE stream (never ends on its own: the caller stops it).
+    pub async fn follow_logs(
+        &self,
+        id: &str,
+        min_level: Option<&str>,
+        task: Option<&str>,
+    ) -> Result<reqwest::Response, ApiError> {
+        let api = self.discover().await?.api;
+        let query = log_query(api, min_level, task);
+        self.open_stream(
+            &format!("{}/logs/{}/follow", tenant_base(self.tenant()), segment(id)),
+            &query,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_query_has_every_filter() {
+        let f = ExecutionFilter {
+            namespace: Some("company".into()),
+            flow: Some("etl".into()),
+            states: vec!["FAILED".into(), "WARNING".into()],
+            since: Some(OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap()),
+            until: None,
+            labels: vec![("team".into(), "data".into())],
+        };
+        let q = search_query(&f, 2, 25);
+        let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("page"), Some("2"));
+        assert_eq!(get("sort"), Some("state.startDate:desc"));
+        assert_eq!(get("filters[namespace][PREFIX]"), Some("company"));
+        assert_eq!(get("filters[flowId][EQUALS]"), Some("etl"));
+        assert_eq!(get("filters[state][IN]"), Some("FAILED,WARNING"));
+        assert_eq!(
+            get("filters[startDate][GREATER_THAN_OR_EQUAL_TO]"),
+            Some("2026-05-28T20:26:40Z")
+        );
+        assert_eq!(get("filters[labels][EQUALS][team]"), Some("data"));
+        assert!(get("filters[startDate][LESS_THAN_OR_EQUAL_TO]").is_none());
+    }
+
+    #[test]
+    fn log_filters_per_version() {
+        assert_eq!(
+            log_query(ApiVersion::V1, Some("WARN"), Some("t1")),
+            vec![
+                ("minLevel".into(), "WARN".into()),
+                ("taskId".into(), "t1".into())
+            ]
+        );
+        assert_eq!(
+            log_query(ApiVersion::V2, Some("WARN"), None),
+            vec![("filters[level][EQUALS]".to_string(), "WARN".to_string())]
+        );
+    }
+}
