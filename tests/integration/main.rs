@@ -9,6 +9,7 @@ mod common;
 mod docker;
 
 mod config_cmd;
+mod executions_cmd;
 mod flows_deploy;
 mod server_info;
 mod settings_precedence;

@@ -23,9 +23,15 @@ pub struct FlowRevision {
     pub body: Value,
 }
 
-/// Parse a YAML document into a JSON value the way Kestra's strict YAML mapper reads it.
+/// Parse a YAML document into a JSON value the way Kestra's strict YAML mapper reads it. Only
+/// YAML 1.2 Core booleans are booleans: Jackson binds `id: off` to the text `off`, where a
+/// YAML 1.1 reading would make it `false`.
 pub fn parse_yaml(source: &str) -> Result<Value, String> {
-    serde_saphyr::from_str::<Value>(source).map_err(|e| e.to_string())
+    let options = serde_saphyr::Options {
+        strict_booleans: true,
+        ..serde_saphyr::Options::default()
+    };
+    serde_saphyr::from_str_with_options::<Value>(source, options).map_err(|e| e.to_string())
 }
 
 /// `labels:` may be a map or a list of `{key, value}` in YAML; the API always answers a list.

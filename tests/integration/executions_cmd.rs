@@ -1,0 +1,593 @@
+//! `kestractl executions …` against the emulator in both API versions: filters checked against
+//! the full list, paging, `--all` over many executions, run/wait exit codes, inputs with a file,
+//! watch and log follow ending on their own, kill and restart on each version's route, and the
+//! errors an operator meets.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use kestra_emulator::{KestraVersion, Knobs, Options, Outcome};
+
+use crate::common::*;
+
+fn seeded(version: KestraVersion, n: u32) -> kestra_emulator::BackgroundEmulator {
+    let mut opts = Options::for_tests(version, USER, PASSWORD);
+    opts.knobs = Knobs {
+        seed_executions: n,
+        ..Knobs::default()
+    };
+    emulator_with(opts)
+}
+
+fn jsonl(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn ids(items: &[serde_json::Value]) -> BTreeSet<String> {
+    items
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn label(e: &serde_json::Value, key: &str) -> Option<String> {
+    e["labels"]
+        .as_array()?
+        .iter()
+        .find(|l| l["key"] == key)
+        .map(|l| l["value"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn filters_match_the_full_list_and_pages_add_up() {
+    for version in VERSIONS {
+        let emu = seeded(version, 1500);
+        let sb = Sandbox::new();
+        let all = jsonl(
+            &sb.cmd_for(&emu)
+                .args(["executions", "--all", "-o", "jsonl"])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(all.len(), 1500, "{version:?}");
+        assert_eq!(ids(&all).len(), 1500, "no duplicates across pages");
+        // Newest first.
+        let starts: Vec<&str> = all
+            .iter()
+            .map(|e| e["state"]["startDate"].as_str().unwrap())
+            .collect();
+        assert!(
+            starts.windows(2).all(|w| w[0] >= w[1]),
+            "sorted newest first"
+        );
+
+        let now = time::OffsetDateTime::now_utc();
+        type Check = fn(&serde_json::Value, time::OffsetDateTime) -> bool;
+        let cases: Vec<(Vec<&str>, Check)> = vec![
+            (vec!["--namespace", "company"], |e, _| {
+                e["namespace"].as_str().unwrap().starts_with("company")
+            }),
+            (vec!["--flow", "etl"], |e, _| e["flowId"] == "etl"),
+            (vec!["--state", "failed,WARNING"], |e, _| {
+                matches!(
+                    e["state"]["current"].as_str().unwrap(),
+                    "FAILED" | "WARNING"
+                )
+            }),
+            (vec!["--label", "team=data"], |e, _| {
+                label(e, "team").as_deref() == Some("data")
+            }),
+            (vec!["--since", "7d"], |e, now| {
+                let t = time::OffsetDateTime::parse(
+                    e["state"]["startDate"].as_str().unwrap(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .unwrap();
+                t >= now - time::Duration::days(7)
+            }),
+            (
+                vec!["--namespace", "acme", "--flow", "etl", "--state", "SUCCESS"],
+                |e, _| {
+                    e["namespace"].as_str().unwrap().starts_with("acme")
+                        && e["flowId"] == "etl"
+                        && e["state"]["current"] == "SUCCESS"
+                },
+            ),
+        ];
+        for (args, check) in cases {
+            let expected: BTreeSet<String> = ids(&all
+                .iter()
+                .filter(|e| check(e, now))
+                .cloned()
+                .collect::<Vec<_>>());
+            assert!(
+                !expected.is_empty(),
+                "{args:?}: the seed has matching executions"
+            );
+            let got = jsonl(
+                &sb.cmd_for(&emu)
+                    .args(["executions", "--all", "-o", "jsonl"])
+                    .args(&args)
+                    .output()
+                    .unwrap(),
+            );
+            assert_eq!(ids(&got), expected, "{version:?} {args:?}");
+        }
+
+        // --limit takes the newest N; the default is 25.
+        let seven = jsonl(
+            &sb.cmd_for(&emu)
+                .args(["executions", "--limit", "7", "-o", "jsonl"])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(ids(&seven), ids(&all[..7]));
+        let default = sb.cmd_for(&emu).args(["executions"]).output().unwrap();
+        assert_eq!(text(&default.stdout).lines().count(), 25);
+        // Piped output is tab-separated with no header and no colour.
+        let first = text(&default.stdout).lines().next().unwrap().to_string();
+        assert_eq!(first.split('\t').count(), 6, "{first}");
+        assert!(!first.contains('\x1b'));
+    }
+}
+
+#[test]
+fn all_streams_twenty_thousand_executions() {
+    let emu = seeded(KestraVersion::V2_0, 20_000);
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd_for(&emu)
+        .args(["executions", "--all", "-o", "jsonl"])
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let all = jsonl(&out);
+    assert_eq!(all.len(), 20_000);
+    assert_eq!(ids(&all).len(), 20_000);
+    // Pages of 200: the number of search requests grows with the count, one page at a time.
+    let searches = emu
+        .control()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/executions/search"))
+        .count();
+    assert_eq!(searches, 100);
+}
+
+fn deploy_test_flows(sb: &Sandbox, emu: &kestra_emulator::BackgroundEmulator) {
+    let dir = sb.path().join("flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        (
+            "ok.yml",
+            "id: ok\nnamespace: exec.test\ntasks:\n  - id: first\n    type: io.kestra.plugin.core.log.Log\n    message: hello from ok\n  - id: second\n    type: io.kestra.plugin.core.log.Log\n    message: second line\n",
+        ),
+        (
+            "fails.yml",
+            "id: fails\nnamespace: exec.test\ntasks:\n  - id: before\n    type: io.kestra.plugin.core.log.Log\n    message: about to fail\n  - id: boom\n    type: io.kestra.plugin.core.execution.Fail\n    errorMessage: deliberate failure\n",
+        ),
+        (
+            "inputs.yml",
+            "id: inputs\nnamespace: exec.test\ninputs:\n  - id: name\n    type: STRING\n  - id: data\n    type: FILE\n    required: false\ntasks:\n  - id: show\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ inputs.name }}\"\n",
+        ),
+        (
+            "off.yml",
+            "id: off\nnamespace: exec.test\ndisabled: true\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: never\n",
+        ),
+    ];
+    for (name, body) in files {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+    sb.cmd_for(emu)
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .assert()
+        .success();
+}
+
+#[test]
+fn run_wait_exit_codes_follow_the_end_state() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "ok", "--wait"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("first\t-\tSUCCESS"), "{stdout}");
+        assert!(stdout.contains("second\t-\tSUCCESS"), "{stdout}");
+        assert!(
+            text(&out.stderr).contains("ended SUCCESS"),
+            "{}",
+            text(&out.stderr)
+        );
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "fails", "--wait"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(6),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains("boom\t-\tFAILED"),
+            "{}",
+            text(&out.stdout)
+        );
+        assert!(text(&out.stderr).contains("ended FAILED"));
+
+        // WARNING: success with a note, or exit 6 with --fail-on-warning.
+        emu.control().set_knobs(Knobs {
+            execution_outcome: Some(Outcome::Warning),
+            ..Knobs::default()
+        });
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "ok", "--wait"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("--fail-on-warning"),
+            "{}",
+            text(&out.stderr)
+        );
+        let out = sb
+            .cmd_for(&emu)
+            .args([
+                "executions",
+                "run",
+                "exec.test",
+                "ok",
+                "--wait",
+                "--fail-on-warning",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6));
+    }
+}
+
+#[test]
+fn inputs_labels_and_a_file_reach_the_execution() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+        let file = sb.path().join("rows.csv");
+        std::fs::write(&file, "a,b\n1,2\n").unwrap();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "inputs", "-o", "json"])
+            .args(["--input", "name=Ada Lovelace"])
+            .args(["--input", &format!("data=@{}", file.display())])
+            .args(["--label", "run=manual", "--label", "ticket=OPS-1"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let started = stdout_json(&out);
+        let id = started["id"].as_str().unwrap().to_string();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "get", &id, "-o", "json"])
+            .output()
+            .unwrap();
+        let e = stdout_json(&out);
+        assert_eq!(e["inputs"]["name"], "Ada Lovelace");
+        let data = e["inputs"]["data"].as_str().unwrap();
+        assert!(
+            data.starts_with("kestra:///") && data.ends_with("rows.csv"),
+            "{data}"
+        );
+        assert_eq!(label(&e, "run").as_deref(), Some("manual"));
+        assert_eq!(label(&e, "ticket").as_deref(), Some("OPS-1"));
+        // The file went as a file part, the text as a text part.
+        let trigger = emu
+            .control()
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST" && r.path.ends_with("/executions/exec.test/inputs"))
+            .unwrap();
+        let ct = trigger
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-type")
+            .unwrap()
+            .1
+            .clone();
+        assert!(ct.starts_with("multipart/form-data"), "{ct}");
+    }
+}
+
+#[test]
+fn errors_an_operator_meets_when_running() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    deploy_test_flows(&sb, &emu);
+    let run = |args: &[&str]| {
+        sb.cmd_for(&emu)
+            .args(["executions", "run"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["exec.test", "missing"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("there is no flow exec.test/missing"));
+
+    let out = run(&["exec.test", "inputs"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("refused the inputs"), "{stderr}");
+    assert!(
+        stderr.contains("name"),
+        "Kestra's message names the input: {stderr}"
+    );
+
+    let out = run(&["exec.test", "off"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("disabled"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Local mistakes are caught before any request.
+    emu.control().clear_requests();
+    for (args, needle) in [
+        (vec!["exec.test", "ok", "--label", "oops"], "not a label"),
+        (
+            vec![
+                "exec.test",
+                "inputs",
+                "--input",
+                "data=@/nonexistent/file.csv",
+            ],
+            "not a readable file",
+        ),
+        (
+            vec!["exec.test", "ok", "--wait", "--wait-timeout", "soon"],
+            "fix --wait-timeout",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(needle),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = sb
+        .cmd_for(&emu)
+        .args(["executions", "--since", "yesterday"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = sb
+        .cmd_for(&emu)
+        .args(["executions", "--state", "DONE"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        emu.control().requests().is_empty(),
+        "{:?}",
+        emu.control().requests()
+    );
+
+    let out = sb
+        .cmd_for(&emu)
+        .args(["executions", "get", "doesNotExist"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("there is no execution doesNotExist"));
+}
+
+#[test]
+fn watch_and_log_follow_end_on_their_own() {
+    for version in VERSIONS {
+        let mut opts = Options::for_tests(version, USER, PASSWORD);
+        opts.knobs.execution_duration = Duration::from_millis(2500);
+        let emu = emulator_with(opts);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "ok"])
+            .output()
+            .unwrap();
+        let id = text(&out.stdout).split('\t').next().unwrap().to_string();
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "watch", &id])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("task first: RUNNING"), "{stderr}");
+        assert!(stderr.contains("task second: SUCCESS"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("execution {id}: SUCCESS")),
+            "{stderr}"
+        );
+        // It followed the stream (not polling): one follow request.
+        let follows = emu
+            .control()
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/follow"))
+            .count();
+        assert!(follows >= 1);
+
+        // logs -f while it runs: every line, then it stops by itself.
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "ok"])
+            .output()
+            .unwrap();
+        let id = text(&out.stdout).split('\t').next().unwrap().to_string();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "logs", &id, "-f"])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("\tINFO\tfirst\thello from ok"), "{stdout}");
+        assert!(stdout.contains("\tINFO\tsecond\tsecond line"), "{stdout}");
+        // Plain logs afterwards, filtered by task and level.
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "logs", &id, "--task", "second"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            text(&out.stdout).lines().count(),
+            1,
+            "{}",
+            text(&out.stdout)
+        );
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "logs", &id, "--level", "ERROR"])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout), "");
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "logs", &id, "--level", "LOUD"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+    }
+}
+
+#[test]
+fn kill_and_restart_use_each_versions_route() {
+    for version in VERSIONS {
+        let mut opts = Options::for_tests(version, USER, PASSWORD);
+        opts.knobs.execution_duration = Duration::from_secs(30);
+        let emu = emulator_with(opts);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "ok"])
+            .output()
+            .unwrap();
+        let id = text(&out.stdout).split('\t').next().unwrap().to_string();
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "kill", &id])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{version:?}: {}",
+            text(&out.stderr)
+        );
+        let (kill_route, restart_route) = match version {
+            KestraVersion::V1_3 => (
+                format!("/api/v1/main/executions/{id}/kill"),
+                format!("/api/v1/main/executions/{id}/restart"),
+            ),
+            KestraVersion::V2_0 => (
+                format!("/api/v1/main/executions/{id}/actions/kill"),
+                format!("/api/v1/main/executions/{id}/actions/restart"),
+            ),
+        };
+        assert!(
+            emu.control()
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == kill_route && r.status < 300),
+            "{version:?}: {kill_route}"
+        );
+        // watch exits 6 once it is KILLED.
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "watch", &id])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("ended KILLED"),
+            "{}",
+            text(&out.stderr)
+        );
+
+        // Killing it again: Kestra's 409, explained.
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "kill", &id])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("cannot be killed"),
+            "{}",
+            text(&out.stderr)
+        );
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "restart", &id])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            emu.control()
+                .requests()
+                .iter()
+                .any(|r| r.method == "POST" && r.path == restart_route && r.status < 300),
+            "{version:?}: {restart_route}"
+        );
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "kill", "nope"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+    }
+}
