@@ -27,10 +27,8 @@ pub struct FlowRevision {
 /// YAML 1.2 Core booleans are booleans: Jackson binds `id: off` to the text `off`, where a
 /// YAML 1.1 reading would make it `false`.
 pub fn parse_yaml(source: &str) -> Result<Value, String> {
-    let options = serde_saphyr::Options {
-        strict_booleans: true,
-        ..serde_saphyr::Options::default()
-    };
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
     serde_saphyr::from_str_with_options::<Value>(source, options).map_err(|e| e.to_string())
 }
 
