@@ -70,6 +70,14 @@ pub enum Error {
     #[error("{message}")]
     NotReady { message: String, hint: String },
 
+    /// The OS keyring: none usable, or one that refused or did not answer in time.
+    #[error("{message}")]
+    Keyring { message: String, hint: String },
+
+    /// A credential rotation that failed (and was rolled back, or says what is left to do).
+    #[error("{message}")]
+    Rotation { message: String, hint: String },
+
     /// Basic Auth over plain HTTP to a non-loopback host.
     #[error("refusing to send the password over plain http to {host}")]
     InsecureHttp { host: String },
@@ -109,6 +117,8 @@ impl Error {
             | Error::Unreachable { .. }
             | Error::Server { .. }
             | Error::Engine { .. }
+            | Error::Keyring { .. }
+            | Error::Rotation { .. }
             | Error::InsecureHttp { .. }
             | Error::Io { .. }
             | Error::Other(_) => Exit::Error,
@@ -126,6 +136,8 @@ impl Error {
             | Error::Rejected { hint, .. }
             | Error::Server { hint, .. }
             | Error::Engine { hint, .. }
+            | Error::Keyring { hint, .. }
+            | Error::Rotation { hint, .. }
             | Error::NotReady { hint, .. } => hint.clone(),
             Error::InsecureHttp { .. } => {
                 "use https:// for a remote server; if the network between you and it is \

@@ -72,12 +72,14 @@ impl ApiError {
 /// The hint for a refused or missing password. Shared by every command that talks to the API.
 pub fn auth_hint(password_given: bool) -> String {
     if password_given {
-        "check the password (given with --password-stdin or KESTRACTL_PASSWORD) and the username \
-         (--username, KESTRACTL_USERNAME or the context: `kestractl config show`)"
+        "check the password (from --password-stdin, KESTRACTL_PASSWORD or the keyring: \
+         `kestractl auth status` says which) and the username (--username, KESTRACTL_USERNAME or \
+         the context: `kestractl config show`); `kestractl auth login` stores a new one"
             .into()
     } else {
-        "give the password with --password-stdin (e.g. `kestractl … --password-stdin < pwfile`) \
-         or, in CI, KESTRACTL_PASSWORD"
+        "store the password in the OS keyring once with `kestractl auth login`, or give it with \
+         --password-stdin (e.g. `kestractl … --password-stdin < pwfile`) or, in CI, \
+         KESTRACTL_PASSWORD"
             .into()
     }
 }

@@ -1,12 +1,16 @@
-//! Secrets: the redacting wrapper and where a password comes from.
+//! Secrets: the redacting wrapper, where a password comes from, the OS keyring, and rotation.
 //!
-//! A password is never a command-line argument (argv is world-readable through /proc). The keyring
-//! store arrives with the credentials work; until then a password comes from `--password-stdin`,
-//! `KESTRACTL_PASSWORD` (meant for CI), or the seed's `KESTRA_BASICAUTH_PASSWORD` (environment or
-//! `.env`, with a warning because it sits in plain text).
+//! A password is never a command-line argument (argv is world-readable through /proc). It comes
+//! from `--password-stdin`, `KESTRACTL_PASSWORD` (meant for CI), the OS keyring ([`store`]), or
+//! the seed's `KESTRA_BASICAUTH_PASSWORD` (environment or `.env`, with a warning because it sits in
+//! plain text). [`rotate`] changes the managed stack's credentials with verify and rollback.
 
 pub mod generate;
+pub mod import;
+pub mod rotate;
+pub mod scram;
 pub mod source;
+pub mod store;
 
 use std::fmt;
 

@@ -8,13 +8,14 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
+use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::models::{
     ContainerInspectResponse, ContainerSummary, NetworkCreateRequest, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    StatsOptionsBuilder, StopContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt};
 
@@ -257,6 +258,101 @@ impl Engine {
             Err(e) if status_of(&e) == Some(404) => Ok(false),
             Err(e) => Err(self.fail(&format!("remove container {name}"), &e)),
         }
+    }
+
+    pub async fn rename(&self, name: &str, new_name: &str) -> Result<()> {
+        let options = RenameContainerOptionsBuilder::default()
+            .name(new_name)
+            .build();
+        self.docker
+            .rename_container(name, options)
+            .await
+            .map_err(|e| self.fail(&format!("rename container {name} to {new_name}"), &e))
+    }
+
+    /// Runs `cmd` as `user` in a running container, writes `stdin` to it and closes it, and
+    /// returns the exit code and the combined output. Secrets go through `stdin` only: the
+    /// command line is visible in the exec's inspect data, its input is not.
+    pub async fn exec_with_stdin(
+        &self,
+        container: &str,
+        user: &str,
+        cmd: &[&str],
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<(i64, String)> {
+        use tokio::io::AsyncWriteExt;
+        let what = format!(
+            "run {} in container {container}",
+            cmd.first().unwrap_or(&"")
+        );
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions {
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(cmd.to_vec()),
+                    user: Some(user),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| self.fail(&what, &e))?;
+        let started = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| self.fail(&what, &e))?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
+            return Err(Error::Engine {
+                message: format!("Docker did not attach to the command run in {container}"),
+                hint: "check the Docker Engine (`docker info`)".into(),
+            });
+        };
+        let run = async {
+            input.write_all(stdin).await?;
+            input.flush().await?;
+            let _ = input.shutdown().await;
+            let mut text = String::new();
+            while let Some(chunk) = output.next().await {
+                match chunk {
+                    Ok(c) => text.push_str(&c.to_string()),
+                    Err(e) => return Err(std::io::Error::other(describe(&e))),
+                }
+            }
+            Ok::<_, std::io::Error>(text)
+        };
+        let text = match tokio::time::timeout(timeout, run).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => {
+                return Err(Error::Engine {
+                    message: format!("Docker could not {what}: {e}"),
+                    hint: "check the Docker Engine (`docker info`)".into(),
+                });
+            }
+            Err(_) => {
+                return Err(Error::Engine {
+                    message: format!(
+                        "the command run in {container} did not finish in {}s",
+                        timeout.as_secs()
+                    ),
+                    hint: format!("check the container (`docker logs {container}`)"),
+                });
+            }
+        };
+        let info = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| self.fail(&what, &e))?;
+        Ok((info.exit_code.unwrap_or(-1), text))
     }
 
     /// Containers (any state) that publish `port` on the host.

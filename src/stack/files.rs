@@ -114,6 +114,72 @@ pub fn config_path(dir: &Path) -> PathBuf {
     dir.join(CONFIG_FILE)
 }
 
+/// Replaces the Postgres password file's content but keeps its revision: after `ALTER ROLE` the
+/// running Postgres already has the new password (the file is only read when the data directory
+/// is initialised), so recreating the Postgres container for it would be a needless restart.
+pub fn replace_db_password(dir: &Path, db_password: &Secret) -> Result<()> {
+    write_if_changed(
+        &dir.join(DB_PASSWORD_FILE),
+        db_password.expose().as_bytes(),
+        0o644,
+    )
+    .map(|_| ())
+}
+
+/// The exact bytes of the mounted files and their revisions, to put back after a failed change
+/// (so a rolled-back stack is byte-for-byte what it was, and its spec hashes match again).
+#[derive(Clone)]
+pub struct Snapshot {
+    dir: PathBuf,
+    files: Vec<(PathBuf, Option<Vec<u8>>, u32)>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").field("dir", &self.dir).finish()
+    }
+}
+
+pub fn snapshot(dir: &Path) -> Result<Snapshot> {
+    let config = dir.join(CONFIG_FILE);
+    let password = dir.join(DB_PASSWORD_FILE);
+    let mut files = Vec::new();
+    for (path, mode) in [
+        (config.with_extension("rev"), 0o600),
+        (password.with_extension("rev"), 0o600),
+        (config, 0o600),
+        (password, 0o644),
+    ] {
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("cannot read", path, e)),
+        };
+        files.push((path, bytes, mode));
+    }
+    Ok(Snapshot {
+        dir: dir.to_path_buf(),
+        files,
+    })
+}
+
+/// Puts every file of a snapshot back (a file that did not exist is removed).
+pub fn restore(snapshot: &Snapshot) -> Result<()> {
+    for (path, bytes, mode) in &snapshot.files {
+        match bytes {
+            Some(b) => {
+                write_if_changed(path, b, *mode)?;
+            }
+            None => match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("cannot remove", path, e)),
+            },
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +216,26 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(names.iter().all(|n| !n.contains("tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn snapshot_restores_files_and_revisions_exactly() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("secrets");
+        let a = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        let snap = snapshot(&dir).unwrap();
+        let b = write(&dir, "config: 2\n", &Secret::new("pw2")).unwrap();
+        assert_ne!(a.config_revision, b.config_revision);
+        restore(&snap).unwrap();
+        let c = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        assert_eq!(a.config_revision, c.config_revision);
+        assert_eq!(a.db_password_revision, c.db_password_revision);
+        assert_eq!(mode(&c.kestra_config), 0o600);
+        // The DB password file can change without a new revision.
+        replace_db_password(&dir, &Secret::new("pw3")).unwrap();
+        assert_eq!(read_db_password(&dir).unwrap().expose(), "pw3");
+        let d = write(&dir, "config: 1\n", &Secret::new("pw3")).unwrap();
+        assert_eq!(a.db_password_revision, d.db_password_revision);
     }
 
     #[test]

@@ -190,6 +190,46 @@ pub fn basic_auth_password_of(rendered: &str) -> Option<Secret> {
         .map(|r| Secret::new(r.kestra.server.basic_auth.password))
 }
 
+/// Reads back the Postgres password (`datasources.postgres.password`) from a rendered file.
+pub fn datasource_password_of(rendered: &str) -> Option<Secret> {
+    #[derive(serde::Deserialize)]
+    struct R {
+        datasources: D,
+    }
+    #[derive(serde::Deserialize)]
+    struct D {
+        postgres: P,
+    }
+    #[derive(serde::Deserialize)]
+    struct P {
+        password: String,
+    }
+    serde_saphyr::from_str::<R>(rendered)
+        .ok()
+        .map(|r| Secret::new(r.datasources.postgres.password))
+}
+
+/// The config `start` renders for a stack (shared with `auth rotate`, so both write the same
+/// bytes for the same credentials).
+pub fn render_for_stack(
+    stack: &crate::settings::stack::StackSettings,
+    username: &str,
+    password: &Secret,
+    db_password: &Secret,
+) -> anyhow::Result<String> {
+    let workdir = stack.workdir_dir.value.display().to_string();
+    render(&KestraConfigInput {
+        postgres_host: &stack.postgres_container,
+        db_name: &stack.db_name.value,
+        db_user: &stack.db_user.value,
+        db_password,
+        username,
+        password,
+        workdir: &workdir,
+        url: &stack.local_url(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +282,7 @@ mod tests {
             basic_auth_password_of(&text).unwrap().expose(),
             "Adm1n-pass: #not a comment"
         );
+        assert_eq!(datasource_password_of(&text).unwrap().expose(), "db'\"pw");
     }
 
     #[test]

@@ -1,0 +1,776 @@
+//! Credential rotation for the stack kestractl manages, with verify and rollback
+//! (research/anchors.md §4.6; AWS Secrets Manager's create → set → test → finish).
+//!
+//! Kestra keeps exactly one Basic Auth credential and, when it is configured in the config file,
+//! takes it from there at every start. So a rotation is: stage the new password in the keyring as
+//! *pending*, render the config with it, recreate only the Kestra container, prove the new password
+//! is accepted and the old one refused, then commit (pending → current). The Postgres password
+//! (`--db`) goes the same way with `ALTER ROLE` first (a SCRAM verifier sent on the exec's stdin,
+//! never the password and never in argv) and Kestra's datasource after.
+//!
+//! The previous Kestra container is not removed until the commit: it is stopped and renamed, so a
+//! rollback restores *that* container (and the exact bytes of the mounted files), not a lookalike.
+//! Any failure rolls back what was done, verifies the old credentials work again, drops the pending
+//! entry and reports the step. At every moment exactly one credential works, and the keyring holds
+//! it (as current, or as pending between the switch and the commit).
+//!
+//! Tests inject a failure after any step with `KESTRACTL_ROTATE_FAIL_AT=<step>`; the switch only
+//! exists in debug builds (`cfg(debug_assertions)`), so a release binary cannot be made to fail.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::Secret;
+use super::generate::generate_password;
+use super::scram;
+use super::store::{Keyring, pending_entry};
+use crate::error::{Error, Result};
+use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
+use crate::output::progress::Progress;
+use crate::settings::duration::format_duration;
+use crate::settings::stack::StackSettings;
+use crate::settings::validate;
+use crate::stack::engine::Engine;
+use crate::stack::health::{self, ContainerState};
+use crate::stack::{files, kestra_config, spec};
+
+/// Length of generated passwords (Kestra's policy needs 8+ with upper, lower and digit).
+pub const PASSWORD_LENGTH: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    BasicAuth,
+    Database,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Preflight,
+    Stage,
+    AlterRole,
+    Render,
+    Recreate,
+    Verify,
+    Commit,
+}
+
+impl Step {
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Preflight => "preflight",
+            Step::Stage => "stage",
+            Step::AlterRole => "alter-role",
+            Step::Render => "render",
+            Step::Recreate => "recreate",
+            Step::Verify => "verify",
+            Step::Commit => "commit",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The steps of a rotation and what each does (`--dry-run`, and the report).
+pub fn plan(kind: Kind) -> Vec<(Step, &'static str)> {
+    let mut steps = vec![
+        (
+            Step::Preflight,
+            "check the stack: Kestra and Postgres are ours and running, the running password works, no plain-text password would bring the old one back",
+        ),
+        (
+            Step::Stage,
+            "generate a 32-character password and store it in the keyring as pending (the current entry is made to match the running password first)",
+        ),
+    ];
+    if kind == Kind::Database {
+        steps.push((
+            Step::AlterRole,
+            "ALTER ROLE inside the Postgres container (a SCRAM verifier on the exec's stdin)",
+        ));
+    }
+    steps.extend([
+        (
+            Step::Render,
+            "render Kestra's config file with the new password (0600; the previous bytes are kept for a rollback)",
+        ),
+        (
+            Step::Recreate,
+            "stop and set aside the Kestra container, create and start a new one (Postgres untouched)",
+        ),
+        (
+            Step::Verify,
+            if kind == Kind::BasicAuth {
+                "wait for /health UP, then the new password must be accepted and the old one refused"
+            } else {
+                "wait for /health UP (Kestra reached Postgres with the new password) and the API accepting the credentials"
+            },
+        ),
+        (
+            Step::Commit,
+            "keyring: pending becomes current; remove the set-aside container",
+        ),
+    ]);
+    steps
+}
+
+/// A failure injected by tests after `step` (debug builds only).
+fn injected(step: Step) -> Result<()> {
+    #[cfg(debug_assertions)]
+    if std::env::var("KESTRACTL_ROTATE_FAIL_AT").ok().as_deref() == Some(step.name()) {
+        return Err(Error::Other(anyhow::anyhow!(
+            "failure injected after step {step} (KESTRACTL_ROTATE_FAIL_AT)"
+        )));
+    }
+    let _ = step;
+    Ok(())
+}
+
+/// What a rotation works on.
+pub struct Target<'a> {
+    pub engine: &'a Engine,
+    pub keyring: &'a Keyring,
+    pub stack: &'a StackSettings,
+    pub username: &'a str,
+    pub tenant: &'a str,
+    /// The keyring entry of the Basic Auth password (context, username, server).
+    pub basic_entry: String,
+    /// The keyring entry of the Postgres password (stack, DB user).
+    pub db_entry: String,
+    pub wait_timeout: Duration,
+    pub progress: &'a Progress,
+}
+
+impl Target<'_> {
+    fn kestra(&self) -> &str {
+        &self.stack.kestra_container.value
+    }
+
+    fn backup_name(&self) -> String {
+        format!("{}-rotating", self.kestra())
+    }
+
+    fn entry(&self, kind: Kind) -> &str {
+        match kind {
+            Kind::BasicAuth => &self.basic_entry,
+            Kind::Database => &self.db_entry,
+        }
+    }
+
+    fn client(&self, password: &Secret) -> Result<KestraClient> {
+        KestraClient::new(ClientConfig {
+            server: validate::server_url(&self.stack.local_url())
+                .map_err(|m| Error::settings(m, "check KESTRA_BIND and KESTRA_HTTP_PORT"))?,
+            tenant: self.tenant.to_string(),
+            username: self.username.to_string(),
+            password: Some(password.clone()),
+            timeout: Duration::from_secs(5),
+            allow_insecure_http: true,
+        })
+    }
+
+    async fn check(&self, password: &Secret) -> Result<CredentialCheck> {
+        Ok(self.client(password)?.check_credentials().await?)
+    }
+}
+
+/// The stack's credentials as they run now (from the rendered config file: what Kestra was
+/// started with).
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub basic: Secret,
+    pub db: Secret,
+}
+
+/// Read-only checks before anything changes. Returns the running credentials.
+pub async fn preflight(t: &Target<'_>, kind: Kind) -> Result<Running> {
+    let refuse = |message: String, hint: String| Error::Rotation { message, hint };
+    if t.stack.skip_kestra.value {
+        return Err(refuse(
+            "this stack runs Postgres only (SKIP_KESTRA_AUTO_START), so there is no Kestra to rotate".into(),
+            "unset SKIP_KESTRA_AUTO_START and `kestractl start` first".into(),
+        ));
+    }
+    let kestra = t.kestra();
+    let pg = &t.stack.postgres_container;
+    for name in [kestra, pg.as_str()] {
+        let inspect = t.engine.inspect(name).await?;
+        let backup = t.backup_name();
+        match (&inspect, health::state_of(inspect.as_ref())) {
+            (None, _) if name == kestra && t.engine.inspect(&backup).await?.is_some() => {
+                return Err(refuse(
+                    format!(
+                        "container {kestra} is missing and {backup} exists: an earlier rotation was interrupted"
+                    ),
+                    format!(
+                        "put the previous container back with `docker rename {backup} {kestra}`, then `kestractl start`"
+                    ),
+                ));
+            }
+            (None, _) => {
+                return Err(refuse(
+                    format!("container {name} does not exist"),
+                    "start the stack with `kestractl start` first".into(),
+                ));
+            }
+            (Some(c), _) if !crate::commands::stack::is_managed(c) => {
+                return Err(refuse(
+                    format!("container {name} was not created by kestractl"),
+                    "kestractl only rotates the credentials of the stack it manages".into(),
+                ));
+            }
+            (_, ContainerState::Running { .. }) => {}
+            (_, state) => {
+                return Err(refuse(
+                    format!("container {name} is not running ({state:?})"),
+                    "start the stack with `kestractl start` first".into(),
+                ));
+            }
+        }
+    }
+    let config = files::read_config(&t.stack.secrets_dir).ok_or_else(|| {
+        refuse(
+            format!(
+                "there is no Kestra config in {} to rotate",
+                t.stack.secrets_dir.display()
+            ),
+            "start the stack with `kestractl start` (it writes the config) first".into(),
+        )
+    })?;
+    let basic = kestra_config::basic_auth_password_of(&config);
+    let db = kestra_config::datasource_password_of(&config);
+    let (Some(basic), Some(db)) = (basic, db) else {
+        return Err(refuse(
+            format!(
+                "the Kestra config in {} has no Basic Auth or datasource password",
+                t.stack.secrets_dir.display()
+            ),
+            "run `kestractl start` to render it again, then retry".into(),
+        ));
+    };
+    if kind == Kind::Database && !scram::is_supported(&db) {
+        return Err(refuse(
+            "the current Postgres password has characters outside printable ASCII, which this \
+             rotation cannot send back to Postgres safely if it has to roll back"
+                .into(),
+            "change it once by hand (ALTER ROLE), put it in KESTRA_DB_PASSWORD for one \
+             `kestractl start`, then rotate"
+                .into(),
+        ));
+    }
+    match t.check(&basic).await {
+        Ok(CredentialCheck::Valid | CredentialCheck::ValidForbidden) => {}
+        Ok(_) => {
+            return Err(refuse(
+                format!("Kestra ({kestra}) refuses the password of its own config file"),
+                "run `kestractl start` so Kestra runs with its config again, then retry".into(),
+            ));
+        }
+        Err(e) => {
+            return Err(refuse(
+                format!("cannot check Kestra's credentials before rotating: {e}"),
+                "`kestractl status` says whether Kestra is ready; retry once it is".into(),
+            ));
+        }
+    }
+    Ok(Running { basic, db })
+}
+
+/// What has been done so far, so a rollback undoes exactly that.
+#[derive(Default)]
+struct Undo {
+    pending_staged: bool,
+    role_altered: bool,
+    files: Option<files::Snapshot>,
+    stopped: bool,
+    renamed: bool,
+    new_created: bool,
+    committed: bool,
+}
+
+/// How a rotation went, for the report.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub kind: Kind,
+    pub entry: String,
+    pub container: String,
+    pub steps: Vec<StepReport>,
+    pub elapsed_ms: u128,
+    /// Notes for the operator (a keyring entry brought in line, a left-over removed…).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    pub step: Step,
+    pub ms: u128,
+}
+
+/// Runs a rotation to the end, or rolls it back.
+pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
+    let started = Instant::now();
+    t.progress.step("preflight: checking the stack");
+    let running = preflight(t, kind).await?;
+    let mut report = Report {
+        kind,
+        entry: t.entry(kind).to_string(),
+        container: t.kestra().to_string(),
+        steps: vec![StepReport {
+            step: Step::Preflight,
+            ms: started.elapsed().as_millis(),
+        }],
+        elapsed_ms: 0,
+        notes: Vec::new(),
+    };
+    let mut undo = Undo::default();
+    match forward(t, kind, &running, &mut undo, &mut report).await {
+        Ok(()) => {
+            report.elapsed_ms = started.elapsed().as_millis();
+            Ok(report)
+        }
+        Err((step, cause)) => {
+            t.progress
+                .step(&format!("step {step} failed; rolling back"));
+            let rollback = rollback(t, kind, &running, &undo).await;
+            let what = match kind {
+                Kind::BasicAuth => "Basic Auth password",
+                Kind::Database => "Postgres password",
+            };
+            match rollback {
+                Ok(()) => Err(Error::Rotation {
+                    message: format!(
+                        "rotating the {what} failed at step `{step}`: {cause}\nrolled back: Kestra \
+                         runs with the previous credentials again (verified), the keyring entry \
+                         `{}` holds them, and the pending entry is gone",
+                        report.entry
+                    ),
+                    hint: cause.hint().map_or_else(
+                        || "fix the cause, then run `kestractl auth rotate` again".to_string(),
+                        |h| format!("{h}; then run `kestractl auth rotate` again"),
+                    ),
+                }),
+                Err(problems) => Err(Error::Rotation {
+                    message: format!(
+                        "rotating the {what} failed at step `{step}`: {cause}\nand the rollback \
+                         did not complete: {}",
+                        problems.join("; ")
+                    ),
+                    hint: format!(
+                        "check `kestractl status` and `kestractl auth status`. The previous config \
+                         was put back in {}; if the Kestra container is missing, `docker rename {} \
+                         {}` (if it exists) then `kestractl start` restores it",
+                        t.stack.secrets_dir.display(),
+                        t.backup_name(),
+                        t.kestra()
+                    ),
+                }),
+            }
+        }
+    }
+}
+
+type StepResult<T> = std::result::Result<T, (Step, Error)>;
+
+fn at(step: Step) -> impl FnOnce(Error) -> (Step, Error) {
+    move |e| (step, e)
+}
+
+async fn forward(
+    t: &Target<'_>,
+    kind: Kind,
+    running: &Running,
+    undo: &mut Undo,
+    report: &mut Report,
+) -> StepResult<()> {
+    let entry = t.entry(kind).to_string();
+    let pending = pending_entry(&entry);
+    let old = match kind {
+        Kind::BasicAuth => running.basic.clone(),
+        Kind::Database => running.db.clone(),
+    };
+    let mut mark = Instant::now();
+    let mut done = |step: Step, report: &mut Report, message: &str| {
+        t.progress.done(message);
+        report.steps.push(StepReport {
+            step,
+            ms: mark.elapsed().as_millis(),
+        });
+        mark = Instant::now();
+    };
+
+    // Stage: the keyring's current entry must be the running credential before anything else,
+    // then the new one goes in as pending.
+    t.progress
+        .step("stage: storing the new password as pending");
+    let current = t.keyring.get(&entry).await.map_err(at(Step::Stage))?;
+    if current.as_ref() != Some(&old) {
+        t.keyring.set(&entry, &old).await.map_err(at(Step::Stage))?;
+        report.notes.push(format!(
+            "the keyring entry `{entry}` {} the running password; it does now",
+            if current.is_some() {
+                "did not hold"
+            } else {
+                "was missing, not holding"
+            }
+        ));
+    }
+    if t.keyring
+        .get(&pending)
+        .await
+        .map_err(at(Step::Stage))?
+        .is_some()
+    {
+        report.notes.push(format!(
+            "removed a pending entry left by an interrupted rotation (`{pending}`); the running \
+             password was verified, so it was not in use"
+        ));
+    }
+    let new = generate_password(PASSWORD_LENGTH);
+    undo.pending_staged = true;
+    t.keyring
+        .set(&pending, &new)
+        .await
+        .map_err(at(Step::Stage))?;
+    injected(Step::Stage).map_err(at(Step::Stage))?;
+    done(
+        Step::Stage,
+        report,
+        "Stage: new password generated and stored as pending",
+    );
+
+    if kind == Kind::Database {
+        t.progress
+            .step("alter-role: changing the Postgres role's password");
+        undo.role_altered = true;
+        alter_role(t, &new).await.map_err(at(Step::AlterRole))?;
+        injected(Step::AlterRole).map_err(at(Step::AlterRole))?;
+        done(
+            Step::AlterRole,
+            report,
+            &format!(
+                "Alter role: Postgres role {} has the new password",
+                t.stack.db_user.value
+            ),
+        );
+    }
+
+    t.progress.step("render: writing Kestra's config");
+    let dir = &t.stack.secrets_dir;
+    undo.files = Some(files::snapshot(dir).map_err(at(Step::Render))?);
+    let (basic, db) = match kind {
+        Kind::BasicAuth => (&new, &running.db),
+        Kind::Database => (&running.basic, &new),
+    };
+    let config = kestra_config::render_for_stack(t.stack, t.username, basic, db)
+        .map_err(|e| (Step::Render, Error::Other(e)))?;
+    // The Postgres password file keeps its content (and revision) until the commit: Postgres
+    // itself is not recreated.
+    let file_db = files::read_db_password(dir).unwrap_or_else(|| running.db.clone());
+    let mounted = files::write(dir, &config, &file_db).map_err(at(Step::Render))?;
+    injected(Step::Render).map_err(at(Step::Render))?;
+    done(Step::Render, report, "Render: config written");
+
+    t.progress
+        .step(&format!("recreate: replacing the {} container", t.kestra()));
+    let desired = spec::desired(t.stack, &mounted, t.engine.local_socket().as_deref());
+    let Some(kestra_spec) = desired.kestra else {
+        return Err((
+            Step::Recreate,
+            Error::settings(
+                "this stack runs Postgres only",
+                "unset SKIP_KESTRA_AUTO_START",
+            ),
+        ));
+    };
+    let backup = t.backup_name();
+    if t.engine
+        .inspect(&backup)
+        .await
+        .map_err(at(Step::Recreate))?
+        .is_some()
+    {
+        // Left by an interrupted rotation; the running container was verified in preflight.
+        t.engine.remove(&backup).await.map_err(at(Step::Recreate))?;
+        report
+            .notes
+            .push(format!("removed {backup}, left by an interrupted rotation"));
+    }
+    undo.stopped = true;
+    t.engine
+        .stop(t.kestra(), Duration::from_secs(30))
+        .await
+        .map_err(at(Step::Recreate))?;
+    t.engine
+        .rename(t.kestra(), &backup)
+        .await
+        .map_err(at(Step::Recreate))?;
+    undo.renamed = true;
+    t.engine
+        .create(&kestra_spec)
+        .await
+        .map_err(at(Step::Recreate))?;
+    undo.new_created = true;
+    t.engine
+        .start(t.kestra())
+        .await
+        .map_err(at(Step::Recreate))?;
+    injected(Step::Recreate).map_err(at(Step::Recreate))?;
+    done(
+        Step::Recreate,
+        report,
+        &format!("Recreate: {} recreated (Postgres untouched)", t.kestra()),
+    );
+
+    t.progress.step("verify: waiting for Kestra");
+    let deadline = Instant::now() + t.wait_timeout;
+    let client = t.client(basic).map_err(at(Step::Verify))?;
+    let waited = health::wait_kestra(
+        t.engine,
+        t.kestra(),
+        &t.stack.management_url(),
+        &client,
+        deadline,
+        t.progress,
+    )
+    .await
+    .map_err(at(Step::Verify))?;
+    if kind == Kind::BasicAuth {
+        match t.check(&old).await.map_err(at(Step::Verify))? {
+            CredentialCheck::Refused => {}
+            other => {
+                return Err((
+                    Step::Verify,
+                    Error::Auth {
+                        message: format!(
+                            "Kestra still accepts the old password ({other:?}) after the change"
+                        ),
+                        hint:
+                            "Kestra may be managing Basic Auth itself rather than from its config \
+                               file; check `kestractl server info`"
+                                .into(),
+                    },
+                ));
+            }
+        }
+    }
+    injected(Step::Verify).map_err(at(Step::Verify))?;
+    done(
+        Step::Verify,
+        report,
+        &match kind {
+            Kind::BasicAuth => format!(
+                "Verify: Kestra ready after {}; the new password is accepted, the old one refused",
+                format_duration(waited)
+            ),
+            Kind::Database => format!(
+                "Verify: Kestra ready after {} on the new Postgres password; the API accepts the credentials",
+                format_duration(waited)
+            ),
+        },
+    );
+
+    t.progress.step("commit: updating the keyring");
+    undo.committed = true;
+    t.keyring
+        .set(&entry, &new)
+        .await
+        .map_err(at(Step::Commit))?;
+    injected(Step::Commit).map_err(at(Step::Commit))?;
+    // Past this point the rotation is done; what is left is tidying, reported but not undone.
+    if let Err(e) = t.keyring.delete(&pending).await {
+        report.notes.push(format!(
+            "could not remove the pending entry `{pending}`: {e}"
+        ));
+    }
+    if kind == Kind::Database
+        && let Err(e) = files::replace_db_password(dir, &new)
+    {
+        report.notes.push(format!(
+            "could not update the Postgres password file (the next `kestractl start` rewrites it): {e}"
+        ));
+    }
+    if let Err(e) = t.engine.remove(&backup).await {
+        report.notes.push(format!(
+            "could not remove the set-aside container {backup}: {e}"
+        ));
+    }
+    done(
+        Step::Commit,
+        report,
+        &format!("Commit: the keyring entry `{entry}` holds the new password"),
+    );
+    Ok(())
+}
+
+/// `ALTER ROLE` inside the Postgres container, as its superuser over the local socket; the SCRAM
+/// verifier goes through stdin.
+async fn alter_role(t: &Target<'_>, password: &Secret) -> Result<()> {
+    let role = quote_ident(&t.stack.db_user.value);
+    let verifier = scram::verifier(password);
+    let sql = Secret::new(format!(
+        "ALTER ROLE {role} PASSWORD '{}';\n\\q\n",
+        verifier.expose()
+    ));
+    let (code, output) = t
+        .engine
+        .exec_with_stdin(
+            &t.stack.postgres_container,
+            "postgres",
+            &[
+                "psql",
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--no-password",
+                "-U",
+                &t.stack.db_user.value,
+                "-d",
+                &t.stack.db_name.value,
+                "-f",
+                "-",
+            ],
+            sql.expose().as_bytes(),
+            Duration::from_secs(30),
+        )
+        .await?;
+    if code != 0 {
+        return Err(Error::Engine {
+            message: format!(
+                "psql in {} exited with code {code}: {}",
+                t.stack.postgres_container,
+                output.trim()
+            ),
+            hint: format!(
+                "check Postgres (`docker logs {}`)",
+                t.stack.postgres_container
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Undoes what `forward` did, in reverse; returns what could not be undone.
+async fn rollback(
+    t: &Target<'_>,
+    kind: Kind,
+    running: &Running,
+    undo: &Undo,
+) -> std::result::Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    let entry = t.entry(kind).to_string();
+    let backup = t.backup_name();
+    if undo.new_created
+        && let Err(e) = t.engine.remove(t.kestra()).await
+    {
+        problems.push(format!("removing the new container: {e}"));
+    }
+    if let Some(snapshot) = &undo.files
+        && let Err(e) = files::restore(snapshot)
+    {
+        problems.push(format!("restoring the config files: {e}"));
+    }
+    if undo.role_altered
+        && let Err(e) = alter_role(t, &running.db).await
+    {
+        problems.push(format!("setting the Postgres password back: {e}"));
+    }
+    if undo.renamed
+        && let Err(e) = t.engine.rename(&backup, t.kestra()).await
+    {
+        problems.push(format!("renaming {backup} back: {e}"));
+    }
+    if undo.stopped {
+        match t.engine.start(t.kestra()).await {
+            Err(e) => problems.push(format!("starting the previous container: {e}")),
+            Ok(()) => {
+                let deadline = Instant::now() + t.wait_timeout;
+                let verified = match t.client(&running.basic) {
+                    Ok(client) => health::wait_kestra(
+                        t.engine,
+                        t.kestra(),
+                        &t.stack.management_url(),
+                        &client,
+                        deadline,
+                        t.progress,
+                    )
+                    .await
+                    .map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = verified {
+                    problems.push(format!(
+                        "the previous container did not come back with the old credentials: {e}"
+                    ));
+                }
+            }
+        }
+    }
+    // The keyring follows what runs: the old credential as current, no pending.
+    let old = match kind {
+        Kind::BasicAuth => running.basic.clone(),
+        Kind::Database => running.db.clone(),
+    };
+    if undo.committed
+        && let Err(e) = t.keyring.set(&entry, &old).await
+    {
+        problems.push(format!(
+            "putting the previous password back in the keyring: {e}"
+        ));
+    }
+    if undo.pending_staged
+        && let Err(e) = t.keyring.delete(&pending_entry(&entry)).await
+    {
+        problems.push(format!("removing the pending keyring entry: {e}"));
+    }
+    if problems.is_empty() {
+        t.progress
+            .done("Rolled back; the previous credentials work again");
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_name_every_step_once_in_order() {
+        let basic: Vec<Step> = plan(Kind::BasicAuth).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(
+            basic,
+            [
+                Step::Preflight,
+                Step::Stage,
+                Step::Render,
+                Step::Recreate,
+                Step::Verify,
+                Step::Commit
+            ]
+        );
+        let db: Vec<Step> = plan(Kind::Database).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(db[2], Step::AlterRole);
+        assert_eq!(db.len(), 7);
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("kestra"), "\"kestra\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+    }
+}
