@@ -115,6 +115,10 @@ pub enum Command {
     /// Contexts (server URL, tenant, username) in the config file; never passwords
     #[command(subcommand)]
     Config(ConfigCommand),
+
+    /// Credentials: the OS keyring (login, logout, status, show), imports, rotation
+    #[command(subcommand)]
+    Auth(AuthCommand),
 }
 
 const START_LONG: &str = "Start Postgres and Kestra, creating what is missing, then wait until \
@@ -487,4 +491,107 @@ pub struct ConfigAddArgs {
     /// Replace an existing context of the same name
     #[arg(long)]
     pub overwrite: bool,
+}
+
+// ---- auth (credentials in the OS keyring) ----
+
+const AUTH_LOGIN_LONG: &str = "Verify a password against the server, then store it in the OS \
+keyring.\n\n\
+The password is read from the terminal without echo, or from the first line of stdin with \
+--password-stdin (it is never an argument). It is checked on a protected API route first: a \
+refused password exits 4 and nothing is stored. The entry is keyed by the context, the username \
+and the server (service `kestractl`, user `<context>/<username>@<server>`), so give the same \
+--context/--server/--username (or none) to the commands that should use it.";
+
+const AUTH_ROTATE_LONG: &str = "Change a credential of the stack kestractl manages, with verify \
+and rollback.\n\n\
+Basic Auth (the default): a new 32-character password is generated and staged in the keyring as \
+pending; Kestra's config file is rendered with it and only the Kestra container is recreated; the \
+new password must be accepted and the old one refused; then the keyring's entry is replaced \
+(pending → current). With --db, the Postgres password is changed instead: ALTER ROLE inside the \
+Postgres container (a SCRAM verifier sent on stdin, never the password, never in argv), then \
+Kestra's datasource, then Kestra is recreated and verified.\n\n\
+Any failure restores the previous config and container, verifies the old credentials work again, \
+drops the pending entry and exits non-zero naming the step. At every step exactly one credential \
+works and the keyring holds it. API clients other than kestractl need the new password \
+afterwards.";
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Verify a password against the server, then store it in the OS keyring (prompts on a terminal)
+    #[command(long_about = AUTH_LOGIN_LONG)]
+    Login,
+
+    /// Remove the stored password of the context, server and username
+    Logout,
+
+    /// Keyring in use, whether a password is stored and works, and where a command would get it
+    Status,
+
+    /// Print the stored password (e.g. for the UI's login form); refuses without --reveal
+    Show(AuthShowArgs),
+
+    /// Move KESTRA_BASICAUTH_PASSWORD and KESTRA_DB_PASSWORD from .env into the keyring
+    #[command(name = "import-env")]
+    ImportEnv(ImportEnvArgs),
+
+    /// Import the official kestractl's contexts (~/.kestractl/config.yaml): contexts here, passwords to the keyring
+    #[command(name = "import-kestractl")]
+    ImportKestractl(ImportKestractlArgs),
+
+    /// Rotate the managed stack's Basic Auth (or --db Postgres) password, verified, rolled back on failure
+    #[command(long_about = AUTH_ROTATE_LONG)]
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthShowArgs {
+    /// Really print the password (to stdout; asks first on a terminal unless --yes)
+    #[arg(long)]
+    pub reveal: bool,
+
+    /// The managed stack's Postgres password instead of the Basic Auth one
+    #[arg(long)]
+    pub db: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportEnvArgs {
+    /// Also rewrite the .env without the two passwords (the original is kept as .env.kestractl-backup, 0600)
+    #[arg(long)]
+    pub rewrite_env: bool,
+
+    /// The .env file to read
+    #[arg(long, value_name = "FILE", default_value = ".env")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ImportKestractlArgs {
+    /// The official kestractl's config [default: ~/.kestractl/config.yaml]
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Replace contexts of the same name that differ
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Delete their file once everything in it was imported (never otherwise)
+    #[arg(long)]
+    pub delete_source: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RotateArgs {
+    /// Rotate the Postgres password instead of Kestra's Basic Auth password
+    #[arg(long)]
+    pub db: bool,
+
+    /// Show the steps and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long Kestra may take to become ready after it is recreated
+    #[arg(long, value_name = "DURATION", default_value = "3m")]
+    pub wait_timeout: String,
 }

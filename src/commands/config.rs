@@ -9,7 +9,7 @@ use super::Ctx;
 use crate::cli::{ConfigAddArgs, ConfigCommand};
 use crate::error::{Error, Exit, Result};
 use crate::output::Style;
-use crate::secrets::source::resolve_password;
+use crate::secrets::source::{given_password, resolve_password};
 use crate::settings::{ConfigFile, Context, Entry, config_file, validate};
 
 pub async fn run(ctx: &Ctx, cmd: ConfigCommand) -> Result<Exit> {
@@ -164,11 +164,20 @@ struct ShowReport {
 
 async fn show(ctx: &Ctx) -> Result<Exit> {
     let settings = ctx.settings().await?;
+    // Where a password would come from, without reading stdin.
     let password_source = if ctx.global.password_stdin {
         Some("--password-stdin".to_string())
     } else {
         let env = |k: &str| ctx.env(k);
-        resolve_password(false, &mut std::io::empty(), &env, &settings.dotenv)?
+        let given = given_password(false, &mut std::io::empty(), &env)?;
+        let keyring = match given {
+            Some(_) => None,
+            None => Some(ctx.keyring().await?),
+        };
+        let entry = ctx.basic_auth_entry().await?;
+        resolve_password(given, keyring, &entry, &env, &settings.dotenv)
+            .await
+            .0
             .map(|p| p.source.to_string())
     };
     let report = ShowReport {

@@ -2,6 +2,7 @@
 //! live here. Clients are built lazily through [`Ctx`], so commands that do not need the network
 //! (help, `config`) never touch it.
 
+pub mod auth;
 pub mod config;
 pub mod executions;
 pub mod flows;
@@ -16,7 +17,8 @@ use crate::cli::{Command, GlobalArgs};
 use crate::error::{Exit, Result};
 use crate::kestra::{ClientConfig, KestraClient};
 use crate::output::Output;
-use crate::secrets::source::{Password, resolve_password};
+use crate::secrets::source::{Password, given_password, resolve_password};
+use crate::secrets::store::{self, Availability};
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::settings::{self, ConfigFile, DotEnv, FlagValues, Layers, Settings};
 use crate::stack::engine::Engine;
@@ -39,6 +41,7 @@ pub struct Ctx {
     loaded: OnceCell<Loaded>,
     settings: OnceCell<Settings>,
     password: OnceCell<Option<Password>>,
+    keyring: OnceCell<Availability>,
     kestra: OnceCell<KestraClient>,
     engine: OnceCell<Engine>,
 }
@@ -54,6 +57,7 @@ impl Ctx {
             loaded: OnceCell::new(),
             settings: OnceCell::new(),
             password: OnceCell::new(),
+            keyring: OnceCell::new(),
             kestra: OnceCell::new(),
             engine: OnceCell::new(),
         }
@@ -139,22 +143,52 @@ impl Ctx {
             .await
     }
 
-    /// The password for API calls, read at most once (stdin can only be read once).
+    /// The OS keyring (`KESTRACTL_KEYRING`), found on first use; see [`store`].
+    pub async fn keyring(&self) -> Result<&Availability> {
+        self.keyring
+            .get_or_try_init(|| async {
+                let choice = store::Choice::parse(self.env("KESTRACTL_KEYRING").as_deref())?;
+                let timeout =
+                    store::timeout_from(self.env("KESTRACTL_KEYRING_TIMEOUT").as_deref())?;
+                Ok::<_, crate::error::Error>(store::open(choice, timeout).await)
+            })
+            .await
+    }
+
+    /// The keyring entry of the Basic Auth password for the resolved context, username, server.
+    pub async fn basic_auth_entry(&self) -> Result<String> {
+        let s = self.settings().await?;
+        Ok(store::basic_auth_entry(
+            &s.context.value,
+            &s.username.value,
+            &settings::display_url(&s.server.value),
+        ))
+    }
+
+    /// The password for API calls, read at most once (stdin can only be read once): given
+    /// (`--password-stdin`, `KESTRACTL_PASSWORD`), else the keyring, else the seed's variables.
     pub async fn password(&self) -> Result<Option<&Password>> {
         let settings = self.settings().await?;
         let pw = self
             .password
             .get_or_try_init(|| async {
-                let stdin = std::io::stdin();
-                let mut lock = stdin.lock();
-                let pw = resolve_password(
-                    self.global.password_stdin,
-                    &mut lock,
-                    &*self.env,
-                    &settings.dotenv,
-                )?;
+                let given = {
+                    let stdin = std::io::stdin();
+                    let mut lock = stdin.lock();
+                    given_password(self.global.password_stdin, &mut lock, &*self.env)?
+                };
+                let keyring = match given {
+                    Some(_) => None,
+                    None => Some(self.keyring().await?),
+                };
+                let entry = self.basic_auth_entry().await?;
+                let (pw, problem) =
+                    resolve_password(given, keyring, &entry, &*self.env, &settings.dotenv).await;
                 if let Some(w) = pw.as_ref().and_then(|p| p.warning.as_ref()) {
                     self.out.warn(w);
+                }
+                if let Some(problem) = problem {
+                    self.out.warn(&problem);
                 }
                 Ok::<_, crate::error::Error>(pw)
             })
@@ -201,5 +235,6 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Executions(args) => executions::run(ctx, args).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
+        Command::Auth(cmd) => auth::run(ctx, cmd).await,
     }
 }

@@ -59,6 +59,8 @@ impl Sandbox {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.root.path().join("home"))
             .env("KESTRACTL_CONFIG_DIR", self.config_dir())
+            // Tests never touch the caller's keyring; the keyring tests opt in (keyring.rs).
+            .env("KESTRACTL_KEYRING", "none")
             .current_dir(self.workdir())
             .timeout(std::time::Duration::from_secs(60));
         cmd
