@@ -7,6 +7,10 @@
 mod common;
 
 mod docker;
+mod keyring;
+
+mod auth_docker;
+mod auth_keyring;
 
 mod config_cmd;
 mod executions_cmd;
