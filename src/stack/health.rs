@@ -115,6 +115,22 @@ fn indent(lines: &[String]) -> String {
         .join("\n")
 }
 
+/// The container's state while we wait for it; an error at once if it crashed, is crash-looping
+/// or was removed, since waiting longer cannot help.
+async fn alive(engine: &Engine, name: &str) -> Result<ContainerState> {
+    match state_of(engine.inspect(name).await?.as_ref()) {
+        ContainerState::Exited { code, oom } => Err(crashed(engine, name, code, oom, false).await),
+        ContainerState::Restarting { code, oom } => {
+            Err(crashed(engine, name, code, oom, true).await)
+        }
+        ContainerState::Missing => Err(Error::Engine {
+            message: format!("container {name} disappeared while starting"),
+            hint: "something else removed it; run `kestractl start` again".into(),
+        }),
+        other => Ok(other),
+    }
+}
+
 /// Waits until the Postgres container's healthcheck reports healthy.
 pub async fn wait_postgres(
     engine: &Engine,
@@ -125,32 +141,20 @@ pub async fn wait_postgres(
     let started = Instant::now();
     progress.step(&format!("waiting for Postgres ({name}) to be healthy"));
     loop {
-        match state_of(engine.inspect(name).await?.as_ref()) {
-            ContainerState::Running { health } if health.as_deref() == Some("healthy") => {
-                return Ok(started.elapsed());
+        if let ContainerState::Running { health } = alive(engine, name).await? {
+            match health.as_deref() {
+                Some("healthy") => return Ok(started.elapsed()),
+                Some("unhealthy") => {
+                    return Err(timed_out(
+                        engine,
+                        name,
+                        "Postgres reports unhealthy",
+                        started.elapsed(),
+                    )
+                    .await);
+                }
+                _ => {}
             }
-            ContainerState::Running { health } if health.as_deref() == Some("unhealthy") => {
-                return Err(timed_out(
-                    engine,
-                    name,
-                    "Postgres reports unhealthy",
-                    started.elapsed(),
-                )
-                .await);
-            }
-            ContainerState::Exited { code, oom } => {
-                return Err(crashed(engine, name, code, oom, false).await);
-            }
-            ContainerState::Restarting { code, oom } => {
-                return Err(crashed(engine, name, code, oom, true).await);
-            }
-            ContainerState::Missing => {
-                return Err(Error::Engine {
-                    message: format!("container {name} disappeared while starting"),
-                    hint: "something else removed it; run `kestractl start` again".into(),
-                });
-            }
-            _ => {}
         }
         if Instant::now() >= deadline {
             return Err(
@@ -194,21 +198,7 @@ pub async fn wait_kestra(
     let mut healthy = false;
     progress.step(&format!("waiting for Kestra ({name}) to be ready"));
     loop {
-        match state_of(engine.inspect(name).await?.as_ref()) {
-            ContainerState::Exited { code, oom } => {
-                return Err(crashed(engine, name, code, oom, false).await);
-            }
-            ContainerState::Restarting { code, oom } => {
-                return Err(crashed(engine, name, code, oom, true).await);
-            }
-            ContainerState::Missing => {
-                return Err(Error::Engine {
-                    message: format!("container {name} disappeared while starting"),
-                    hint: "something else removed it; run `kestractl start` again".into(),
-                });
-            }
-            _ => {}
-        }
+        alive(engine, name).await?;
         if !healthy && health_up(&http, &health_url).await {
             healthy = true;
             progress.step("Kestra is up; checking the credentials");
