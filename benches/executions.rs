@@ -47,7 +47,11 @@ fn measure(url: &str, cfg: &std::path::Path) -> Sample {
     }
     let out = child.wait_with_output().unwrap();
     let total = started.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     let rss_kib = stderr
         .lines()
@@ -68,9 +72,14 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let cfg = tempfile::tempdir().unwrap();
-    println!("| seeded executions | rows printed | peak RSS (median) | time to first row (median) | total time (median) |");
+    println!(
+        "| seeded executions | rows printed | peak RSS (median) | time to first row (median) | total time (median) |"
+    );
     println!("|---:|---:|---:|---:|---:|");
     let mut peaks = Vec::new();
     for &n in &sizes {
@@ -80,10 +89,15 @@ fn main() {
             ..Knobs::default()
         };
         let emu = kestra_emulator::start_in_background(opts).expect("emulator");
-        let mut samples: Vec<Sample> = (0..runs.max(1)).map(|_| measure(&emu.api_url(), cfg.path())).collect();
+        let mut samples: Vec<Sample> = (0..runs.max(1))
+            .map(|_| measure(&emu.api_url(), cfg.path()))
+            .collect();
         for s in &samples {
             assert_eq!(s.rows, n as usize, "every execution printed once");
-            eprintln!("  {n}: {} KiB, first row {:?}, total {:?}", s.rss_kib, s.first_row, s.total);
+            eprintln!(
+                "  {n}: {} KiB, first row {:?}, total {:?}",
+                s.rss_kib, s.first_row, s.total
+            );
         }
         let median_by = |samples: &mut Vec<Sample>, key: fn(&Sample) -> u128| -> u128 {
             let mut v: Vec<u128> = samples.iter().map(key).collect();
