@@ -41,10 +41,7 @@ fn std_cmd(stack: &Stack, ss: &SecretService) -> StdCommand {
 }
 
 fn basic_entry(stack: &Stack) -> String {
-    format!(
-        "default/{STACK_USER}@http://localhost:{}",
-        stack.http_port
-    )
+    format!("default/{STACK_USER}@http://localhost:{}", stack.http_port)
 }
 
 fn db_entry(stack: &Stack) -> String {
@@ -219,19 +216,27 @@ fn docker_rotate_basic_auth_rolls_back_at_every_step_then_succeeds() {
             .unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{step}: {stderr}");
-        assert!(stderr.contains(&format!("failed at step `{step}`")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("failed at step `{step}`")),
+            "{stderr}"
+        );
         assert!(stderr.contains("rolled back"), "{stderr}");
         assert_no_leak(&out, &[old]);
         // Exactly one credential works, the old one, and the keyring holds it.
         assert_eq!(api_status(&stack, old), 200, "after a failure at {step}");
         assert_eq!(ss.lookup(&entry).as_deref(), Some(old), "after {step}");
-        assert!(ss.lookup(&format!("{entry}#pending")).is_none(), "after {step}");
+        assert!(
+            ss.lookup(&format!("{entry}#pending")).is_none(),
+            "after {step}"
+        );
         // The previous container and config are back, byte for byte.
         assert_eq!(stack.container_id(&stack.name), id, "after {step}");
         assert_eq!(rendered_config(&stack), config_before, "after {step}");
-        assert!(!docker(&["inspect", &format!("{}-rotating", stack.name)])
-            .status
-            .success());
+        assert!(
+            !docker(&["inspect", &format!("{}-rotating", stack.name)])
+                .status
+                .success()
+        );
     }
 
     // Now for real, watching every process's argv while it runs.
@@ -239,17 +244,25 @@ fn docker_rotate_basic_auth_rolls_back_at_every_step_then_succeeds() {
     rotate.args(["auth", "rotate", "-vv"]);
     let out = run_watching_argv(&mut rotate, &[old]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("Other API clients"), "{}", text(&out.stdout));
-    let new = ss.lookup(&entry).expect("the new password is in the keyring");
+    assert!(
+        text(&out.stdout).contains("Other API clients"),
+        "{}",
+        text(&out.stdout)
+    );
+    let new = ss
+        .lookup(&entry)
+        .expect("the new password is in the keyring");
     assert_eq!(new.len(), 32);
     assert_ne!(new, old);
     assert_no_leak(&out, &[old, &new]);
     assert_eq!(api_status(&stack, &new), 200);
     assert_eq!(api_status(&stack, old), 401);
     assert!(ss.lookup(&format!("{entry}#pending")).is_none());
-    assert!(!docker(&["inspect", &format!("{}-rotating", stack.name)])
-        .status
-        .success());
+    assert!(
+        !docker(&["inspect", &format!("{}-rotating", stack.name)])
+            .status
+            .success()
+    );
     assert_not_inspectable(&stack, &[old, &new]);
 
     // Commands use the new password from the keyring; a plain start keeps it.
@@ -279,7 +292,9 @@ fn docker_rotate_db_rolls_back_at_every_step_then_succeeds() {
     let out = start.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let entry = db_entry(&stack);
-    let old = ss.lookup(&entry).expect("start stored the Postgres password");
+    let old = ss
+        .lookup(&entry)
+        .expect("start stored the Postgres password");
     let config_before = rendered_config(&stack);
 
     for step in [
@@ -298,16 +313,26 @@ fn docker_rotate_db_rolls_back_at_every_step_then_succeeds() {
             .unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{step}: {stderr}");
-        assert!(stderr.contains(&format!("failed at step `{step}`")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("failed at step `{step}`")),
+            "{stderr}"
+        );
         assert!(stderr.contains("rolled back"), "{stderr}");
         assert_no_leak(&out, &[&old, STACK_PASSWORD]);
-        assert_eq!(ss.lookup(&entry).as_deref(), Some(old.as_str()), "after {step}");
+        assert_eq!(
+            ss.lookup(&entry).as_deref(),
+            Some(old.as_str()),
+            "after {step}"
+        );
         assert!(ss.lookup(&format!("{entry}#pending")).is_none());
         assert_eq!(stack.container_id(&stack.name), id, "after {step}");
         assert_eq!(rendered_config(&stack), config_before, "after {step}");
         assert_eq!(api_status(&stack, STACK_PASSWORD), 200, "after {step}");
         assert!(postgres_accepts(&stack, &old), "after {step}");
-        assert!(!postgres_accepts(&stack, "Not-the-passw0rd"), "after {step}");
+        assert!(
+            !postgres_accepts(&stack, "Not-the-passw0rd"),
+            "after {step}"
+        );
     }
 
     let mut rotate = std_cmd(&stack, &ss);

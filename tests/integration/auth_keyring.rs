@@ -50,14 +50,22 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("nothing was stored"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nothing was stored"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_no_leak(&out, &["Wr0ng-password-here"]);
     assert_eq!(ss.count(), 0);
 
     // Without a terminal and without --password-stdin: refused, with the fix.
     let out = cmd().args(["auth", "login"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--password-stdin"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--password-stdin"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // The right one: verified, then stored under context/username/server.
     let out = cmd()
@@ -71,12 +79,18 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
     assert_eq!(ss.count(), 1);
 
     // API commands now work with no password given anywhere.
-    let out = cmd().args(["server", "info", "-o", "json"]).output().unwrap();
+    let out = cmd()
+        .args(["server", "info", "-o", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(stdout_json(&out)["credentials"], "valid");
     assert_no_leak(&out, &[PASSWORD]);
 
-    let out = cmd().args(["auth", "status", "-o", "json"]).output().unwrap();
+    let out = cmd()
+        .args(["auth", "status", "-o", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let status = stdout_json(&out);
     assert_eq!(status["keyring"]["backend"], "secret-service");
@@ -114,7 +128,11 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
     assert_eq!(ss.count(), 0);
     let out = cmd().args(["flows", "list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(text(&out.stderr).contains("auth login"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("auth login"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = cmd().args(["auth", "logout"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("Nothing to remove"));
@@ -139,12 +157,19 @@ fn keyutils_login_status_logout_in_a_session_keyring() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("kernel keyutils"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("kernel keyutils"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_no_leak(&out, &[PASSWORD]);
 
     let out = cmd().args(["flows", "list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = cmd().args(["auth", "status", "-o", "json"]).output().unwrap();
+    let out = cmd()
+        .args(["auth", "status", "-o", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let status = stdout_json(&out);
     assert_eq!(status["keyring"]["backend"], "keyutils");
@@ -153,7 +178,10 @@ fn keyutils_login_status_logout_in_a_session_keyring() {
 
     let out = cmd().args(["auth", "logout"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = cmd().args(["auth", "status", "-o", "json"]).output().unwrap();
+    let out = cmd()
+        .args(["auth", "status", "-o", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(stdout_json(&out)["stored"], false);
 }
@@ -167,7 +195,13 @@ fn no_keyring_at_all_says_what_was_tried_and_stores_nothing() {
     let sb = Sandbox::new();
     let started = Instant::now();
     let out = Keyutils::no_keyring_cmd(&sb)
-        .args(["--server", &emu.api_url(), "auth", "login", "--password-stdin"])
+        .args([
+            "--server",
+            &emu.api_url(),
+            "auth",
+            "login",
+            "--password-stdin",
+        ])
         .write_stdin(PASSWORD)
         .output()
         .unwrap();
@@ -203,7 +237,13 @@ fn a_locked_keyring_fails_fast_and_stores_nothing() {
     ss.apply(&mut cmd);
     let started = Instant::now();
     let out = cmd
-        .args(["--server", &emu.api_url(), "auth", "login", "--password-stdin"])
+        .args([
+            "--server",
+            &emu.api_url(),
+            "auth",
+            "login",
+            "--password-stdin",
+        ])
         .write_stdin(PASSWORD)
         .output()
         .unwrap();
@@ -231,10 +271,19 @@ fn an_unresponsive_keyring_times_out_instead_of_hanging() {
     let started = Instant::now();
     let out = sb
         .cmd()
-        .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", socket.display()))
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
         .env("KESTRACTL_KEYRING", "secret-service")
         .env("KESTRACTL_KEYRING_TIMEOUT", "1s")
-        .args(["--server", &emu.api_url(), "auth", "login", "--password-stdin"])
+        .args([
+            "--server",
+            &emu.api_url(),
+            "auth",
+            "login",
+            "--password-stdin",
+        ])
         .write_stdin(PASSWORD)
         .output()
         .unwrap();
@@ -287,7 +336,10 @@ fn import_env_moves_both_passwords_and_rewrites_env_with_a_backup() {
     assert_eq!(report["rewritten"], true);
     let basic_entry = "default/ops@example.com@http://localhost:18123";
     assert_eq!(report["imported"][0]["entry"], basic_entry);
-    assert_eq!(report["imported"][1]["entry"], "stack:tools-kestra/postgres:kestra");
+    assert_eq!(
+        report["imported"][1]["entry"],
+        "stack:tools-kestra/postgres:kestra"
+    );
     assert_eq!(ss.lookup(basic_entry).as_deref(), Some("Seed-Passw0rd-1"));
     assert_eq!(
         ss.lookup("stack:tools-kestra/postgres:kestra").as_deref(),
@@ -307,9 +359,15 @@ fn import_env_moves_both_passwords_and_rewrites_env_with_a_backup() {
     }
 
     // Commands now take the password from the keyring, with no plain-text warning.
-    let out = cmd().args(["config", "show", "-o", "json"]).output().unwrap();
+    let out = cmd()
+        .args(["config", "show", "-o", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let src = stdout_json(&out)["passwordSource"].as_str().unwrap().to_string();
+    let src = stdout_json(&out)["passwordSource"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(src.contains("keyring"), "{src}");
 
     // Nothing left to import: says so, changes nothing.
@@ -398,9 +456,13 @@ fn import_kestractl_creates_contexts_and_moves_passwords_to_the_keyring() {
     // Their file is untouched; ours has the context and no password.
     assert_eq!(std::fs::read_to_string(&theirs).unwrap(), yaml);
     let ours = sb.read_config().unwrap();
-    assert!(ours.contains("[contexts.local]") && !ours.contains(PASSWORD), "{ours}");
+    assert!(
+        ours.contains("[contexts.local]") && !ours.contains(PASSWORD),
+        "{ours}"
+    );
     assert_eq!(
-        ss.lookup(&format!("local/{USER}@{}", emu.api_url())).as_deref(),
+        ss.lookup(&format!("local/{USER}@{}", emu.api_url()))
+            .as_deref(),
         Some(PASSWORD)
     );
     // The imported context works with no password given.
@@ -424,7 +486,11 @@ fn import_kestractl_creates_contexts_and_moves_passwords_to_the_keyring() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("bad.yaml"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_no_leak(&out, &["Bad-Secr3t-1"]);
 }
 
@@ -441,7 +507,14 @@ fn the_password_never_appears_in_any_command_line() {
     let mut login = sandboxed_std(&sb, &bin.display().to_string());
     ss.apply_std(&mut login);
     login
-        .args(["--server", &emu.api_url(), "-vv", "auth", "login", "--password-stdin"])
+        .args([
+            "--server",
+            &emu.api_url(),
+            "-vv",
+            "auth",
+            "login",
+            "--password-stdin",
+        ])
         .stdin(std::process::Stdio::piped());
     // Feed stdin from a thread-free pipe: write through a file.
     let pwfile = sb.path().join("pw");

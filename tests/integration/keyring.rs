@@ -76,7 +76,12 @@ pub const KEYRING_PASSWORD: &str = "harness-keyring-pw";
 impl SecretService {
     /// An unlocked Secret Service; `None` (test skipped) when the programs are missing here.
     pub fn start() -> Option<Self> {
-        if !available(&["dbus-daemon", "gnome-keyring-daemon", "secret-tool", "dbus-send"]) {
+        if !available(&[
+            "dbus-daemon",
+            "gnome-keyring-daemon",
+            "secret-tool",
+            "dbus-send",
+        ]) {
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");
@@ -118,7 +123,14 @@ impl SecretService {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ok = ss
-                .tool(&["store", "--label=harness", "service", "kestractl-harness", "probe", "1"])
+                .tool(&[
+                    "store",
+                    "--label=harness",
+                    "service",
+                    "kestractl-harness",
+                    "probe",
+                    "1",
+                ])
                 .stdin(Stdio::piped())
                 .spawn()
                 .and_then(|mut c| {
@@ -293,8 +305,12 @@ impl Keyutils {
     /// `kestractl` (with the sandbox's environment) inside this test's session keyring.
     pub fn cmd(&self, sb: &Sandbox) -> Command {
         let mut cmd = sandboxed(sb, "keyctl");
-        cmd.args(["session", &self.session, &kestractl_bin().display().to_string()])
-            .env("KESTRACTL_KEYRING", "keyutils");
+        cmd.args([
+            "session",
+            &self.session,
+            &kestractl_bin().display().to_string(),
+        ])
+        .env("KESTRACTL_KEYRING", "keyutils");
         cmd
     }
 
