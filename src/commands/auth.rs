@@ -775,6 +775,24 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
         parse_duration(&args.wait_timeout).map_err(|m| Error::usage(m, "fix --wait-timeout"))?;
     let s = ctx.settings().await?;
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    // The keyring entry follows the resolved server: it must be this stack's.
+    let server = &s.server.value;
+    let local = stack.local_url();
+    let ours = server.port_or_known_default() == Some(stack.http_port.value)
+        && (crate::settings::validate::is_loopback(server)
+            || server.host_str() == Some(stack.bind.value.to_string().as_str()));
+    if !ours {
+        return Err(Error::Rotation {
+            message: format!(
+                "the server of this command ({}) is not the stack kestractl manages here ({local})",
+                server_of(s)
+            ),
+            hint: format!(
+                "rotate the local stack with `--server {local}` (or a context pointing at it); \
+                 kestractl only rotates the stack it runs. Nothing was changed"
+            ),
+        });
+    }
     let conflicts = rotation_conflicts(ctx, s, kind);
     if !conflicts.is_empty() {
         return Err(Error::Rotation {
@@ -863,4 +881,29 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
     };
     ctx.out.print(&text)?;
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn undo_puts_every_entry_back_as_it_was() {
+        let k = Keyring::mock();
+        k.set("a", &Secret::new("old-a")).await.unwrap();
+        let mut undo = Undo::new(&k);
+        let prev = undo.set("a", &Secret::new("new-a")).await.unwrap();
+        assert_eq!(replaced_word(&prev, &Secret::new("new-a")), "replaced");
+        let prev = undo.set("b", &Secret::new("new-b")).await.unwrap();
+        assert_eq!(replaced_word(&prev, &Secret::new("new-b")), "stored");
+        // Writing the same value again is not a change and is not undone.
+        let prev = undo.set("a", &Secret::new("new-a")).await.unwrap();
+        assert_eq!(replaced_word(&prev, &Secret::new("new-a")), "unchanged");
+        let e = undo
+            .fail(Error::settings("the .env could not be written", "fix it"))
+            .await;
+        assert!(e.to_string().contains(".env"));
+        assert_eq!(k.get("a").await.unwrap().unwrap().expose(), "old-a");
+        assert!(k.get("b").await.unwrap().is_none());
+    }
 }

@@ -531,3 +531,43 @@ fn the_password_never_appears_in_any_command_line() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_no_leak(&out, &[PASSWORD]);
 }
+
+#[test]
+fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
+    let sb = Sandbox::new();
+    let cmd = || {
+        let mut c = sb.cmd();
+        c.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+        c
+    };
+    // Not the stack kestractl runs here.
+    let out = cmd()
+        .args(["--server", "https://kestra.example.com", "auth", "rotate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not the stack kestractl manages"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A plain-text password that the next start would put back.
+    sb.write_dotenv("KESTRA_BASICAUTH_PASSWORD=Seed-Passw0rd-9\n");
+    let out = cmd()
+        .args(["auth", "rotate", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("KESTRA_BASICAUTH_PASSWORD in"), "{stderr}");
+    assert!(stderr.contains("import-env"), "{stderr}");
+    assert_no_leak(&out, &["Seed-Passw0rd-9"]);
+    let out = cmd()
+        .env("KESTRA_DB_PASSWORD", "Db-Passw0rd-9")
+        .args(["auth", "rotate", "--db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("KESTRA_DB_PASSWORD"));
+    assert_no_leak(&out, &["Db-Passw0rd-9"]);
+}
