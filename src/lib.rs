@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod flows;
+pub mod fsutil;
 pub mod kestra;
 pub mod output;
 pub mod secrets;

@@ -451,10 +451,10 @@ async fn import_env(ctx: &Ctx, args: &ImportEnvArgs) -> Result<Exit> {
     let mut backup = None;
     if let Some(new_text) = &rewritten {
         let backup_path = import::backup_path(path);
-        if let Err(e) = import::write_file_atomically(&backup_path, text.as_bytes(), 0o600) {
+        if let Err(e) = crate::fsutil::write_atomic(&backup_path, text.as_bytes(), Some(0o600)) {
             return Err(undo.fail(e).await);
         }
-        if let Err(e) = import::write_file_atomically(path, new_text.as_bytes(), 0o600) {
+        if let Err(e) = crate::fsutil::write_atomic(path, new_text.as_bytes(), Some(0o600)) {
             let _ = std::fs::remove_file(&backup_path);
             return Err(undo.fail(e).await);
         }

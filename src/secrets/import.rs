@@ -3,7 +3,6 @@
 //! rewrite are pure; the commands (`commands::auth`) do the keyring and file writes with undo.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -110,40 +109,6 @@ pub fn rewrite_dotenv(text: &str, path: &Path, keys: &[&str]) -> Result<String> 
         ));
     }
     Ok(rewritten)
-}
-
-/// Writes `bytes` to `path` atomically with `mode` (a new file in the same directory, renamed).
-pub fn write_file_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(mode);
-        }
-        let mut f = options.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        }
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("cannot write", path, e)
-    })
 }
 
 /// The mode of a file (0600 when unknown), to keep it across a rewrite.
@@ -387,7 +352,7 @@ mod tests {
     fn atomic_write_sets_the_mode() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(".env");
-        write_file_atomically(&p, b"A=1\n", 0o600).unwrap();
+        crate::fsutil::write_atomic(&p, b"A=1\n", Some(0o600)).unwrap();
         assert_eq!(mode_of(&p), 0o600);
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "A=1\n");
         assert_eq!(

@@ -2,7 +2,6 @@
 //! It never holds a password; a `password` key is refused with the way to store one properly.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -131,21 +130,7 @@ impl ConfigFile {
         let text = format!(
             "# kestractl contexts. Managed by `kestractl config`; passwords are never stored here.\n{body}"
         );
-        let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()?;
-            Ok(())
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io("cannot write the config file", path, e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("cannot replace the config file", path, e)
-        })
+        crate::fsutil::write_atomic(path, text.as_bytes(), None)
     }
 }
 

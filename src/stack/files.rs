@@ -6,28 +6,15 @@
 //! container that mounts the file, so a changed credential recreates that container while
 //! `docker inspect` reveals nothing about it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::spec::MountedFiles;
 use crate::error::{Error, Result};
+use crate::fsutil::{set_mode, write_atomic};
 use crate::secrets::Secret;
 
 pub const CONFIG_FILE: &str = "application.yml";
 pub const DB_PASSWORD_FILE: &str = "db-password";
-
-fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (path, mode);
-        Ok(())
-    }
-}
 
 /// Writes `content` to `path` with `mode` unless it already holds exactly that; atomic (temp file
 /// created with the final mode, then renamed). Returns whether it wrote.
@@ -36,25 +23,7 @@ fn write_if_changed(path: &Path, content: &[u8], mode: u32) -> Result<bool> {
         set_mode(path, mode).map_err(|e| Error::io("cannot set the mode of", path, e))?;
         return Ok(false);
     }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(mode);
-        }
-        let mut f = options.open(&tmp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        set_mode(&tmp, mode)?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io("cannot write", path, e)
-    })?;
+    write_atomic(path, content, Some(mode))?;
     Ok(true)
 }
 
