@@ -100,6 +100,31 @@ pub enum Command {
     /// Print the docker-compose file equivalent to the current settings (no secrets inline)
     Compose,
 
+    /// Check Docker, ports, keyring, config, server, credentials, Kestra's version and disk space
+    #[command(
+        long_about = "Check everything kestractl depends on, each with what to do if it \
+        fails: the config file and settings, the Docker Engine and its socket, the API and \
+        management ports (free, or held by this stack), the keyring, the server of the current \
+        context, the credentials, Kestra's version (1.3 and 2.0 are supported) and the free space \
+        of the storage and work directories. Every check runs; exit 1 if any failed."
+    )]
+    Doctor,
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(
+        after_help = "Install, e.g.:\n  kestractl completions bash > ~/.local/share/bash-completion/completions/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"\n  kestractl completions fish > ~/.config/fish/completions/kestractl.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff), generated from this command line's definitions
+    #[command(
+        after_help = "Install, e.g.:\n  mkdir -p ~/.local/share/man/man1 && kestractl man > ~/.local/share/man/man1/kestractl.1"
+    )]
+    Man,
+
     /// Flows: deploy a folder with a plan, validate, list, get, delete, export
     #[command(subcommand)]
     Flows(FlowsCommand),

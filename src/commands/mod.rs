@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod doctor;
 pub mod executions;
 pub mod flows;
 pub mod server;
@@ -231,6 +232,23 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             stack::start::run(ctx, &args).await
         }
         Command::Compose => stack::compose::run(ctx).await,
+        Command::Doctor => doctor::run(ctx).await,
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kestractl", &mut text);
+            ctx.out.print(&String::from_utf8_lossy(&text))?;
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut text)
+                .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
+            ctx.out.print(&String::from_utf8_lossy(&text))?;
+            Ok(Exit::Ok)
+        }
         Command::Flows(cmd) => flows::run(ctx, cmd).await,
         Command::Executions(args) => executions::run(ctx, args).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
