@@ -15,6 +15,7 @@ mod auth_keyring;
 mod config_cmd;
 mod executions_cmd;
 mod flows_deploy;
+mod operator;
 mod server_info;
 mod settings_precedence;
 mod stack_cli;

@@ -1,0 +1,333 @@
+//! What an operator meets first: `--help` of every command, completions, the man page, `compose`
+//! and `doctor --help` with no Docker, no network and no keyring; output without escape codes when
+//! piped (and colour only on a terminal, never with NO_COLOR); a quiet broken pipe; `doctor`.
+
+use std::process::Command as StdCommand;
+
+use clap::CommandFactory;
+use kestra_emulator::{KestraVersion, Knobs, Options};
+
+use crate::common::*;
+
+/// Every command path of the CLI (`["flows", "deploy"]`, …), from clap's own definitions.
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        for sub in cmd.get_subcommands() {
+            let mut path = prefix.clone();
+            path.push(sub.get_name().to_string());
+            out.push(path.clone());
+            walk(sub, path, out);
+        }
+    }
+    let mut out = vec![Vec::new()];
+    walk(&kestractl::cli::Cli::command(), Vec::new(), &mut out);
+    out
+}
+
+/// A sandboxed command with every external part pointing nowhere.
+fn offline(sb: &Sandbox) -> assert_cmd::Command {
+    let mut cmd = sb.cmd();
+    cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env(
+            "KESTRACTL_SERVER",
+            format!("http://127.0.0.1:{}", dead_port()),
+        )
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("KESTRACTL_KEYRING", "auto");
+    cmd
+}
+
+#[test]
+fn help_of_every_command_works_offline_without_escape_codes() {
+    let sb = Sandbox::new();
+    let paths = command_paths();
+    assert!(paths.len() > 30, "{} command paths", paths.len());
+    for path in paths {
+        let out = offline(&sb).args(&path).arg("--help").output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{path:?}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("Usage: kestractl"), "{path:?}: {stdout}");
+        assert!(
+            !stdout.contains('\x1b'),
+            "{path:?} has escape codes when piped"
+        );
+        assert!(
+            text(&out.stderr).is_empty(),
+            "{path:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = offline(&sb).arg("--version").output().unwrap();
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("kestractl {}", env!("CARGO_PKG_VERSION"))
+    );
+    // Nothing was written by asking for help.
+    assert!(!sb.config_file().exists());
+}
+
+#[test]
+fn completions_man_page_and_compose_work_offline() {
+    let sb = Sandbox::new();
+    for (shell, needle) in [
+        ("bash", "_kestractl()"),
+        ("zsh", "#compdef kestractl"),
+        ("fish", "complete -c kestractl"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[kestractl]"),
+    ] {
+        let out = offline(&sb).args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(needle), "{shell}");
+        // Subcommands are completed.
+        assert!(
+            script.contains("deploy") && script.contains("executions"),
+            "{shell}"
+        );
+    }
+    let out = offline(&sb).args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = offline(&sb).arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH kestractl 1"), "{page}");
+    assert!(page.contains("doctor"));
+
+    let out = offline(&sb)
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .arg("compose")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("services:"));
+    assert!(!sb.path().join("data").exists(), "compose writes nothing");
+}
+
+#[test]
+fn doctor_reports_a_missing_docker_and_a_taken_port_with_their_fixes() {
+    let sb = Sandbox::new();
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let out = offline(&sb)
+        .env("KESTRA_HTTP_PORT", port.to_string())
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .args(["doctor", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let checks = stdout_json(&out);
+    let check = |name: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("no {name} check in {checks}"))
+            .clone()
+    };
+    let docker = check("docker");
+    assert_eq!(docker["status"], "fail");
+    assert!(
+        docker["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unix:///nonexistent/docker.sock")
+    );
+    assert!(
+        docker["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Docker Engine running")
+    );
+    let api = check("api port");
+    assert_eq!(api["status"], "fail", "{api}");
+    let detail = api["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("127.0.0.1:{port} is taken by process")),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!("pid {}", std::process::id())),
+        "{detail}"
+    );
+    assert!(api["fix"].as_str().unwrap().contains("KESTRA_HTTP_PORT"));
+    assert_eq!(check("management port")["status"], "ok");
+    assert_eq!(check("server")["status"], "fail");
+    assert_eq!(check("credentials")["status"], "skip");
+    assert_eq!(check("config file")["status"], "ok");
+    drop(holder);
+
+    // The human form marks each check and prints the fixes; no escape codes when piped.
+    let out = offline(&sb).arg("doctor").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("docker\tfail\t")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains('\x1b'));
+}
+
+#[test]
+fn doctor_passes_against_a_working_server() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd_for(&emu)
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .args(["doctor", "-o", "json"])
+        .output()
+        .unwrap();
+    let checks = stdout_json(&out);
+    let status = |name: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("server"), "ok");
+    assert_eq!(status("credentials"), "ok");
+    assert_eq!(status("kestra version"), "ok");
+    let out = sb
+        .cmd_for(&emu)
+        .env("KESTRACTL_PASSWORD", "wrong-Passw0rd")
+        .args(["doctor", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks = stdout_json(&out);
+    let creds = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "credentials")
+        .unwrap();
+    assert_eq!(creds["status"], "fail");
+    assert!(creds["fix"].as_str().unwrap().contains("auth login"));
+}
+
+#[test]
+fn piped_output_has_no_escape_codes_anywhere() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("a.yml"),
+        "id: a\nnamespace: pipe.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n",
+    )
+    .unwrap();
+    sb.cmd()
+        .args(["config", "add", "x", "--server", &emu.api_url()])
+        .assert()
+        .success();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["config", "list"],
+        vec!["config", "show"],
+        vec!["server", "info"],
+        vec!["flows", "deploy", dir.to_str().unwrap()],
+        vec!["flows", "list"],
+        vec!["executions", "run", "pipe.test", "a", "--wait"],
+        vec!["executions"],
+    ];
+    for args in runs {
+        for format in [None, Some("table")] {
+            let mut cmd = sb.cmd_for(&emu);
+            cmd.args(&args);
+            if let Some(f) = format {
+                cmd.args(["-o", f]);
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(
+                !text(&out.stdout).contains('\x1b'),
+                "{args:?} {format:?}: stdout"
+            );
+            assert!(
+                !text(&out.stderr).contains('\x1b'),
+                "{args:?} {format:?}: stderr"
+            );
+        }
+    }
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    // `script` gives the command a pseudo-terminal (util-linux).
+    if StdCommand::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let sb = Sandbox::new();
+    let bin = assert_cmd::cargo::cargo_bin!("kestractl");
+    let run = |no_color: bool| {
+        let inner = format!("{} config show", bin.display());
+        let mut cmd = StdCommand::new("script");
+        cmd.args(["-qec", &inner, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.path().join("home"))
+            .env("TERM", "xterm")
+            .env("KESTRACTL_CONFIG_DIR", sb.config_dir())
+            .current_dir(sb.workdir());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        text(&cmd.output().unwrap().stdout)
+    };
+    let tty = run(false);
+    assert!(tty.contains("SETTING"), "a table on a terminal: {tty}");
+    assert!(tty.contains("\x1b["), "colour on a terminal: {tty:?}");
+    let plain = run(true);
+    assert!(plain.contains("SETTING"));
+    assert!(!plain.contains("\x1b["), "NO_COLOR: {plain:?}");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let mut opts = Options::for_tests(KestraVersion::V2_0, USER, PASSWORD);
+    opts.knobs = Knobs {
+        seed_executions: 3000,
+        ..Knobs::default()
+    };
+    let emu = emulator_with(opts);
+    let sb = Sandbox::new();
+    let bin = assert_cmd::cargo::cargo_bin!("kestractl");
+    let script = format!(
+        "{} --server {} executions --all | head -n 1; echo \"status=${{PIPESTATUS[0]}}\"",
+        bin.display(),
+        emu.api_url()
+    );
+    let out = StdCommand::new("bash")
+        .args(["-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.path().join("home"))
+        .env("KESTRACTL_CONFIG_DIR", sb.config_dir())
+        .env("KESTRACTL_KEYRING", "none")
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(
+        stdout.ends_with("status=0\n"),
+        "kestractl must exit 0: {stdout}"
+    );
+    assert!(text(&out.stderr).is_empty(), "quiet: {}", text(&out.stderr));
+}
