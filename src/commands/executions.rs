@@ -692,8 +692,10 @@ fn log_line(ctx: &Ctx, l: &LogEntry) -> String {
     }
 }
 
+/// Log lines as they come. `-o json|yaml` on a finished list is one document (see `logs`);
+/// while following, every structured format streams one JSON object per line.
 fn print_logs(ctx: &Ctx, entries: &[LogEntry]) -> Result<()> {
-    if ctx.out.format == Format::Jsonl || ctx.out.format == Format::Json {
+    if ctx.out.is_structured() {
         let mut text = String::new();
         for e in entries {
             text.push_str(&serde_json::to_string(e).map_err(anyhow::Error::from)?);
@@ -740,7 +742,11 @@ async fn logs(
             .execution_logs(id, level.as_deref(), task)
             .await
             .map_err(|e| not_found(id, e))?;
-        print_logs(ctx, &entries)?;
+        if matches!(ctx.out.format, Format::Json | Format::Yaml) {
+            ctx.out.structured(&entries)?;
+        } else {
+            print_logs(ctx, &entries)?;
+        }
         return Ok(Exit::Ok);
     }
     // Kestra's log stream never ends by itself: follow the execution alongside, and once it has

@@ -493,6 +493,14 @@ fn watch_and_log_follow_end_on_their_own() {
         assert_eq!(text(&out.stdout), "");
         let out = sb
             .cmd_for(&emu)
+            .args(["executions", "logs", &id, "-o", "json"])
+            .output()
+            .unwrap();
+        let entries = stdout_json(&out);
+        assert_eq!(entries.as_array().unwrap().len(), 2, "{entries}");
+        assert_eq!(entries[1]["taskId"], "second");
+        let out = sb
+            .cmd_for(&emu)
             .args(["executions", "logs", &id, "--level", "LOUD"])
             .output()
             .unwrap();
