@@ -237,7 +237,17 @@ fn invalid(source: &Source, message: String) -> Error {
         Source::Derived { from } => format!("correct {from}"),
         Source::Default => String::new(),
     };
-    Error::settings(format!("{message} (from {source})"), hint)
+    settings_error(source, format!("{message} (from {source})"), hint)
+}
+
+/// A bad value typed on the command line is a usage error (exit 2, "bad arguments" in the
+/// README's exit codes), like clap's own; from a file or the environment it is bad settings
+/// (exit 1). Without this, `--timeout soon` exited 1 while `--since yesterday` exited 2.
+fn settings_error(source: &Source, message: String, hint: String) -> Error {
+    match source {
+        Source::Flag { .. } => Error::usage(message, hint),
+        _ => Error::settings(message, hint),
+    }
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
@@ -271,7 +281,8 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
     // Naming a context that does not exist is a mistake; the implicit default context may be absent.
     if !context_exists && context.source != Source::Default {
         let known: Vec<_> = l.config.contexts.keys().cloned().collect();
-        return Err(Error::settings(
+        return Err(settings_error(
+            &context.source,
             format!(
                 "there is no context named `{}` (from {})",
                 context.value, context.source
