@@ -70,7 +70,10 @@ pub struct GlobalArgs {
     pub verbose: u8,
 
     /// Deadline for each API call, retries included: 30s, 2m, 500ms… [env: KESTRACTL_TIMEOUT] [default: 30s]
-    #[arg(long, global = true, value_name = "DURATION", help_heading = GLOBAL)]
+    // Every duration option takes a value starting with `-`, so that `--wait-timeout -1s` reaches
+    // kestractl's own check ("negative") instead of clap's "unexpected argument '-1'" and its
+    // wrong tip (`-- -1`).
+    #[arg(long, allow_hyphen_values = true, global = true, value_name = "DURATION", help_heading = GLOBAL)]
     pub timeout: Option<String>,
 
     /// Allow sending the password over plain http to a host other than this machine [env: KESTRACTL_ALLOW_INSECURE_HTTP]
@@ -207,7 +210,12 @@ pub struct StartArgs {
     pub no_wait: bool,
 
     /// How long to wait for readiness
-    #[arg(long, value_name = "DURATION", default_value = "3m")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        default_value = "3m"
+    )]
     pub wait_timeout: String,
 
     /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
@@ -236,7 +244,7 @@ pub struct LogsArgs {
     pub tail: Option<usize>,
 
     /// Only lines newer than this: 10m, 2h…
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
     pub since: Option<String>,
 }
 
@@ -251,7 +259,12 @@ pub struct StopArgs {
     pub volumes: bool,
 
     /// How long each container gets to stop before it is killed
-    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        default_value = "30s"
+    )]
     pub grace: String,
 }
 
@@ -362,11 +375,11 @@ pub struct ListExecutionsArgs {
     pub state: Vec<String>,
 
     /// Started at or after: a duration back from now (24h, 7d) or a date (2026-11-01, RFC 3339)
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN")]
     pub since: Option<String>,
 
     /// Started at or before: same forms as --since
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN")]
     pub until: Option<String>,
 
     /// Only executions with this label (repeatable: all must match)
@@ -434,7 +447,7 @@ pub enum ExecutionsCommand {
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
     /// Give up waiting after this long (the execution goes on); waits indefinitely by default
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
     pub wait_timeout: Option<String>,
 
     /// Treat WARNING as unsuccessful (exit 6) instead of success with a note
@@ -617,6 +630,11 @@ pub struct RotateArgs {
     pub dry_run: bool,
 
     /// How long Kestra may take to become ready after it is recreated
-    #[arg(long, value_name = "DURATION", default_value = "3m")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        default_value = "3m"
+    )]
     pub wait_timeout: String,
 }

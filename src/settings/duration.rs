@@ -12,6 +12,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err(format!("empty duration; expected {DURATION_FORMS}"));
     }
+    // Said plainly: "not a duration" would leave the operator wondering what is wrong with `-1s`.
+    if t.strip_prefix('-')
+        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    {
+        return Err(format!(
+            "`{text}` is negative; expected a positive duration, {DURATION_FORMS}"
+        ));
+    }
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
@@ -91,6 +99,8 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+        assert!(parse_duration("-1s").unwrap_err().contains("negative"));
+        assert!(!parse_duration("-v").unwrap_err().contains("negative"));
     }
 
     #[test]
