@@ -75,9 +75,11 @@ pub fn read_text(path: &Path) -> std::result::Result<String, String> {
         .map_err(|e| format!("cannot read: {e}"))?
         .len();
     if size > MAX_FILE_BYTES {
+        // With one decimal and the exact size: whole MiB said "the file is 4 MiB; flow files are
+        // limited to 4 MiB" for anything just over the limit.
         return Err(format!(
-            "the file is {} MiB; flow files are limited to {} MiB",
-            size >> 20,
+            "the file is {:.1} MiB ({size} bytes); flow files are limited to {} MiB ({MAX_FILE_BYTES} bytes)",
+            size as f64 / f64::from(1u32 << 20),
             MAX_FILE_BYTES >> 20
         ));
     }

@@ -125,11 +125,26 @@ fn clean_library_message(message: &str) -> String {
     let m = message
         .replace(", set DuplicateKeyPolicy in Options if acceptable", "")
         .replace("duplicate mapping key", "duplicate key");
-    // The location is reported separately.
-    match m.rfind(" at line ") {
+    // The location is reported separately. It is cut at the *first* " at line ": an alias error
+    // goes on with "(defined at line …) (used at line …)", and cutting at the last one left
+    // "… (defined at line 7, column 7) (used" in the message.
+    let m = match m.find(" at line ") {
         Some(i) => m[..i].to_string(),
         None => m,
+    };
+    // The parser's limits speak Rust (`budget breached: Nodes { nodes: 250001 }`); say what they
+    // mean for a flow file.
+    if m.contains("recursion limit exceeded") || m.starts_with("budget breached: Depth") {
+        return "nested too deeply (lists or mappings inside each other beyond the YAML parser's \
+                limit); no flow needs this"
+            .into();
     }
+    if m.starts_with("budget breached") {
+        return "too many values once its aliases (`*name`) are expanded (an alias bomb?); \
+                write the values out or use fewer aliases"
+            .into();
+    }
+    m
 }
 
 fn yaml_error(e: &serde_saphyr::Error, line_offset: usize) -> Problem {
@@ -376,6 +391,26 @@ mod tests {
         assert!(errs[0].message.contains("a list"), "{errs:?}");
         let errs = parse_head("id: [a\nnamespace: n\n", 3).unwrap_err();
         assert!(errs[0].line.unwrap() >= 3, "{errs:?}");
+
+        // The parser's limits, in words (not `budget breached: Nodes { … }`).
+        let deep = format!(
+            "id: a\nnamespace: n\ntasks: {}{}\n",
+            "[".repeat(500),
+            "]".repeat(500)
+        );
+        let errs = parse_head(&deep, 1).unwrap_err();
+        assert!(errs[0].message.contains("nested too deeply"), "{errs:?}");
+        let mut bomb = String::from("id: a\nnamespace: n\nl0: &l0 [x,x,x,x,x,x,x,x,x]\n");
+        for i in 1..7 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "l{i}: &l{i} [*l{p},*l{p},*l{p},*l{p},*l{p},*l{p},*l{p},*l{p},*l{p}]\n"
+            ));
+        }
+        bomb.push_str("tasks: *l6\n");
+        let errs = parse_head(&bomb, 1).unwrap_err();
+        assert!(errs[0].message.contains("alias bomb"), "{errs:?}");
+        assert!(!errs[0].message.contains("(used"), "{errs:?}");
     }
 
     #[test]
