@@ -74,9 +74,14 @@ pub fn without_keys(text: &str, keys: &[&str]) -> String {
 pub fn parse_dotenv(text: &str, path: &Path) -> Result<HashMap<String, String>> {
     let mut values = HashMap::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {
-        let (k, v) = item.map_err(|_| {
+        let (k, v) = item.map_err(|e| {
             Error::settings(
-                format!("cannot read {}: a line could not be parsed", path.display()),
+                // Where, never what: the line may hold the password being imported.
+                format!(
+                    "cannot read {}: {}",
+                    path.display(),
+                    crate::settings::dotenv::parse_error_detail(Some(text), &e)
+                ),
                 "fix the line (KEY=value, one per line; quote values with spaces) or move the file away",
             )
         })?;

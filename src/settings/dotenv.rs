@@ -53,19 +53,58 @@ impl DotEnv {
 }
 
 fn dotenv_error(path: &Path, e: &dotenvy::Error) -> Error {
-    // dotenvy's parse errors quote the offending line, which may hold a password; report only the
-    // position.
-    let detail = match e {
-        dotenvy::Error::LineParse(_, index) => {
-            format!("a line could not be parsed (at character {index} of the line)")
-        }
-        dotenvy::Error::Io(io) => io.to_string(),
-        _ => "it could not be parsed".to_string(),
-    };
+    let text = std::fs::read_to_string(path).ok();
     Error::settings(
-        format!("cannot read {}: {detail}", path.display()),
+        format!(
+            "cannot read {}: {}",
+            path.display(),
+            parse_error_detail(text.as_deref(), e)
+        ),
         "fix the line (KEY=value, one per line; quote values with spaces) or move the file away",
     )
+}
+
+/// What is wrong in a `.env` and where, never what the line says: dotenvy's errors quote the
+/// offending line, which may hold a password. dotenvy only gives the line's text and an index
+/// into it; the line number is found by locating that text in the file. (Before, the message
+/// was "at character 55 of the line" with no line number, and for an unterminated quote the
+/// "line" was the rest of the file.)
+pub fn parse_error_detail(text: Option<&str>, e: &dotenvy::Error) -> String {
+    let dotenvy::Error::LineParse(logical, index) = e else {
+        return match e {
+            dotenvy::Error::Io(io) => io.to_string(),
+            _ => "it could not be parsed".to_string(),
+        };
+    };
+    // dotenvy reads a value in quotes across lines until the closing quote; without one, it
+    // fails at the very end of what it read.
+    let unterminated = *index >= logical.len();
+    let text = text.map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
+    // The logical line starts at the beginning of a line of the file.
+    let start = text.and_then(|t| {
+        t.match_indices(logical.as_str())
+            .map(|(i, _)| i)
+            .find(|&i| i == 0 || t.as_bytes()[i - 1] == b'\n')
+    });
+    match (text, start) {
+        (Some(t), Some(start)) if unterminated => {
+            let line = t[..start].matches('\n').count() + 1;
+            format!(
+                "line {line}: a quoted value is never closed (a ' or \" without its closing quote)"
+            )
+        }
+        (Some(t), Some(start)) => {
+            let at = (start + index).min(t.len());
+            let before = &t[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: this line could not be parsed")
+        }
+        _ if unterminated => {
+            "a quoted value is never closed (a ' or \" without its closing quote)".to_string()
+        }
+        _ => format!("a line could not be parsed (at character {index} of the line)"),
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +139,23 @@ mod tests {
         let err = DotEnv::load(&path).unwrap_err();
         let text = err.to_string();
         assert!(text.contains(".env"), "{text}");
+        assert!(!text.contains("Secr3t"), "leaked: {text}");
+        assert!(
+            text.contains("line 2: a quoted value is never closed"),
+            "{text}"
+        );
+
+        // Any other bad line: its line and column, still not its content.
+        std::fs::write(
+            &path,
+            "GOOD=1
+
+BAD KEY=Secr3t
+",
+        )
+        .unwrap();
+        let text = DotEnv::load(&path).unwrap_err().to_string();
+        assert!(text.contains("line 3, column "), "{text}");
         assert!(!text.contains("Secr3t"), "leaked: {text}");
     }
 
