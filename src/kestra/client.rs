@@ -407,11 +407,20 @@ impl KestraClient {
         })?;
         serde_json::from_slice(&body).map_err(|e| {
             let (method, url) = self.context(req);
-            let problem = problem::parse(content_type.as_deref(), &body);
+            // Valid JSON of the wrong shape (a list item without `id`): serde's own words name
+            // the field. Describing the body instead said "the server said: {…}" and hid it.
+            let valid_json = serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok();
+            let detail = if valid_json {
+                format!("unexpected JSON: {e}")
+            } else {
+                problem::parse(content_type.as_deref(), &body)
+                    .non_json
+                    .unwrap_or_else(|| e.to_string())
+            };
             ApiError::Decode {
                 method,
                 url,
-                detail: problem.non_json.unwrap_or_else(|| e.to_string()),
+                detail,
             }
         })
     }

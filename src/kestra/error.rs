@@ -162,7 +162,12 @@ impl From<ApiError> for Error {
                     },
                     400 | 409 | 415 | 422 => Error::Rejected {
                         message: format!("Kestra rejected {method} {url} (HTTP {status}){said}"),
-                        hint: String::new(),
+                        // Commands that know the route give a sharper hint; this one used to be
+                        // empty, which left the operator with Kestra's words and no next step.
+                        hint: "Kestra's reason is above: fix what it names; if it is about the \
+                               request itself, check the server's version with `kestractl server \
+                               info` (kestractl speaks Kestra 1.3 and 2.x)"
+                            .into(),
                         exit: Exit::Error,
                     },
                     _ => Error::Server {
