@@ -12,6 +12,7 @@ mod keyring;
 mod auth_docker;
 mod auth_keyring;
 
+mod bad_input;
 mod config_cmd;
 mod executions_cmd;
 mod flows_deploy;
