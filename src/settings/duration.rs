@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 /// The accepted forms, for error messages.
-pub const DURATION_FORMS: &str =
-    "a number with a unit: 500ms, 30s, 5m, 2h, 7d (a bare number means seconds)";
+pub const DURATION_FORMS: &str = "a number with a unit: 500ms, 30s, 5m, 2h, 7d, or a sum such as 1m30s (a bare number means seconds)";
+
+/// The longest duration accepted.
+const MAX_SECONDS: f64 = 10.0 * 365.0 * 86_400.0;
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -20,6 +22,34 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "`{text}` is negative; expected a positive duration, {DURATION_FORMS}"
         ));
     }
+    // `1h2m3s` (what `format_duration` prints) is a sum of parts, each with its unit; a part
+    // starts at a digit that follows a unit.
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut after_unit = false;
+    for (i, c) in t.char_indices() {
+        let numeric = c.is_ascii_digit() || c == '.';
+        if numeric && after_unit {
+            parts.push(&t[start..i]);
+            start = i;
+        }
+        if !c.is_whitespace() {
+            after_unit = !numeric;
+        }
+    }
+    parts.push(&t[start..]);
+    let mut secs = 0.0;
+    for part in &parts {
+        secs += parse_part(text, part.trim(), parts.len() == 1)?;
+    }
+    if !secs.is_finite() || !(0.0..=MAX_SECONDS).contains(&secs) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// One `<number><unit>` part, in seconds; `text` is the whole value, for messages.
+fn parse_part(text: &str, t: &str, bare_allowed: bool) -> Result<f64, String> {
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
@@ -28,6 +58,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a duration; expected {DURATION_FORMS}"))?;
     let seconds_per_unit = match unit.trim() {
+        "" if !bare_allowed => {
+            return Err(format!(
+                "`{text}` needs a unit after each number of a sum; expected {DURATION_FORMS}"
+            ));
+        }
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 0.001,
         "m" | "min" | "mins" => 60.0,
@@ -40,13 +75,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     let secs = value * seconds_per_unit;
-    if !secs.is_finite() || !(0.0..=10.0 * 365.0 * 86_400.0).contains(&secs) {
+    if !secs.is_finite() || !(0.0..=MAX_SECONDS).contains(&secs) {
         return Err(format!("`{text}` is out of range"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(secs)
 }
 
-/// Renders a duration the way we accept it back (`1m30s` style, no fractions below a millisecond).
+/// Renders a duration the way we accept it back (`1m30s` style): milliseconds under a minute,
+/// whole seconds from a minute on.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
@@ -92,7 +128,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage_with_the_accepted_forms() {
-        for bad in ["", "abc", "5 parsecs", "-1s", "1e400s", "s"] {
+        for bad in [
+            "",
+            "abc",
+            "5 parsecs",
+            "-1s",
+            "1e400s",
+            "s",
+            "1m30",
+            "1h-2m",
+            "3650d1s",
+        ] {
             let err = parse_duration(bad).unwrap_err();
             assert!(
                 err.contains("500ms") || err.contains("out of range"),
@@ -103,32 +149,34 @@ mod tests {
         assert!(!parse_duration("-v").unwrap_err().contains("negative"));
     }
 
+    /// Found by the `settings` fuzz target: `8080` printed as `2h14m40s`, which was refused, so a
+    /// duration kestractl printed (`no answer within 1m30s`) could not be given back to it.
     #[test]
-    fn formats_round_trip() {
+    fn printed_durations_parse_back() {
         for d in [
             Duration::from_millis(250),
             Duration::from_secs(5),
             Duration::from_secs(90),
             Duration::from_secs(3600 + 61),
             Duration::from_millis(1500),
+            Duration::from_secs(8080),
+            Duration::from_secs(10 * 365 * 86_400),
         ] {
-            assert_eq!(parse_duration_sum(&format_duration(d)), d, "{d:?}");
+            assert_eq!(parse_duration(&format_duration(d)).unwrap(), d, "{d:?}");
         }
-    }
-
-    /// `1m30s` is our output form; parse it back by summing its parts.
-    fn parse_duration_sum(s: &str) -> Duration {
-        let mut total = Duration::ZERO;
-        let mut rest = s;
-        while !rest.is_empty() {
-            let end = rest
-                .char_indices()
-                .skip_while(|(_, c)| c.is_ascii_digit() || *c == '.')
-                .find(|(_, c)| c.is_ascii_digit())
-                .map_or(rest.len(), |(i, _)| i);
-            total += parse_duration(&rest[..end]).unwrap();
-            rest = &rest[end..];
-        }
-        total
+        assert_eq!(
+            parse_duration("2h14m40s").unwrap(),
+            Duration::from_secs(8080)
+        );
+        assert_eq!(
+            parse_duration("1m 30.5s").unwrap(),
+            Duration::from_millis(90_500)
+        );
+        assert_eq!(
+            parse_duration("1d12h").unwrap(),
+            Duration::from_secs(129_600)
+        );
+        // Printing keeps milliseconds under a minute, whole seconds from a minute on.
+        assert_eq!(format_duration(Duration::from_millis(90_500)), "1m30s");
     }
 }

@@ -3,11 +3,26 @@
 
 use url::Url;
 
+/// The text of a URL as messages may quote it: whatever precedes the last `@` of the authority
+/// (`user:password`) is masked, even in text that is not a valid URL (`admin:pw@host:8080`
+/// parses as scheme `admin`; `http://a:pw@host:99999` has a bad port), since it may be a password.
+fn redact_userinfo(text: &str) -> String {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let end = text[start..]
+        .find(['/', '?', '#', '\\'])
+        .map_or(text.len(), |i| start + i);
+    match text[start..end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
+    }
+}
+
 /// A Kestra server URL: http(s), a host, optionally a path prefix (reverse proxy), no credentials,
 /// no query. Returned without a trailing slash so routes can be appended.
 pub fn server_url(text: &str) -> Result<Url, String> {
-    let trimmed = text.trim();
-    let url = Url::parse(trimmed).map_err(|e| {
+    let shown = redact_userinfo(text.trim());
+    let trimmed = shown.as_str();
+    let url = Url::parse(text.trim()).map_err(|e| {
         format!("`{trimmed}` is not a server URL ({e}); expected e.g. http://localhost:8080")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -110,6 +125,35 @@ mod tests {
             server_url("not a url")
                 .unwrap_err()
                 .contains("not a server URL")
+        );
+    }
+
+    /// Found by the `settings` fuzz target: a URL refused for another reason than its credentials
+    /// (bad scheme, bad port, no `//`) was quoted whole, password included.
+    #[test]
+    fn refused_urls_never_quote_a_password() {
+        for (text, shown) in [
+            ("ftp://admin:s3cret@host", "`ftp://***@host` uses `ftp`"),
+            (
+                "http://admin:s3cret@host:99999/",
+                "`http://***@host:99999/` is not",
+            ),
+            (
+                "admin:s3cret@localhost:8080",
+                "`***@localhost:8080` uses `admin`",
+            ),
+            ("://:s3cret@", "`://***@` is not a server URL"),
+            ("http://admin:s3cret@", "`http://***@` is not a server URL"),
+        ] {
+            let err = server_url(text).unwrap_err();
+            assert!(err.contains(shown), "{text}: {err}");
+            assert!(!err.contains("s3cret"), "{text}: {err}");
+        }
+        // Without credentials the URL is quoted as given.
+        assert!(
+            server_url("ftp://host/a@b")
+                .unwrap_err()
+                .contains("`ftp://host/a@b`")
         );
     }
 
