@@ -384,8 +384,10 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
             message: format!(
                 "{} flow(s) failed to deploy{}",
                 failures.len(),
-                if skipped > 0 {
+                if skipped > 0 && args.fail_fast {
                     format!(" and {skipped} were not attempted (--fail-fast)")
+                } else if skipped > 0 {
+                    format!(" and {skipped} were not attempted: the server stopped answering")
                 } else {
                     String::new()
                 }

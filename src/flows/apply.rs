@@ -1,6 +1,7 @@
 //! Applies a plan: creates and updates run concurrently (bounded), then deletions. Each flow's
 //! result is kept in plan order; a failure does not hide the others, and `--fail-fast` stops
-//! sending new writes after the first failure.
+//! sending new writes after the first failure. When the server cannot be reached at all, the
+//! remaining writes are not attempted: each would only wait for its own timeout.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -23,7 +24,8 @@ pub enum Outcome {
     Failed {
         error: String,
     },
-    /// Not attempted because an earlier write failed and `--fail-fast` was given.
+    /// Not attempted: an earlier write failed and `--fail-fast` was given, or the server stopped
+    /// answering (every further write would only wait for its own timeout).
     Skipped,
 }
 
@@ -38,7 +40,16 @@ fn reason(e: crate::kestra::ApiError) -> String {
     }
 }
 
-async fn write_one(client: &KestraClient, item: &PlanItem, flow: Option<&LocalFlow>) -> Outcome {
+/// Whether an error means the server itself is gone (not this flow's problem).
+fn server_gone(e: &crate::kestra::ApiError) -> bool {
+    matches!(e, crate::kestra::ApiError::Transport { .. })
+}
+
+async fn write_one(
+    client: &KestraClient,
+    item: &PlanItem,
+    flow: Option<&LocalFlow>,
+) -> (Outcome, bool) {
     let result = match (item.action, flow) {
         (Action::Create, Some(f)) => client.create_flow(&f.source).await.map(|r| r.revision),
         (Action::Update, Some(f)) => client
@@ -49,11 +60,14 @@ async fn write_one(client: &KestraClient, item: &PlanItem, flow: Option<&LocalFl
             .delete_flow(&item.namespace, &item.id)
             .await
             .map(|()| None),
-        _ => return Outcome::Unchanged,
+        _ => return (Outcome::Unchanged, false),
     };
     match result {
-        Ok(revision) => Outcome::Done { revision },
-        Err(e) => Outcome::Failed { error: reason(e) },
+        Ok(revision) => (Outcome::Done { revision }, false),
+        Err(e) => {
+            let gone = server_gone(&e);
+            (Outcome::Failed { error: reason(e) }, gone)
+        }
     }
 }
 
@@ -70,6 +84,7 @@ pub async fn apply(
     let total = plan.iter().filter(|i| i.action.is_write()).count();
     let done = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
+    let gone = AtomicBool::new(false);
     // Creates and updates first, deletions after: a renamed flow exists under its new name before
     // the old one goes.
     for phase in [
@@ -83,14 +98,17 @@ pub async fn apply(
             .map(|i| {
                 let item = &plan[i];
                 let flow = item.local.and_then(|l| local.get(l));
-                let (done, stop) = (&done, &stop);
+                let (done, stop, gone) = (&done, &stop, &gone);
                 async move {
-                    if fail_fast && stop.load(Ordering::SeqCst) {
+                    if (fail_fast && stop.load(Ordering::SeqCst)) || gone.load(Ordering::SeqCst) {
                         return (i, Outcome::Skipped);
                     }
-                    let outcome = write_one(client, item, flow).await;
+                    let (outcome, server_gone) = write_one(client, item, flow).await;
                     if matches!(outcome, Outcome::Failed { .. }) {
                         stop.store(true, Ordering::SeqCst);
+                    }
+                    if server_gone {
+                        gone.store(true, Ordering::SeqCst);
                     }
                     progress(done.fetch_add(1, Ordering::SeqCst) + 1, total);
                     (i, outcome)

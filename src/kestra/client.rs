@@ -368,19 +368,6 @@ impl KestraClient {
         }
     }
 
-    /// Sends a multipart request (never retried once it may have reached the server).
-    pub async fn send_multipart(
-        &self,
-        path: &str,
-        query: &[(String, String)],
-        parts: &[(String, Option<String>, Vec<u8>)],
-    ) -> Result<reqwest::Response, ApiError> {
-        let mut req =
-            Request::with_body(Method::POST, path, Body::Multipart(parts.to_vec()), false);
-        req.query = query.to_vec();
-        self.send(&req).await
-    }
-
     /// Opens a server-sent-events stream: the answer's headers within the deadline, the body for
     /// as long as the server keeps it open.
     pub async fn open_stream(
@@ -396,15 +383,32 @@ impl KestraClient {
 
     /// Sends and decodes a JSON answer.
     pub async fn json<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ApiError> {
-        let resp = self.send(req).await?;
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = resp.bytes().await.map_err(|e| {
-            self.transport_error(req, TransportKind::of(&e), describe_transport(&e))
-        })?;
+        let mut attempt = 0;
+        let (content_type, body) = loop {
+            attempt += 1;
+            let resp = self.send(req).await?;
+            let content_type = resp
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            match resp.bytes().await {
+                Ok(body) => break (content_type, body),
+                // The answer was cut off (connection reset mid-body): the server may have done
+                // the work, so only an idempotent request is sent again.
+                Err(e) if req.idempotent && attempt < self.retry.max_attempts => {
+                    tracing::debug!("answer cut off ({}); retrying", describe_transport(&e));
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                }
+                Err(e) => {
+                    return Err(self.transport_error(
+                        req,
+                        TransportKind::of(&e),
+                        format!("the answer was cut off: {}", describe_transport(&e)),
+                    ));
+                }
+            }
+        };
         serde_json::from_slice(&body).map_err(|e| {
             let (method, url) = self.context(req);
             // Valid JSON of the wrong shape (a list item without `id`): serde's own words name

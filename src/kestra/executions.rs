@@ -9,7 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::client::{KestraClient, Request};
+use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
 use super::model::{LogEntry, Paged};
 use super::routes::{ApiVersion, segment, tenant_base};
@@ -171,18 +171,11 @@ impl KestraClient {
                 }
             }
         }
-        let resp = self.send_multipart(&path, &query, &parts).await?;
-        let url = resp.url().to_string();
-        let body = resp.bytes().await.map_err(|e| ApiError::Decode {
-            method: "POST".into(),
-            url: url.clone(),
-            detail: e.to_string(),
-        })?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Decode {
-            method: "POST".into(),
-            url,
-            detail: e.to_string(),
-        })
+        // Not idempotent: a trigger that may have reached the server is never sent twice, and an
+        // answer cut off mid-way is reported, not retried (see `json`).
+        let mut req = Request::with_body(Method::POST, path, Body::Multipart(parts), false);
+        req.query = query;
+        self.json(&req).await
     }
 
     pub async fn kill_execution(&self, id: &str) -> Result<(), ApiError> {

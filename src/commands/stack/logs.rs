@@ -113,7 +113,11 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
     let mut merged = select_all(streams);
     let mut partial: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     while let Some((p, item)) = merged.next().await {
-        let Ok(chunk) = item else { continue };
+        let chunk = item.map_err(|e| Error::Engine {
+            message: format!("lost the Docker Engine while following the logs: {e}"),
+            hint: "check that Docker is still running (`kestractl doctor`), then follow again"
+                .into(),
+        })?;
         let buffer = partial.entry(p.clone()).or_default();
         buffer.push_str(&chunk.to_string());
         let mut out = String::new();
