@@ -97,7 +97,7 @@ pub enum Error {
 
     /// Ctrl-C.
     #[error("interrupted")]
-    Interrupted,
+    Interrupted { hint: String },
 
     /// Anything else; a bug or an environment problem without a specific fix.
     #[error(transparent)]
@@ -112,7 +112,7 @@ impl Error {
             Error::NotFound { .. } | Error::NotReady { .. } => Exit::NotReady,
             Error::Rejected { exit, .. } => *exit,
             Error::BrokenPipe => Exit::Ok,
-            Error::Interrupted => Exit::Interrupted,
+            Error::Interrupted { .. } => Exit::Interrupted,
             Error::Settings { .. }
             | Error::Unreachable { .. }
             | Error::Server { .. }
@@ -144,9 +144,8 @@ impl Error {
                  trusted, pass --allow-insecure-http (or set KESTRACTL_ALLOW_INSECURE_HTTP=1)"
                     .to_string()
             }
-            Error::Io { .. } | Error::BrokenPipe | Error::Interrupted | Error::Other(_) => {
-                String::new()
-            }
+            Error::Interrupted { hint } => hint.clone(),
+            Error::Io { .. } | Error::BrokenPipe | Error::Other(_) => String::new(),
         };
         (!hint.is_empty()).then_some(hint)
     }
