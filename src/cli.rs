@@ -158,8 +158,10 @@ Kestra (`server standalone`, configured by a 0600 file mounted read-only, so no 
 container's environment). Readiness means: Kestra's management /health is UP and the credentials \
 are accepted by a protected API route.\n\n\
 Running it again changes nothing; changed settings recreate only the container they concern, and \
-data is kept. The Basic Auth password comes from --password-stdin, KESTRACTL_PASSWORD or the \
-seed's KESTRA_BASICAUTH_PASSWORD (environment or .env), else from the running stack's config.";
+data is kept. The Basic Auth password comes from --password-stdin, KESTRACTL_PASSWORD, the OS \
+keyring, or the seed's KESTRA_BASICAUTH_PASSWORD (environment or .env), else from the running \
+stack's config; on a first start with none of these, one is generated and stored in the keyring \
+(`kestractl auth show --reveal` prints it).";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PullPolicy {

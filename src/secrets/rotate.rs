@@ -481,7 +481,46 @@ async fn forward(
 
     t.progress
         .step(&format!("recreate: replacing the {} container", t.kestra()));
-    let desired = spec::desired(t.stack, &mounted, t.engine.local_socket().as_deref());
+    // The same image IDs as `start` uses, so the next `start` finds the spec unchanged.
+    let images = spec::ImageIds {
+        postgres: t
+            .engine
+            .image_id(&t.stack.postgres_image.value)
+            .await
+            .map_err(at(Step::Recreate))?,
+        kestra: t
+            .engine
+            .image_id(&t.stack.kestra_image.value)
+            .await
+            .map_err(at(Step::Recreate))?,
+    };
+    // A rotation must not double as an upgrade: if the tag now names another image than the
+    // one running (a newer `latest` was pulled), recreating would switch Kestra's version.
+    let running_image = t
+        .engine
+        .inspect(t.kestra())
+        .await
+        .map_err(at(Step::Recreate))?
+        .and_then(|c| c.image)
+        .unwrap_or_default();
+    if !running_image.is_empty() && !images.kestra.is_empty() && running_image != images.kestra {
+        return Err((
+            Step::Recreate,
+            Error::settings(
+                format!(
+                    "{} now names another image than the one Kestra runs; rotating would also upgrade Kestra",
+                    t.stack.kestra_image.value
+                ),
+                "apply the new image first with `kestractl start` (or pin KESTRA_IMAGE to the running version), then rotate",
+            ),
+        ));
+    }
+    let desired = spec::desired(
+        t.stack,
+        &mounted,
+        t.engine.local_socket().as_deref(),
+        &images,
+    );
     let Some(kestra_spec) = desired.kestra else {
         return Err((
             Step::Recreate,

@@ -63,13 +63,9 @@ impl StackSettings {
         format!("http://{host}:{}", self.http_port.value)
     }
 
+    /// The management port is published on 127.0.0.1 only, whatever `--bind` says.
     pub fn management_url(&self) -> String {
-        let host = match self.bind.value {
-            IpAddr::V4(v4) if !v4.is_unspecified() => v4.to_string(),
-            IpAddr::V6(v6) if !v6.is_unspecified() => format!("[{v6}]"),
-            _ => "127.0.0.1".to_string(),
-        };
-        format!("http://{host}:{}", self.management_port.value)
+        format!("http://127.0.0.1:{}", self.management_port.value)
     }
 }
 
@@ -390,6 +386,15 @@ mod tests {
             PathBuf::from("/home/op/.local/share/kestractl/tools-kestra/storage")
         );
         assert_eq!(s.local_url(), "http://localhost:8080");
+        assert_eq!(s.management_url(), "http://127.0.0.1:8081");
+        // A specific --bind moves the API, never the management port (published on loopback).
+        let s = run(
+            &[("HOME", "/h"), ("KESTRA_BIND", "192.0.2.2")],
+            &[],
+            StackFlags::default(),
+        )
+        .unwrap();
+        assert_eq!(s.local_url(), "http://192.0.2.2:8080");
         assert_eq!(s.management_url(), "http://127.0.0.1:8081");
         assert!(!s.skip_kestra.value);
     }

@@ -144,8 +144,9 @@ pub fn render(desired: &DesiredStack, files: &MountedFiles) -> anyhow::Result<St
         .map_err(|e| anyhow::anyhow!("cannot render the compose file: {e}"))?;
     Ok(format!(
         "# The stack `kestractl start` runs, for docker-compose (v1.27+ or v2).\n\
-         # No secret is inline: Kestra's config and the DB password are files kestractl renders\n\
-         # (0600, in {}); `kestractl start --no-wait` creates them.\n{body}",
+         # No secret is inline: Kestra's config and the DB password are files kestractl renders in\n\
+         # {} (a 0700 directory; the config 0600, the DB password readable by Postgres' own user);\n\
+         # `kestractl start --no-wait` creates them.\n{body}",
         files
             .kestra_config
             .parent()

@@ -112,6 +112,15 @@ impl Engine {
         }
     }
 
+    /// The local ID of an image (`sha256:…`); empty when it is not here.
+    pub async fn image_id(&self, image: &str) -> Result<String> {
+        match self.docker.inspect_image(image).await {
+            Ok(i) => Ok(i.id.unwrap_or_default()),
+            Err(e) if status_of(&e) == Some(404) => Ok(String::new()),
+            Err(e) => Err(self.fail(&format!("inspect image {image}"), &e)),
+        }
+    }
+
     /// Pulls an image, reporting each progress message to `on_event`.
     pub async fn pull(&self, image: &str, mut on_event: impl FnMut(PullEvent)) -> Result<()> {
         let (name, tag) = split_image(image);

@@ -55,6 +55,15 @@ pub struct MountedFiles {
     pub db_password_revision: String,
 }
 
+/// The local IDs of the two images. Part of each container's spec hash, so that a tag that moved
+/// (a newer `latest` pulled) recreates the container instead of leaving the old image running.
+/// Empty when unknown (the compose export does not ask Docker).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageIds {
+    pub postgres: String,
+    pub kestra: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
     pub role: Role,
@@ -169,6 +178,7 @@ pub fn desired(
     s: &StackSettings,
     files: &MountedFiles,
     docker_socket: Option<&str>,
+    images: &ImageIds,
 ) -> DesiredStack {
     let stack = s.kestra_container.value.as_str();
     let restart = Some(RestartPolicy {
@@ -214,7 +224,7 @@ pub fn desired(
         &s.postgres_image.value,
         postgres_body,
         stack,
-        &files.db_password_revision,
+        &format!("{}\n{}", files.db_password_revision, images.postgres),
     );
 
     let kestra = (!s.skip_kestra.value).then(|| {
@@ -288,7 +298,7 @@ pub fn desired(
             &s.kestra_image.value,
             body,
             stack,
-            &files.config_revision,
+            &format!("{}\n{}", files.config_revision, images.kestra),
         )
     });
 
@@ -346,7 +356,12 @@ mod tests {
 
     #[test]
     fn postgres_gets_its_password_from_a_file_never_from_env() {
-        let d = desired(&settings(&[]), &files("r1"), Some("/var/run/docker.sock"));
+        let d = desired(
+            &settings(&[]),
+            &files("r1"),
+            Some("/var/run/docker.sock"),
+            &ImageIds::default(),
+        );
         let env = d.postgres.body.env.clone().unwrap();
         assert!(
             env.contains(&"POSTGRES_PASSWORD_FILE=/run/secrets/kestra-db-password".to_string())
@@ -364,7 +379,12 @@ mod tests {
 
     #[test]
     fn kestra_is_configured_by_a_mounted_file_with_loopback_ports() {
-        let d = desired(&settings(&[]), &files("r1"), Some("/var/run/docker.sock"));
+        let d = desired(
+            &settings(&[]),
+            &files("r1"),
+            Some("/var/run/docker.sock"),
+            &ImageIds::default(),
+        );
         let k = d.kestra.unwrap();
         assert_eq!(k.body.cmd.clone().unwrap(), ["server", "standalone"]);
         assert_eq!(k.body.user.as_deref(), Some("root"));
@@ -394,7 +414,12 @@ mod tests {
 
     #[test]
     fn management_stays_on_loopback_when_the_api_is_exposed() {
-        let d = desired(&settings(&[("KESTRA_BIND", "0.0.0.0")]), &files("r1"), None);
+        let d = desired(
+            &settings(&[("KESTRA_BIND", "0.0.0.0")]),
+            &files("r1"),
+            None,
+            &ImageIds::default(),
+        );
         let hc = d.kestra.unwrap().body.host_config.unwrap();
         let ports = hc.port_bindings.unwrap();
         assert_eq!(
@@ -411,8 +436,8 @@ mod tests {
     #[test]
     fn hashes_are_stable_and_change_only_with_their_container() {
         let s = settings(&[]);
-        let a = desired(&s, &files("r1"), None);
-        let b = desired(&s, &files("r1"), None);
+        let a = desired(&s, &files("r1"), None, &ImageIds::default());
+        let b = desired(&s, &files("r1"), None, &ImageIds::default());
         assert_eq!(
             a.kestra.as_ref().unwrap().hash,
             b.kestra.as_ref().unwrap().hash
@@ -423,6 +448,7 @@ mod tests {
             &settings(&[("KESTRA_IMAGE", "kestra/kestra:v2.0.5")]),
             &files("r1"),
             None,
+            &ImageIds::default(),
         );
         assert_ne!(
             a.kestra.as_ref().unwrap().hash,
@@ -430,13 +456,13 @@ mod tests {
         );
         assert_eq!(a.postgres.hash, c.postgres.hash);
         // A new Kestra config recreates Kestra only; a new DB password file, Postgres only.
-        let d = desired(&s, &files2("r2", "r1"), None);
+        let d = desired(&s, &files2("r2", "r1"), None, &ImageIds::default());
         assert_ne!(
             a.kestra.as_ref().unwrap().hash,
             d.kestra.as_ref().unwrap().hash
         );
         assert_eq!(a.postgres.hash, d.postgres.hash);
-        let e = desired(&s, &files2("r1", "r2"), None);
+        let e = desired(&s, &files2("r1", "r2"), None, &ImageIds::default());
         assert_eq!(
             a.kestra.as_ref().unwrap().hash,
             e.kestra.as_ref().unwrap().hash
@@ -449,17 +475,44 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_tag_changes_the_hash_of_its_container_only() {
+        let s = settings(&[]);
+        let old = desired(
+            &s,
+            &files("r1"),
+            None,
+            &ImageIds {
+                postgres: "sha256:p".into(),
+                kestra: "sha256:k1".into(),
+            },
+        );
+        let new = desired(
+            &s,
+            &files("r1"),
+            None,
+            &ImageIds {
+                postgres: "sha256:p".into(),
+                kestra: "sha256:k2".into(),
+            },
+        );
+        assert_ne!(old.kestra.unwrap().hash, new.kestra.unwrap().hash);
+        assert_eq!(old.postgres.hash, new.postgres.hash);
+    }
+
+    #[test]
     fn skip_kestra_starts_postgres_only_and_limits_apply() {
         let d = desired(
             &settings(&[("SKIP_KESTRA_AUTO_START", "1")]),
             &files("r"),
             None,
+            &ImageIds::default(),
         );
         assert!(d.kestra.is_none());
         let d = desired(
             &settings(&[("KESTRA_CPUS", "1.5"), ("KESTRA_MEMORY", "2g")]),
             &files("r"),
             None,
+            &ImageIds::default(),
         );
         let hc = d.kestra.unwrap().body.host_config.unwrap();
         assert_eq!(hc.nano_cpus, Some(1_500_000_000));

@@ -21,7 +21,13 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
         config_revision: String::new(),
         db_password_revision: String::new(),
     };
-    let desired = spec::desired(&stack, &mounted, socket.as_deref());
+    // No Docker here: the image IDs only matter for deciding recreation, not for the file.
+    let desired = spec::desired(
+        &stack,
+        &mounted,
+        socket.as_deref(),
+        &spec::ImageIds::default(),
+    );
     ctx.out.print(&compose::render(&desired, &mounted)?)?;
     if !mounted.kestra_config.exists() {
         ctx.out.warn(&format!(

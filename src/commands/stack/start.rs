@@ -150,11 +150,29 @@ async fn basic_auth_password(ctx: &Ctx, stack: &StackSettings) -> Result<(Secret
 /// The Postgres password: `KESTRA_DB_PASSWORD` (environment, then `.env`, with a warning), else
 /// the keyring's, else the one kestractl generated before (its file), else a new random one; the
 /// last two are stored in the keyring when there is one.
+/// A Postgres password given in plain text that differs from the one this stack's Postgres was
+/// initialised with does not change Postgres (it reads its password file only on an empty
+/// volume): Kestra would then be refused. Said before anything happens.
+fn warn_if_db_password_changes(ctx: &Ctx, stack: &StackSettings, given: &Secret) {
+    if let Some(current) = files::read_db_password(&stack.secrets_dir)
+        && current != *given
+    {
+        ctx.out.warn(&format!(
+            "KESTRA_DB_PASSWORD differs from the password this stack's Postgres was set up with; \
+             Postgres keeps its own (it reads it only when the volume `{}` is new), so Kestra will \
+             be refused. To change it, use `kestractl auth rotate --db`",
+            stack.volume
+        ));
+    }
+}
+
 async fn db_password(ctx: &Ctx, settings: &Settings, stack: &StackSettings) -> Result<Secret> {
     if let Some(pw) = ctx.env("KESTRA_DB_PASSWORD").filter(|p| !p.is_empty()) {
         ctx.out
             .warn("using KESTRA_DB_PASSWORD from the environment (plain text)");
-        return Ok(Secret::new(pw));
+        let pw = Secret::new(pw);
+        warn_if_db_password_changes(ctx, stack, &pw);
+        return Ok(pw);
     }
     if let (Some(pw), Some(path)) = (
         settings.dotenv.get("KESTRA_DB_PASSWORD"),
@@ -165,7 +183,9 @@ async fn db_password(ctx: &Ctx, settings: &Settings, stack: &StackSettings) -> R
              `kestractl auth import-env --rewrite-env` moves it into the keyring",
             path.display()
         ));
-        return Ok(Secret::new(pw));
+        let pw = Secret::new(pw);
+        warn_if_db_password_changes(ctx, stack, &pw);
+        return Ok(pw);
     }
     let keyring = ctx.keyring().await?.keyring();
     let entry =
@@ -335,12 +355,17 @@ async fn ensure_container(
         engine.start(&spec.name).await?;
         return Ok(Action::Recreated);
     }
-    let running = current
-        .state
-        .as_ref()
-        .and_then(|s| s.running)
-        .unwrap_or(false);
-    if running {
+    let state = current.state.as_ref();
+    let running = state.and_then(|s| s.running).unwrap_or(false);
+    // Docker reports a crash-looping container as running; after the cause was fixed (a
+    // password, a volume), it needs a fresh start, not "unchanged".
+    let crash_looping = state.and_then(|s| s.restarting).unwrap_or(false);
+    if crash_looping {
+        progress.step(&format!("restarting {} (it was crash-looping)", spec.name));
+        engine.stop(&spec.name, Duration::from_secs(30)).await?;
+        engine.start(&spec.name).await?;
+        Ok(Action::Started)
+    } else if running {
         Ok(Action::Unchanged)
     } else {
         progress.step(&format!("starting {}", spec.name));
@@ -450,7 +475,15 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     // Render the mounted files, then the desired containers.
     let config = kestra_config::render_for_stack(&stack, &username, &password, &db_password)?;
     let mounted = files::write(&stack.secrets_dir, &config, &db_password)?;
-    let desired = spec::desired(&stack, &mounted, engine.local_socket().as_deref());
+    let images = spec::ImageIds {
+        postgres: engine.image_id(&stack.postgres_image.value).await?,
+        kestra: if stack.skip_kestra.value {
+            String::new()
+        } else {
+            engine.image_id(&stack.kestra_image.value).await?
+        },
+    };
+    let desired = spec::desired(&stack, &mounted, engine.local_socket().as_deref(), &images);
 
     let mut parts = Vec::new();
     for dir in &desired.dirs {
