@@ -54,15 +54,21 @@ impl Sandbox {
 
     /// `kestractl` with a clean environment: only PATH and what the sandbox provides.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("kestractl"));
+        let mut cmd = Command::from_std(self.std_cmd());
+        cmd.timeout(std::time::Duration::from_secs(60));
+        cmd
+    }
+
+    /// The same as a `std::process::Command`, for tests that spawn, signal or pipe it.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kestractl"));
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.root.path().join("home"))
             .env("KESTRACTL_CONFIG_DIR", self.config_dir())
             // Tests never touch the caller's keyring; the keyring tests opt in (keyring.rs).
             .env("KESTRACTL_KEYRING", "none")
-            .current_dir(self.workdir())
-            .timeout(std::time::Duration::from_secs(60));
+            .current_dir(self.workdir());
         cmd
     }
 

@@ -59,24 +59,22 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Builds the test images if they are missing (idempotent and quick when they exist). A file
-/// lock keeps concurrent test processes from building twice.
+/// Builds the test images, once per test process: the build script is idempotent (a second run
+/// takes a fraction of a second) and rebuilds an image whose inputs changed, so tests never run a
+/// stale emulator. A file lock keeps concurrent test processes from building at once.
 pub fn ensure_images() {
-    let images = [POSTGRES_IMAGE, EMULATOR_IMAGE];
-    let present = |img: &str| docker(&["image", "inspect", img]).status.success();
-    if images.iter().all(|i| present(i)) {
-        return;
-    }
-    let lock_path = std::env::temp_dir().join("kestractl-test-images.lock");
-    let lock = std::fs::File::create(&lock_path).expect("lock file");
-    lock.lock().expect("lock");
-    if !images.iter().all(|i| present(i)) {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let lock_path = std::env::temp_dir().join("kestractl-test-images.lock");
+        let lock = std::fs::File::create(&lock_path).expect("lock file");
+        lock.lock().expect("lock");
         let status = StdCommand::new("bash")
             .arg(repo_root().join("tests/images/build"))
+            .stdout(std::process::Stdio::null())
             .status()
             .expect("run tests/images/build");
         assert!(status.success(), "tests/images/build failed");
-    }
+    });
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -119,7 +117,14 @@ impl Stack {
     /// `kestractl` set up for this stack (settings through the environment, as an operator's
     /// `.env` would give them).
     pub fn cmd(&self) -> Command {
-        let mut cmd = self.sb.cmd();
+        let mut cmd = Command::from_std(self.std_cmd());
+        cmd.timeout(Duration::from_secs(400));
+        cmd
+    }
+
+    /// The same as a `std::process::Command`, for tests that spawn, signal or pipe it.
+    pub fn std_cmd(&self) -> StdCommand {
+        let mut cmd = self.sb.std_cmd();
         cmd.env("KESTRA_CONTAINER_NAME", &self.name)
             .env("KESTRA_DB_VOLUME", &self.volume)
             .env("KESTRA_HTTP_PORT", self.http_port.to_string())
@@ -127,8 +132,7 @@ impl Stack {
             .env("KESTRA_IMAGE", kestra_image())
             .env("KESTRA_POSTGRES_IMAGE", postgres_image())
             .env("KESTRACTL_DATA_DIR", self.data_dir())
-            .env("KESTRACTL_PASSWORD", STACK_PASSWORD)
-            .timeout(Duration::from_secs(400));
+            .env("KESTRACTL_PASSWORD", STACK_PASSWORD);
         if let Ok(host) = std::env::var("DOCKER_HOST") {
             cmd.env("DOCKER_HOST", host);
         }

@@ -15,6 +15,7 @@ mod auth_keyring;
 mod bad_input;
 mod config_cmd;
 mod executions_cmd;
+mod faults;
 mod flows_deploy;
 mod operator;
 mod server_info;

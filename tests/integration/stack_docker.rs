@@ -267,6 +267,8 @@ fn docker_a_wrong_db_password_is_reported_with_kestras_logs() {
         stderr.contains("warning: using KESTRA_DB_PASSWORD"),
         "{stderr}"
     );
+    // The change is explained up front.
+    assert!(stderr.contains("auth rotate --db"), "{stderr}");
     assert!(
         stderr.contains(&format!("container {}", stack.name)),
         "{stderr}"
