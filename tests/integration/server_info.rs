@@ -164,7 +164,10 @@ fn server_down_fails_within_the_timeout_naming_the_url() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("no answer within 2s (--timeout)"), "{stderr}");
+    assert!(
+        stderr.contains("no answer within 2s (--timeout)"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&url), "{stderr}");
     drop(silent);
 }

@@ -27,6 +27,8 @@ struct Inner {
     knobs: Knobs,
     /// Remaining 503s; starts at `knobs.fail_first` and counts down.
     fail_budget: u32,
+    /// 503s aimed at one kind of request: (method, path prefix, remaining).
+    targeted: Vec<(String, String, u32)>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -43,6 +45,7 @@ impl Control {
             inner: Arc::new(Mutex::new(Inner {
                 fail_budget: knobs.fail_first,
                 knobs,
+                targeted: Vec::new(),
                 requests: Vec::new(),
             })),
             started: Instant::now(),
@@ -85,6 +88,15 @@ impl Control {
         g.knobs.fail_first = n;
     }
 
+    /// The next `n` requests with this method and path get 503 (before being handled); other
+    /// requests are served normally. `path` is exact, or a prefix when it ends with `*`. For
+    /// fault tests that must hit one step of a command (a create) and not the reads before it.
+    pub fn fail_matching(&self, method: &str, path: &str, n: u32) {
+        self.lock()
+            .targeted
+            .push((method.to_ascii_uppercase(), path.to_string(), n));
+    }
+
     pub fn set_latency(&self, d: Duration) {
         self.lock().knobs.latency = d;
     }
@@ -101,15 +113,25 @@ impl Control {
         self.lock().requests.push(r);
     }
 
-    /// Consume one unit of the 503 budget; true when this request must fail.
-    pub(crate) fn take_failure(&self) -> bool {
+    /// Consume one unit of the 503 budget (general, or aimed at this request); true when this
+    /// request must fail.
+    pub(crate) fn take_failure(&self, method: &str, path: &str) -> bool {
         let mut g = self.lock();
         if g.fail_budget > 0 {
             g.fail_budget -= 1;
-            true
-        } else {
-            false
+            return true;
         }
+        if let Some(t) = g.targeted.iter_mut().find(|(m, pattern, n)| {
+            let hit = match pattern.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == pattern,
+            };
+            *n > 0 && m == method && hit
+        }) {
+            t.2 -= 1;
+            return true;
+        }
+        false
     }
 
     pub(crate) fn latency(&self) -> Duration {

@@ -56,6 +56,7 @@ pub fn api_router(state: Shared) -> Router {
     let v = state.version;
     routes::api_routes(v)
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), database_gate))
         // Kestra accepts large uploads (FILE inputs, big validate batches); axum's 2 MB default
         // would answer 413 where Kestra does not.
         .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
@@ -117,8 +118,36 @@ async fn latency(State(state): State<Shared>, req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
+/// With its database unreachable, Kestra cannot serve anything tenant-scoped: such requests fail
+/// as Kestra's do (500, no JDBC connection). `/ping` and `/api/v1/configs*` need no database.
+/// In-memory mode has no database and is never gated.
+async fn database_gate(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let needs_db = path.starts_with("/api/v1/") && !path.starts_with("/api/v1/configs");
+    if needs_db
+        && let Some(h) = state.store.health().await
+        && !h.up
+    {
+        return ApiError::new(
+            crate::errors::Problem::InternalError,
+            "Internal Server Error",
+            Some(format!(
+                "Unable to acquire JDBC Connection: {}",
+                h.error
+                    .unwrap_or_else(|| "the database does not answer".into())
+            )),
+        )
+        .with_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
+        .into_response();
+    }
+    next.run(req).await
+}
+
 async fn fail_first(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    if state.control.take_failure() {
+    if state
+        .control
+        .take_failure(req.method().as_str(), req.uri().path())
+    {
         return ApiError::new(
             crate::errors::Problem::ServiceUnavailable,
             "Service Unavailable",
