@@ -69,6 +69,11 @@ impl Engine {
             .version()
             .await
             .map_err(|e| unreachable(describe(&e)))?;
+        tracing::debug!(
+            "docker: connected to {host} (engine {}, API {})",
+            v.version.as_deref().unwrap_or("?"),
+            v.api_version.as_deref().unwrap_or("?")
+        );
         Ok(Engine {
             docker,
             host,
@@ -97,6 +102,7 @@ impl Engine {
 
     /// `None` when no container has that name.
     pub async fn inspect(&self, name: &str) -> Result<Option<ContainerInspectResponse>> {
+        tracing::debug!("docker: inspect container {name}");
         match self.docker.inspect_container(name, None).await {
             Ok(c) => Ok(Some(c)),
             Err(e) if status_of(&e) == Some(404) => Ok(None),
@@ -123,6 +129,7 @@ impl Engine {
 
     /// Pulls an image, reporting each progress message to `on_event`.
     pub async fn pull(&self, image: &str, mut on_event: impl FnMut(PullEvent)) -> Result<()> {
+        tracing::debug!("docker: pull {image}");
         let (name, tag) = split_image(image);
         let options = CreateImageOptionsBuilder::default()
             .from_image(name)
@@ -178,6 +185,7 @@ impl Engine {
     }
 
     pub async fn remove_network(&self, name: &str) -> Result<bool> {
+        tracing::debug!("docker: remove network {name}");
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(true),
             Err(e) if status_of(&e) == Some(404) => Ok(false),
@@ -218,6 +226,7 @@ impl Engine {
     }
 
     pub async fn remove_volume(&self, name: &str) -> Result<bool> {
+        tracing::debug!("docker: remove volume {name}");
         let options = RemoveVolumeOptionsBuilder::default().build();
         match self.docker.remove_volume(name, Some(options)).await {
             Ok(()) => Ok(true),
@@ -227,6 +236,7 @@ impl Engine {
     }
 
     pub async fn create(&self, spec: &ContainerSpec) -> Result<()> {
+        tracing::debug!("docker: create container {} from {}", spec.name, spec.image);
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.name)
             .build();
@@ -238,6 +248,7 @@ impl Engine {
     }
 
     pub async fn start(&self, name: &str) -> Result<()> {
+        tracing::debug!("docker: start container {name}");
         match self.docker.start_container(name, None).await {
             // 304: already running.
             Ok(()) => Ok(()),
@@ -248,6 +259,7 @@ impl Engine {
 
     /// Stops gracefully (SIGTERM, then SIGKILL after `grace`). Returns whether it was running.
     pub async fn stop(&self, name: &str, grace: Duration) -> Result<bool> {
+        tracing::debug!("docker: stop container {name} (grace {}s)", grace.as_secs());
         let secs = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         let options = StopContainerOptionsBuilder::default().t(secs).build();
         match self.docker.stop_container(name, Some(options)).await {
@@ -258,6 +270,7 @@ impl Engine {
     }
 
     pub async fn remove(&self, name: &str) -> Result<bool> {
+        tracing::debug!("docker: remove container {name}");
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(false)

@@ -18,6 +18,7 @@ mod executions_cmd;
 mod faults;
 mod flows_deploy;
 mod operator;
+mod secret_leak;
 mod server_info;
 mod settings_precedence;
 mod stack_cli;
