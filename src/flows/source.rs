@@ -274,9 +274,36 @@ pub fn check_namespace(ns: &str) -> Result<(), String> {
 }
 
 /// Replaces the value of the top-level `namespace:` line, keeping every other byte (including a
-/// trailing comment and the line ending). `None` when there is no such line to rewrite.
+/// trailing comment and the line ending). `None` when there is no such line to rewrite, or when
+/// the rewritten document would not be in `namespace` (a `namespace:` line at column 0 can be the
+/// continuation of a multi-line quoted value rather than the flow's key).
 pub fn rewrite_namespace(text: &str, namespace: &str) -> Option<String> {
-    let mut out = String::with_capacity(text.len() + namespace.len());
+    #[derive(serde::Deserialize)]
+    struct Namespace {
+        namespace: Option<String>,
+    }
+    let read = |t: &str| {
+        serde_saphyr::from_str::<Namespace>(t)
+            .ok()
+            .map(|n| n.namespace)
+    };
+    let plain = replace_namespace_line(text, namespace)?;
+    match read(&plain) {
+        Some(found) if found.as_deref() == Some(namespace) => Some(plain),
+        // A value YAML reads otherwise when plain (`null`) is written quoted.
+        Some(_) => {
+            let quoted = replace_namespace_line(text, &format!("\"{namespace}\""))?;
+            (read(&quoted)?.as_deref() == Some(namespace)).then_some(quoted)
+        }
+        // A rewrite that breaks a valid document edited something else than the key.
+        None if read(text).is_some() => None,
+        // The document's own YAML error, which the caller reports.
+        None => Some(plain),
+    }
+}
+
+fn replace_namespace_line(text: &str, value: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + value.len());
     let mut done = false;
     for line in text.split_inclusive('\n') {
         if !done && let Some(rest) = line.strip_prefix("namespace:") {
@@ -286,12 +313,12 @@ pub fn rewrite_namespace(text: &str, namespace: &str) -> Option<String> {
             let comment = body
                 .find(" #")
                 .map_or("", |i| &body[body[..i].trim_end().len()..]);
-            let value = body[..body.len() - comment.len()].trim();
-            if value.is_empty() || value.starts_with(['|', '>', '&', '*', '!']) {
+            let old = body[..body.len() - comment.len()].trim();
+            if old.is_empty() || old.starts_with(['|', '>', '&', '*', '!']) {
                 return None;
             }
             out.push_str("namespace: ");
-            out.push_str(namespace);
+            out.push_str(value);
             out.push_str(comment);
             out.push_str(ending);
             done = true;
@@ -439,5 +466,26 @@ mod tests {
         assert!(rewrite_namespace("namespace:\n  x\n", "z").is_none());
         // An indented namespace key (inside a task) is not the flow's.
         assert!(rewrite_namespace("tasks:\n  - namespace: x\n", "z").is_none());
+    }
+
+    /// Found with the `flow_source` fuzz target's invariant (a valid flow rewritten to a valid
+    /// namespace is in that namespace, or refused): a `namespace:` line continuing a multi-line
+    /// quoted description was rewritten while the real key stayed, so `--namespace merged`
+    /// deployed the flow into `real`; and `--namespace null` wrote a YAML null.
+    #[test]
+    fn namespace_rewrite_never_leaves_the_flow_elsewhere() {
+        let text =
+            "id: a\ndescription: \"first\nnamespace: fake #\"\nnamespace: real\ntasks: [x]\n";
+        assert_eq!(parse_head(text, 1).unwrap().namespace, "real");
+        assert_eq!(rewrite_namespace(text, "merged"), None);
+        // Refused too when the rewrite would break the quoted value instead.
+        let text = "id: a\ndescription: \"first\nnamespace: fake\"\nnamespace: real\ntasks: [x]\n";
+        assert_eq!(rewrite_namespace(text, "merged"), None);
+        let out = rewrite_namespace("id: a\nnamespace: x # c\ntasks: [x]\n", "null").unwrap();
+        assert_eq!(out, "id: a\nnamespace: \"null\" # c\ntasks: [x]\n");
+        assert_eq!(parse_head(&out, 1).unwrap().namespace, "null");
+        // A document that is not valid YAML is rewritten; its own error is reported by the caller.
+        let out = rewrite_namespace("id: [a\nnamespace: x\n", "z").unwrap();
+        assert_eq!(out, "id: [a\nnamespace: z\n");
     }
 }
