@@ -24,23 +24,50 @@ pub struct Problem {
     pub non_json: Option<String>,
 }
 
+/// The most of one field (title, detail, one violation) a summary shows, in characters, and the
+/// most violations it lists: a server's error body cannot flood the terminal.
+const FIELD_CHARS: usize = 500;
+const MAX_ERRORS: usize = 20;
+
+/// A field as one line of at most [`FIELD_CHARS`] characters (then `…`). Control characters
+/// (ANSI escapes, carriage returns, newlines) become spaces: a body cannot move the cursor or
+/// recolour the operator's terminal.
+fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(FIELD_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(FIELD_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 impl Problem {
-    /// One-line summary plus violations, for error messages.
+    /// One-line summary plus violations, for error messages; bounded, and free of control
+    /// characters but the newlines between violations.
     pub fn summary(&self) -> String {
-        let mut head = match (&self.title, &self.detail) {
+        let title = self.title.as_deref().map(one_line);
+        let detail = self.detail.as_deref().map(one_line);
+        let mut head = match (&title, &detail) {
             (Some(t), Some(d)) if !d.contains(t.as_str()) => format!("{t}: {d}"),
             (_, Some(d)) => d.clone(),
             (Some(t), None) => t.clone(),
-            (None, None) => self.non_json.clone().unwrap_or_default(),
+            (None, None) => self.non_json.as_deref().map(one_line).unwrap_or_default(),
         };
-        let extra: Vec<&String> = self
+        let extra: Vec<String> = self
             .errors
             .iter()
+            .map(|e| one_line(e))
             .filter(|e| !head.contains(e.as_str()))
             .collect();
-        for e in extra {
+        for e in extra.iter().take(MAX_ERRORS) {
             head.push_str("\n  - ");
             head.push_str(e);
+        }
+        if extra.len() > MAX_ERRORS {
+            head.push_str(&format!("\n  … and {} more", extra.len() - MAX_ERRORS));
         }
         head
     }
@@ -237,6 +264,33 @@ mod tests {
         let long = "x".repeat(1000);
         let p = parse(Some("text/plain"), long.as_bytes());
         assert!(p.summary().len() < 260);
+    }
+
+    /// Found by the `problem` fuzz target: a body's title or detail reached the terminal whole,
+    /// escape sequences and all, however long.
+    #[test]
+    fn summaries_are_bounded_and_inert() {
+        let body = format!(
+            r#"{{"type":"x/y","title":"T\u001b[31m","detail":"line1\nline2\r\u0007{}","errors":[{}]}}"#,
+            "d".repeat(10_000),
+            (0..50)
+                .map(|i| format!(r#""violation {i}""#))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let summary = parse(Some("application/problem+json"), body.as_bytes()).summary();
+        let lines: Vec<&str> = summary.lines().collect();
+        assert!(
+            lines[0].starts_with("T [31m: line1 line2  ddd"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[0].chars().count(), "T [31m: ".chars().count() + 501);
+        assert!(lines[0].ends_with('…'));
+        assert_eq!(lines.len(), 1 + 20 + 1);
+        assert_eq!(lines[1], "  - violation 0");
+        assert_eq!(lines[21], "  … and 30 more");
+        assert!(!summary.chars().any(|c| c.is_control() && c != '\n'));
     }
 
     #[test]
