@@ -87,6 +87,19 @@ impl ConfigFile {
                 "remove the `password` line and pass the password with --password-stdin or KESTRACTL_PASSWORD",
             ));
         }
+        // Anywhere else, the parser's own message would quote the value (`[contexts]` then
+        // `password = "…"` reads as a context given as a string).
+        if let Ok(raw) = text.parse::<toml::Table>()
+            && let Some(key) = password_key(&raw, "")
+        {
+            return Err(Error::settings(
+                format!(
+                    "{}: `{key}` looks like a password; kestractl never keeps passwords in its config file",
+                    path.display()
+                ),
+                "remove that line and pass the password with --password-stdin or KESTRACTL_PASSWORD",
+            ));
+        }
         let config: ConfigFile = toml::from_str(text).map_err(|e| {
             Error::settings(
                 format!(
@@ -132,6 +145,30 @@ impl ConfigFile {
         );
         crate::fsutil::write_atomic(path, text.as_bytes(), None)
     }
+}
+
+/// The dotted path of the first key, at any depth, whose name contains `password`.
+fn password_key(table: &toml::Table, prefix: &str) -> Option<String> {
+    table.iter().find_map(|(k, v)| {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if k.to_ascii_lowercase().contains("password") {
+            return Some(path);
+        }
+        match v {
+            toml::Value::Table(t) => password_key(t, &path),
+            toml::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| match item {
+                    toml::Value::Table(t) => password_key(t, &format!("{path}[{i}]")),
+                    _ => None,
+                })
+            }
+            _ => None,
+        }
+    })
 }
 
 pub fn validate_context_name(name: &str) -> std::result::Result<(), String> {
@@ -182,6 +219,31 @@ mod tests {
         assert!(text.contains("`password` key"), "{text}");
         assert!(!text.contains("Admin1234"), "the secret leaked: {text}");
         assert!(err.hint().unwrap().contains("--password-stdin"));
+    }
+
+    /// Found by the `settings` fuzz target: `[contexts]` then `password = "…"` was refused by
+    /// the TOML reader with a message quoting the value ("invalid type: string \"…\"").
+    #[test]
+    fn a_password_anywhere_is_refused_without_its_value() {
+        for (text, key) in [
+            (
+                "[contexts]\npassword = \"Hunter2pass\"\n",
+                "`contexts.password`",
+            ),
+            ("DB_PASSWORD = \"Hunter2pass\"\n", "`DB_PASSWORD`"),
+            (
+                "[contexts.a.x]\nkestra_password = [\"Hunter2pass\"]\n",
+                "`contexts.a.x.kestra_password`",
+            ),
+        ] {
+            let err = ConfigFile::parse(text, &p()).unwrap_err();
+            let message = format!("{err} {}", err.hint().unwrap_or_default());
+            assert!(message.contains(key), "{message}");
+            assert!(
+                !message.contains("Hunter2pass"),
+                "the secret leaked: {message}"
+            );
+        }
     }
 
     #[test]
