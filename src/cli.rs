@@ -256,7 +256,8 @@ pub struct StopArgs {
     #[arg(long)]
     pub remove: bool,
 
-    /// Also delete the data: the Postgres volume and the storage and work directories (asks first)
+    /// Also delete the data: the Postgres volume, the storage and work directories, and the
+    /// Postgres password that protected them (asks first)
     #[arg(long, requires = "remove")]
     pub volumes: bool,
 

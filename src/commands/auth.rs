@@ -164,6 +164,8 @@ struct StatusReport {
     stored: Option<bool>,
     /// Whether a rotation left a pending entry.
     pending: Option<bool>,
+    /// The managed stack's Postgres password entry (`null`: the stack settings do not resolve).
+    database: Option<EntryReport>,
     /// Where a command would take the password from: `stdin`, `environment`, `keyring`,
     /// `dotenv`, or `null` for none.
     source: Option<&'static str>,
@@ -174,16 +176,47 @@ struct StatusReport {
     error: Option<String>,
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryReport {
+    entry: String,
+    /// Whether the keyring holds it (`null`: no usable keyring).
+    stored: Option<bool>,
+    /// Whether a rotation left a pending entry next to it.
+    pending: Option<bool>,
+}
+
+/// Whether the keyring holds an entry and a rotation's pending entry next to it.
+async fn stored_and_pending(
+    keyring: Option<&Keyring>,
+    entry: &str,
+) -> Result<(Option<bool>, Option<bool>)> {
+    Ok(match keyring {
+        Some(k) => (
+            Some(k.get(entry).await?.is_some()),
+            Some(k.get(&store::pending_entry(entry)).await?.is_some()),
+        ),
+        None => (None, None),
+    })
+}
+
 async fn status(ctx: &Ctx) -> Result<Exit> {
     let s = ctx.settings().await?;
     let entry = ctx.basic_auth_entry().await?;
     let availability = ctx.keyring().await?;
-    let (stored, pending) = match availability.keyring() {
-        Some(k) => (
-            Some(k.get(&entry).await?.is_some()),
-            Some(k.get(&store::pending_entry(&entry)).await?.is_some()),
-        ),
-        None => (None, None),
+    let (stored, pending) = stored_and_pending(availability.keyring(), &entry).await?;
+    // Only a stack setting that does not resolve leaves this out: `start` and `status` say why.
+    let database = match ctx.stack_settings(&StackFlags::default()).await {
+        Ok(stack) => {
+            let entry = db_entry_of(&stack);
+            let (stored, pending) = stored_and_pending(availability.keyring(), &entry).await?;
+            Some(EntryReport {
+                entry,
+                stored,
+                pending,
+            })
+        }
+        Err(_) => None,
     };
     let password = ctx.password().await?;
     let (credentials, error) = if password.is_none() {
@@ -213,6 +246,7 @@ async fn status(ctx: &Ctx) -> Result<Exit> {
         },
         stored,
         pending,
+        database,
         source: password.map(|p| p.source.kind()),
         source_detail: password.map(|p| p.source.to_string()),
         credentials,
@@ -240,11 +274,21 @@ async fn status(ctx: &Ctx) -> Result<Exit> {
         ("Entry", report.entry.clone()),
         ("Stored", yes_no(report.stored).to_string()),
     ];
+    let interrupted = "yes (an interrupted rotation; the next `auth rotate` clears it)";
     if report.pending == Some(true) {
+        fields.push(("Pending", interrupted.into()));
+    }
+    if let Some(db) = &report.database {
         fields.push((
-            "Pending",
-            "yes (an interrupted rotation; the next `auth rotate` clears it)".into(),
+            "Postgres entry",
+            format!("{} (stored: {})", db.entry, yes_no(db.stored)),
         ));
+        if db.pending == Some(true) {
+            fields.push((
+                "Postgres pending",
+                interrupted.replace("auth rotate", "auth rotate --db"),
+            ));
+        }
     }
     fields.push((
         "Password from",

@@ -173,6 +173,39 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
     for p in json["parts"].as_array().unwrap() {
         assert_eq!(p["action"], "unchanged", "{json}");
     }
+
+    // Deleting the data forgets the Postgres password it was protected with (keyring entry and
+    // the rendered files); the Basic Auth login stays. The next start sets up the new, empty
+    // database with a fresh password.
+    let out = cmd(&stack, &ss)
+        .args(["stop", "--remove", "--volumes", "--yes", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let actions = stdout_json(&out)["actions"].clone();
+    let forgotten = format!("keyring entry {}", db_entry(&stack));
+    assert!(
+        actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["part"] == forgotten.as_str() && a["action"] == "deleted"),
+        "{actions}"
+    );
+    assert_eq!(ss.lookup(&db_entry(&stack)), None);
+    assert_eq!(ss.lookup(&basic_entry(&stack)).as_deref(), Some(&*password));
+    let secrets = stack.data_dir().join(&stack.name).join("secrets");
+    assert_eq!(std::fs::read_dir(&secrets).unwrap().count(), 0);
+
+    let mut fresh = stack.start();
+    fresh.env_remove("KESTRACTL_PASSWORD");
+    ss.apply(&mut fresh);
+    let out = fresh.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let new_db = ss.lookup(&db_entry(&stack)).expect("a new Postgres entry");
+    assert_ne!(new_db, db);
+    assert_no_leak(&out, &[&password, &db, &new_db]);
+    assert_eq!(api_status(&stack, &password), 200);
 }
 
 #[test]

@@ -370,6 +370,50 @@ fn import_env_moves_both_passwords_and_rewrites_env_with_a_backup() {
         .to_string();
     assert!(src.contains("keyring"), "{src}");
 
+    // `auth status` reports the stack's Postgres entry next to the Basic Auth one, and a pending
+    // entry an interrupted `auth rotate --db` would leave (stored here with libsecret's tool).
+    let db_entry = "stack:tools-kestra/postgres:kestra";
+    let out = cmd()
+        .args(["auth", "status", "-o", "json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&out);
+    assert_eq!(report["database"]["entry"], db_entry, "{report}");
+    assert_eq!(report["database"]["stored"], true, "{report}");
+    assert_eq!(report["database"]["pending"], false, "{report}");
+    let mut store = ss.tool(&[
+        "store",
+        "--label",
+        "pending",
+        "service",
+        "kestractl",
+        "username",
+        &format!("{db_entry}#pending"),
+    ]);
+    store.stdin(std::process::Stdio::piped());
+    let mut child = store.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Db-Passw0rd-2")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let out = cmd()
+        .args(["auth", "status", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&out)["database"]["pending"], true);
+    let out = cmd().args(["auth", "status"]).output().unwrap();
+    let table = text(&out.stdout);
+    assert!(
+        table.contains(&format!("{db_entry} (stored: yes)")),
+        "{table}"
+    );
+    assert!(table.contains("auth rotate --db"), "{table}");
+    assert_no_leak(&out, &["Db-Passw0rd-1", "Db-Passw0rd-2"]);
+
     // Nothing left to import: says so, changes nothing.
     let out = cmd().args(["auth", "import-env"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));

@@ -9,6 +9,7 @@ use crate::cli::StopArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::output::confirm;
+use crate::secrets::store;
 use crate::settings::duration::parse_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 
@@ -45,11 +46,47 @@ fn empty_dir(dir: &Path) -> Result<()> {
 
 fn describe_data(stack: &StackSettings) -> String {
     format!(
-        "the Postgres volume `{}` (every flow, execution and log), and the contents of {} and {}",
+        "the Postgres volume `{}` (every flow, execution and log), the contents of {} and {}, \
+         and the Postgres password that protected the volume (in {} and the keyring)",
         stack.volume,
         stack.storage_dir.value.display(),
-        stack.workdir_dir.value.display()
+        stack.workdir_dir.value.display(),
+        stack.secrets_dir.display(),
     )
+}
+
+/// With the volume gone, the Postgres password protects nothing: its keyring entries (the
+/// committed one and a rotation's pending one) and the stack's rendered files go too, so the next
+/// `start` sets up the new, empty database with a fresh password and no stale secret stays
+/// behind. The Basic Auth password is the operator's login and stays (`auth logout` removes it).
+/// A keyring that cannot be reached is not a reason to fail a stop that already deleted data.
+async fn forget_db_password(
+    ctx: &Ctx,
+    stack: &StackSettings,
+    actions: &mut Vec<PartAction>,
+) -> Result<()> {
+    empty_dir(&stack.secrets_dir)?;
+    actions.push(PartAction {
+        part: stack.secrets_dir.display().to_string(),
+        action: "emptied",
+    });
+    let Some(keyring) = ctx.keyring().await?.keyring() else {
+        return Ok(());
+    };
+    let entry = store::db_entry(&stack.kestra_container.value, &stack.db_user.value);
+    for name in [store::pending_entry(&entry), entry] {
+        match keyring.delete(&name).await {
+            Ok(true) => actions.push(PartAction {
+                part: format!("keyring entry {name}"),
+                action: "deleted",
+            }),
+            Ok(false) => {}
+            Err(e) => ctx.out.warn(&format!(
+                "the data is deleted but the keyring entry `{name}` was left: {e}"
+            )),
+        }
+    }
+    Ok(())
 }
 
 pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
@@ -128,6 +165,7 @@ pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
                 action: "emptied",
             });
         }
+        forget_db_password(ctx, &stack, &mut actions).await?;
     }
     let report = StopReport { actions };
     if ctx.out.is_structured() {
