@@ -26,10 +26,11 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((u.to_string(), p.to_string()))
 }
 
-/// True when the request carries the configured credential. With no credential configured
-/// nobody is authenticated (Kestra then only serves its setup endpoints).
+/// True when the request carries the stored credential (set by the config at start or through
+/// the API since). With none stored nobody is authenticated (Kestra then only serves its setup
+/// endpoints).
 pub fn is_authenticated(state: &Shared, headers: &HeaderMap) -> bool {
-    let Some(cfg) = &state.config.basic_auth else {
+    let Some(cfg) = crate::basic_auth::stored(&state.store) else {
         return false;
     };
     match basic_credentials(headers) {
@@ -53,6 +54,17 @@ fn collapse_slashes(path: &str) -> String {
         }
     }
     out
+}
+
+/// The first-setup routes: open only while no credential is stored, so the setup page can
+/// create one; afterwards changing it needs the credential like any other call.
+pub fn is_setup(path: &str) -> bool {
+    let p = collapse_slashes(path);
+    let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+    matches!(
+        segs.as_slice(),
+        ["api", "v1", _, "basicAuth"] | ["api", "v1", "basicAuthValidationErrors"]
+    )
 }
 
 /// Paths the filter lets through without credentials.
@@ -90,6 +102,7 @@ pub fn is_open(version: KestraVersion, open_urls: &[String], path: &str) -> bool
 pub async fn layer(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     if is_open(state.version, &state.config.open_urls, &path)
+        || (is_setup(&path) && !crate::basic_auth::is_initialized(&state.store))
         || is_authenticated(&state, req.headers())
     {
         return next.run(req).await;
@@ -132,5 +145,13 @@ mod tests {
         assert!(is_open(v1, &[], "/api/v1/main/executions/webhook/ns/f/key"));
         assert!(is_open(v2, &[], "/ping"));
         assert!(!is_open(v2, &[], "//api/v1//main/flows"));
+    }
+
+    #[test]
+    fn setup_paths() {
+        assert!(is_setup("/api/v1/main/basicAuth"));
+        assert!(is_setup("/api/v1/basicAuthValidationErrors"));
+        assert!(!is_setup("/api/v1/basicAuth"));
+        assert!(!is_setup("/api/v1/main/flows/basicAuth"));
     }
 }

@@ -24,6 +24,10 @@ pub struct Datasource {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmulatorConfig {
     pub basic_auth: Option<BasicAuth>,
+    /// Only one of `username`/`password` set (non-blank): not a usable credential, but Kestra still
+    /// counts the instance as managed by its config file and reports the missing half at start
+    /// (`/api/v1/basicAuthValidationErrors`). Blank values are `None` here.
+    pub basic_auth_incomplete: Option<(Option<String>, Option<String>)>,
     /// Realm announced in `WWW-Authenticate`; Kestra's default is "Kestra".
     pub basic_auth_realm: Option<String>,
     /// Extra unauthenticated path prefixes (`kestra.server.basic-auth.open-urls`).
@@ -153,13 +157,19 @@ impl EmulatorConfig {
     fn from_tree(t: &Map<String, Value>) -> Result<Self> {
         let username = lookup_str(t, "kestra.server.basic-auth.username");
         let password = lookup_str(t, "kestra.server.basic-auth.password");
-        // Kestra treats a half-configured credential as not configured (setup page instead).
-        let basic_auth = match (username, password) {
-            (Some(u), Some(p)) if !u.is_empty() && !p.is_empty() => Some(BasicAuth {
-                username: u,
-                password: p,
-            }),
-            _ => None,
+        // Kestra ignores blank values (`StringUtils.isBlank`); a half-configured credential is
+        // not usable (setup page instead) but still marks the instance as config-managed.
+        let non_blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let (basic_auth, basic_auth_incomplete) = match (non_blank(username), non_blank(password)) {
+            (Some(u), Some(p)) => (
+                Some(BasicAuth {
+                    username: u,
+                    password: p,
+                }),
+                None,
+            ),
+            (None, None) => (None, None),
+            half => (None, Some(half)),
         };
         let open_urls = match lookup(t, "kestra.server.basic-auth.open-urls") {
             Some(Value::Array(items)) => items
@@ -180,6 +190,7 @@ impl EmulatorConfig {
         });
         Ok(EmulatorConfig {
             basic_auth,
+            basic_auth_incomplete,
             basic_auth_realm: lookup_str(t, "kestra.server.basic-auth.realm"),
             open_urls,
             datasource,
@@ -192,6 +203,12 @@ impl EmulatorConfig {
             management_port: lookup_u16(t, "endpoints.all.port")?,
             server_port: lookup_u16(t, "micronaut.server.port")?,
         })
+    }
+
+    /// `kestra.server.basic-auth.username` or `.password` is set: Kestra then writes the config's
+    /// credential over the stored one at every start and refuses to change it through the API.
+    pub fn basic_auth_managed_by_config(&self) -> bool {
+        self.basic_auth.is_some() || self.basic_auth_incomplete.is_some()
     }
 
     pub fn realm(&self) -> &str {
@@ -304,6 +321,26 @@ kestra:
         std::fs::write(&pb, b).unwrap();
         let c = EmulatorConfig::from_files(&[pa, pb]).unwrap();
         assert_eq!(c.basic_auth.unwrap().password, "two");
+    }
+
+    #[test]
+    fn blank_and_half_credentials() {
+        let c = EmulatorConfig::from_yaml_str(
+            "kestra.server.basic-auth.username: ' '\nkestra.server.basic-auth.password: ''\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.basic_auth.is_some(), c.basic_auth_managed_by_config()),
+            (false, false)
+        );
+        let c =
+            EmulatorConfig::from_yaml_str("kestra.server.basic-auth.username: a@b.c\n").unwrap();
+        assert_eq!(c.basic_auth, None);
+        assert_eq!(
+            c.basic_auth_incomplete,
+            Some((Some("a@b.c".to_string()), None))
+        );
+        assert!(c.basic_auth_managed_by_config());
     }
 
     #[test]

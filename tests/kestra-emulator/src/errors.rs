@@ -203,6 +203,36 @@ impl ApiError {
             .with_errors(violations)
     }
 
+    /// `ValidationErrorException` (a list of messages, no property paths; Basic Auth setup). The
+    /// two versions disagree on more than the body: 1.x's `ErrorController` answers 400 with the
+    /// messages joined as the reason and the exception's own message after it ("…: Resource fails
+    /// validation"), no `_embedded.errors`; 2.0 answers a 422 `validation-failed` problem with one
+    /// `errors[]` entry per message, as for a constraint violation.
+    pub fn validation_errors(version: KestraVersion, invalids: Vec<String>) -> Self {
+        if version.is_v2() {
+            return ApiError::constraint(
+                invalids
+                    .into_iter()
+                    .map(|message| FieldError {
+                        message,
+                        path: None,
+                    })
+                    .collect(),
+            );
+        }
+        let joined = if invalids.is_empty() {
+            "Resource fails validation".to_string()
+        } else {
+            invalids.join(", ")
+        };
+        ApiError::new(
+            Problem::BadRequest,
+            joined,
+            Some("Resource fails validation".into()),
+        )
+        .with_status(StatusCode::BAD_REQUEST)
+    }
+
     /// `IllegalArgumentException`: 422 "Illegal argument" on 1.x, `invalid-argument` on 2.0.
     pub fn illegal_argument(message: impl Into<String>) -> Self {
         ApiError::new(

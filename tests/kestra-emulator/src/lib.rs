@@ -4,6 +4,7 @@
 //! `/emulator/*`); [`start_in_background`] does the same on its own runtime for blocking tests.
 //! See the crate README for what is and is not emulated.
 
+pub mod basic_auth;
 pub mod config;
 pub mod control;
 pub mod engine;
@@ -49,6 +50,10 @@ pub struct Options {
     /// Keep state in memory only, even if a datasource is configured.
     pub in_memory: bool,
     pub knobs: Knobs,
+    /// A Basic Auth credential already in the settings store when the server starts, as the UI's
+    /// setup page (or an earlier `POST /basicAuth`) leaves it. Written at start, before the
+    /// config's credential (which, if set, wins as in Kestra).
+    pub stored_basic_auth: Option<BasicAuth>,
 }
 
 impl Options {
@@ -68,12 +73,24 @@ impl Options {
             management_bind: loopback,
             in_memory: true,
             knobs: Knobs::default(),
+            stored_basic_auth: None,
         }
+    }
+
+    /// Like [`Options::for_tests`], but the credential was set up through the API, not the
+    /// config file: it can be changed with `POST /api/v1/{tenant}/basicAuth`, and 2.0 reports
+    /// `isBasicAuthManagedByConfig: false`. Start-up fails if the credential would not pass
+    /// Kestra's validation (an email address; 8+ characters with a lower, an upper and a digit).
+    pub fn for_tests_api_managed(version: KestraVersion, username: &str, password: &str) -> Self {
+        let mut o = Options::for_tests(version, username, password);
+        o.stored_basic_auth = o.config.basic_auth.take();
+        o
     }
 }
 
 /// A running emulator on the caller's runtime.
 pub struct Emulator {
+    store: Store,
     api_addr: SocketAddr,
     management_addr: SocketAddr,
     control: Control,
@@ -100,6 +117,11 @@ impl Emulator {
 
     pub fn control(&self) -> Control {
         self.control.clone()
+    }
+
+    /// A Basic Auth credential is stored (from the config or set up through the API).
+    pub fn basic_auth_initialized(&self) -> bool {
+        basic_auth::is_initialized(&self.store)
     }
 
     /// Stop accepting, let in-flight requests finish, return when both servers are down.
@@ -137,12 +159,13 @@ async fn open_backend(opts: &Options) -> Result<Arc<dyn Backend>> {
 pub async fn start(opts: Options) -> Result<Emulator> {
     let backend = open_backend(&opts).await?;
     let store = Store::open(backend).await?;
+    basic_auth::init(&store, &opts.config, opts.stored_basic_auth.as_ref()).await?;
     let control = Control::new(opts.knobs.clone());
     let state = Arc::new(AppState {
         version: opts.version,
         config: opts.config.clone(),
         control: control.clone(),
-        store,
+        store: store.clone(),
         uuid: ids::uuid_v4(),
         engine: Arc::new(engine::Registry::default()),
     });
@@ -182,6 +205,7 @@ pub async fn start(opts: Options) -> Result<Emulator> {
         }));
     }
     Ok(Emulator {
+        store,
         api_addr,
         management_addr,
         control,
@@ -274,6 +298,8 @@ pub fn start_in_background(opts: Options) -> Result<BackgroundEmulator> {
 pub fn served_routes(v: KestraVersion) -> Vec<(&'static str, &'static str)> {
     let mut r = vec![
         ("GET", "/api/v1/configs"),
+        ("POST", "/api/v1/{tenant}/basicAuth"),
+        ("GET", "/api/v1/basicAuthValidationErrors"),
         ("POST", "/api/v1/{tenant}/flows"),
         ("GET", "/api/v1/{tenant}/flows/search"),
         ("POST", "/api/v1/{tenant}/flows/validate"),

@@ -174,12 +174,6 @@ async fn run(cli: Cli) -> Result<()> {
             ),
         );
     }
-    if config.basic_auth.is_none() {
-        log(
-            "WARN",
-            "No basic authentication configured (kestra.server.basic-auth): every API call will be refused",
-        );
-    }
     let opts = Options {
         version,
         config,
@@ -194,8 +188,18 @@ async fn run(cli: Cli) -> Result<()> {
             seed_executions: cli.seed_executions,
             ready_delay: Duration::from_millis(cli.ready_delay_ms),
         },
+        // The binary has no preset: an API-set credential is whatever its database holds.
+        stored_basic_auth: None,
     };
     let emu = kestra_emulator::start(opts).await?;
+    // Checked after start: a credential set up through the API earlier is in the database, not
+    // the config, and a config credential that fails validation is not stored at all.
+    if !emu.basic_auth_initialized() {
+        log(
+            "WARN",
+            "No basic authentication configured (kestra.server.basic-auth) nor set up through the API: every API call but the first setup (POST /api/v1/{tenant}/basicAuth) will be refused",
+        );
+    }
     let host = if cli.bind.is_unspecified() {
         "0.0.0.0".to_string()
     } else {

@@ -30,6 +30,10 @@ const WAIVERS: &[(&str, &str)] = &[
         "labels oneOf [Map_Object.Object_]",
         "the property's own description says 'a list of Label or a map'; the server answers a list",
     ),
+    (
+        "createBasicAuth 200",
+        "an HttpResponse<Void> documented as 200; the controller answers HttpResponse.noContent() (204, no body)",
+    ),
 ];
 
 fn load_spec(v: KestraVersion) -> Value {
@@ -208,6 +212,7 @@ struct Scenario {
 enum Body {
     None,
     Yaml(String),
+    Json(Value),
     Multipart(reqwest::multipart::Form),
 }
 
@@ -224,6 +229,7 @@ impl Scenario {
         rb = match body {
             Body::None => rb,
             Body::Yaml(y) => rb.header("content-type", "application/x-yaml").body(y),
+            Body::Json(j) => rb.json(&j),
             Body::Multipart(f) => rb.multipart(f),
         };
         let r = rb.send().await.unwrap();
@@ -240,6 +246,19 @@ impl Scenario {
         let bytes = r.bytes().await.unwrap();
         let op = self.operation(method, template).clone();
         let label = format!("{} {method} {path} -> {status}", self.v);
+        // Waiver: createBasicAuth's 204 stands for the spec's bodiless 200.
+        if status == 204
+            && op["operationId"] == "createBasicAuth"
+            && op["responses"].get("204").is_none()
+        {
+            if !bytes.is_empty() {
+                self.errors
+                    .push(format!("{label}: 204 with {} bytes of body", bytes.len()));
+            }
+            self.covered
+                .insert((method.to_string(), template.to_string()));
+            return (status, Value::Null);
+        }
         let Some(resp) = op["responses"].get(status.to_string()) else {
             self.errors
                 .push(format!("{label}: status not declared in the spec"));
@@ -539,6 +558,32 @@ async fn run(v: KestraVersion) {
         Body::None,
     )
     .await;
+    let (_, errs) = s
+        .call(
+            "GET",
+            "/api/v1/basicAuthValidationErrors",
+            "/api/v1/basicAuthValidationErrors",
+            Body::None,
+        )
+        .await;
+    assert_eq!(errs, serde_json::json!([]));
+
+    // Changing the credential needs an instance whose credential was set up through the API
+    // (a config-managed 2.0 refuses); the change is the last call made with the old one.
+    let api_managed = Options::for_tests_api_managed(v, USER, PASS);
+    let old = std::mem::replace(&mut s.e, kestra_emulator::start(api_managed).await.unwrap());
+    old.shutdown().await;
+    let (status, _) = s
+        .call(
+            "POST",
+            &t("/basicAuth"),
+            "/api/v1/main/basicAuth",
+            Body::Json(serde_json::json!({
+                "username": USER, "password": "Rotated-Passw0rd", "currentPassword": PASS
+            })),
+        )
+        .await;
+    assert_eq!(status, 204);
 
     let served: BTreeSet<(String, String)> = kestra_emulator::served_routes(v)
         .into_iter()

@@ -40,7 +40,10 @@ fn pg_opts(v: KestraVersion, ds: &Datasource) -> Options {
     o
 }
 
-async fn reset(ds: &Datasource) {
+/// Drop the emulator's tables. The tests share one database and may run in parallel processes
+/// (nextest), so each holds a session advisory lock for its whole run: keep the returned client
+/// alive until the test ends.
+async fn reset(ds: &Datasource) -> tokio_postgres::Client {
     let url = kestra_emulator::config::JdbcUrl::parse(&ds.url).unwrap();
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(&url.host)
@@ -50,17 +53,21 @@ async fn reset(ds: &Datasource) {
         .password(ds.password.as_bytes());
     let (c, conn) = cfg.connect(tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
+    c.batch_execute("SELECT pg_advisory_lock(7346016)")
+        .await
+        .unwrap();
     c.batch_execute(
-        "DROP TABLE IF EXISTS emulator_flows, emulator_executions, emulator_logs, emulator_files",
+        "DROP TABLE IF EXISTS emulator_flows, emulator_executions, emulator_logs, emulator_files, emulator_settings",
     )
     .await
     .unwrap();
+    c
 }
 
 #[tokio::test]
 async fn state_survives_a_restart_and_health_reports_jdbc() {
     let Some(ds) = datasource() else { return };
-    reset(&ds).await;
+    let _db = reset(&ds).await;
     let e = emu_with(pg_opts(KestraVersion::V2_0, &ds)).await;
     let h: Value = client()
         .get(format!("{}/health", e.management_url()))
@@ -142,6 +149,52 @@ async fn state_survives_a_restart_and_health_reports_jdbc() {
         .await
         .unwrap();
     assert_eq!(logs.as_array().unwrap().len(), 1);
+    e.shutdown().await;
+}
+
+fn status(e: &kestra_emulator::Emulator, pass: &str) -> impl std::future::Future<Output = u16> {
+    let rb = client()
+        .get(format!(
+            "{}/api/v1/main/flows/distinct-namespaces",
+            e.api_url()
+        ))
+        .basic_auth(USER, Some(pass));
+    async move { rb.send().await.unwrap().status().as_u16() }
+}
+
+/// A credential changed through the API is in the database: a restart without a config
+/// credential keeps it; a restart with one writes the config's over it.
+#[tokio::test]
+async fn api_set_credential_survives_a_restart() {
+    let Some(ds) = datasource() else { return };
+    let _db = reset(&ds).await;
+    const NEW: &str = "Rotated-Passw0rd";
+    let mut o = Options::for_tests_api_managed(KestraVersion::V2_0, USER, PASS);
+    o.in_memory = false;
+    o.config.datasource = Some(ds.clone());
+    let e = emu_with(o).await;
+    let r = client()
+        .post(format!("{}/api/v1/main/basicAuth", e.api_url()))
+        .basic_auth(USER, Some(PASS))
+        .json(&serde_json::json!({"username": USER, "password": NEW, "currentPassword": PASS}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    e.shutdown().await;
+
+    // No config credential, no preset: only the database knows it.
+    let mut o = pg_opts(KestraVersion::V2_0, &ds);
+    o.config.basic_auth = None;
+    let e = emu_with(o).await;
+    assert!(e.basic_auth_initialized());
+    assert_eq!(status(&e, NEW).await, 200);
+    assert_eq!(status(&e, PASS).await, 401);
+    e.shutdown().await;
+
+    let e = emu_with(pg_opts(KestraVersion::V2_0, &ds)).await;
+    assert_eq!(status(&e, PASS).await, 200);
+    assert_eq!(status(&e, NEW).await, 401);
     e.shutdown().await;
 }
 

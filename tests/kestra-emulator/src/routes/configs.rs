@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
+use crate::basic_auth;
 use crate::server::Shared;
 
 /// A fixed build identity per version, as a released image would report.
@@ -41,13 +42,21 @@ pub async fn configuration(State(state): State<Shared>) -> Json<Value> {
     m.insert("isAiApiKeyConfigured".into(), json!(false));
     m.insert(
         "isBasicAuthInitialized".into(),
-        json!(state.config.basic_auth.is_some()),
+        json!(basic_auth::is_initialized(&state.store)),
     );
+    // 2.0 tells the UI (and kestractl) whether the credential can be changed through the API;
+    // 1.3 has no such field.
+    if v.is_v2() {
+        m.insert(
+            "isBasicAuthManagedByConfig".into(),
+            json!(state.config.basic_auth_managed_by_config()),
+        );
+    }
     m.insert("pluginsHash".into(), json!(1_872_114_563_i64));
     m.insert("isConcurrencyViewEnabled".into(), json!(false));
     Json(Value::Object(m))
 }
 
 pub async fn login(State(state): State<Shared>) -> Json<Value> {
-    Json(json!({"isBasicAuthInitialized": state.config.basic_auth.is_some()}))
+    Json(json!({"isBasicAuthInitialized": basic_auth::is_initialized(&state.store)}))
 }

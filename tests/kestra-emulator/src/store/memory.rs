@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use futures_util::future::{BoxFuture, FutureExt};
+use serde_json::Value;
 
 use super::{Backend, JdbcHealth, Snapshot};
 use crate::execution::{Execution, LogEntry};
@@ -26,6 +27,14 @@ impl Backend for MemoryBackend {
     }
 
     fn save_file<'a>(&'a self, _uri: &'a str, _bytes: &'a [u8]) -> BoxFuture<'a, Result<()>> {
+        async { Ok(()) }.boxed()
+    }
+
+    fn save_setting<'a>(&'a self, _key: &'a str, _value: &'a Value) -> BoxFuture<'a, Result<()>> {
+        async { Ok(()) }.boxed()
+    }
+
+    fn delete_setting<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<()>> {
         async { Ok(()) }.boxed()
     }
 

@@ -4,7 +4,8 @@
 //! Reads are always served from the in-memory indexes. Every mutation is also handed to a
 //! [`Backend`]: [`memory::MemoryBackend`] keeps nothing else (state dies with the process),
 //! [`postgres::PostgresBackend`] writes it to real tables so it survives a restart and is
-//! reloaded at start-up.
+//! reloaded at start-up. Settings (Kestra's `SettingRepository`: key → JSON value, e.g. the Basic
+//! Auth credential set up through the API) follow the same path.
 
 pub mod memory;
 pub mod postgres;
@@ -14,6 +15,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use anyhow::Result;
 use futures_util::future::BoxFuture;
+use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::execution::{Execution, LogEntry};
@@ -36,6 +38,7 @@ pub struct Snapshot {
     pub executions: Vec<Execution>,
     pub logs: Vec<LogEntry>,
     pub files: Vec<(String, Vec<u8>)>,
+    pub settings: Vec<(String, Value)>,
 }
 
 /// Durable storage behind the in-memory indexes.
@@ -44,6 +47,9 @@ pub trait Backend: Send + Sync {
     fn save_executions<'a>(&'a self, e: &'a [Arc<Execution>]) -> BoxFuture<'a, Result<()>>;
     fn append_logs<'a>(&'a self, l: &'a [LogEntry]) -> BoxFuture<'a, Result<()>>;
     fn save_file<'a>(&'a self, uri: &'a str, bytes: &'a [u8]) -> BoxFuture<'a, Result<()>>;
+    /// Insert or replace one setting.
+    fn save_setting<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Result<()>>;
+    fn delete_setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
     fn load(&self) -> BoxFuture<'_, Result<Snapshot>>;
     /// `None` when there is no database at all (in-memory mode).
     fn health(&self) -> BoxFuture<'_, Option<JdbcHealth>>;
@@ -64,6 +70,7 @@ struct Data {
     by_start: BTreeSet<(i64, String)>,
     logs: HashMap<String, Vec<LogEntry>>,
     files: HashMap<String, Vec<u8>>,
+    settings: HashMap<String, Value>,
 }
 
 #[derive(Clone)]
@@ -98,6 +105,7 @@ impl Store {
             data.logs.entry(l.execution_id.clone()).or_default().push(l);
         }
         data.files = snap.files.into_iter().collect();
+        data.settings = snap.settings.into_iter().collect();
         let (events, _) = broadcast::channel(4096);
         Ok(Store {
             data: Arc::new(RwLock::new(data)),
@@ -370,5 +378,25 @@ impl Store {
 
     pub fn file(&self, uri: &str) -> Option<Vec<u8>> {
         self.read().files.get(uri).cloned()
+    }
+
+    // ---- settings ----------------------------------------------------------------------
+
+    pub fn setting(&self, key: &str) -> Option<Value> {
+        self.read().settings.get(key).cloned()
+    }
+
+    /// Persist first: a setting the database refused must not be served (a credential that
+    /// would vanish at the next restart).
+    pub async fn put_setting(&self, key: &str, value: Value) -> Result<()> {
+        self.backend.save_setting(key, &value).await?;
+        self.write().settings.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    pub async fn delete_setting(&self, key: &str) -> Result<()> {
+        self.backend.delete_setting(key).await?;
+        self.write().settings.remove(key);
+        Ok(())
     }
 }

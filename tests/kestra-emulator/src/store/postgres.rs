@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use futures_util::future::{BoxFuture, FutureExt};
+use serde_json::Value;
 use tokio::sync::RwLock;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
@@ -47,6 +48,10 @@ CREATE INDEX IF NOT EXISTS emulator_logs_execution ON emulator_logs (execution_i
 CREATE TABLE IF NOT EXISTS emulator_files (
     uri TEXT PRIMARY KEY,
     bytes BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS emulator_settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 ";
 
@@ -244,6 +249,30 @@ impl Backend for PostgresBackend {
         .boxed()
     }
 
+    fn save_setting<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            let text = value.to_string();
+            c.execute(
+                "INSERT INTO emulator_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&key, &text],
+            )
+            .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn delete_setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            c.execute("DELETE FROM emulator_settings WHERE key = $1", &[&key])
+                .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
     fn load(&self) -> BoxFuture<'_, Result<Snapshot>> {
         async move {
             let c = self.client().await?;
@@ -280,6 +309,16 @@ impl Backend for PostgresBackend {
                 .await?
             {
                 snap.files.push((row.get(0), row.get(1)));
+            }
+            for row in c
+                .query("SELECT key, value FROM emulator_settings", &[])
+                .await?
+            {
+                let v: String = row.get(1);
+                snap.settings.push((
+                    row.get(0),
+                    serde_json::from_str(&v).context("corrupt emulator_settings row")?,
+                ));
             }
             Ok(snap)
         }
