@@ -555,7 +555,12 @@ Kestra's datasource, then Kestra is recreated and verified.\n\n\
 Any failure restores the previous config and container, verifies the old credentials work again, \
 drops the pending entry and exits non-zero naming the step. At every step exactly one credential \
 works and the keyring holds it. API clients other than kestractl need the new password \
-afterwards.";
+afterwards.\n\n\
+For any other server (--server or a context), the Basic Auth password is changed through its API \
+(POST /api/v1/{tenant}/basicAuth with the current password), staged, verified and committed the \
+same way; a failure after the change puts the previous password back through the API. Only for \
+a server that reports its credential was set up in its UI or API (isBasicAuthManagedByConfig: \
+false): one whose credential is in its config file would restore it at its next start.";
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
@@ -580,7 +585,7 @@ pub enum AuthCommand {
     #[command(name = "import-kestractl")]
     ImportKestractl(ImportKestractlArgs),
 
-    /// Rotate the managed stack's Basic Auth (or --db Postgres) password, verified, rolled back on failure
+    /// Rotate the Basic Auth (or --db the stack's Postgres) password, verified, rolled back on failure
     #[command(long_about = AUTH_ROTATE_LONG)]
     Rotate(RotateArgs),
 }

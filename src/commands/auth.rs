@@ -18,6 +18,7 @@ use crate::output::progress::Progress;
 use crate::secrets::Secret;
 use crate::secrets::import::{self, BASIC_AUTH_KEY, DB_KEY};
 use crate::secrets::rotate::{self, Kind, Target};
+use crate::secrets::rotate_api;
 use crate::secrets::source::read_password_line;
 use crate::secrets::store::{self, Availability, Keyring};
 use crate::settings::config_file::{ConfigFile, Context};
@@ -826,16 +827,20 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
         && (crate::settings::validate::is_loopback(server)
             || server.host_str() == Some(stack.bind.value.to_string().as_str()));
     if !ours {
-        return Err(Error::Rotation {
-            message: format!(
-                "the server of this command ({}) is not the stack kestractl manages here ({local})",
-                server_of(s)
-            ),
-            hint: format!(
-                "rotate the local stack with `--server {local}` (or a context pointing at it); \
-                 kestractl only rotates the stack it runs. Nothing was changed"
-            ),
-        });
+        if kind == Kind::Database {
+            return Err(Error::Rotation {
+                message: format!(
+                    "the server of this command ({}) is not the stack kestractl manages here \
+                     ({local}), and only that stack's Postgres password can be rotated",
+                    server_of(s)
+                ),
+                hint: format!(
+                    "rotate the local stack's with `--server {local}` (or a context pointing at \
+                     it). Nothing was changed"
+                ),
+            });
+        }
+        return rotate_through_api(ctx, s, args).await;
     }
     let conflicts = rotation_conflicts(ctx, s, kind);
     if !conflicts.is_empty() {
@@ -885,20 +890,7 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
                 })
                 .collect(),
         };
-        if ctx.out.is_structured() {
-            ctx.out.structured(&report)?;
-            return Ok(Exit::Ok);
-        }
-        let mut text = format!(
-            "Dry run: preflight passed; `kestractl auth rotate{}` would:\n",
-            if args.db { " --db" } else { "" }
-        );
-        for (i, st) in report.steps.iter().enumerate().skip(1) {
-            text.push_str(&format!("  {i}. {}: {}\n", st.step, st.action));
-        }
-        text.push_str("Nothing was changed.\n");
-        ctx.out.print(&text)?;
-        return Ok(Exit::Ok);
+        return print_dry_run(ctx, &report, args.db);
     }
     let result = rotate::rotate(&target, kind).await;
     progress.finish();
@@ -923,6 +915,91 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
             stack.db_user.value, report.container, report.entry
         ),
     };
+    ctx.out.print(&text)?;
+    Ok(Exit::Ok)
+}
+
+/// `auth rotate` for a server kestractl does not run: through its API, when its credential was
+/// set up through the UI or API (`secrets::rotate_api`).
+async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &RotateArgs) -> Result<Exit> {
+    let conflicts = rotation_conflicts(ctx, s, Kind::BasicAuth);
+    if !conflicts.is_empty() {
+        return Err(Error::Rotation {
+            message: format!(
+                "not rotating: the next command would take its password from {} instead of \
+                 the new one in the keyring",
+                conflicts.join(", ")
+            ),
+            hint: "store the current password with `kestractl auth login` and unset the others \
+                   (or `kestractl auth import-env --rewrite-env`), then rotate; nothing was \
+                   changed"
+                .into(),
+        });
+    }
+    let keyring = ctx.keyring().await?.require()?;
+    let progress = Progress::new();
+    let target = rotate_api::ApiTarget {
+        client: ClientConfig {
+            server: s.server.value.clone(),
+            tenant: s.tenant.value.clone(),
+            username: s.username.value.clone(),
+            password: None,
+            timeout: s.timeout.value,
+            allow_insecure_http: s.allow_insecure_http.value,
+        },
+        keyring,
+        entry: ctx.basic_auth_entry().await?,
+        progress: &progress,
+    };
+    if args.dry_run {
+        progress.step("preflight: checking the server");
+        let checked = rotate_api::preflight(&target).await;
+        progress.finish();
+        checked?;
+        let report = DryRun {
+            dry_run: true,
+            kind: Kind::BasicAuth,
+            container: String::new(),
+            entry: target.entry.clone(),
+            steps: rotate_api::plan()
+                .into_iter()
+                .map(|(step, action)| DryRunStep {
+                    step: step.name(),
+                    action,
+                })
+                .collect(),
+        };
+        return print_dry_run(ctx, &report, false);
+    }
+    let result = rotate_api::rotate(&target).await;
+    progress.finish();
+    let report = result?;
+    if ctx.out.is_structured() {
+        ctx.out.structured(&report)?;
+        return Ok(Exit::Ok);
+    }
+    ctx.out.print(&format!(
+        "Rotated the Basic Auth password of {} on {} through its API: it accepts only the new \
+         one, and the keyring entry `{}` holds it.\nOther API clients (scripts, CI secrets, saved \
+         browser logins) need the new password: `kestractl auth show --reveal` prints it.\n",
+        report.username, report.server, report.entry
+    ))?;
+    Ok(Exit::Ok)
+}
+
+fn print_dry_run(ctx: &Ctx, report: &DryRun, db: bool) -> Result<Exit> {
+    if ctx.out.is_structured() {
+        ctx.out.structured(report)?;
+        return Ok(Exit::Ok);
+    }
+    let mut text = format!(
+        "Dry run: preflight passed; `kestractl auth rotate{}` would:\n",
+        if db { " --db" } else { "" }
+    );
+    for (i, st) in report.steps.iter().enumerate().skip(1) {
+        text.push_str(&format!("  {i}. {}: {}\n", st.step, st.action));
+    }
+    text.push_str("Nothing was changed.\n");
     ctx.out.print(&text)?;
     Ok(Exit::Ok)
 }

@@ -1,5 +1,6 @@
 //! Kestra's REST API: the client, version-aware routes, tolerant models and error bodies.
 
+pub mod basic_auth;
 pub mod client;
 pub mod error;
 pub mod executions;

@@ -13,6 +13,9 @@ pub struct Configuration {
     pub url: Option<String>,
     pub system_namespace: Option<String>,
     pub is_basic_auth_initialized: Option<bool>,
+    /// Whether the Basic Auth credential comes from the config file (re-applied at every start,
+    /// so the API cannot change it). Only newer servers report it.
+    pub is_basic_auth_managed_by_config: Option<bool>,
 }
 
 /// `GET /api/v1/configs/login` (2.0, public).

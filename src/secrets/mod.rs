@@ -8,6 +8,7 @@
 pub mod generate;
 pub mod import;
 pub mod rotate;
+pub mod rotate_api;
 pub mod scram;
 pub mod source;
 pub mod store;

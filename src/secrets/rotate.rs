@@ -54,6 +54,8 @@ pub enum Step {
     AlterRole,
     Render,
     Recreate,
+    /// API-managed servers only: the credential changed through `POST .../basicAuth`.
+    Apply,
     Verify,
     Commit,
 }
@@ -66,6 +68,7 @@ impl Step {
             Step::AlterRole => "alter-role",
             Step::Render => "render",
             Step::Recreate => "recreate",
+            Step::Apply => "apply",
             Step::Verify => "verify",
             Step::Commit => "commit",
         }
@@ -122,7 +125,7 @@ pub fn plan(kind: Kind) -> Vec<(Step, &'static str)> {
 }
 
 /// A failure injected by tests after `step` (debug builds only).
-fn injected(step: Step) -> Result<()> {
+pub(super) fn injected(step: Step) -> Result<()> {
     #[cfg(debug_assertions)]
     if std::env::var("KESTRACTL_ROTATE_FAIL_AT").ok().as_deref() == Some(step.name()) {
         return Err(Error::Other(anyhow::anyhow!(
@@ -315,6 +318,30 @@ pub struct StepReport {
     pub ms: u128,
 }
 
+/// Ends the steps of a rotation one by one: prints each and records how long it took.
+pub(super) struct StepClock<'a> {
+    progress: &'a Progress,
+    mark: Instant,
+}
+
+impl<'a> StepClock<'a> {
+    pub(super) fn new(progress: &'a Progress) -> Self {
+        StepClock {
+            progress,
+            mark: Instant::now(),
+        }
+    }
+
+    pub(super) fn done(&mut self, steps: &mut Vec<StepReport>, step: Step, message: &str) {
+        self.progress.done(message);
+        steps.push(StepReport {
+            step,
+            ms: self.mark.elapsed().as_millis(),
+        });
+        self.mark = Instant::now();
+    }
+}
+
 /// Runs a rotation to the end, or rolls it back.
 pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
     let started = Instant::now();
@@ -353,10 +380,7 @@ pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
                          `{}` holds them, and the pending entry is gone",
                         report.entry
                     ),
-                    hint: cause.hint().map_or_else(
-                        || "fix the cause, then run `kestractl auth rotate` again".to_string(),
-                        |h| format!("{h}; then run `kestractl auth rotate` again"),
-                    ),
+                    hint: retry_hint(&cause),
                 }),
                 Err(problems) => Err(Error::Rotation {
                     message: format!(
@@ -378,6 +402,15 @@ pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
     }
 }
 
+/// What to do after a rolled-back rotation: fix the cause (the error's own hint, when it has one)
+/// and run it again.
+pub(super) fn retry_hint(cause: &Error) -> String {
+    cause.hint().map_or_else(
+        || "fix the cause, then run `kestractl auth rotate` again".to_string(),
+        |h| format!("{h}; then run `kestractl auth rotate` again"),
+    )
+}
+
 type StepResult<T> = std::result::Result<T, (Step, Error)>;
 
 fn at(step: Step) -> impl FnOnce(Error) -> (Step, Error) {
@@ -397,14 +430,9 @@ async fn forward(
         Kind::BasicAuth => running.basic.clone(),
         Kind::Database => running.db.clone(),
     };
-    let mut mark = Instant::now();
+    let mut clock = StepClock::new(t.progress);
     let mut done = |step: Step, report: &mut Report, message: &str| {
-        t.progress.done(message);
-        report.steps.push(StepReport {
-            step,
-            ms: mark.elapsed().as_millis(),
-        });
-        mark = Instant::now();
+        clock.done(&mut report.steps, step, message);
     };
 
     // Stage: the keyring's current entry must be the running credential before anything else,

@@ -9,9 +9,8 @@
 //! work, so the rollback of every step is exercised for real.
 
 use std::process::Command as StdCommand;
-use std::time::Duration;
 
-use crate::common::{stdout_json, text};
+use crate::common::{assert_no_leak, protected_status, stdout_json, text};
 use crate::docker::*;
 use crate::keyring::*;
 
@@ -50,20 +49,7 @@ fn db_entry(stack: &Stack) -> String {
 
 /// HTTP status of a protected route with these credentials (0: unreachable).
 fn api_status(stack: &Stack, password: &str) -> u16 {
-    let url = format!("{}/api/v1/main/flows/distinct-namespaces", stack.url());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        reqwest::Client::new()
-            .get(&url)
-            .basic_auth(STACK_USER, Some(password))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .map_or(0, |r| r.status().as_u16())
-    })
+    protected_status(&stack.url(), STACK_USER, password)
 }
 
 /// Whether Postgres accepts this password for the `kestra` role over TCP (test-side check). It
@@ -94,17 +80,6 @@ fn postgres_accepts(stack: &Stack, password: &str) -> bool {
     ])
     .status
     .success()
-}
-
-fn assert_no_leak(out: &std::process::Output, secrets: &[&str]) {
-    for s in secrets {
-        assert!(
-            !text(&out.stdout).contains(s) && !text(&out.stderr).contains(s),
-            "a password leaked into the output:\nstdout: {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-    }
 }
 
 fn assert_not_inspectable(stack: &Stack, secrets: &[&str]) {

@@ -9,24 +9,10 @@ use std::time::{Duration, Instant};
 
 use kestra_emulator::KestraVersion;
 
-use crate::common::{PASSWORD, Sandbox, USER, emulator, stdout_json, text};
+use crate::common::{
+    PASSWORD, Sandbox, USER, assert_no_leak, emulator, entry_for, stdout_json, text,
+};
 use crate::keyring::*;
-
-/// stdout and stderr of a run must not hold any of `secrets`.
-fn assert_no_leak(out: &std::process::Output, secrets: &[&str]) {
-    for s in secrets {
-        assert!(
-            !text(&out.stdout).contains(s) && !text(&out.stderr).contains(s),
-            "a password leaked into the output:\nstdout: {}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-    }
-}
-
-fn entry_for(server: &str) -> String {
-    format!("default/{USER}@{server}")
-}
 
 #[test]
 fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
@@ -584,14 +570,31 @@ fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
         c.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
         c
     };
-    // Not the stack kestractl runs here.
+    // Not the stack kestractl runs here: its Postgres password is not ours to rotate, and its
+    // Basic Auth password goes through its API, which needs the keyring to keep the new one.
+    let out = cmd()
+        .args([
+            "--server",
+            "https://kestra.example.com",
+            "auth",
+            "rotate",
+            "--db",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not the stack kestractl manages"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = cmd()
         .args(["--server", "https://kestra.example.com", "auth", "rotate"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stderr).contains("not the stack kestractl manages"),
+        text(&out.stderr).contains("KESTRACTL_KEYRING"),
         "{}",
         text(&out.stderr)
     );

@@ -112,3 +112,37 @@ pub fn dead_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
+
+/// stdout and stderr of a run must not hold any of `secrets`.
+pub fn assert_no_leak(out: &std::process::Output, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !text(&out.stdout).contains(s) && !text(&out.stderr).contains(s),
+            "a password leaked into the output:\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+}
+
+/// HTTP status of a route that always needs credentials, with these (0: unreachable).
+pub fn protected_status(server: &str, username: &str, password: &str) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{server}/api/v1/main/flows/distinct-namespaces"))
+            .basic_auth(username, Some(password))
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_or(0, |r| r.status().as_u16())
+    })
+}
+
+/// The keyring entry of the default context's password for `server`.
+pub fn entry_for(server: &str) -> String {
+    format!("default/{USER}@{server}")
+}

@@ -18,6 +18,7 @@ mod executions_cmd;
 mod faults;
 mod flows_deploy;
 mod operator;
+mod rotate_api;
 mod secret_leak;
 mod server_info;
 mod settings_precedence;

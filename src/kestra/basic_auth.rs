@@ -1,0 +1,47 @@
+//! `POST /api/v1/{tenant}/basicAuth`: how a server whose Basic Auth credential was set up through
+//! its UI or API (not its config file) changes it. Current servers require the current password
+//! in the body as well as in the `Authorization` header, and refuse the call outright when the
+//! credential comes from the config file (`isBasicAuthManagedByConfig` in `/api/v1/configs`).
+
+use reqwest::Method;
+use serde::Serialize;
+
+use super::client::{Body, KestraClient, Request};
+use super::error::ApiError;
+use super::routes::tenant_base;
+use crate::secrets::Secret;
+
+/// The body; `uid` is left out, as the UI's change-password form leaves it out.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Change<'a> {
+    username: &'a str,
+    password: &'a str,
+    current_password: &'a str,
+}
+
+impl KestraClient {
+    /// Replaces the server's one Basic Auth credential (the username stays). Not idempotent from
+    /// the client's side (after it succeeds, the same call is refused), so never retried blindly:
+    /// a caller that loses the answer must find out which password works.
+    pub async fn change_basic_auth(
+        &self,
+        username: &str,
+        new: &Secret,
+        current: &Secret,
+    ) -> Result<(), ApiError> {
+        let body = serde_json::to_vec(&Change {
+            username,
+            password: new.expose(),
+            current_password: current.expose(),
+        })
+        .unwrap_or_default();
+        let req = Request::with_body(
+            Method::POST,
+            format!("{}/basicAuth", tenant_base(self.tenant())),
+            Body::Bytes("application/json", body),
+            false,
+        );
+        self.send(&req).await.map(|_| ())
+    }
+}
