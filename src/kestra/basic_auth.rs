@@ -30,12 +30,14 @@ impl KestraClient {
         new: &Secret,
         current: &Secret,
     ) -> Result<(), ApiError> {
-        let body = serde_json::to_vec(&Change {
+        // A JSON object of strings: serialising it cannot fail, so no error path is hidden here.
+        let body = serde_json::json!(Change {
             username,
             password: new.expose(),
             current_password: current.expose(),
         })
-        .unwrap_or_default();
+        .to_string()
+        .into_bytes();
         let req = Request::with_body(
             Method::POST,
             format!("{}/basicAuth", tenant_base(self.tenant())),

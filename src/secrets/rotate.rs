@@ -182,6 +182,20 @@ impl Target<'_> {
     async fn check(&self, password: &Secret) -> Result<CredentialCheck> {
         Ok(self.client(password)?.check_credentials().await?)
     }
+
+    /// Waits (up to `wait_timeout`) for the Kestra container to be ready with this Basic Auth
+    /// password; returns how long it took.
+    async fn wait_ready(&self, password: &Secret) -> Result<Duration> {
+        health::wait_kestra(
+            self.engine,
+            self.kestra(),
+            &self.stack.management_url(),
+            &self.client(password)?,
+            Instant::now() + self.wait_timeout,
+            self.progress,
+        )
+        .await
+    }
 }
 
 /// The stack's credentials as they run now (from the rendered config file: what Kestra was
@@ -598,18 +612,7 @@ async fn forward(
     );
 
     t.progress.step("verify: waiting for Kestra");
-    let deadline = Instant::now() + t.wait_timeout;
-    let client = t.client(basic).map_err(at(Step::Verify))?;
-    let waited = health::wait_kestra(
-        t.engine,
-        t.kestra(),
-        &t.stack.management_url(),
-        &client,
-        deadline,
-        t.progress,
-    )
-    .await
-    .map_err(at(Step::Verify))?;
+    let waited = t.wait_ready(basic).await.map_err(at(Step::Verify))?;
     if kind == Kind::BasicAuth {
         match t.check(&old).await.map_err(at(Step::Verify))? {
             CredentialCheck::Refused => {}
@@ -764,21 +767,7 @@ async fn rollback(
         match t.engine.start(t.kestra()).await {
             Err(e) => problems.push(format!("starting the previous container: {e}")),
             Ok(()) => {
-                let deadline = Instant::now() + t.wait_timeout;
-                let verified = match t.client(&running.basic) {
-                    Ok(client) => health::wait_kestra(
-                        t.engine,
-                        t.kestra(),
-                        &t.stack.management_url(),
-                        &client,
-                        deadline,
-                        t.progress,
-                    )
-                    .await
-                    .map(|_| ()),
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = verified {
+                if let Err(e) = t.wait_ready(&running.basic).await {
                     problems.push(format!(
                         "the previous container did not come back with the old credentials: {e}"
                     ));

@@ -146,3 +146,11 @@ pub fn protected_status(server: &str, username: &str, password: &str) -> u16 {
 pub fn entry_for(server: &str) -> String {
     format!("default/{USER}@{server}")
 }
+
+/// `kestractl flows deploy <dir> -o json` against `emu` with the right password.
+pub fn deploy_json(sb: &Sandbox, emu: &BackgroundEmulator, dir: &Path) -> std::process::Output {
+    sb.cmd_for(emu)
+        .args(["flows", "deploy", &dir.display().to_string(), "-o", "json"])
+        .output()
+        .unwrap()
+}

@@ -157,6 +157,28 @@ fn all_streams_twenty_thousand_executions() {
         .count();
     assert_eq!(searches, 100);
 }
+/// An emulator whose executions take `duration`, and a sandbox that deployed the test flows.
+fn with_test_flows(
+    version: KestraVersion,
+    duration: Duration,
+) -> (kestra_emulator::BackgroundEmulator, Sandbox) {
+    let mut opts = Options::for_tests(version, USER, PASSWORD);
+    opts.knobs.execution_duration = duration;
+    let emu = emulator_with(opts);
+    let sb = Sandbox::new();
+    deploy_test_flows(&sb, &emu);
+    (emu, sb)
+}
+
+/// Starts `exec.test.ok` without waiting and returns the execution's id (the first column).
+fn run_ok(sb: &Sandbox, emu: &kestra_emulator::BackgroundEmulator) -> String {
+    let out = sb
+        .cmd_for(emu)
+        .args(["executions", "run", "exec.test", "ok"])
+        .output()
+        .unwrap();
+    text(&out.stdout).split('\t').next().unwrap().to_string()
+}
 
 fn deploy_test_flows(sb: &Sandbox, emu: &kestra_emulator::BackgroundEmulator) {
     let dir = sb.path().join("flows");
@@ -416,17 +438,8 @@ fn errors_an_operator_meets_when_running() {
 #[test]
 fn watch_and_log_follow_end_on_their_own() {
     for version in VERSIONS {
-        let mut opts = Options::for_tests(version, USER, PASSWORD);
-        opts.knobs.execution_duration = Duration::from_millis(2500);
-        let emu = emulator_with(opts);
-        let sb = Sandbox::new();
-        deploy_test_flows(&sb, &emu);
-        let out = sb
-            .cmd_for(&emu)
-            .args(["executions", "run", "exec.test", "ok"])
-            .output()
-            .unwrap();
-        let id = text(&out.stdout).split('\t').next().unwrap().to_string();
+        let (emu, sb) = with_test_flows(version, Duration::from_millis(2500));
+        let id = run_ok(&sb, &emu);
 
         let out = sb
             .cmd_for(&emu)
@@ -457,12 +470,7 @@ fn watch_and_log_follow_end_on_their_own() {
         assert!(follows >= 1);
 
         // logs -f while it runs: every line, then it stops by itself.
-        let out = sb
-            .cmd_for(&emu)
-            .args(["executions", "run", "exec.test", "ok"])
-            .output()
-            .unwrap();
-        let id = text(&out.stdout).split('\t').next().unwrap().to_string();
+        let id = run_ok(&sb, &emu);
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "logs", &id, "-f"])
@@ -511,17 +519,8 @@ fn watch_and_log_follow_end_on_their_own() {
 #[test]
 fn kill_and_restart_use_each_versions_route() {
     for version in VERSIONS {
-        let mut opts = Options::for_tests(version, USER, PASSWORD);
-        opts.knobs.execution_duration = Duration::from_secs(30);
-        let emu = emulator_with(opts);
-        let sb = Sandbox::new();
-        deploy_test_flows(&sb, &emu);
-        let out = sb
-            .cmd_for(&emu)
-            .args(["executions", "run", "exec.test", "ok"])
-            .output()
-            .unwrap();
-        let id = text(&out.stdout).split('\t').next().unwrap().to_string();
+        let (emu, sb) = with_test_flows(version, Duration::from_secs(30));
+        let id = run_ok(&sb, &emu);
 
         let out = sb
             .cmd_for(&emu)

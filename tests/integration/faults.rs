@@ -40,11 +40,7 @@ fn failed_creates_are_not_retried_blindly_and_a_rerun_converges() {
     let dir = sb.path().join("flows");
     write_flows(&dir, 20, 2);
     emu.control().fail_matching("POST", "/api/v1/main/flows", 2);
-    let out = sb
-        .cmd_for(&emu)
-        .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
+    let out = deploy_json(&sb, &emu, &dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let json = stdout_json(&out);
     assert_eq!(json["summary"]["created"], 18);
@@ -59,11 +55,7 @@ fn failed_creates_are_not_retried_blindly_and_a_rerun_converges() {
     assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 2);
 
     emu.control().clear_requests();
-    let out = sb
-        .cmd_for(&emu)
-        .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
+    let out = deploy_json(&sb, &emu, &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json = stdout_json(&out);
     assert_eq!(json["summary"]["created"], 2);
@@ -79,11 +71,7 @@ fn failed_creates_are_not_retried_blindly_and_a_rerun_converges() {
     emu.control().clear_requests();
     emu.control()
         .fail_matching("PUT", "/api/v1/main/flows/fault.ns0/flow0", 2);
-    let out = sb
-        .cmd_for(&emu)
-        .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
+    let out = deploy_json(&sb, &emu, &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(stdout_json(&out)["summary"]["updated"], 1);
     let puts: Vec<u16> = emu
@@ -275,11 +263,7 @@ fn ctrl_c_during_a_deploy_exits_130_and_a_rerun_converges() {
     assert!(written < 200, "interrupted part-way ({written} writes)");
 
     emu.control().set_latency(Duration::ZERO);
-    let out = sb
-        .cmd_for(&emu)
-        .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
+    let out = deploy_json(&sb, &emu, &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let s = &stdout_json(&out)["summary"];
     assert_eq!(s["updated"], 0);

@@ -67,11 +67,7 @@ fn the_valid_corpus_deploys_and_an_unchanged_redeploy_writes_nothing() {
         let sb = Sandbox::new();
         let dir = sb.path().join("flows");
         let n = copy_corpus(&dir, &rejected_valids(version));
-        let out = sb
-            .cmd_for(&emu)
-            .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-            .output()
-            .unwrap();
+        let out = deploy_json(&sb, &emu, &dir);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -91,11 +87,7 @@ fn the_valid_corpus_deploys_and_an_unchanged_redeploy_writes_nothing() {
 
         // Redeploy: every flow unchanged, zero write requests, revisions unmoved.
         emu.control().clear_requests();
-        let out = sb
-            .cmd_for(&emu)
-            .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-            .output()
-            .unwrap();
+        let out = deploy_json(&sb, &emu, &dir);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let json = stdout_json(&out);
         assert_eq!(json["summary"]["unchanged"], n);
@@ -378,11 +370,7 @@ fn export_then_deploy_round_trips_unchanged() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert!(exported.join("io.kestra.tests/minimal.yml").exists());
         emu.control().clear_requests();
-        let out = sb
-            .cmd_for(&emu)
-            .args(["flows", "deploy", exported.to_str().unwrap(), "-o", "json"])
-            .output()
-            .unwrap();
+        let out = deploy_json(&sb, &emu, &exported);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let json = stdout_json(&out);
         assert_eq!(json["summary"]["created"], 0);
