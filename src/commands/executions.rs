@@ -576,33 +576,62 @@ async fn follow_to_end(
         terminal
     };
     let mut finished = false;
-    // First the stream; if it breaks, poll once a second.
-    if let Ok(resp) = client.follow_execution(id).await {
+    // The event stream; Kestra ends it after an hour without events (its `timeout`), or a proxy
+    // may cut it: reopened while the execution runs. If it cannot be opened, poll once a second.
+    let mut opened_at = Instant::now();
+    let mut short_lived = 0;
+    'connection: while !finished && deadline.is_none_or(|d| Instant::now() < d) {
+        if short_lived >= 3 {
+            break; // a stream that keeps closing at once: polling is more use
+        }
+        let Ok(resp) = client.follow_execution(id).await else {
+            break;
+        };
         let mut body = resp.bytes_stream();
         let mut parser = sse::Parser::default();
-        'stream: loop {
+        loop {
             let next = match deadline {
                 Some(d) => match tokio::time::timeout_at(d.into(), body.next()).await {
                     Ok(n) => n,
-                    Err(_) => break 'stream,
+                    Err(_) => break 'connection,
                 },
                 None => body.next().await,
             };
             let Some(Ok(chunk)) = next else { break };
             for event in parser.push(&chunk) {
+                // Kestra opens the stream with `id: start`, an execution that has only its id.
+                if event.id.as_deref() == Some(sse::START) {
+                    continue;
+                }
                 if let Ok(v) = serde_json::from_str::<Value>(&event.data)
                     && let Ok(e) = serde_json::from_value::<Execution>(v)
                     && report(e, &progress)
                 {
                     finished = true;
-                    break 'stream;
+                    break 'connection;
                 }
-                if event.id.as_deref() == Some("end") {
+                if event.id.as_deref() == Some(sse::END) {
                     finished = true;
-                    break 'stream;
+                    break 'connection;
                 }
             }
         }
+        // The stream ended without an `end` event: reopen it if the execution still runs.
+        let v = client
+            .get_execution(id)
+            .await
+            .map_err(|e| not_found(id, e))?;
+        finished = report(parse_execution(&v)?, &progress);
+        short_lived = if opened_at.elapsed() < Duration::from_secs(1) {
+            short_lived + 1
+        } else {
+            0
+        };
+        if !finished {
+            tracing::debug!("the execution stream of {id} ended early; reopening it");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        opened_at = Instant::now();
     }
     while !finished && deadline.is_none_or(|d| Instant::now() < d) {
         let v = client
@@ -738,10 +767,11 @@ async fn logs(
         .await
         .map_err(|e| not_found(id, e))?;
     if !follow {
-        let entries = client
+        let mut entries = client
             .execution_logs(id, level.as_deref(), task)
             .await
             .map_err(|e| not_found(id, e))?;
+        entries.retain(|l| keep_task(l, task));
         if matches!(ctx.out.format, Format::Json | Format::Yaml) {
             ctx.out.structured(&entries)?;
         } else {
@@ -750,45 +780,88 @@ async fn logs(
         return Ok(Exit::Ok);
     }
     // Kestra's log stream never ends by itself: follow the execution alongside, and once it has
-    // ended, stop when the log stream has been quiet for a moment.
+    // ended, stop when the log stream has been quiet for a moment. Kestra does end it after an
+    // hour without a line (its `timeout`), and a proxy may cut it: reopened while the execution
+    // runs, and once more after it ended so no late line is missed. Each opening replays the
+    // execution's logs from the start: lines already printed are skipped.
     let mut terminal = is_terminal(&parse_execution(&raw)?.state.current);
-    let resp = client
-        .follow_logs(id, level.as_deref(), task)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    let mut body = resp.bytes_stream();
-    let mut parser = sse::Parser::default();
+    let mut printed = LogSeen::default();
+    let mut final_replay = terminal;
     let quiet = Duration::from_millis(700);
     let mut poll = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        let wait = if terminal {
-            quiet
-        } else {
-            Duration::from_secs(3600)
-        };
-        tokio::select! {
-            chunk = tokio::time::timeout(wait, body.next()) => match chunk {
-                Ok(Some(Ok(bytes))) => {
-                    let entries: Vec<LogEntry> = parser
-                        .push(&bytes)
-                        .iter()
-                        .filter_map(|ev| serde_json::from_str(&ev.data).ok())
-                        .collect();
-                    print_logs(ctx, &entries)?;
-                }
-                // The stream ended, failed, or stayed quiet after the end: done.
-                _ => break,
-            },
-            _ = poll.tick(), if !terminal => {
-                if let Ok(v) = client.get_execution(id).await
-                    && let Ok(e) = serde_json::from_value::<Execution>(v)
-                {
-                    terminal = is_terminal(&e.state.current);
+    'connection: loop {
+        let resp = client
+            .follow_logs(id, level.as_deref())
+            .await
+            .map_err(|e| not_found(id, e))?;
+        let mut body = resp.bytes_stream();
+        let mut parser = sse::Parser::default();
+        loop {
+            let wait = if terminal {
+                quiet
+            } else {
+                Duration::from_secs(3600)
+            };
+            tokio::select! {
+                chunk = tokio::time::timeout(wait, body.next()) => match chunk {
+                    Ok(Some(Ok(bytes))) => {
+                        let entries: Vec<LogEntry> = parser
+                            .push(&bytes)
+                            .iter()
+                            // `id: start` carries an empty entry that only opens the stream.
+                            .filter(|ev| ev.id.as_deref() != Some(sse::START))
+                            .filter_map(|ev| serde_json::from_str::<LogEntry>(&ev.data).ok())
+                            .filter(|l| keep_task(l, task))
+                            .filter(|l| printed.first_time(l))
+                            .collect();
+                        print_logs(ctx, &entries)?;
+                    }
+                    // Quiet for a moment after the execution ended: done.
+                    Err(_) => break 'connection,
+                    // The stream ended or broke.
+                    Ok(_) => break,
+                },
+                _ = poll.tick(), if !terminal => {
+                    if let Ok(v) = client.get_execution(id).await
+                        && let Ok(e) = serde_json::from_value::<Execution>(v)
+                    {
+                        terminal = is_terminal(&e.state.current);
+                    }
                 }
             }
         }
+        if !terminal && let Ok(v) = client.get_execution(id).await {
+            terminal = is_terminal(&parse_execution(&v)?.state.current);
+        }
+        if terminal {
+            if final_replay {
+                break;
+            }
+            final_replay = true;
+        }
+        tracing::debug!("the log stream of {id} ended; reopening it");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Ok(Exit::Ok)
+}
+
+/// `--task`: Kestra 1.3's log stream has no task filter (its follow route takes only
+/// `minLevel`), so lines are filtered here on every version.
+fn keep_task(l: &LogEntry, task: Option<&str>) -> bool {
+    task.is_none_or(|t| l.task_id.as_deref() == Some(t))
+}
+
+/// Log lines already printed, so a reopened stream's replay is not printed twice.
+#[derive(Default)]
+struct LogSeen(std::collections::HashSet<u64>);
+
+impl LogSeen {
+    fn first_time(&mut self, l: &LogEntry) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&l.timestamp, &l.task_run_id, &l.level, &l.message).hash(&mut h);
+        self.0.insert(h.finish())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -808,10 +881,14 @@ fn action_error(id: &str, action: &str, e: ApiError) -> Error {
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "Kestra refused".into())
             ),
+            // Kestra's rules (`State.canBeRestarted`; the kill route with its default
+            // `isOnKillCascade=true` accepts any execution).
             hint: if action == "killed" {
-                "only a running execution can be killed; `kestractl executions get ID` shows its state".into()
+                "`kestractl executions get ID` shows its state".into()
             } else {
-                "only a FAILED or KILLED execution can be restarted; `kestractl executions get ID` shows its state".into()
+                "Kestra restarts an execution that has ended (except KILLED) or is PAUSED; \
+                 `kestractl executions get ID` shows its state"
+                    .into()
             },
             exit: Exit::Error,
         },
@@ -821,13 +898,28 @@ fn action_error(id: &str, action: &str, e: ApiError) -> Error {
 
 async fn kill(ctx: &Ctx, id: &str) -> Result<Exit> {
     let client = ctx.kestra().await?;
+    // Kestra accepts a kill of an execution that has already ended (with its default
+    // `isOnKillCascade=true` it still reaches the subflow executions it started): say so rather
+    // than claim something was stopped.
+    let before = client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    let state = parse_execution(&before)?.state.current;
     client
         .kill_execution(id)
         .await
         .map_err(|e| action_error(id, "killed", e))?;
-    ctx.out.note(&format!(
-        "Kill requested for execution {id}; `kestractl executions watch {id}` follows it to the end"
-    ));
+    if is_terminal(&state) {
+        ctx.out.note(&format!(
+            "Execution {id} had already ended ({state}); Kestra accepted the kill, which only \
+             reaches subflow executions it started that still run"
+        ));
+    } else {
+        ctx.out.note(&format!(
+            "Kill requested for execution {id}; `kestractl executions watch {id}` follows it to the end"
+        ));
+    }
     Ok(Exit::Ok)
 }
 

@@ -59,7 +59,8 @@ fn print_problems(ctx: &Ctx, problems: &[FileProblem]) {
 }
 
 /// Server-side validation of every flow, in concurrent batches. Returns the problems mapped back
-/// to their files (by each result's index in its batch); warnings are printed.
+/// to their files (each document is its own multipart file, matched by name); warnings are
+/// printed.
 async fn validate_on_server(
     ctx: &Ctx,
     client: &KestraClient,
@@ -77,20 +78,8 @@ async fn validate_on_server(
     let mut problems = Vec::new();
     for (batch, result) in batches.iter().zip(results) {
         let result = result?;
-        for (position, flow) in batch.iter().enumerate() {
-            let entry = result
-                .iter()
-                .find(|r| r.index == Some(position))
-                .or_else(|| result.get(position));
-            let Some(entry) = entry else {
-                problems.push(FileProblem {
-                    file: flow.file.clone(),
-                    line: Some(flow.first_line),
-                    column: None,
-                    message: "the server returned no validation result for this flow".into(),
-                });
-                continue;
-            };
+        // In document order (matched by the file name of each multipart part).
+        for (flow, entry) in batch.iter().zip(result.iter()) {
             if let Some(c) = entry
                 .constraints
                 .as_deref()
@@ -137,12 +126,7 @@ async fn read_namespaces(
                     .and_then(|d| parse_head(d.text, 1).ok())
                     .filter(|h| h.namespace == *ns)
                     .map(|h| h.id)
-                    .or_else(|| {
-                        // Fall back to Kestra's entry name, `<namespace>.<id>.yml`.
-                        name.strip_suffix(".yml")
-                            .and_then(|n| n.strip_prefix(&format!("{ns}.")))
-                            .map(str::to_string)
-                    });
+                    .or_else(|| export_entry_id(&name, ns));
                 if let Some(id) = id {
                     sources.insert(id, source);
                 }
@@ -166,6 +150,18 @@ async fn read_namespaces(
         all.extend(r?);
     }
     Ok(all)
+}
+
+/// The flow id in an export entry's name, when the source itself could not be read: Kestra
+/// 1.3.25 and 2.0 name entries `<namespace>-<id>.yml` (`FlowController.exportFlowsByQuery`);
+/// `<namespace>.<id>.yml` is accepted too (pure).
+fn export_entry_id(name: &str, namespace: &str) -> Option<String> {
+    let stem = name.strip_suffix(".yml")?;
+    [format!("{namespace}-"), format!("{namespace}.")]
+        .iter()
+        .find_map(|prefix| stem.strip_prefix(prefix.as_str()))
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
 }
 
 #[derive(Debug, Serialize)]
@@ -392,8 +388,17 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
                     String::new()
                 }
             ),
-            hint: "the other flows were deployed; fix the cause and run deploy again (unchanged flows are not rewritten)"
-                .into(),
+            hint: {
+                let written = report.plan.iter().filter(|r| r.result == "done").count();
+                if written == 0 {
+                    "nothing was written; fix the cause and run deploy again".into()
+                } else {
+                    format!(
+                        "the other {written} change(s) were written; fix the cause and run deploy \
+                         again (unchanged flows are not rewritten)"
+                    )
+                }
+            },
         });
     }
     Ok(Exit::Ok)
@@ -658,4 +663,31 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
         ))?;
     }
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_entry_names_as_kestra_writes_them() {
+        assert_eq!(
+            export_entry_id("company.team-hello.yml", "company.team").as_deref(),
+            Some("hello")
+        );
+        assert_eq!(
+            export_entry_id("company.team.hello.yml", "company.team").as_deref(),
+            Some("hello")
+        );
+        assert_eq!(
+            export_entry_id("company.team-my-flow.yml", "company.team").as_deref(),
+            Some("my-flow")
+        );
+        assert_eq!(export_entry_id("other-hello.yml", "company.team"), None);
+        assert_eq!(export_entry_id("company.team-.yml", "company.team"), None);
+        assert_eq!(
+            export_entry_id("company.team-hello.yaml", "company.team"),
+            None
+        );
+    }
 }

@@ -202,14 +202,18 @@ impl Ctx {
             .get_or_try_init(|| async {
                 let s = self.settings().await?;
                 let password = self.password().await?.map(|p| p.secret.clone());
-                KestraClient::new(ClientConfig {
+                let client = KestraClient::new(ClientConfig {
                     server: s.server.value.clone(),
                     tenant: s.tenant.value.clone(),
                     username: s.username.value.clone(),
                     password,
                     timeout: s.timeout.value,
                     allow_insecure_http: s.allow_insecure_http.value,
-                })
+                })?;
+                // A long wait on an unavailable server is never silent.
+                Ok::<_, crate::error::Error>(client.with_retry_notice(std::sync::Arc::new(
+                    |message: &str| crate::output::Output::warn_line(message),
+                )))
             })
             .await
     }

@@ -33,7 +33,12 @@ pub enum Outcome {
 fn reason(e: crate::kestra::ApiError) -> String {
     let err = Error::from(e);
     match err.hint() {
-        Some(h) if matches!(err, Error::Auth { .. } | Error::Unreachable { .. }) => {
+        Some(h)
+            if matches!(
+                err,
+                Error::Auth { .. } | Error::Unreachable { .. } | Error::Server { .. }
+            ) =>
+        {
             format!("{err} ({h})")
         }
         _ => err.to_string(),
@@ -51,15 +56,20 @@ async fn write_one(
     flow: Option<&LocalFlow>,
 ) -> (Outcome, bool) {
     let result = match (item.action, flow) {
-        (Action::Create, Some(f)) => client.create_flow(&f.source).await.map(|r| r.revision),
+        (Action::Create, Some(f)) => client
+            .create_flow(&f.namespace, &f.id, &f.source)
+            .await
+            .map(|r| r.revision),
         (Action::Update, Some(f)) => client
             .update_flow(&f.namespace, &f.id, &f.source)
             .await
             .map(|r| r.revision),
-        (Action::Delete, _) => client
-            .delete_flow(&item.namespace, &item.id)
-            .await
-            .map(|()| None),
+        // Already gone (deleted meanwhile, or by an earlier attempt whose answer was lost) is
+        // what a deletion wants.
+        (Action::Delete, _) => match client.delete_flow(&item.namespace, &item.id).await {
+            Err(e) if e.status() == Some(404) => Ok(None),
+            other => other.map(|()| None),
+        },
         _ => return (Outcome::Unchanged, false),
     };
     match result {

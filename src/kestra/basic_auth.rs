@@ -46,4 +46,19 @@ impl KestraClient {
         );
         self.send(&req).await.map(|_| ())
     }
+
+    /// `GET /api/v1/basicAuthValidationErrors` (open to anyone, 1.3 and 2.0): why Kestra refused
+    /// the credential of its configuration file at start-up, in its own words. Empty when it took
+    /// it.
+    /// Each line is bounded and free of control characters (the server is not trusted).
+    pub async fn basic_auth_validation_errors(&self) -> Result<Vec<String>, ApiError> {
+        let errors: Vec<String> = self
+            .json(&Request::get("/api/v1/basicAuthValidationErrors").anonymous())
+            .await?;
+        Ok(errors
+            .iter()
+            .take(10)
+            .map(|e| super::problem::one_line(e))
+            .collect())
+    }
 }

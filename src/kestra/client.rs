@@ -24,10 +24,11 @@ use crate::error::{Error, Result};
 use crate::secrets::Secret;
 use crate::settings::validate::is_loopback;
 
-/// How hard to try before giving up (within the call's deadline).
+/// How to pace retries. There is no attempt limit: the call's deadline (`--timeout`) bounds
+/// them, so a Kestra restart (tens of seconds of refused connections and 503s) is ridden out
+/// when the operator's timeout allows it, and a dead server fails in time.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    pub max_attempts: u32,
     pub first_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -35,7 +36,6 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_attempts: 4,
             first_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(2),
         }
@@ -48,7 +48,7 @@ impl RetryPolicy {
     pub fn backoff(&self, attempt: u32) -> Duration {
         let base = self
             .first_backoff
-            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
             .min(self.max_backoff);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -57,6 +57,25 @@ impl RetryPolicy {
         let jitter = f64::from(nanos % 1000) / 1000.0 * 0.5 - 0.25;
         base.mul_f64(1.0 + jitter)
     }
+}
+
+/// Told once per outage that a call is being retried ("Kestra unavailable (HTTP 503) at …;
+/// retrying for up to 27 s"), so a long wait is never silent. The command layer decides where
+/// it goes (stderr, above a progress bar).
+pub type RetryNotice = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Notices closer together than this are one outage: concurrent calls do not repeat it.
+const NOTICE_EVERY: Duration = Duration::from_secs(5);
+
+/// Whether a failed call may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// The connection was never made: nothing reached the server.
+    NothingSent,
+    /// The server (or a proxy) is unavailable (502/503/504), or the connection broke after the
+    /// request was sent: safe only for an idempotent request.
+    IfIdempotent,
+    No,
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +128,16 @@ pub struct Request {
     pub authenticated: bool,
     /// A streamed answer (SSE): no deadline on the whole response, only on connecting.
     pub stream: bool,
+    /// The media type the route produces, sent as `Accept`. Kestra's router (Micronaut) drops a
+    /// route whose declared `produces` the Accept header does not name, so each call names
+    /// exactly what its route produces (docs/kestra-compatibility.md).
+    pub accept: &'static str,
 }
+
+/// What most routes produce (Micronaut's default `produces`).
+pub const JSON: &str = "application/json";
+/// The follow routes.
+pub const EVENT_STREAM: &str = "text/event-stream";
 
 impl Request {
     pub fn get(path: impl Into<String>) -> Self {
@@ -121,6 +149,7 @@ impl Request {
             idempotent: true,
             authenticated: true,
             stream: false,
+            accept: JSON,
         }
     }
 
@@ -137,6 +166,13 @@ impl Request {
             idempotent,
             ..Request::get(path)
         }
+    }
+
+    /// A route whose declared `produces` is not JSON (the export ZIP, the kill route's
+    /// `text/json`).
+    pub fn accepting(mut self, media_type: &'static str) -> Self {
+        self.accept = media_type;
+        self
     }
 
     pub fn anonymous(mut self) -> Self {
@@ -158,6 +194,8 @@ pub struct KestraClient {
     password: Option<Secret>,
     timeout: Duration,
     retry: RetryPolicy,
+    notice: Option<RetryNotice>,
+    last_notice: std::sync::Mutex<Option<Instant>>,
     discovery: OnceCell<Discovery>,
 }
 
@@ -186,6 +224,8 @@ impl KestraClient {
             password: cfg.password,
             timeout: cfg.timeout,
             retry: RetryPolicy::default(),
+            notice: None,
+            last_notice: std::sync::Mutex::new(None),
             discovery: OnceCell::new(),
         })
     }
@@ -193,6 +233,21 @@ impl KestraClient {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Where to say that calls are being retried.
+    pub fn with_retry_notice(mut self, notice: RetryNotice) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
+    /// The time a call (with every retry) is given.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     pub fn server(&self) -> &Url {
@@ -217,13 +272,13 @@ impl KestraClient {
     }
 
     fn build(&self, req: &Request, remaining: Duration) -> reqwest::RequestBuilder {
-        let mut b = self.http.request(req.method.clone(), self.url(&req.path));
-        b = if req.stream {
-            b.header(ACCEPT, HeaderValue::from_static("text/event-stream"))
-        } else {
-            b.timeout(remaining)
-                .header(ACCEPT, HeaderValue::from_static("application/json"))
-        };
+        let mut b = self
+            .http
+            .request(req.method.clone(), self.url(&req.path))
+            .header(ACCEPT, HeaderValue::from_static(req.accept));
+        if !req.stream {
+            b = b.timeout(remaining);
+        }
         if !req.query.is_empty() {
             b = b.query(&req.query);
         }
@@ -261,11 +316,21 @@ impl KestraClient {
         (req.method.to_string(), self.url(&req.path))
     }
 
-    /// Sends a request with retries; returns the response only if it is a 2xx.
+    /// Sends a request with retries within the call's deadline; returns the response only if it
+    /// is a 2xx.
     pub async fn send(&self, req: &Request) -> Result<reqwest::Response, ApiError> {
-        let started = Instant::now();
-        let deadline = started + self.timeout;
+        self.send_until(req, Instant::now() + self.timeout).await
+    }
+
+    /// [`send`](Self::send) with a deadline of the caller's: a sequence of calls that form one
+    /// operation (a create, then the read that tells whether it landed) shares one deadline.
+    pub async fn send_until(
+        &self,
+        req: &Request,
+        deadline: Instant,
+    ) -> Result<reqwest::Response, ApiError> {
         let (method, url) = self.context(req);
+        let first = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -279,7 +344,7 @@ impl KestraClient {
             }
             let sent = Instant::now();
             let outcome = self.build(req, remaining).send().await;
-            match outcome {
+            let (retry, wait, why) = match outcome {
                 Ok(resp) => {
                     let status = resp.status();
                     tracing::debug!(
@@ -291,23 +356,17 @@ impl KestraClient {
                     if status.is_success() {
                         return Ok(resp);
                     }
-                    let retryable = req.idempotent
-                        && matches!(
-                            status,
-                            StatusCode::BAD_GATEWAY
-                                | StatusCode::SERVICE_UNAVAILABLE
-                                | StatusCode::GATEWAY_TIMEOUT
-                        );
-                    if retryable && attempt < self.retry.max_attempts {
-                        let wait =
-                            retry_after(&resp).unwrap_or_else(|| self.retry.backoff(attempt));
-                        if Instant::now() + wait < deadline {
-                            tracing::debug!("retrying in {} ms", wait.as_millis());
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
+                    if !is_unavailable(status) {
+                        return Err(self.status_error(req, resp, None).await);
                     }
-                    return Err(self.status_error(req, resp).await);
+                    let wait = retry_after(&resp);
+                    let why = format!("unavailable (HTTP {})", status.as_u16());
+                    if !self.may_retry(req, Retry::IfIdempotent, wait, attempt, deadline) {
+                        // Retried until the deadline: the error says for how long.
+                        let waited = (attempt > 1).then(|| first.elapsed());
+                        return Err(self.status_error(req, resp, waited).await);
+                    }
+                    (Retry::IfIdempotent, wait, why)
                 }
                 Err(e) => {
                     let kind = TransportKind::of(&e);
@@ -315,20 +374,66 @@ impl KestraClient {
                         "{method} {url} failed after {} ms (attempt {attempt}): {kind:?}",
                         sent.elapsed().as_millis()
                     );
-                    // A connection that was never made carried nothing: safe to retry whatever
-                    // the method. Anything else might have reached the server.
-                    let retryable = kind == TransportKind::Connect;
-                    if retryable && attempt < self.retry.max_attempts {
-                        let wait = self.retry.backoff(attempt);
-                        if Instant::now() + wait < deadline {
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
+                    let retry = match kind {
+                        // A connection that was never made carried nothing: safe to retry
+                        // whatever the method.
+                        TransportKind::Connect => Retry::NothingSent,
+                        // The deadline is spent (each attempt gets what remains of it).
+                        TransportKind::Timeout => Retry::No,
+                        // Reset or cut after the request went out: it may have been processed.
+                        TransportKind::Cut | TransportKind::Other => Retry::IfIdempotent,
+                    };
+                    if !self.may_retry(req, retry, None, attempt, deadline) {
+                        return Err(self.transport_error(req, kind, describe_transport(&e)));
                     }
-                    return Err(self.transport_error(req, kind, describe_transport(&e)));
+                    (
+                        retry,
+                        None,
+                        format!("not reachable ({})", describe_transport(&e)),
+                    )
                 }
-            }
+            };
+            let wait = wait.unwrap_or_else(|| self.retry.backoff(attempt));
+            self.tell_retrying(&why, deadline);
+            tracing::debug!("retrying in {} ms ({retry:?})", wait.as_millis());
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Whether attempt `attempt + 1` is allowed and fits before the deadline.
+    fn may_retry(
+        &self,
+        req: &Request,
+        retry: Retry,
+        wait: Option<Duration>,
+        attempt: u32,
+        deadline: Instant,
+    ) -> bool {
+        let allowed = match retry {
+            Retry::NothingSent => true,
+            Retry::IfIdempotent => req.idempotent,
+            Retry::No => false,
+        };
+        let wait = wait.unwrap_or_else(|| self.retry.backoff(attempt));
+        allowed && Instant::now() + wait < deadline
+    }
+
+    /// Says once per outage that calls are being retried, and until when.
+    fn tell_retrying(&self, why: &str, deadline: Instant) {
+        let Some(notice) = &self.notice else { return };
+        let Ok(mut last) = self.last_notice.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < NOTICE_EVERY) {
+            return;
+        }
+        *last = Some(now);
+        let left = deadline.saturating_duration_since(now).as_secs().max(1);
+        notice(&format!(
+            "Kestra {why} at {}; retrying for up to {left} s (--timeout)",
+            crate::settings::display_url(&self.server)
+        ));
     }
 
     fn transport_error(&self, req: &Request, kind: TransportKind, detail: String) -> ApiError {
@@ -343,7 +448,13 @@ impl KestraClient {
         }
     }
 
-    async fn status_error(&self, req: &Request, resp: reqwest::Response) -> ApiError {
+    /// `retried_for`: how long an unavailable server was retried before giving up.
+    async fn status_error(
+        &self,
+        req: &Request,
+        resp: reqwest::Response,
+        retried_for: Option<Duration>,
+    ) -> ApiError {
         let (method, url) = self.context(req);
         let status = resp.status().as_u16();
         let location = resp
@@ -365,6 +476,7 @@ impl KestraClient {
             location,
             username: self.username.clone(),
             password_given: self.password.is_some() && req.authenticated,
+            retried_for,
         }
     }
 
@@ -375,7 +487,7 @@ impl KestraClient {
         path: &str,
         query: &[(String, String)],
     ) -> Result<reqwest::Response, ApiError> {
-        let mut req = Request::get(path);
+        let mut req = Request::get(path).accepting(EVENT_STREAM);
         req.query = query.to_vec();
         req.stream = true;
         self.send(&req).await
@@ -383,10 +495,19 @@ impl KestraClient {
 
     /// Sends and decodes a JSON answer.
     pub async fn json<T: DeserializeOwned>(&self, req: &Request) -> Result<T, ApiError> {
+        self.json_until(req, Instant::now() + self.timeout).await
+    }
+
+    /// [`json`](Self::json) within the caller's deadline.
+    pub async fn json_until<T: DeserializeOwned>(
+        &self,
+        req: &Request,
+        deadline: Instant,
+    ) -> Result<T, ApiError> {
         let mut attempt = 0;
         let (content_type, body) = loop {
             attempt += 1;
-            let resp = self.send(req).await?;
+            let resp = self.send_until(req, deadline).await?;
             let content_type = resp
                 .headers()
                 .get(CONTENT_TYPE)
@@ -396,14 +517,14 @@ impl KestraClient {
                 Ok(body) => break (content_type, body),
                 // The answer was cut off (connection reset mid-body): the server may have done
                 // the work, so only an idempotent request is sent again.
-                Err(e) if req.idempotent && attempt < self.retry.max_attempts => {
+                Err(e) if self.may_retry(req, Retry::IfIdempotent, None, attempt, deadline) => {
                     tracing::debug!("answer cut off ({}); retrying", describe_transport(&e));
                     tokio::time::sleep(self.retry.backoff(attempt)).await;
                 }
                 Err(e) => {
                     return Err(self.transport_error(
                         req,
-                        TransportKind::of(&e),
+                        TransportKind::Cut,
                         format!("the answer was cut off: {}", describe_transport(&e)),
                     ));
                 }
@@ -475,6 +596,14 @@ impl KestraClient {
     }
 }
 
+/// The server, or a proxy in front of it, is temporarily unable to answer.
+fn is_unavailable(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let secs: u64 = resp
         .headers()
@@ -542,6 +671,7 @@ mod tests {
     fn backoff_doubles_and_is_capped() {
         let p = RetryPolicy::default();
         let b1 = p.backoff(1);
+        assert!(p.backoff(u32::MAX) <= Duration::from_millis(2500));
         let b3 = p.backoff(3);
         assert!(b1 >= Duration::from_millis(150) && b1 <= Duration::from_millis(250));
         assert!(b3 >= Duration::from_millis(600) && b3 <= Duration::from_millis(1000));

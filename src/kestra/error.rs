@@ -12,6 +12,8 @@ pub enum TransportKind {
     /// The TCP/TLS connection could not be made: nothing reached the server.
     Connect,
     Timeout,
+    /// The request went out but its answer was cut off mid-body: it may have been processed.
+    Cut,
     Other,
 }
 
@@ -45,6 +47,8 @@ pub enum ApiError {
         location: Option<String>,
         username: String,
         password_given: bool,
+        /// Set when an unavailable server (502/503/504) was retried this long before giving up.
+        retried_for: Option<Duration>,
     },
     Decode {
         method: String,
@@ -59,6 +63,26 @@ impl ApiError {
             ApiError::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// The request went out but whether it was carried out is unknown: the server (or a proxy)
+    /// answered 502/503/504, or the answer was cut off.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => matches!(status, 502..=504),
+            ApiError::Transport { kind, .. } => {
+                matches!(kind, TransportKind::Cut | TransportKind::Other)
+            }
+            ApiError::Decode { .. } => false,
+        }
+    }
+
+    /// Marks an unavailable-server answer as the last of retries that lasted `waited`.
+    pub fn retried_for(mut self, waited: Duration) -> Self {
+        if let ApiError::Status { retried_for, .. } = &mut self {
+            *retried_for = Some(waited);
+        }
+        self
     }
 
     pub fn problem(&self) -> Option<&Problem> {
@@ -107,6 +131,13 @@ impl From<ApiError> for Error {
                         format!("no answer within {} (--timeout)", format_duration(timeout)),
                         "the server may be starting or overloaded; retry, or raise --timeout".into(),
                     ),
+                    TransportKind::Cut => (
+                        detail,
+                        "the request reached the server, which may have carried it out: check \
+                         its effect (e.g. `kestractl executions`, `kestractl flows list`) before \
+                         running it again"
+                            .into(),
+                    ),
                     TransportKind::Other => (
                         detail,
                         "check the server URL and that it speaks HTTP(S)".into(),
@@ -127,6 +158,7 @@ impl From<ApiError> for Error {
                 location,
                 username,
                 password_given,
+                retried_for,
             } => {
                 let said = problem.summary();
                 let said = if said.is_empty() {
@@ -135,6 +167,27 @@ impl From<ApiError> for Error {
                     format!(": {said}")
                 };
                 match status {
+                    502..=504 => Error::Server {
+                        message: match retried_for {
+                            Some(waited) => format!(
+                                "Kestra stayed unavailable (HTTP {status} on {method} {url}) for {}{said}",
+                                format_duration(waited)
+                            ),
+                            None => format!(
+                                "Kestra was unavailable (HTTP {status} on {method} {url}){said}"
+                            ),
+                        },
+                        hint: if retried_for.is_some() {
+                            "it may be restarting or overloaded: `kestractl status` (or `kestractl \
+                             server info`) tells when it answers again; then run the command \
+                             again, or give it longer with --timeout"
+                                .into()
+                        } else {
+                            "this request is not repeated automatically (it may have been carried \
+                             out); check its effect before running it again, once Kestra answers"
+                                .into()
+                        },
+                    },
                     300..=399 => Error::Server {
                         message: format!(
                             "{method} {url} was redirected (HTTP {status}) to {}",
@@ -197,6 +250,7 @@ mod tests {
             location: None,
             username: "admin@kestra.io".into(),
             password_given,
+            retried_for: None,
         }
     }
 

@@ -184,7 +184,9 @@ impl KestraClient {
             ApiVersion::V1 => format!("{}/{}/kill", self.executions_base(), segment(id)),
             ApiVersion::V2 => format!("{}/{}/actions/kill", self.executions_base(), segment(id)),
         };
-        let mut req = Request::get(path);
+        // The kill route declares `produces = text/json` (1.3 and 2.0): an Accept of
+        // `application/json` is refused with 406.
+        let mut req = Request::get(path).accepting("text/json");
         req.method = Method::DELETE;
         self.send(&req).await.map(|_| ())
     }
@@ -227,15 +229,15 @@ impl KestraClient {
         .await
     }
 
-    /// Opens the log SSE stream (never ends on its own: the caller stops it).
+    /// Opens the log SSE stream (never ends on its own: the caller stops it). Only the level is
+    /// a server-side filter here: 1.3's follow route takes nothing else (`minLevel`).
     pub async fn follow_logs(
         &self,
         id: &str,
         min_level: Option<&str>,
-        task: Option<&str>,
     ) -> Result<reqwest::Response, ApiError> {
         let api = self.discover().await?.api;
-        let query = log_query(api, min_level, task);
+        let query = log_query(api, min_level, None);
         self.open_stream(
             &format!("{}/logs/{}/follow", tenant_base(self.tenant()), segment(id)),
             &query,

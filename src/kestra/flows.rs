@@ -3,6 +3,7 @@
 //! default deletes every flow missing from the body.
 
 use std::io::Read;
+use std::time::Instant;
 
 use reqwest::Method;
 
@@ -12,6 +13,7 @@ use super::model::{Flow, Paged, ValidateResult};
 use super::routes::{segment, tenant_base};
 
 const YAML: &str = "application/x-yaml";
+const OCTET_STREAM: &str = "application/octet-stream";
 
 impl KestraClient {
     fn flows_base(&self) -> String {
@@ -27,17 +29,49 @@ impl KestraClient {
         )
     }
 
-    /// Validates documents server-side (one result per document, by index). Read-only, so it is
-    /// retried like a GET.
+    /// Validates documents server-side: one result per document, in the order given.
+    ///
+    /// They go as multipart `flows` files, each with its own file name, and each result is
+    /// matched back by that name. Not as one YAML body: Kestra splits that on its own `---`
+    /// pattern after trimming, so a column-0 `---` line inside a block scalar would shift every
+    /// result after it onto the wrong flow. A server without the multipart form (415) gets one
+    /// document per request. Read-only, so it is retried like a GET.
     pub async fn validate_flows(&self, docs: &[&str]) -> Result<Vec<ValidateResult>, ApiError> {
-        let body = docs.join("\n---\n");
+        let parts = docs
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| {
+                (
+                    "flows".to_string(),
+                    Some(validate_part_name(i)),
+                    doc.as_bytes().to_vec(),
+                )
+            })
+            .collect();
         let req = Request::with_body(
             Method::POST,
             format!("{}/validate", self.flows_base()),
-            Body::Bytes(YAML, body.into_bytes()),
+            Body::Multipart(parts),
             true,
         );
-        self.json(&req).await
+        match self.json::<Vec<ValidateResult>>(&req).await {
+            Ok(results) => Ok(match_validation(docs.len(), results)),
+            Err(e) if e.status() == Some(415) => {
+                let mut out = Vec::with_capacity(docs.len());
+                for doc in docs {
+                    let req = Request::with_body(
+                        Method::POST,
+                        format!("{}/validate", self.flows_base()),
+                        Body::Bytes(YAML, doc.as_bytes().to_vec()),
+                        true,
+                    );
+                    let mut one: Vec<ValidateResult> = self.json(&req).await?;
+                    out.push(one.drain(..).next().unwrap_or_default());
+                }
+                Ok(out)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The latest revision of every flow of exactly this namespace.
@@ -55,7 +89,10 @@ impl KestraClient {
         &self,
         namespace: &str,
     ) -> Result<Vec<(String, String)>, ApiError> {
+        // The route produces only `application/octet-stream`: asked for JSON, Kestra refuses it
+        // (406) or routes the call to `GET /flows/{namespace}/{id}` as namespace `export`.
         let req = Request::get(format!("{}/export/by-query", self.flows_base()))
+            .accepting(OCTET_STREAM)
             .query("filters[namespace][EQUALS]", namespace);
         let resp = self.send(&req).await?;
         let url = resp.url().to_string();
@@ -71,15 +108,69 @@ impl KestraClient {
         })
     }
 
-    pub async fn create_flow(&self, source: &str) -> Result<Flow, ApiError> {
-        // A create that reached the server must not be sent twice.
+    /// Creates a flow. A create is not idempotent (a second one is refused as a duplicate, or
+    /// would bump a revision), so it is sent again only when that is known to be safe: the
+    /// connection was never made, or, after an unavailable server (502/503/504) or an answer cut
+    /// off, a read shows the flow absent (sent again) or already holding exactly this source (it
+    /// landed: done). All of it within one `--timeout`.
+    pub async fn create_flow(
+        &self,
+        namespace: &str,
+        id: &str,
+        source: &str,
+    ) -> Result<Flow, ApiError> {
+        let started = Instant::now();
+        let deadline = started + self.timeout();
         let req = Request::with_body(
             Method::POST,
             self.flows_base(),
             Body::Bytes(YAML, source.as_bytes().to_vec()),
             false,
         );
-        self.json(&req).await
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self.json_until::<Flow>(&req, deadline).await {
+                Ok(flow) => return Ok(flow),
+                Err(e) if e.outcome_unknown() => e,
+                Err(e) => return Err(e),
+            };
+            let wait = self.retry_policy().backoff(attempt);
+            if Instant::now() + wait >= deadline {
+                return Err(if attempt > 1 {
+                    err.retried_for(started.elapsed())
+                } else {
+                    err
+                });
+            }
+            tokio::time::sleep(wait).await;
+            match self.read_flow_until(namespace, id, deadline).await {
+                Ok(None) => tracing::debug!("{namespace}/{id} is absent: creating it again"),
+                Ok(Some(flow)) if flow.source.as_deref() == Some(source) => {
+                    tracing::debug!("{namespace}/{id} was created by the earlier attempt");
+                    return Ok(flow);
+                }
+                // Someone else's flow, or no answer: report the create's own failure.
+                Ok(Some(_)) | Err(_) => return Err(err),
+            }
+        }
+    }
+
+    /// The latest revision of a flow with its source, `None` when it does not exist (or only as
+    /// deleted).
+    async fn read_flow_until(
+        &self,
+        namespace: &str,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Option<Flow>, ApiError> {
+        let req = Request::get(self.flow_path(namespace, id)).query("source", "true");
+        match self.json_until::<Flow>(&req, deadline).await {
+            Ok(flow) if flow.deleted == Some(true) => Ok(None),
+            Ok(flow) => Ok(Some(flow)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn update_flow(
@@ -141,6 +232,42 @@ impl KestraClient {
     }
 }
 
+/// The file name of the `i`-th document in a validation request.
+fn validate_part_name(i: usize) -> String {
+    format!("flow-{i}.yml")
+}
+
+/// Puts validation results in the order of the documents sent, by file name where the server
+/// echoes it, else by index (pure). A document with no result gets an empty default.
+pub fn match_validation(count: usize, results: Vec<ValidateResult>) -> Vec<ValidateResult> {
+    let mut slots: Vec<Option<ValidateResult>> = vec![None; count];
+    for (position, r) in results.into_iter().enumerate() {
+        let slot = r
+            .filename
+            .as_deref()
+            .and_then(|name| {
+                name.strip_prefix("flow-")?
+                    .strip_suffix(".yml")?
+                    .parse()
+                    .ok()
+            })
+            .or(r.index)
+            .unwrap_or(position);
+        if let Some(s) = slots.get_mut(slot).filter(|s| s.is_none()) {
+            *s = Some(r);
+        }
+    }
+    slots
+        .into_iter()
+        .map(|s| {
+            s.unwrap_or_else(|| ValidateResult {
+                constraints: Some("the server returned no validation result for this flow".into()),
+                ..ValidateResult::default()
+            })
+        })
+        .collect()
+}
+
 /// Reads every entry of an export ZIP as UTF-8 text.
 pub fn unzip_sources(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
     if bytes.is_empty() {
@@ -167,4 +294,48 @@ pub fn unzip_sources(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
         out.push((name, text));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(index: Option<usize>, filename: Option<&str>, flow: &str) -> ValidateResult {
+        ValidateResult {
+            index,
+            filename: filename.map(str::to_string),
+            flow: Some(flow.into()),
+            ..ValidateResult::default()
+        }
+    }
+
+    #[test]
+    fn validation_results_map_back_by_file_name() {
+        // Answered out of order: the file names put them back.
+        let out = match_validation(
+            3,
+            vec![
+                result(Some(0), Some("flow-2.yml"), "c"),
+                result(Some(1), Some("flow-0.yml"), "a"),
+                result(Some(2), Some("flow-1.yml"), "b"),
+            ],
+        );
+        let flows: Vec<_> = out.iter().map(|r| r.flow.as_deref().unwrap()).collect();
+        assert_eq!(flows, ["a", "b", "c"]);
+        // No file names (a server that splits a YAML body): by index.
+        let out = match_validation(
+            2,
+            vec![result(Some(1), None, "b"), result(Some(0), None, "a")],
+        );
+        assert_eq!(out[0].flow.as_deref(), Some("a"));
+        // A document left without a result is reported, never silently valid.
+        let out = match_validation(2, vec![result(Some(0), Some("flow-0.yml"), "a")]);
+        assert!(
+            out[1]
+                .constraints
+                .as_deref()
+                .unwrap()
+                .contains("no validation result")
+        );
+    }
 }

@@ -52,6 +52,9 @@ pub struct Flow {
 #[serde(rename_all = "camelCase")]
 pub struct ValidateResult {
     pub index: Option<usize>,
+    /// The part's file name, when the documents were sent as multipart `flows` files.
+    #[serde(default)]
+    pub filename: Option<String>,
     pub flow: Option<String>,
     pub namespace: Option<String>,
     /// Set (non-empty) when the document is invalid.

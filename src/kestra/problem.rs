@@ -32,7 +32,7 @@ const MAX_ERRORS: usize = 20;
 /// A field as one line of at most [`FIELD_CHARS`] characters (then `…`). Control characters
 /// (ANSI escapes, carriage returns, newlines) become spaces: a body cannot move the cursor or
 /// recolour the operator's terminal.
-fn one_line(text: &str) -> String {
+pub fn one_line(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(FIELD_CHARS)

@@ -2,6 +2,12 @@
 //! last execution event), `event:`, `data:` (JSON), blank line between events. Fed raw chunks,
 //! which may split lines and even UTF-8 sequences anywhere.
 
+/// The id of the event Kestra opens both follow streams with: an execution with only its id, or
+/// an empty log entry. It carries nothing to show.
+pub const START: &str = "start";
+/// The id of the last execution event.
+pub const END: &str = "end";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Event {
     pub id: Option<String>,

@@ -159,6 +159,11 @@ impl Output {
     }
 
     pub fn warn(&self, message: &str) {
+        Output::warn_line(message);
+    }
+
+    /// A warning from code that holds no `Output` (a callback of the API client).
+    pub fn warn_line(message: &str) {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "warning: {message}");
     }

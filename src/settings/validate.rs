@@ -69,12 +69,14 @@ pub fn tenant(text: &str) -> Result<(), String> {
     }
 }
 
-/// Kestra requires the Basic Auth username to be an e-mail address; it checks it with
-/// `^[a-zA-Z0-9_!#$%&’*+/=?`{|}~^.-]+@[a-zA-Z0-9.-]+$` and refuses more than 256 characters.
+/// Kestra requires the Basic Auth username to be an e-mail address. `BasicAuthService` checks it
+/// with `^[a-zA-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[a-zA-Z0-9.-]+$` (ASCII only, the plain apostrophe,
+/// exactly one `@`) and a limit of 256 UTF-16 units; a name it refuses leaves Kestra with no
+/// credential, so it is refused here first.
 pub fn username(text: &str) -> Result<(), String> {
-    let local_ok = |c: char| c.is_ascii_alphanumeric() || "_!#$%&’*+/=?`{|}~^.-'".contains(c);
+    let local_ok = |c: char| c.is_ascii_alphanumeric() || "_!#$%&'*+/=?`{|}~^.-".contains(c);
     let domain_ok = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
-    let valid = text.len() <= 256
+    let valid = text.encode_utf16().count() <= 256
         && text.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && !domain.is_empty()
@@ -85,7 +87,7 @@ pub fn username(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{text}` is not a valid Kestra username: Kestra's Basic Auth requires an e-mail address such as admin@kestra.io"
+            "`{text}` is not a valid Kestra username: Kestra's Basic Auth requires an e-mail address such as admin@kestra.io (ASCII letters, digits and _!#$%&'*+/=?`{{|}}~^.- before the @)"
         ))
     }
 }
@@ -165,6 +167,24 @@ mod tests {
         for bad in ["", "Main", "-x", "a b", "a/b"] {
             assert!(tenant(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Kestra's own pattern's verdicts (checked with java.util.regex) plus its 256-unit limit.
+    #[test]
+    fn username_rule_matches_kestra_exactly() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/kestra/basic-auth-rules.json"
+        );
+        let rules: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for case in rules["usernames"].as_array().unwrap() {
+            let value = case["value"].as_str().unwrap();
+            let accepted =
+                case["pattern"].as_bool().unwrap() && value.encode_utf16().count() <= 256;
+            assert_eq!(username(value).is_ok(), accepted, "{value:?}");
+        }
+        assert!(username("o\u{2019}neil@x.io").is_err());
     }
 
     #[test]

@@ -142,27 +142,56 @@ pub fn render(input: &KestraConfigInput<'_>) -> anyhow::Result<String> {
     ))
 }
 
-/// Kestra's default password policy (at least 8 characters with an upper-case letter, a
-/// lower-case letter and a digit; at most 256). `None` when the password passes.
+/// Kestra's password rule, exactly as `BasicAuthService` applies it (1.3.25 and 2.0):
+/// `(?=.{8,})(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).*` under Java's `matches()`, then a limit of 256
+/// on `String.length()`. So: letter and digit classes are ASCII only (`É` is no upper-case
+/// letter); `.` never matches a line terminator, so one anywhere fails the whole rule; the minimum
+/// counts characters (code points) while the maximum counts UTF-16 units (an emoji is two).
+/// A password Kestra refuses must be refused here: Kestra does not stop on it, it starts with no
+/// credential at all. `None` when the password passes.
 pub fn password_problem(password: &Secret) -> Option<String> {
     let p = password.expose();
+    if p.chars().any(is_java_line_terminator) {
+        return Some("Kestra refuses a password containing a line break".into());
+    }
+    if p.encode_utf16().count() > 256 {
+        return Some(
+            "it is longer than Kestra's limit of 256 characters (counted in UTF-16 units: characters outside the Basic Multilingual Plane, such as emoji, count twice)".into(),
+        );
+    }
     let mut missing = Vec::new();
     if p.chars().count() < 8 {
         missing.push("at least 8 characters");
     }
-    if !p.chars().any(|c| c.is_uppercase()) {
-        missing.push("an upper-case letter");
+    if !p.chars().any(|c| c.is_ascii_uppercase()) {
+        missing.push("an upper-case letter A-Z");
     }
-    if !p.chars().any(|c| c.is_lowercase()) {
-        missing.push("a lower-case letter");
+    if !p.chars().any(|c| c.is_ascii_lowercase()) {
+        missing.push("a lower-case letter a-z");
     }
     if !p.chars().any(|c| c.is_ascii_digit()) {
-        missing.push("a digit");
-    }
-    if p.chars().count() > 256 {
-        return Some("it is longer than Kestra's limit of 256 characters".into());
+        missing.push("a digit 0-9");
     }
     (!missing.is_empty()).then(|| format!("Kestra requires {}", missing.join(", ")))
+}
+
+/// Kestra reads its configuration through Micronaut, which takes `${…}` in any value for a
+/// property placeholder: an unknown name stops Kestra's start-up ("Could not resolve
+/// placeholder"), a known one (an environment variable) silently replaces the text. Micronaut
+/// has no escape for it, so a value holding `${` is refused before anything starts. `what` names
+/// the value for the message; `None` when it is safe.
+pub fn placeholder_problem(what: &str, value: &str) -> Option<String> {
+    value.contains("${").then(|| {
+        format!(
+            "the {what} contains `${{`, which Kestra's configuration reader (Micronaut) takes for \
+             a placeholder: Kestra would fail to start, or use another value in its place"
+        )
+    })
+}
+
+/// What Java's regex `.` does not match (without `UNIX_LINES`).
+fn is_java_line_terminator(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 /// Reads back the Basic Auth password from a file this module rendered (so a later `start` with
@@ -283,6 +312,41 @@ mod tests {
             "Adm1n-pass: #not a comment"
         );
         assert_eq!(datasource_password_of(&text).unwrap().expose(), "db'\"pw");
+    }
+
+    /// The verdicts of Kestra's own pattern (checked with java.util.regex), edge cases included:
+    /// a password Kestra refuses is refused here, and one it accepts is accepted.
+    #[test]
+    fn password_rule_matches_kestra_exactly() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/kestra/basic-auth-rules.json"
+        );
+        let rules: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = rules["passwords"].as_array().unwrap();
+        assert!(cases.len() > 20);
+        for case in cases {
+            let value = case["value"].as_str().unwrap();
+            let accepted = case["accepted"].as_bool().unwrap();
+            let problem = password_problem(&Secret::new(value));
+            assert_eq!(
+                problem.is_none(),
+                accepted,
+                "{value:?} ({}): {problem:?}",
+                case["why"]
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_are_refused() {
+        assert!(placeholder_problem("password", "Pass${word}1").is_some());
+        assert!(placeholder_problem("password", "Pass${HOME}1").is_some());
+        assert!(placeholder_problem("password", "Pa$s{word}1").is_none());
+        assert!(placeholder_problem("password", "Pass$1{}").is_none());
+        let p = placeholder_problem("Postgres password", "${x}").unwrap();
+        assert!(p.starts_with("the Postgres password contains `${`"), "{p}");
     }
 
     #[test]

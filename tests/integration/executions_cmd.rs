@@ -564,22 +564,68 @@ fn kill_and_restart_use_each_versions_route() {
             text(&out.stderr)
         );
 
-        // Killing it again: Kestra's 409, explained.
+        // Killing it again: Kestra accepts it (its default `isOnKillCascade=true` still reaches
+        // subflows); kestractl says it had already ended rather than claim a kill.
+        emu.control().clear_requests();
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "kill", &id])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert!(
-            text(&out.stderr).contains("cannot be killed"),
+            text(&out.stderr).contains("had already ended (KILLED)"),
             "{}",
             text(&out.stderr)
         );
+        assert!(
+            emu.control()
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == kill_route && r.status < 300),
+        );
 
+        // A KILLED execution cannot be restarted (`State.canBeRestarted`): Kestra's 409,
+        // explained, and nothing changes.
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "restart", &id])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("cannot be restarted"), "{stderr}");
+        assert!(stderr.contains("except KILLED"), "{stderr}");
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "get", &id, "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(stdout_json(&out)["state"]["current"], "KILLED");
+
+        // One that ended FAILED restarts, on the version's route.
+        let mut knobs = emu.control().knobs();
+        knobs.execution_duration = Duration::from_millis(200);
+        emu.control().set_knobs(knobs);
+        let out = sb
+            .cmd_for(&emu)
+            .args([
+                "executions",
+                "run",
+                "exec.test",
+                "fails",
+                "--wait",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+        let failed = stdout_json(&out)["id"].as_str().unwrap().to_string();
+        let restart_route = restart_route.replace(&id, &failed);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "restart", &failed])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

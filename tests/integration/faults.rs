@@ -33,33 +33,91 @@ fn posts_to(emu: &BackgroundEmulator, path: &str) -> Vec<u16> {
         .collect()
 }
 
+/// GETs of single flows (`/api/v1/main/flows/<ns>/<id>`) under `prefix`.
+fn gets_of(emu: &BackgroundEmulator, prefix: &str) -> Vec<(String, u16)> {
+    emu.control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with(prefix))
+        .filter(|r| r.path.matches('/').count() == 6)
+        .map(|r| (r.path.clone(), r.status))
+        .collect()
+}
+
 #[test]
-fn failed_creates_are_not_retried_blindly_and_a_rerun_converges() {
+fn creates_are_sent_again_only_after_a_read_proves_they_did_not_land() {
     let emu = emulator(KestraVersion::V2_0);
     let sb = Sandbox::new();
     let dir = sb.path().join("flows");
     write_flows(&dir, 20, 2);
+    // Two creates meet a 503 before Kestra handled them.
     emu.control().fail_matching("POST", "/api/v1/main/flows", 2);
     let out = deploy_json(&sb, &emu, &dir);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json = stdout_json(&out);
-    assert_eq!(json["summary"]["created"], 18);
-    assert_eq!(json["summary"]["failed"], 2);
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("HTTP 503"), "{stderr}");
-    assert!(stderr.contains("2 flow(s) failed to deploy"), "{stderr}");
-    assert!(stderr.contains("run deploy again"), "{stderr}");
-    // A create that may have reached the server is never sent twice: 20 POSTs, 2 of them 503.
+    assert_eq!(json["summary"]["created"], 20);
+    assert_eq!(json["summary"]["failed"], 0);
+    // 22 POSTs: each 503 was followed by a read showing the flow absent (404), then a resend.
     let statuses = posts_to(&emu, "/api/v1/main/flows");
-    assert_eq!(statuses.len(), 20, "{statuses:?}");
+    assert_eq!(statuses.len(), 22, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 2);
+    let reads = gets_of(&emu, "/api/v1/main/flows/fault.ns");
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads.iter().all(|(_, s)| *s == 404), "{reads:?}");
+    // Nothing duplicated: one revision each.
+    let revisions: Vec<i64> = json["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["revision"].as_i64().unwrap())
+        .collect();
+    assert!(revisions.iter().all(|r| *r == 1), "{revisions:?}");
 
+    // Two creates are carried out but their answers are lost (a gateway's 504): the read finds
+    // each one holding exactly the source sent, so it is done; nothing is sent twice.
+    let dir2 = sb.path().join("flows2");
+    std::fs::create_dir_all(&dir2).unwrap();
+    for i in 0..6 {
+        std::fs::write(
+            dir2.join(format!("g{i}.yml")),
+            format!("id: lost{i}\nnamespace: fault.lost\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"),
+        )
+        .unwrap();
+    }
+    emu.control().clear_requests();
+    emu.control().lose_answers("POST", "/api/v1/main/flows", 2);
+    let out = deploy_json(&sb, &emu, &dir2);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(stdout_json(&out)["summary"]["created"], 6);
+    let statuses = posts_to(&emu, "/api/v1/main/flows");
+    assert_eq!(statuses.len(), 6, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 504).count(), 2);
+    let reads = gets_of(&emu, "/api/v1/main/flows/fault.lost/");
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(reads.iter().all(|(_, s)| *s == 200), "{reads:?}");
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "list", "fault.lost", "-o", "json"])
+        .output()
+        .unwrap();
+    let listed = stdout_json(&out);
+    assert_eq!(listed.as_array().unwrap().len(), 6, "{listed}");
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["revision"] == 1),
+        "{listed}"
+    );
+
+    // A rerun changes nothing.
     emu.control().clear_requests();
     let out = deploy_json(&sb, &emu, &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let json = stdout_json(&out);
-    assert_eq!(json["summary"]["created"], 2);
-    assert_eq!(json["summary"]["unchanged"], 18);
+    assert_eq!(json["summary"]["created"], 0);
+    assert_eq!(json["summary"]["unchanged"], 20);
     assert_eq!(json["summary"]["updated"], 0);
 
     // An update (PUT, idempotent) that meets a 503 is retried and succeeds.
@@ -82,6 +140,96 @@ fn failed_creates_are_not_retried_blindly_and_a_rerun_converges() {
         .map(|r| r.status)
         .collect();
     assert_eq!(puts, [503, 503, 200]);
+}
+
+/// Kestra restarting behind a proxy: every request answers 503 for ten seconds. With default
+/// settings (`--timeout 30s`) a deploy rides it out, says it is waiting, and loses nothing.
+#[test]
+fn a_deploy_rides_out_ten_seconds_of_503s() {
+    let emu = emulator(KestraVersion::V1_3);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("flows");
+    write_flows(&dir, 40, 4);
+    emu.control().unavailable_for(Duration::from_secs(10));
+    let started = Instant::now();
+    let out = deploy_json(&sb, &emu, &dir);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(started.elapsed() >= Duration::from_secs(10));
+    let json = stdout_json(&out);
+    assert_eq!(json["summary"]["created"], 40, "{json}");
+    assert_eq!(json["summary"]["failed"], 0);
+    assert!(
+        stderr.contains("Kestra unavailable (HTTP 503)") && stderr.contains("retrying for up to"),
+        "{stderr}"
+    );
+    // Said once per outage, not once per request.
+    assert!(
+        stderr.matches("retrying for up to").count() <= 3,
+        "{stderr}"
+    );
+    // Everything is there exactly once.
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "list", "fault", "-o", "json"])
+        .output()
+        .unwrap();
+    let listed = stdout_json(&out);
+    assert_eq!(listed.as_array().unwrap().len(), 40);
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["revision"] == 1)
+    );
+}
+
+/// Kestra down for longer than `--timeout`: a clear error naming the URL and what to do, and no
+/// flow reported written that was not.
+#[test]
+fn an_outage_longer_than_the_timeout_fails_clearly_and_reports_nothing_written() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("flows");
+    write_flows(&dir, 6, 2);
+    // Reads and validation work; every create meets 503 for longer than the 3 s timeout.
+    emu.control()
+        .fail_matching("POST", "/api/v1/main/flows", 10_000);
+    let out = sb
+        .cmd_for(&emu)
+        .args([
+            "--timeout",
+            "3s",
+            "flows",
+            "deploy",
+            &dir.display().to_string(),
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let json = stdout_json(&out);
+    assert_eq!(json["summary"]["created"], 0, "{json}");
+    for row in json["plan"].as_array().unwrap() {
+        assert_ne!(row["result"], "done", "{row}");
+    }
+    let server = emu.api_url();
+    assert!(
+        stderr.contains(&format!("{server}/api/v1/main/flows")),
+        "the error names the URL: {stderr}"
+    );
+    assert!(stderr.contains("stayed unavailable (HTTP 503"), "{stderr}");
+    assert!(stderr.contains("--timeout"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "list", "fault", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&out), serde_json::json!([]));
 }
 
 #[test]

@@ -210,6 +210,88 @@ async fn db_password(ctx: &Ctx, settings: &Settings, stack: &StackSettings) -> R
     Ok(pw)
 }
 
+/// Kestra that has just been (re)started here and refuses the credentials it was configured with
+/// must not be left running: Kestra does not stop on a credential it rejects, it logs the error
+/// and, on a fresh database, leaves its credential-setup route open to whoever calls it first.
+/// Stops it and says why, in Kestra's words when it gives them.
+async fn stop_refusing_kestra(
+    engine: &crate::stack::engine::Engine,
+    name: &str,
+    client: &KestraClient,
+    message: String,
+    hint: String,
+) -> Error {
+    let reasons = client
+        .basic_auth_validation_errors()
+        .await
+        .unwrap_or_default();
+    let stopped = engine.stop(name, Duration::from_secs(30)).await;
+    let said = if reasons.is_empty() {
+        String::new()
+    } else {
+        format!("; Kestra says: {}", reasons.join(" "))
+    };
+    let what = match stopped {
+        Ok(_) => format!(
+            "{message}{said}. Kestra ({name}) was stopped: left running, its credential-setup \
+             page would be open to whoever reaches it first"
+        ),
+        Err(e) => format!(
+            "{message}{said}. Stopping Kestra ({name}) failed too ({e}): stop it now with \
+             `kestractl stop`, its credential-setup page may be open to whoever reaches it first"
+        ),
+    };
+    Error::Auth {
+        message: what,
+        hint: if reasons.is_empty() {
+            hint
+        } else {
+            "fix what Kestra names (username, password) and run `kestractl start` again".into()
+        },
+    }
+}
+
+/// Kestra refuses a password outside its rule by starting with no credential at all, and reads
+/// `${` as a placeholder: both are refused before anything starts.
+fn check_basic_auth_password(password: &Secret) -> Result<()> {
+    if let Some(problem) = kestra_config::password_problem(password) {
+        return Err(Error::settings(
+            format!("the Basic Auth password would be refused by Kestra: {problem}"),
+            "choose a password of at least 8 characters with an upper-case letter A-Z, a \
+             lower-case letter a-z and a digit 0-9, on one line",
+        ));
+    }
+    if let Some(problem) =
+        kestra_config::placeholder_problem("Basic Auth password", password.expose())
+    {
+        return Err(Error::settings(problem, "choose a password without `${`"));
+    }
+    Ok(())
+}
+
+fn check_db_password(password: &Secret) -> Result<()> {
+    match kestra_config::placeholder_problem("Postgres password", password.expose()) {
+        Some(problem) => Err(Error::settings(
+            problem,
+            "choose a KESTRA_DB_PASSWORD without `${`",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `KESTRA_DB_PASSWORD` as the operator gave it (environment, then `.env`), without warnings.
+fn given_db_password(ctx: &Ctx, settings: &Settings) -> Option<Secret> {
+    ctx.env("KESTRA_DB_PASSWORD")
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            settings
+                .dotenv
+                .get("KESTRA_DB_PASSWORD")
+                .map(str::to_string)
+        })
+        .map(Secret::new)
+}
+
 /// Refuses a container of our name that kestractl did not create.
 fn refuse_foreign(inspect: Option<&ContainerInspectResponse>, name: &str) -> Result<()> {
     if let Some(c) = inspect
@@ -420,14 +502,20 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     validate::username(&username).map_err(|m| Error::settings(m, "fix the username"))?;
 
     // Credentials first: nothing is created for a stack that could not be secured.
-    let (password, origin) = basic_auth_password(ctx, &stack).await?;
-    if let Some(problem) = kestra_config::password_problem(&password) {
-        return Err(Error::settings(
-            format!("the Basic Auth password would be refused by Kestra: {problem}"),
-            "choose a password of at least 8 characters with upper- and lower-case letters and a digit",
-        ));
+    if let Some(problem) = kestra_config::placeholder_problem("username", &username) {
+        return Err(Error::settings(problem, "choose a username without `${`"));
     }
+    // A password given by the operator is checked before anything is generated or stored.
+    if let Some(given) = ctx.password().await? {
+        check_basic_auth_password(&given.secret)?;
+    }
+    if let Some(given) = given_db_password(ctx, settings) {
+        check_db_password(&given)?;
+    }
+    let (password, origin) = basic_auth_password(ctx, &stack).await?;
+    check_basic_auth_password(&password)?;
     let db_password = db_password(ctx, settings, &stack).await?;
+    check_db_password(&db_password)?;
 
     // Preflight: Docker, foreign containers, ports. Nothing is created before these pass.
     progress.step("connecting to the Docker Engine");
@@ -573,7 +661,7 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
                     timeout: Duration::from_secs(5),
                     allow_insecure_http: true,
                 })?;
-                let waited = health::wait_kestra(
+                let waited = match health::wait_kestra(
                     engine,
                     &kestra.name,
                     &stack.management_url(),
@@ -581,7 +669,20 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
                     deadline,
                     progress,
                 )
-                .await?;
+                .await
+                {
+                    Err(Error::Auth { message, hint }) if action != Action::Unchanged => {
+                        return Err(stop_refusing_kestra(
+                            engine,
+                            &kestra.name,
+                            &client,
+                            message,
+                            hint,
+                        )
+                        .await);
+                    }
+                    other => other?,
+                };
                 progress.done(&format!("Kestra ready after {}", format_duration(waited)));
                 ready = true;
             }

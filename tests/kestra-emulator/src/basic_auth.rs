@@ -184,6 +184,29 @@ mod tests {
         assert!(!is_strong("Ädmin1234"));
     }
 
+    /// The same verdicts kestractl's tests use, computed with Kestra's patterns in Java.
+    #[test]
+    fn rules_match_kestra_exactly() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/kestra/basic-auth-rules.json"
+        );
+        let rules: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for case in rules["passwords"].as_array().unwrap() {
+            let value = case["value"].as_str().unwrap();
+            let accepted = validate(Some("admin@kestra.io"), Some(value)).is_empty();
+            assert_eq!(accepted, case["accepted"].as_bool().unwrap(), "{value:?}");
+        }
+        for case in rules["usernames"].as_array().unwrap() {
+            let value = case["value"].as_str().unwrap();
+            assert_eq!(
+                is_email(value),
+                case["pattern"].as_bool().unwrap(),
+                "{value:?}"
+            );
+        }
+    }
+
     #[test]
     fn every_failing_rule_is_listed_in_order() {
         assert!(validate(Some("admin@kestra.io"), Some("Admin1234")).is_empty());

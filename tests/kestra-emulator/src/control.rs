@@ -29,6 +29,11 @@ struct Inner {
     fail_budget: u32,
     /// 503s aimed at one kind of request: (method, path prefix, remaining).
     targeted: Vec<(String, String, u32)>,
+    /// Requests handled, then answered 504 as a gateway that lost the answer would:
+    /// (method, path prefix, remaining).
+    lost_answers: Vec<(String, String, u32)>,
+    /// Every API request answers 503 until then (Kestra restarting behind a proxy).
+    unavailable_until: Option<Instant>,
     requests: Vec<RecordedRequest>,
 }
 
@@ -46,6 +51,8 @@ impl Control {
                 fail_budget: knobs.fail_first,
                 knobs,
                 targeted: Vec::new(),
+                lost_answers: Vec::new(),
+                unavailable_until: None,
                 requests: Vec::new(),
             })),
             started: Instant::now(),
@@ -97,6 +104,20 @@ impl Control {
             .push((method.to_ascii_uppercase(), path.to_string(), n));
     }
 
+    /// The next `n` requests with this method and path are carried out, then answered 504 (a
+    /// proxy that lost Kestra's answer): the client cannot know the work was done.
+    pub fn lose_answers(&self, method: &str, path: &str, n: u32) {
+        self.lock()
+            .lost_answers
+            .push((method.to_ascii_uppercase(), path.to_string(), n));
+    }
+
+    /// Every API request answers 503 for this long from now (a Kestra restart seen through a
+    /// proxy, or a server still starting).
+    pub fn unavailable_for(&self, d: Duration) {
+        self.lock().unavailable_until = Some(Instant::now() + d);
+    }
+
     pub fn set_latency(&self, d: Duration) {
         self.lock().knobs.latency = d;
     }
@@ -117,25 +138,31 @@ impl Control {
     /// request must fail.
     pub(crate) fn take_failure(&self, method: &str, path: &str) -> bool {
         let mut g = self.lock();
+        if g.unavailable_until.is_some_and(|t| Instant::now() < t) {
+            return true;
+        }
         if g.fail_budget > 0 {
             g.fail_budget -= 1;
             return true;
         }
-        if let Some(t) = g.targeted.iter_mut().find(|(m, pattern, n)| {
-            let hit = match pattern.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix),
-                None => path == pattern,
-            };
-            *n > 0 && m == method && hit
-        }) {
-            t.2 -= 1;
-            return true;
-        }
-        false
+        take_matching(&mut g.targeted, method, path)
+    }
+
+    /// Consume one lost answer aimed at this request; true when its answer must be replaced by
+    /// a 504 after it was carried out.
+    pub(crate) fn take_lost_answer(&self, method: &str, path: &str) -> bool {
+        take_matching(&mut self.lock().lost_answers, method, path)
     }
 
     pub(crate) fn latency(&self) -> Duration {
         self.lock().knobs.latency
+    }
+
+    pub(crate) fn sse_idle_timeout(&self) -> Duration {
+        self.lock()
+            .knobs
+            .sse_idle_timeout
+            .unwrap_or(crate::knobs::KESTRA_SSE_IDLE_TIMEOUT)
     }
 
     #[allow(dead_code)] // read by the execution engine
@@ -159,4 +186,20 @@ impl Control {
         let d = self.lock().knobs.ready_delay;
         self.started.elapsed() < d
     }
+}
+
+/// Counts down the first (method, path pattern, remaining) entry this request matches; `path`
+/// patterns are exact, or a prefix when they end with `*`.
+fn take_matching(list: &mut [(String, String, u32)], method: &str, path: &str) -> bool {
+    if let Some(t) = list.iter_mut().find(|(m, pattern, n)| {
+        let hit = match pattern.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == pattern,
+        };
+        *n > 0 && m == method && hit
+    }) {
+        t.2 -= 1;
+        return true;
+    }
+    false
 }

@@ -54,7 +54,14 @@ pub struct Knobs {
     pub seed_executions: u32,
     /// `/health` reports DOWN (503) until this long after start.
     pub ready_delay: Duration,
+    /// A follow stream (SSE) with no event for this long is ended with an error, as Kestra's
+    /// `Flux.timeout(Duration.ofHours(1))` ends it; `None` is Kestra's hour.
+    pub sse_idle_timeout: Option<Duration>,
 }
+
+/// Kestra's between-event timeout on its follow streams (1.3.25 `ExecutionController` and
+/// `LogController`: `.timeout(Duration.ofHours(1))`).
+pub const KESTRA_SSE_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// JSON view of the knobs for `GET/POST /emulator/knobs`; every field optional on POST.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -90,6 +97,12 @@ pub struct KnobsPatch {
         alias = "ready_delay_ms"
     )]
     pub ready_delay_ms: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "sse_idle_timeout_ms"
+    )]
+    pub sse_idle_timeout_ms: Option<u64>,
 }
 
 mod double_option {
@@ -125,6 +138,7 @@ impl Knobs {
             execution_outcome: Some(self.execution_outcome),
             seed_executions: Some(self.seed_executions),
             ready_delay_ms: Some(ms(self.ready_delay)),
+            sse_idle_timeout_ms: Some(ms(self.sse_idle_timeout.unwrap_or(KESTRA_SSE_IDLE_TIMEOUT))),
         }
     }
 
@@ -146,6 +160,9 @@ impl Knobs {
         }
         if let Some(v) = p.ready_delay_ms {
             self.ready_delay = Duration::from_millis(v);
+        }
+        if let Some(v) = p.sse_idle_timeout_ms {
+            self.sse_idle_timeout = Some(Duration::from_millis(v));
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod knobs;
 pub mod routes;
 pub mod seed;
 pub mod server;
+pub mod sse;
 pub mod store;
 pub mod timefmt;
 pub mod validate;

@@ -60,6 +60,9 @@ struct Cli {
     /// /health stays DOWN this long after start, in milliseconds.
     #[arg(long, env = "KESTRA_EMULATOR_READY_DELAY_MS", default_value_t = 0)]
     ready_delay_ms: u64,
+    /// A follow stream with no event for this long ends with an error (Kestra: one hour).
+    #[arg(long, env = "KESTRA_EMULATOR_SSE_IDLE_TIMEOUT_MS")]
+    sse_idle_timeout_ms: Option<u64>,
 }
 
 /// Our own long flags; any other `--flag[=value]` is a Kestra server flag and is ignored.
@@ -76,6 +79,7 @@ const OWN_FLAGS: &[&str] = &[
     "--execution-outcome",
     "--seed-executions",
     "--ready-delay-ms",
+    "--sse-idle-timeout-ms",
     "--help",
     "--version",
 ];
@@ -187,6 +191,7 @@ async fn run(cli: Cli) -> Result<()> {
             execution_outcome: outcome,
             seed_executions: cli.seed_executions,
             ready_delay: Duration::from_millis(cli.ready_delay_ms),
+            sse_idle_timeout: cli.sse_idle_timeout_ms.map(Duration::from_millis),
         },
         // The binary has no preset: an API-set credential is whatever its database holds.
         stored_basic_auth: None,

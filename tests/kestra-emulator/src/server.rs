@@ -144,10 +144,8 @@ async fn database_gate(State(state): State<Shared>, req: Request, next: Next) ->
 }
 
 async fn fail_first(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    if state
-        .control
-        .take_failure(req.method().as_str(), req.uri().path())
-    {
+    let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+    if state.control.take_failure(&method, &path) {
         return ApiError::new(
             crate::errors::Problem::ServiceUnavailable,
             "Service Unavailable",
@@ -155,7 +153,14 @@ async fn fail_first(State(state): State<Shared>, req: Request, next: Next) -> Re
         )
         .into_response();
     }
-    next.run(req).await
+    let lost = state.control.take_lost_answer(&method, &path);
+    let resp = next.run(req).await;
+    if lost {
+        // Carried out, but the client only learns that a gateway timed out.
+        return ApiError::new(crate::errors::Problem::Timeout, "Gateway Timeout", None)
+            .into_response();
+    }
+    resp
 }
 
 /// Turn pending errors and bare error statuses into the version's error body; stamp 2.0 404s.

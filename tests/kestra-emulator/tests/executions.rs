@@ -198,7 +198,13 @@ async fn follow_kill_restart() {
             .unwrap();
         assert!(text.contains("id: progress"), "{text}");
         assert_eq!(text.matches("id: end").count(), 1, "{text}");
-        // Terminal: a single end event.
+        // Every stream opens with `start`: an execution with only its id.
+        assert_eq!(text.matches("id: start").count(), 1, "{text}");
+        assert!(
+            text.find("id: start").unwrap() < text.find("id: progress").unwrap(),
+            "{text}"
+        );
+        // Terminal: `start`, then a single end event.
         let text = get(&e, &format!("/api/v1/main/executions/{id}/follow"))
             .send()
             .await
@@ -206,10 +212,8 @@ async fn follow_kill_restart() {
             .text()
             .await
             .unwrap();
-        assert!(
-            text.starts_with("id: end") || text.contains("\nid: end"),
-            "{text}"
-        );
+        assert!(text.contains("id: start"), "{text}");
+        assert!(text.contains("id: end"), "{text}");
         assert!(!text.contains("progress"));
 
         // Kill a running one; killing it again is a conflict.
@@ -254,24 +258,42 @@ async fn follow_kill_restart() {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         assert_eq!(state, "KILLED");
-        assert_eq!(delete(&e, &kill).send().await.unwrap().status(), 409);
-
-        // Restart a killed one: RESTARTED, then runs to the end.
-        let restart = if v.is_v2() {
-            format!("/api/v1/main/executions/{id2}/actions/restart")
-        } else {
-            format!("/api/v1/main/executions/{id2}/restart")
-        };
-        let r = client()
-            .post(format!("{}{restart}", e.api_url()))
-            .basic_auth(USER, Some(PASS))
+        // Killing an ended execution is accepted with the default `isOnKillCascade=true`
+        // (the kill still reaches its subflows) and changes nothing; only `false` refuses it.
+        let r = delete(&e, &kill).send().await.unwrap();
+        assert_eq!(r.status(), if v.is_v2() { 200 } else { 202 });
+        let r = delete(&e, &format!("{kill}?isOnKillCascade=false"))
             .send()
             .await
             .unwrap();
+        assert_eq!(r.status(), 409);
+        assert!(r.text().await.unwrap().contains("already finished"));
+
+        // `State.canBeRestarted`: a KILLED execution is refused…
+        let restart = |x: &str| {
+            let path = if v.is_v2() {
+                format!("/api/v1/main/executions/{x}/actions/restart")
+            } else {
+                format!("/api/v1/main/executions/{x}/restart")
+            };
+            client()
+                .post(format!("{}{path}", e.api_url()))
+                .basic_auth(USER, Some(PASS))
+        };
+        let r = restart(&id2).send().await.unwrap();
+        assert_eq!(r.status(), 409);
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("terminated or paused and not killed"),
+        );
+        // …a successful one restarts: RESTARTED, then it runs to the end again.
+        let r = restart(&id).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let x: Value = r.json().await.unwrap();
         assert_eq!(x["state"]["current"], "RESTARTED");
-        let text = get(&e, &format!("/api/v1/main/executions/{id2}/follow"))
+        let text = get(&e, &format!("/api/v1/main/executions/{id}/follow"))
             .send()
             .await
             .unwrap()
@@ -279,13 +301,25 @@ async fn follow_kill_restart() {
             .await
             .unwrap();
         assert!(text.contains("\"SUCCESS\""), "{text}");
-        // Restarting a successful one → 409.
-        let r = client()
-            .post(format!("{}{restart}", e.api_url()))
-            .basic_auth(USER, Some(PASS))
+        assert_eq!(
+            get(&e, &format!("/api/v1/main/executions/{id}"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["state"]["current"],
+            "SUCCESS"
+        );
+        // A running one cannot be restarted.
+        let x: Value = trigger(&e, "a.b", "slow", "")
             .send()
             .await
+            .unwrap()
+            .json()
+            .await
             .unwrap();
+        let r = restart(x["id"].as_str().unwrap()).send().await.unwrap();
         assert_eq!(r.status(), 409);
         e.shutdown().await;
     }
@@ -313,8 +347,21 @@ async fn log_follow_replays_and_stays_open() {
         .unwrap()
         .unwrap()
         .unwrap();
-    let text = String::from_utf8_lossy(&first);
-    assert!(text.contains("Hello from logs"), "{text}");
+    let mut text = String::from_utf8_lossy(&first).into_owned();
+    while !text.contains("Hello from logs") {
+        let more = tokio::time::timeout(Duration::from_secs(2), s.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&more));
+    }
+    // Opened with `start`: an empty entry (only `attemptNumber`, always written).
+    assert!(
+        text.starts_with("id: start\ndata: {\"attemptNumber\":null}")
+            || text.starts_with("data: {\"attemptNumber\":null}\nid: start"),
+        "{text}"
+    );
     // Never ends on its own.
     assert!(
         tokio::time::timeout(Duration::from_millis(300), s.next())

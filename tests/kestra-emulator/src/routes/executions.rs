@@ -3,7 +3,6 @@
 //! version's spelling is simply not routed (404).
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
@@ -555,57 +554,71 @@ fn sse_event(state: &Shared, e: &Execution, id: &str) -> Event {
         .data(exec_json(state, e, Shape::Full).to_string())
 }
 
+/// `ExecutionController.followExecution`: always 200, opening with a `start` event, before the
+/// execution is even looked up; then up to ~10 s for it to appear. Unknown → the stream errors
+/// ("Unable to find execution …"). Ended → one `end` event and the stream completes. Otherwise a
+/// `progress` event per change and a final `end`. No event for an hour ends it with an error.
 async fn follow(
     State(state): State<Shared>,
     Path((_tenant, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Response {
     // Subscribe before reading, so no change slips between the read and the stream.
     let rx = state.store.subscribe();
-    let Some(current) = await_execution(&state, &id).await else {
-        return Err(ApiError::not_found(format!(
-            "Unable to find the execution {id}"
-        )));
-    };
-    if current.state.is_terminal() {
-        let ev = sse_event(&state, &current, "end");
-        let s = stream::iter(vec![Ok::<Event, Infallible>(ev)]);
-        return Ok(Sse::new(s).into_response());
-    }
-    let first = sse_event(&state, &current, "progress");
+    let start = stream::iter([Ok::<Event, std::io::Error>(crate::sse::execution_start(
+        &id,
+    ))]);
     let st = state.clone();
-    let updates = stream::unfold((rx, false, st, id), |(mut rx, done, st, id)| async move {
+    let rest = stream::once(async move {
+        let Some(current) = await_execution(&st, &id).await else {
+            return stream::iter([Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("Unable to find execution {id}"),
+            ))])
+            .boxed();
+        };
+        if current.state.is_terminal() {
+            return stream::iter([Ok(sse_event(&st, &current, "end"))]).boxed();
+        }
+        let first = sse_event(&st, &current, "progress");
+        stream::iter([Ok(first)])
+            .chain(execution_updates(rx, st, id))
+            .boxed()
+    })
+    .flatten();
+    let idle = state.control.sse_idle_timeout();
+    Sse::new(crate::sse::with_idle_timeout(start.chain(rest), idle)).into_response()
+}
+
+/// `progress` for every stored change of execution `id`, then `end` once it is terminal.
+fn execution_updates(
+    rx: broadcast::Receiver<StoreEvent>,
+    st: Shared,
+    id: String,
+) -> impl Stream<Item = crate::sse::Item> + Send {
+    stream::unfold((rx, false, st, id), |(mut rx, done, st, id)| async move {
         if done {
             return None;
         }
         loop {
-            match rx.recv().await {
-                Ok(StoreEvent::Execution(e)) if e.id == id => {
-                    let mut events = vec![Ok::<Event, Infallible>(sse_event(&st, &e, "progress"))];
-                    let end = e.state.is_terminal();
-                    if end {
-                        events.push(Ok(sse_event(&st, &e, "end")));
-                    }
-                    return Some((stream::iter(events), (rx, end, st, id)));
-                }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Missed updates: resynchronise from the store.
-                    if let Some(e) = st.store.execution(&id) {
-                        let mut events = vec![Ok(sse_event(&st, &e, "progress"))];
-                        let end = e.state.is_terminal();
-                        if end {
-                            events.push(Ok(sse_event(&st, &e, "end")));
-                        }
-                        return Some((stream::iter(events), (rx, end, st, id)));
-                    }
-                }
+            let e = match rx.recv().await {
+                Ok(StoreEvent::Execution(e)) if e.id == id => e,
+                Ok(_) => continue,
+                // Missed updates: resynchronise from the store.
+                Err(broadcast::error::RecvError::Lagged(_)) => match st.store.execution(&id) {
+                    Some(e) => e,
+                    None => continue,
+                },
                 Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            let mut events = vec![Ok(sse_event(&st, &e, "progress"))];
+            let end = e.state.is_terminal();
+            if end {
+                events.push(Ok(sse_event(&st, &e, "end")));
             }
+            return Some((stream::iter(events), (rx, end, st, id)));
         }
     })
-    .flatten();
-    let s = stream::iter(vec![Ok::<Event, Infallible>(first)]).chain(updates);
-    Ok(Sse::new(s).into_response())
+    .flatten()
 }
 
 async fn kill(
@@ -614,14 +627,20 @@ async fn kill(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let q = filters::parse_query(raw.as_deref());
-    let _cascade = query_bool(&q, "isOnKillCascade", true)?;
+    let cascade = query_bool(&q, "isOnKillCascade", true)?;
     let Some(e) = state.store.execution(&id) else {
         return Err(ApiError::not_found_bare());
     };
+    // `ExecutionController.killExecution`: only `isOnKillCascade=false` refuses an execution
+    // that has ended; with the default (true) Kestra accepts it and emits the kill anyway, so
+    // that subflow executions still running are reached. Nothing changes on the ended one.
     if e.state.is_terminal() {
-        return Err(ApiError::illegal_state(
-            "Execution is already finished, can't kill it",
-        ));
+        if !cascade {
+            return Err(ApiError::illegal_state(
+                "Execution is already finished, can't kill it",
+            ));
+        }
+        return Ok(kill_accepted(&state, &e));
     }
     let mut e = (*e).clone();
     if e.state.current != "KILLING" {
@@ -631,16 +650,21 @@ async fn kill(
     if !state.engine.is_active(&id) {
         crate::engine::finish_orphan_kill(state.clone(), id.clone());
     }
+    Ok(kill_accepted(&state, &e))
+}
+
+/// The kill route's answer: 1.3 `HttpResponse.accepted()` (202, no body); 2.0 answers the
+/// execution, in the `text/json` the route declares it produces.
+fn kill_accepted(state: &Shared, e: &Execution) -> Response {
     if state.version.is_v2() {
-        // The kill route `produces = TEXT_JSON`, so the 200 carries `text/json`.
-        let mut r = Json(exec_json(&state, &e, Shape::Full)).into_response();
+        let mut r = Json(exec_json(state, e, Shape::Full)).into_response();
         r.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("text/json"),
         );
-        Ok(r)
+        r
     } else {
-        Ok(StatusCode::ACCEPTED.into_response())
+        StatusCode::ACCEPTED.into_response()
     }
 }
 
@@ -654,16 +678,14 @@ async fn restart(
     let Some(e) = state.store.execution(&id) else {
         return Err(ApiError::not_found_bare());
     };
+    // `ExecutionService.restart`: `State.canBeRestarted()` is (terminated or paused) and not
+    // killed, so SUCCESS and WARNING restart and KILLED does not.
     let cur = e.state.current.as_str();
-    if !matches!(cur, "FAILED" | "KILLED" | "PAUSED") {
-        let why = if e.state.is_terminal() {
-            format!(
-                "Execution must be failed or killed to be restarted, current state is '{cur}' !"
-            )
-        } else {
-            format!("Execution must be terminated to be restarted, current state is '{cur}' !")
-        };
-        return Err(ApiError::illegal_state(why));
+    let can_be_restarted = (e.state.is_terminal() || cur == "PAUSED") && cur != "KILLED";
+    if !can_be_restarted {
+        return Err(ApiError::illegal_state(format!(
+            "Execution must be terminated or paused and not killed to be restarted, current state is '{cur}' !"
+        )));
     }
     let flow = match revision {
         Some(r) => state.store.flow(&e.namespace, &e.flow_id, Some(r), true),
@@ -685,7 +707,8 @@ async fn restart(
     for tr in e
         .task_runs
         .iter_mut()
-        .filter(|t| matches!(t.state.current.as_str(), "FAILED" | "KILLED"))
+        // Kestra restarts the failed and paused task runs (`taskRunToRestart`).
+        .filter(|t| matches!(t.state.current.as_str(), "FAILED" | "PAUSED"))
     {
         tr.state.transition("RESTARTED", now);
     }
@@ -719,6 +742,3 @@ async fn outputs(
         .collect();
     Ok(Json(items).into_response())
 }
-
-/// A stream type alias kept for the logs module.
-pub type EventStream = std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>>;

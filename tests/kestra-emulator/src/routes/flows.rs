@@ -319,12 +319,9 @@ async fn export_by_query(
         let opts = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated);
         for fl in &flows {
-            // 1.x named entries `ns.id.yml`; 2.0's HasSource.asZipFile names them `ns-id.yml`.
-            let name = if state.version.is_v2() {
-                format!("{}-{}.yml", fl.namespace, fl.id)
-            } else {
-                format!("{}.{}.yml", fl.namespace, fl.id)
-            };
+            // `FlowController.exportFlowsByQuery` names entries `<namespace>-<id>.yml` (1.3.25
+            // and 2.0; only the by-ids export uses `<namespace>.<id>.yaml`).
+            let name = format!("{}-{}.yml", fl.namespace, fl.id);
             zip.start_file(name, opts)
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             zip.write_all(fl.source.as_bytes())

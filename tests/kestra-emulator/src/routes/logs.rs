@@ -2,8 +2,6 @@
 //! `GET /logs/{executionId}?filters[...]`, and `GET /logs/{executionId}/follow`, which replays the
 //! stored lines then streams new ones and, like Kestra, never ends on its own.
 
-use std::convert::Infallible;
-
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -97,6 +95,18 @@ impl LogFilter {
         })
     }
 
+    /// The follow route's parameters: 1.3 binds only `minLevel`; 2.0 takes the same filters as
+    /// the list.
+    fn for_follow(v: KestraVersion, raw: Option<&str>) -> Result<Self, ApiError> {
+        let mut f = LogFilter::from_query(v, raw)?;
+        if !v.is_v2() {
+            f.task_id = None;
+            f.task_run_id = None;
+            f.attempt = None;
+        }
+        Ok(f)
+    }
+
     fn keep(&self, l: &LogEntry) -> bool {
         if let Some(min) = &self.min_level
             && level_rank(&l.level) < level_rank(min)
@@ -140,25 +150,23 @@ async fn list(
     Ok(Json(lines).into_response())
 }
 
+/// `LogController.followLogsFromExecution`: a `start` event (an empty entry), the stored lines,
+/// then new ones as they come; it never completes on its own, but an hour without a line ends it
+/// with an error. 1.3's route binds only `minLevel` (a `taskId` is ignored, not refused).
 async fn follow(
     State(state): State<Shared>,
     Path((_tenant, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let f = LogFilter::from_query(state.version, raw.as_deref())?;
+    let f = LogFilter::for_follow(state.version, raw.as_deref())?;
     let with_tenant = state.version.is_v2();
     let rx = state.store.subscribe();
-    let replay: Vec<Result<Event, Infallible>> = state
-        .store
-        .logs(&id)
-        .iter()
-        .filter(|l| f.keep(l))
-        .map(|l| {
-            Ok(Event::default()
-                .id("progress")
-                .data(l.to_json(with_tenant).to_string()))
-        })
-        .collect();
+    let mut replay: Vec<crate::sse::Item> = vec![Ok(crate::sse::log_start())];
+    replay.extend(state.store.logs(&id).iter().filter(|l| f.keep(l)).map(|l| {
+        Ok(Event::default()
+            .id("progress")
+            .data(l.to_json(with_tenant).to_string()))
+    }));
     let live = stream::unfold((rx, f, id), move |(mut rx, f, id)| async move {
         loop {
             match rx.recv().await {
@@ -166,13 +174,14 @@ async fn follow(
                     let ev = Event::default()
                         .id("progress")
                         .data(l.to_json(with_tenant).to_string());
-                    return Some((Ok::<Event, Infallible>(ev), (rx, f, id)));
+                    return Some((Ok(ev), (rx, f, id)));
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     });
-    let s = stream::iter(replay).chain(live);
+    let idle = state.control.sse_idle_timeout();
+    let s = crate::sse::with_idle_timeout(stream::iter(replay).chain(live), idle);
     Ok(Sse::new(s).into_response())
 }
