@@ -886,8 +886,9 @@ fn action_error(id: &str, action: &str, e: ApiError) -> Error {
             hint: if action == "killed" {
                 "`kestractl executions get ID` shows its state".into()
             } else {
-                "Kestra restarts an execution that has ended (except KILLED) or is PAUSED; \
-                 `kestractl executions get ID` shows its state"
+                "Kestra restarts an execution that FAILED or is PAUSED (1.3 also one that ended \
+                 otherwise with a failed task; never a KILLED one); `kestractl executions get ID` \
+                 shows its state"
                     .into()
             },
             exit: Exit::Error,

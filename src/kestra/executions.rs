@@ -87,9 +87,14 @@ pub fn log_query(
                 q.push(("taskId".into(), t.to_string()));
             }
         }
+        // 2.0's `level` filter on logs takes only GREATER_THAN_OR_EQUAL_TO (a minimum) or
+        // LESS_THAN_OR_EQUAL_TO; EQUALS is refused with 400.
         ApiVersion::V2 => {
             if let Some(l) = min_level {
-                q.push(("filters[level][EQUALS]".into(), l.to_string()));
+                q.push((
+                    "filters[level][GREATER_THAN_OR_EQUAL_TO]".into(),
+                    l.to_string(),
+                ));
             }
             if let Some(t) = task {
                 q.push(("filters[taskId][EQUALS]".into(), t.to_string()));
@@ -285,8 +290,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            log_query(ApiVersion::V2, Some("WARN"), None),
-            vec![("filters[level][EQUALS]".to_string(), "WARN".to_string())]
+            log_query(ApiVersion::V2, Some("WARN"), Some("t1")),
+            vec![
+                (
+                    "filters[level][GREATER_THAN_OR_EQUAL_TO]".to_string(),
+                    "WARN".to_string()
+                ),
+                ("filters[taskId][EQUALS]".to_string(), "t1".to_string())
+            ]
         );
     }
 }

@@ -538,7 +538,7 @@ fn kill_and_restart_use_each_versions_route() {
                 format!("/api/v1/main/executions/{id}/kill"),
                 format!("/api/v1/main/executions/{id}/restart"),
             ),
-            KestraVersion::V2_0 => (
+            KestraVersion::V2_0 | KestraVersion::V2_1Dev => (
                 format!("/api/v1/main/executions/{id}/actions/kill"),
                 format!("/api/v1/main/executions/{id}/actions/restart"),
             ),
@@ -595,7 +595,7 @@ fn kill_and_restart_use_each_versions_route() {
         assert_eq!(out.status.code(), Some(1));
         let stderr = text(&out.stderr);
         assert!(stderr.contains("cannot be restarted"), "{stderr}");
-        assert!(stderr.contains("except KILLED"), "{stderr}");
+        assert!(stderr.contains("never a KILLED one"), "{stderr}");
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "get", &id, "-o", "json"])

@@ -19,7 +19,7 @@ fn rejected_valids(version: KestraVersion) -> Vec<&'static str> {
     // `pause` is a reserved id since 1.0; `taskDefaults` is gone in 2.0.
     match version {
         KestraVersion::V1_3 => vec!["pause.yaml"],
-        KestraVersion::V2_0 => vec!["pause.yaml", "logs.yaml"],
+        KestraVersion::V2_0 | KestraVersion::V2_1Dev => vec!["pause.yaml", "logs.yaml"],
     }
 }
 

@@ -133,3 +133,78 @@ fn stop_volumes_without_a_terminal_refuses_and_touches_nothing() {
     // It refused before connecting to Docker (which is unreachable here).
     assert!(!stderr.contains("Docker Engine"), "{stderr}");
 }
+
+/// Passwords Kestra would not take as configured are refused before anything starts: Kestra's own
+/// rule edges (a line break, a non-ASCII "upper-case" letter, too few code points, over 256
+/// UTF-16 units) and `${`, which Micronaut reads as a placeholder, in either password or the
+/// username. Nothing is created, no keyring touched, Docker never reached.
+#[test]
+fn start_refuses_what_kestra_would_not_take_before_touching_anything() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("KESTRACTL_PASSWORD", "Admin1234\u{2028}x")],
+            "line break",
+        ),
+        (
+            &[("KESTRACTL_PASSWORD", "Ädmin1234")],
+            "upper-case letter A-Z",
+        ),
+        (
+            &[("KESTRACTL_PASSWORD", "Ab1😀😀😀😀")],
+            "at least 8 characters",
+        ),
+        (
+            &[("KESTRACTL_PASSWORD", &format!("Aa1{}", "😀".repeat(127)))],
+            "256",
+        ),
+        (
+            &[("KESTRACTL_PASSWORD", "Pass${word}1")],
+            "Basic Auth password contains `${`",
+        ),
+        (
+            &[
+                ("KESTRACTL_PASSWORD", "Admin1234xyz"),
+                ("KESTRA_DB_PASSWORD", "db${HOME}pw"),
+            ],
+            "Postgres password contains `${`",
+        ),
+        (
+            &[
+                ("KESTRACTL_PASSWORD", "Admin1234xyz"),
+                ("KESTRACTL_USERNAME", "a${b}@kestra.io"),
+            ],
+            "username contains `${`",
+        ),
+        (
+            &[
+                ("KESTRACTL_PASSWORD", "Admin1234xyz"),
+                ("KESTRACTL_USERNAME", "o\u{2019}neil@kestra.io"),
+            ],
+            "not a valid Kestra username",
+        ),
+    ];
+    for (env, expected) in cases {
+        let sb = Sandbox::new();
+        let mut cmd = sb.cmd();
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .args(["start", "--pull", "never"]);
+        for (k, v) in *env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {stderr}");
+        assert!(stderr.contains(expected), "{env:?}: {stderr}");
+        assert!(!stderr.contains("Docker Engine"), "{env:?}: {stderr}");
+        for (k, v) in *env {
+            if k.ends_with("PASSWORD") {
+                assert!(!stderr.contains(v), "{k} leaked: {stderr}");
+            }
+        }
+        assert!(
+            !sb.path().join("data").exists(),
+            "{env:?}: nothing may be written"
+        );
+    }
+}

@@ -1,10 +1,9 @@
-//! Basic authentication on `/api/v1/**`, as Kestra's `AuthenticationFilter`: only the
-//! `Authorization: Basic` header counts (a `BASIC_AUTH` cookie never stands in for it here),
-//! management endpoints live on their own port and are never filtered.
+//! Basic authentication on `/api/v1/**`, as Kestra's `AuthenticationFilter` (1.3.25
+//! webserver/.../filter/AuthenticationFilter.java): the `Authorization: Basic` header or the UI's
+//! `BASIC_AUTH` cookie, checked against the one stored credential. Called by the router after a
+//! route is selected (or missed), as Micronaut runs its filters.
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,17 +12,33 @@ use crate::errors::ApiError;
 use crate::server::Shared;
 use crate::version::KestraVersion;
 
-/// Credentials from an `Authorization: Basic …` header, split on the first colon.
+/// Credentials from a `BASIC_AUTH` cookie or an `Authorization: Basic …` header (1.3.25
+/// `BasicAuthService.isAuthenticated` takes the cookie first), split on the first colon.
 pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let token = cookie_token(headers).or_else(|| {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, rest) = value.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("basic")
+            .then(|| rest.trim().to_string())
+    })?;
+    let decoded = STANDARD.decode(token).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (u, p) = text.split_once(':')?;
     Some((u.to_string(), p.to_string()))
+}
+
+/// The UI's `BASIC_AUTH=<base64(user:password)>` cookie.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            (k.trim() == "BASIC_AUTH").then(|| v.trim().to_string())
+        })
 }
 
 /// True when the request carries the stored credential (set by the config at start or through
@@ -56,63 +71,75 @@ fn collapse_slashes(path: &str) -> String {
     out
 }
 
-/// The first-setup routes: open only while no credential is stored, so the setup page can
-/// create one; afterwards changing it needs the credential like any other call.
+/// The first-setup routes (`/api/v1(/[^/]+)?/basicAuth`): open only while no credential is
+/// stored, so the setup page can create one; afterwards changing it needs the credential like
+/// any other call.
 pub fn is_setup(path: &str) -> bool {
     let p = collapse_slashes(path);
     let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
     matches!(
         segs.as_slice(),
-        ["api", "v1", _, "basicAuth"] | ["api", "v1", "basicAuthValidationErrors"]
+        ["api", "v1", _, "basicAuth"]
+            | ["api", "v1", "basicAuth"]
+            | ["api", "v1", "basicAuthValidationErrors"]
     )
 }
 
-/// Paths the filter lets through without credentials.
+/// Paths the filter lets through without credentials: everything outside `/api/v1/`,
+/// `/api/v1/configs` (1.3; 2.0 opens `/configs/login` instead), and the default
+/// `kestra.server.basic-auth.open-urls` (`/ping`, the webhook routes,
+/// `/api/v1/basicAuthValidationErrors`, as 1.3.25's `application.yml` lists them) plus the
+/// configured ones, matched with `startsWith`.
 pub fn is_open(version: KestraVersion, open_urls: &[String], path: &str) -> bool {
     let p = collapse_slashes(path);
     if !p.starts_with("/api/v1/") {
         return true;
     }
-    match version {
-        // The 1.x UI read /configs before login; it was served to anyone.
-        KestraVersion::V1_3 => {
-            if p == "/api/v1/configs" {
-                return true;
-            }
-        }
-        // 2.0 split the public subset out to /configs/login.
-        KestraVersion::V2_0 => {
-            if p == "/api/v1/configs/login" {
-                return true;
-            }
-        }
+    let config_route = if version.is_v2() {
+        "/api/v1/configs/login"
+    } else {
+        "/api/v1/configs"
+    };
+    if p == config_route {
+        return true;
     }
-    // Default open URL (`kestra.server.basic-auth.open-urls`): webhooks, tenant-scoped or not.
-    let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
-    let webhook = matches!(
-        segs.as_slice(),
-        ["api", "v1", "executions", "webhook", ..] | ["api", "v1", _, "executions", "webhook", ..]
-    );
-    webhook
-        || open_urls
-            .iter()
-            .any(|u| !u.is_empty() && path.starts_with(u.as_str()))
+    const DEFAULT_OPEN: &[&str] = &[
+        "/ping",
+        "/api/v1/executions/webhook/",
+        "/api/v1/main/executions/webhook/",
+        "/api/v1/*/executions/webhook/",
+    ];
+    // Released 1.3 and 2.0 list the validation errors among the default open URLs; the
+    // development line closes them once a credential exists (they are a setup route there).
+    let errors_open = !version.guards_credential_changes();
+    DEFAULT_OPEN
+        .iter()
+        .copied()
+        .chain(errors_open.then_some("/api/v1/basicAuthValidationErrors"))
+        .chain(open_urls.iter().map(String::as_str))
+        .any(|u| !u.is_empty() && path.starts_with(u))
 }
 
-pub async fn layer(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if is_open(state.version, &state.config.open_urls, &path)
-        || (is_setup(&path) && !crate::basic_auth::is_initialized(&state.store))
-        || is_authenticated(&state, req.headers())
+/// `AuthenticationFilter`: `None` lets the request through; otherwise the 401 to answer, with
+/// `WWW-Authenticate: Basic` (no realm, as Kestra writes it) unless the caller came from the
+/// UI's login page.
+pub fn check(state: &Shared, headers: &HeaderMap, path: &str) -> Option<Response> {
+    if is_open(state.version, &state.config.open_urls, path)
+        || (is_setup(path) && !crate::basic_auth::is_initialized(&state.store))
+        || is_authenticated(state, headers)
     {
-        return next.run(req).await;
+        return None;
     }
     let mut resp = ApiError::unauthenticated().into_response();
-    let realm = state.config.realm().replace('"', "");
-    if let Ok(v) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    let from_login = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|r| r.split('?').next().unwrap_or_default().ends_with("/login"));
+    if !from_login {
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
     }
-    resp
+    Some(resp)
 }
 
 #[cfg(test)]
@@ -143,6 +170,7 @@ mod tests {
         assert!(is_open(v2, &[], "/api/v1/configs/login"));
         assert!(!is_open(v1, &[], "/api/v1/main/flows/search"));
         assert!(is_open(v1, &[], "/api/v1/main/executions/webhook/ns/f/key"));
+        assert!(is_open(v2, &[], "/api/v1/basicAuthValidationErrors"));
         assert!(is_open(v2, &[], "/ping"));
         assert!(!is_open(v2, &[], "//api/v1//main/flows"));
     }
@@ -150,8 +178,7 @@ mod tests {
     #[test]
     fn setup_paths() {
         assert!(is_setup("/api/v1/main/basicAuth"));
-        assert!(is_setup("/api/v1/basicAuthValidationErrors"));
-        assert!(!is_setup("/api/v1/basicAuth"));
+        assert!(is_setup("/api/v1/basicAuth"));
         assert!(!is_setup("/api/v1/main/flows/basicAuth"));
     }
 }

@@ -97,18 +97,64 @@ fn lookup<'a>(tree: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     None
 }
 
-/// Scalars as Micronaut would convert them to a String property (numbers and booleans too).
-fn lookup_str(tree: &Map<String, Value>, path: &str) -> Option<String> {
-    match lookup(tree, path)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+/// Scalars as Micronaut would convert them to a String property (numbers and booleans too),
+/// with `${…}` placeholders resolved as Micronaut resolves them when the property is read.
+fn lookup_str(tree: &Map<String, Value>, path: &str) -> Result<Option<String>> {
+    let raw = match lookup(tree, path) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => return Ok(None),
+    };
+    resolve_placeholders(tree, &raw, &|name| std::env::var(name).ok())
+        .map(Some)
+        .with_context(|| format!("in the value of {path}"))
+}
+
+/// Micronaut's `DefaultPropertyPlaceholderResolver`, the part a configuration value meets:
+/// `${name}` and `${name:default}`, `name` read from the configuration itself, else from the
+/// environment (as written, then as `NAME_WITH_UNDERSCORES`). There is no escape for `${`; an
+/// unknown name without a default stops start-up.
+pub fn resolve_placeholders(
+    tree: &Map<String, Value>,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            bail!("Incomplete placeholder definitions detected: {text}");
+        };
+        let expr = &after[..end];
+        let (name, default) = match expr.split_once(':') {
+            Some((n, d)) => (n.trim(), Some(d.trim_matches('`'))),
+            None => (expr.trim(), None),
+        };
+        let from_tree = match lookup(tree, name) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Bool(b)) => Some(b.to_string()),
+            _ => None,
+        };
+        let value = from_tree
+            .or_else(|| env(name))
+            .or_else(|| env(&name.to_ascii_uppercase().replace(['.', '-'], "_")))
+            .or_else(|| default.map(str::to_string));
+        match value {
+            Some(v) => out.push_str(&v),
+            None => bail!("Could not resolve placeholder ${{{expr}}}"),
+        }
+        rest = &after[end + 1..];
     }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn lookup_u16(tree: &Map<String, Value>, path: &str) -> Result<Option<u16>> {
-    match lookup_str(tree, path) {
+    match lookup_str(tree, path)? {
         None => Ok(None),
         Some(s) => s
             .trim()
@@ -155,8 +201,8 @@ impl EmulatorConfig {
     }
 
     fn from_tree(t: &Map<String, Value>) -> Result<Self> {
-        let username = lookup_str(t, "kestra.server.basic-auth.username");
-        let password = lookup_str(t, "kestra.server.basic-auth.password");
+        let username = lookup_str(t, "kestra.server.basic-auth.username")?;
+        let password = lookup_str(t, "kestra.server.basic-auth.password")?;
         // Kestra ignores blank values (`StringUtils.isBlank`); a half-configured credential is
         // not usable (setup page instead) but still marks the instance as config-managed.
         let non_blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
@@ -183,23 +229,26 @@ impl EmulatorConfig {
             Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).collect(),
             _ => Vec::new(),
         };
-        let datasource = lookup_str(t, "datasources.postgres.url").map(|url| Datasource {
-            url,
-            username: lookup_str(t, "datasources.postgres.username").unwrap_or_default(),
-            password: lookup_str(t, "datasources.postgres.password").unwrap_or_default(),
-        });
+        let datasource = match lookup_str(t, "datasources.postgres.url")? {
+            Some(url) => Some(Datasource {
+                url,
+                username: lookup_str(t, "datasources.postgres.username")?.unwrap_or_default(),
+                password: lookup_str(t, "datasources.postgres.password")?.unwrap_or_default(),
+            }),
+            None => None,
+        };
         Ok(EmulatorConfig {
             basic_auth,
             basic_auth_incomplete,
-            basic_auth_realm: lookup_str(t, "kestra.server.basic-auth.realm"),
+            basic_auth_realm: lookup_str(t, "kestra.server.basic-auth.realm")?,
             open_urls,
             datasource,
-            kestra_url: lookup_str(t, "kestra.url"),
-            repository_type: lookup_str(t, "kestra.repository.type"),
-            queue_type: lookup_str(t, "kestra.queue.type"),
-            storage_type: lookup_str(t, "kestra.storage.type"),
-            storage_base_path: lookup_str(t, "kestra.storage.local.base-path"),
-            tmp_dir: lookup_str(t, "kestra.tasks.tmp-dir.path"),
+            kestra_url: lookup_str(t, "kestra.url")?,
+            repository_type: lookup_str(t, "kestra.repository.type")?,
+            queue_type: lookup_str(t, "kestra.queue.type")?,
+            storage_type: lookup_str(t, "kestra.storage.type")?,
+            storage_base_path: lookup_str(t, "kestra.storage.local.base-path")?,
+            tmp_dir: lookup_str(t, "kestra.tasks.tmp-dir.path")?,
             management_port: lookup_u16(t, "endpoints.all.port")?,
             server_port: lookup_u16(t, "micronaut.server.port")?,
         })
@@ -263,6 +312,34 @@ impl JdbcUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_resolve_like_micronaut() {
+        let tree = parse_tree("a:\n  b: inner\n").unwrap();
+        let env = |k: &str| (k == "HOME" || k == "MY_VAR").then(|| format!("<{k}>"));
+        let r = |t: &str| resolve_placeholders(&tree, t, &env);
+        assert_eq!(r("plain$text{}").unwrap(), "plain$text{}");
+        assert_eq!(r("x${a.b}y").unwrap(), "xinnery");
+        assert_eq!(r("${HOME}").unwrap(), "<HOME>");
+        assert_eq!(r("${my.var}").unwrap(), "<MY_VAR>");
+        assert_eq!(r("${nope:fallback}").unwrap(), "fallback");
+        assert!(
+            r("Pass${word}1")
+                .unwrap_err()
+                .to_string()
+                .contains("Could not resolve placeholder ${word}")
+        );
+        assert!(r("open ${ only").is_err());
+        // A password holding `${` in a config file stops start-up.
+        let err = EmulatorConfig::from_yaml_str(
+            "kestra:\n  server:\n    basic-auth:\n      username: a@b.io\n      password: Pass${word}1\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("Could not resolve placeholder"),
+            "{err:#}"
+        );
+    }
 
     const OFFICIAL: &str = r#"
 datasources:

@@ -20,6 +20,11 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Length of the request body in bytes.
     pub body_len: usize,
+    /// The route it reached (`GET /api/v1/{tenant}/flows/{namespace}/{id}`), if any.
+    pub route: Option<String>,
+    /// Set when Kestra's router or filters would refuse it as sent: 405/406/415, a route tie, a
+    /// tenant other than `main`, a query parameter or JSON body the operation does not take.
+    pub refusal: Option<String>,
 }
 
 #[derive(Debug)]

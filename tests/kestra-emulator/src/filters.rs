@@ -127,6 +127,15 @@ impl Field {
         }
     }
 
+    /// On logs (2.0 `Field.LEVEL`), `level` is a minimum or a maximum: `GREATER_THAN_OR_EQUAL_TO`
+    /// or `LESS_THAN_OR_EQUAL_TO` only (`EQUALS` is a 400).
+    fn ops_for(self, resource: Resource) -> &'static [Op] {
+        match (self, resource) {
+            (Field::MinLevel, Resource::Log) => &[Op::GreaterThanOrEqualTo, Op::LessThanOrEqualTo],
+            _ => self.supported(),
+        }
+    }
+
     fn supported(self) -> &'static [Op] {
         use Op::*;
         match self {
@@ -331,13 +340,13 @@ pub fn parse_filters(q: &[(String, String)], resource: Resource) -> Result<Filte
             errors.push(format!("Unsupported value '{opname}' for operation"));
             continue;
         };
-        if !field.supported().contains(&op) {
+        if !field.ops_for(resource).contains(&op) {
             errors.push(format!(
                 "Operation {} is not supported for field {}. Supported operations are {}",
                 op.name(),
                 field.enum_name(),
                 field
-                    .supported()
+                    .ops_for(resource)
                     .iter()
                     .map(|o| o.name())
                     .collect::<Vec<_>>()
@@ -557,9 +566,14 @@ impl QueryFilter {
                 if self.op == Op::NotEquals { !hit } else { hit }
             }
             Field::MinLevel => {
-                let have = rec.text(Field::MinLevel).unwrap_or_default();
-                let hit = crate::execution::level_rank(&have) >= crate::execution::level_rank(text);
-                if self.op == Op::NotEquals { !hit } else { hit }
+                let have =
+                    crate::execution::level_rank(&rec.text(Field::MinLevel).unwrap_or_default());
+                let want = crate::execution::level_rank(text);
+                match self.op {
+                    Op::LessThanOrEqualTo => have <= want,
+                    Op::NotEquals => have < want,
+                    _ => have >= want,
+                }
             }
             _ => {
                 let have = rec.text(self.field);

@@ -14,6 +14,8 @@ pub mod filters;
 pub mod flow;
 pub mod ids;
 pub mod knobs;
+pub mod params;
+pub mod router;
 pub mod routes;
 pub mod seed;
 pub mod server;
@@ -185,7 +187,7 @@ pub async fn start(opts: Options) -> Result<Emulator> {
     let (tx, rx) = watch::channel(false);
     let mut tasks = Vec::new();
     for (listener, router) in [
-        (api, server::api_router(state.clone())),
+        (api, server::api_router(state.clone())?),
         (mgmt, server::management_router(state.clone())),
     ] {
         let mut rx = rx.clone();
@@ -293,51 +295,26 @@ pub fn start_in_background(opts: Options) -> Result<BackgroundEmulator> {
     })
 }
 
-/// Every route the API port serves for `v`, as (method, OpenAPI path template). Routes absent
-/// from the spec (`/ping`, management) are listed by [`unspecified_routes`]. Keep in step with
-/// `routes::api_routes`.
-pub fn served_routes(v: KestraVersion) -> Vec<(&'static str, &'static str)> {
-    let mut r = vec![
-        ("GET", "/api/v1/configs"),
-        ("POST", "/api/v1/{tenant}/basicAuth"),
-        ("GET", "/api/v1/basicAuthValidationErrors"),
-        ("POST", "/api/v1/{tenant}/flows"),
-        ("GET", "/api/v1/{tenant}/flows/search"),
-        ("POST", "/api/v1/{tenant}/flows/validate"),
-        ("GET", "/api/v1/{tenant}/flows/export/by-query"),
-        ("GET", "/api/v1/{tenant}/flows/distinct-namespaces"),
-        ("GET", "/api/v1/{tenant}/flows/{namespace}"),
-        ("GET", "/api/v1/{tenant}/flows/{namespace}/{id}"),
-        ("PUT", "/api/v1/{tenant}/flows/{namespace}/{id}"),
-        ("DELETE", "/api/v1/{tenant}/flows/{namespace}/{id}"),
-        ("GET", "/api/v1/{tenant}/flows/{namespace}/{id}/revisions"),
-        ("GET", "/api/v1/{tenant}/executions"),
-        ("GET", "/api/v1/{tenant}/executions/search"),
-        ("GET", "/api/v1/{tenant}/executions/{executionId}"),
-        ("GET", "/api/v1/{tenant}/executions/{executionId}/follow"),
-        ("POST", "/api/v1/{tenant}/executions/{namespace}/{id}"),
-        ("GET", "/api/v1/{tenant}/logs/{executionId}"),
-        ("GET", "/api/v1/{tenant}/logs/{executionId}/follow"),
-    ];
-    match v {
-        KestraVersion::V1_3 => {
-            r.push(("DELETE", "/api/v1/{tenant}/executions/{executionId}/kill"));
-            r.push(("POST", "/api/v1/{tenant}/executions/{executionId}/restart"));
-        }
-        KestraVersion::V2_0 => {
-            r.push(("GET", "/api/v1/configs/login"));
-            r.push((
-                "DELETE",
-                "/api/v1/{tenant}/executions/{executionId}/actions/kill",
-            ));
-            r.push((
-                "POST",
-                "/api/v1/{tenant}/executions/{executionId}/actions/restart",
-            ));
-            r.push(("GET", "/api/v1/{tenant}/outputs/{executionId}"));
-        }
-    }
-    r
+/// Every route of `v` that Kestra's published spec describes, as (method, OpenAPI path
+/// template): the emulator serves exactly these (plus [`hidden_routes`]), from the one
+/// declaration in `routes::table`.
+pub fn served_routes(v: KestraVersion) -> Vec<(String, &'static str)> {
+    routes::table(v)
+        .into_iter()
+        .filter(|d| d.hidden.is_none())
+        .map(|d| (d.method.to_string(), d.template))
+        .collect()
+}
+
+/// Routes Kestra serves but hides from its spec (`@Hidden`), with the source they come from.
+pub fn hidden_routes(v: KestraVersion) -> Vec<(String, &'static str, &'static str)> {
+    routes::table(v)
+        .into_iter()
+        .filter_map(|d| {
+            let h = d.hidden?;
+            Some((d.method.to_string(), d.template, h.source))
+        })
+        .collect()
 }
 
 /// Routes served but not described by Kestra's OpenAPI: `/ping` on the API port, the health

@@ -12,12 +12,20 @@ use serde_json::json;
 pub type Item = Result<Event, std::io::Error>;
 
 /// `ExecutionController.followExecution` first sends `Event.of(Execution.builder().id(id)
-/// .build()).id("start")`: with Kestra's `serialization-inclusion: non_null`, the execution's id
-/// and its `deleted` default.
+/// .build()).id("start")`. Kestra's builder pre-fills `originalId` and `metadata`
+/// (`ExecutionBuilder.prebuild`), `deleted` defaults to false, and `non_null` inclusion drops
+/// the rest.
 pub fn execution_start(id: &str) -> Event {
-    Event::default()
-        .id("start")
-        .data(json!({"id": id, "deleted": false}).to_string())
+    let now = crate::timefmt::fmt_instant(crate::timefmt::now_ms());
+    Event::default().id("start").data(
+        json!({
+            "id": id,
+            "originalId": id,
+            "deleted": false,
+            "metadata": {"attemptNumber": 1, "originalCreatedDate": now},
+        })
+        .to_string(),
+    )
 }
 
 /// `LogController.followLogsFromExecution` first sends `Event.of(LogEntry.builder().build())

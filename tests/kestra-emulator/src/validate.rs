@@ -217,7 +217,7 @@ fn flow_properties(v: KestraVersion) -> &'static [&'static str] {
             "workerGroup",
             "tenantId",
         ],
-        KestraVersion::V2_0 => &[
+        KestraVersion::V2_0 | KestraVersion::V2_1Dev => &[
             "id",
             "namespace",
             "revision",

@@ -60,8 +60,8 @@ fn problem_errors(v: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn configs_report_initialized_and_2_0_only_reports_config_management() {
-    for v in BOTH {
+async fn configs_report_initialized_and_only_the_development_line_reports_config_management() {
+    for v in ALL {
         for (opts, managed) in [
             (Options::for_tests(v, USER, PASS), true),
             (Options::for_tests_api_managed(v, USER, PASS), false),
@@ -69,7 +69,7 @@ async fn configs_report_initialized_and_2_0_only_reports_config_management() {
             let e = emu_with(opts).await;
             let c = configs(&e).await;
             assert_eq!(c["isBasicAuthInitialized"], true, "{v}");
-            if v.is_v2() {
+            if v.guards_credential_changes() {
                 assert_eq!(c["isBasicAuthManagedByConfig"], managed, "{v}");
             } else {
                 assert!(c.get("isBasicAuthManagedByConfig").is_none(), "{v}: {c}");
@@ -81,9 +81,9 @@ async fn configs_report_initialized_and_2_0_only_reports_config_management() {
 }
 
 #[tokio::test]
-async fn rotate_with_the_current_password_2_0() {
+async fn rotate_with_the_current_password_2_1_dev() {
     let e = emu_with(Options::for_tests_api_managed(
-        KestraVersion::V2_0,
+        KestraVersion::V2_1Dev,
         USER,
         PASS,
     ))
@@ -109,9 +109,9 @@ async fn rotate_with_the_current_password_2_0() {
 }
 
 #[tokio::test]
-async fn wrong_or_missing_current_password_is_refused_2_0() {
+async fn wrong_or_missing_current_password_is_refused_2_1_dev() {
     let e = emu_with(Options::for_tests_api_managed(
-        KestraVersion::V2_0,
+        KestraVersion::V2_1Dev,
         USER,
         PASS,
     ))
@@ -151,8 +151,8 @@ async fn wrong_or_missing_current_password_is_refused_2_0() {
 }
 
 #[tokio::test]
-async fn config_managed_credential_cannot_change_on_2_0() {
-    let e = emu(KestraVersion::V2_0).await;
+async fn config_managed_credential_cannot_change_on_2_1_dev() {
+    let e = emu(KestraVersion::V2_1Dev).await;
     let (status, _, v) = change(
         &e,
         Some((USER, PASS)),
@@ -174,16 +174,18 @@ async fn config_managed_credential_cannot_change_on_2_0() {
 }
 
 #[tokio::test]
-async fn v1_3_changes_without_current_password_even_when_config_managed() {
-    for opts in [
-        Options::for_tests(KestraVersion::V1_3, USER, PASS),
-        Options::for_tests_api_managed(KestraVersion::V1_3, USER, PASS),
-    ] {
+async fn released_versions_change_without_current_password_even_when_config_managed() {
+    for opts in BOTH.into_iter().flat_map(|v| {
+        [
+            Options::for_tests(v, USER, PASS),
+            Options::for_tests_api_managed(v, USER, PASS),
+        ]
+    }) {
         let e = emu_with(opts).await;
         let (status, _, _) = change(
             &e,
             Some((USER, PASS)),
-            json!({"username": USER, "password": NEW, "currentPassword": "ignored on 1.3"}),
+            json!({"username": USER, "password": NEW, "currentPassword": "ignored: unknown field"}),
         )
         .await;
         assert_eq!(status, 204);
@@ -272,7 +274,7 @@ async fn validation_lists_every_failing_rule_and_changes_nothing() {
 
 #[tokio::test]
 async fn setup_routes_are_open_only_before_a_credential_exists() {
-    for v in BOTH {
+    for v in ALL {
         let mut o = Options::for_tests(v, USER, PASS);
         o.config.basic_auth = None;
         let e = emu_with(o).await;
@@ -301,7 +303,7 @@ async fn setup_routes_are_open_only_before_a_credential_exists() {
             .await
             .unwrap();
         assert_eq!(c["isBasicAuthInitialized"], true);
-        if v.is_v2() {
+        if v.guards_credential_changes() {
             assert_eq!(configs(&e).await["isBasicAuthManagedByConfig"], false);
         }
         // Now both need the credential.
@@ -312,19 +314,22 @@ async fn setup_routes_are_open_only_before_a_credential_exists() {
         )
         .await;
         assert_eq!(status, 401, "{v}");
+        // The validation errors stay open on released versions (Kestra's default `open-urls`
+        // lists the route); the development line closes them once a credential exists.
         let errs = client()
             .get(format!("{}/api/v1/basicAuthValidationErrors", e.api_url()))
             .send()
             .await
             .unwrap();
-        assert_eq!(errs.status(), 401);
+        let closed = v.guards_credential_changes();
+        assert_eq!(errs.status(), if closed { 401 } else { 200 }, "{v}");
         e.shutdown().await;
     }
 }
 
 #[tokio::test]
 async fn an_invalid_config_credential_is_not_stored_but_reported() {
-    for v in BOTH {
+    for v in ALL {
         let mut o = Options::for_tests(v, USER, PASS);
         o.config = EmulatorConfig::from_yaml_str(
             "kestra:\n  server:\n    basicAuth:\n      username: admin\n      password: kestra\n",
@@ -343,7 +348,7 @@ async fn an_invalid_config_credential_is_not_stored_but_reported() {
         assert!(errs[0].as_str().unwrap().starts_with("Invalid username"));
         assert!(errs[1].as_str().unwrap().starts_with("Invalid password"));
         assert_eq!(status_with(&e, "admin", "kestra").await, 401);
-        if v.is_v2() {
+        if v.guards_credential_changes() {
             let c: Value = client()
                 .get(format!("{}/api/v1/configs/login", e.api_url()))
                 .send()
@@ -358,15 +363,30 @@ async fn an_invalid_config_credential_is_not_stored_but_reported() {
                 change(&e, None, json!({"username": USER, "password": PASS})).await;
             assert_eq!(status, 422);
             assert!(problem_errors(&body)[0].contains("managed in the configuration file"));
+            assert!(!e.basic_auth_initialized());
+        } else {
+            // Released versions: the server runs with no credential and its setup route is open
+            // to whoever calls it first, who then owns the instance.
+            assert!(!e.basic_auth_initialized());
+            let (status, _, _) = change(
+                &e,
+                None,
+                json!({"username": "intruder@evil.test", "password": "Intrud3r-pw"}),
+            )
+            .await;
+            assert_eq!(status, 204, "{v}");
+            assert_eq!(
+                status_with(&e, "intruder@evil.test", "Intrud3r-pw").await,
+                200
+            );
         }
-        assert!(!e.basic_auth_initialized());
         e.shutdown().await;
     }
 }
 
 #[tokio::test]
 async fn a_valid_config_credential_overrides_the_stored_one_at_start() {
-    let mut o = Options::for_tests_api_managed(KestraVersion::V2_0, USER, NEW);
+    let mut o = Options::for_tests_api_managed(KestraVersion::V2_1Dev, USER, NEW);
     o.config.basic_auth = Some(kestra_emulator::BasicAuth {
         username: USER.into(),
         password: PASS.into(),

@@ -338,7 +338,11 @@ impl Scenario {
                     ));
                 }
                 let placeholder = v == serde_json::json!({"attemptNumber": null})
-                    || (v["id"].is_string() && v.as_object().is_some_and(|o| o.len() == 2));
+                    || (v["id"].is_string()
+                        && v["originalId"] == v["id"]
+                        && v["deleted"] == false
+                        && v["metadata"]["attemptNumber"] == 1
+                        && v.as_object().is_some_and(|o| o.len() == 4));
                 if !placeholder {
                     self.errors
                         .push(format!("{label}: unexpected `start` event data {v}"));
@@ -580,10 +584,27 @@ async fn run(v: KestraVersion) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    // Kestra restarts an ended execution unless it was KILLED (`State.canBeRestarted`): the
-    // first one, which succeeded.
+    // A FAILED execution is one every version restarts.
+    let fails = "id: fails\nnamespace: company.team\ntasks:\n  - id: boom\n    type: io.kestra.plugin.core.execution.Fail\n";
+    s.call(
+        "POST",
+        &t("/flows"),
+        "/api/v1/main/flows",
+        Body::Yaml(fails.into()),
+    )
+    .await;
+    let (_, x) = s
+        .call(
+            "POST",
+            &t("/executions/{namespace}/{id}"),
+            "/api/v1/main/executions/company.team/fails?wait=true",
+            Body::Multipart(reqwest::multipart::Form::new()),
+        )
+        .await;
+    assert_eq!(x["state"]["current"], "FAILED");
+    let failed = x["id"].as_str().unwrap().to_string();
     let (status, _) = s
-        .call("POST", &t(restart), &concrete(restart, &id), Body::None)
+        .call("POST", &t(restart), &concrete(restart, &failed), Body::None)
         .await;
     assert_eq!(status, 200);
 

@@ -34,7 +34,8 @@ async fn create_get_update_delete_cycle() {
         let body = r.text().await.unwrap();
         assert!(body.contains("Flow id already exists"), "{body}");
 
-        // Wrong content type → 415.
+        // 1.3: JSON goes to Kestra's hidden `createFlowFromJson` (`consumes = ALL`): an empty
+        // flow is an invalid one (422). 2.0 removed that route: 415.
         let r = client()
             .post(format!("{}/api/v1/main/flows", e.api_url()))
             .basic_auth(USER, Some(PASS))
@@ -43,7 +44,29 @@ async fn create_get_update_delete_cycle() {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 415);
+        if v.is_v2() {
+            assert_eq!(r.status(), 415);
+            let body = r.text().await.unwrap();
+            assert!(
+                body.contains("Content Type [application/json] not allowed. Allowed types: [application/x-yaml]"),
+                "{body}"
+            );
+        } else {
+            assert_eq!(r.status(), 422);
+            // A JSON flow with its source is created, answered without the source.
+            let r = client()
+                .post(format!("{}/api/v1/main/flows", e.api_url()))
+                .basic_auth(USER, Some(PASS))
+                .header("content-type", "application/json")
+                .body(serde_json::json!({"id": "fromjson", "namespace": "company.team", "source": flow_yaml("company.team", "fromjson")}).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let f: Value = r.json().await.unwrap();
+            assert_eq!(f["id"], "fromjson");
+            assert!(f.get("source").is_none());
+        }
 
         // Get with and without source.
         let f: Value = get(&e, "/api/v1/main/flows/company.team/hello")

@@ -1,10 +1,11 @@
 //! `POST /api/v1/{tenant}/basicAuth` (`MiscController.createBasicAuth`) and
 //! `GET /api/v1/basicAuthValidationErrors`: Basic Auth set up or changed through the API.
 //!
-//! 2.0 refuses the change when the config file owns the credential and, once one is stored,
-//! demands the current password in the body (`currentPassword`) on top of the `Authorization`
-//! header the filter already checked. 1.3 only validated and saved: anyone past the filter could
-//! replace the credential, and a config credential came back at the next start.
+//! Kestra's development line (the emulator's `2.1-dev` mode) refuses the change when the config
+//! file owns the credential and, once one is stored, demands the current password in the body
+//! (`currentPassword`) on top of the `Authorization` header the filter already checked. Released
+//! 1.3 and 2.0 only validate and save (`{uid, username, password}`): anyone past the filter can
+//! replace the credential, and a config credential comes back at the next start.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -74,7 +75,10 @@ pub async fn create(
     let username = text_field(&obj, "username")?;
     let password = text_field(&obj, "password")?;
     let v = state.version;
-    if v.is_v2() {
+    // Kestra's development line only (GHSA-94pv-f379-3gp3): released 1.3 and 2.0 replace the
+    // credential for anyone past the filter, and a config credential comes back at the next
+    // start.
+    if v.guards_credential_changes() {
         if state.config.basic_auth_managed_by_config() {
             return Err(ApiError::validation_errors(
                 v,

@@ -13,6 +13,7 @@ fn commit(v: crate::version::KestraVersion) -> (&'static str, &'static str) {
     match v {
         crate::version::KestraVersion::V1_3 => ("4d6c2f1", "2026-06-30T09:12:44Z"),
         crate::version::KestraVersion::V2_0 => ("b81e5a7", "2026-11-04T15:40:03Z"),
+        crate::version::KestraVersion::V2_1Dev => ("e03c9d2", "2026-11-28T08:21:17Z"),
     }
 }
 
@@ -44,9 +45,9 @@ pub async fn configuration(State(state): State<Shared>) -> Json<Value> {
         "isBasicAuthInitialized".into(),
         json!(basic_auth::is_initialized(&state.store)),
     );
-    // 2.0 tells the UI (and kestractl) whether the credential can be changed through the API;
-    // 1.3 has no such field.
-    if v.is_v2() {
+    // The development line tells the UI (and kestractl) whether the credential can be changed
+    // through the API; released 1.3 and 2.0 have no such field.
+    if v.guards_credential_changes() {
         m.insert(
             "isBasicAuthManagedByConfig".into(),
             json!(state.config.basic_auth_managed_by_config()),

@@ -6,11 +6,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -18,54 +17,79 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
-use super::mod_util::{query_bool, query_i32, require_content_type};
+use super::mod_util::{query_bool, query_i32};
 use crate::errors::{ApiError, FieldError, Problem};
 use crate::execution::{Execution, Shape, State as ExecState};
 use crate::filters::{self, Field, FilterValue, Op, Record, Resource};
 use crate::flow::scalar_string;
 use crate::ids::new_id;
+use crate::router::Declared;
 use crate::server::Shared;
 use crate::store::Event as StoreEvent;
 use crate::timefmt::{now_ms, parse_duration, parse_instant};
 use crate::version::KestraVersion;
 
-pub fn routes(v: KestraVersion) -> Router<Shared> {
-    let r = Router::new()
-        .route("/api/v1/{tenant}/executions", get(list_by_flow))
-        .route("/api/v1/{tenant}/executions/search", get(search))
-        .route(
-            "/api/v1/{tenant}/executions/{execution_id}",
+pub fn routes(v: KestraVersion) -> Vec<Declared> {
+    let mut r = vec![
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/executions",
+            get(list_by_flow),
+        ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/executions/search",
+            get(search),
+        ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/executions/{executionId}",
             get(get_execution),
-        )
-        .route(
-            "/api/v1/{tenant}/executions/{execution_id}/follow",
+        ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/executions/{executionId}/follow",
             get(follow),
-        )
-        .route(
+        ),
+        Declared::new(
+            Method::POST,
             "/api/v1/{tenant}/executions/{namespace}/{id}",
             post(trigger),
-        );
-    match v {
-        KestraVersion::V1_3 => r
-            .route(
-                "/api/v1/{tenant}/executions/{execution_id}/kill",
+        ),
+    ];
+    if v.is_v2() {
+        r.extend([
+            Declared::new(
+                Method::DELETE,
+                "/api/v1/{tenant}/executions/{executionId}/actions/kill",
                 delete(kill),
-            )
-            .route(
-                "/api/v1/{tenant}/executions/{execution_id}/restart",
+            ),
+            Declared::new(
+                Method::POST,
+                "/api/v1/{tenant}/executions/{executionId}/actions/restart",
                 post(restart),
             ),
-        KestraVersion::V2_0 => r
-            .route(
-                "/api/v1/{tenant}/executions/{execution_id}/actions/kill",
+            Declared::new(
+                Method::GET,
+                "/api/v1/{tenant}/outputs/{executionId}",
+                get(outputs),
+            ),
+        ]);
+    } else {
+        r.extend([
+            Declared::new(
+                Method::DELETE,
+                "/api/v1/{tenant}/executions/{executionId}/kill",
                 delete(kill),
-            )
-            .route(
-                "/api/v1/{tenant}/executions/{execution_id}/actions/restart",
+            ),
+            Declared::new(
+                Method::POST,
+                "/api/v1/{tenant}/executions/{executionId}/restart",
                 post(restart),
-            )
-            .route("/api/v1/{tenant}/outputs/{execution_id}", get(outputs)),
+            ),
+        ]);
     }
+    r
 }
 
 /// One part of a multipart body.
@@ -213,7 +237,6 @@ async fn trigger(
     head: Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_content_type(&head.headers, &["multipart/form-data"])?;
     let q = filters::parse_query(raw.as_deref());
     let wait = query_bool(&q, "wait", false)?;
     let revision = query_i32(&q, "revision")?;
@@ -273,7 +296,14 @@ async fn trigger(
         }
         l
     };
-    let parts = parts(&head, body).await?;
+    // The route consumes multipart; a request without Content-Type is routed here too (Kestra's
+    // SDK triggers a flow without inputs that way) and carries no part.
+    let parts =
+        if super::mod_util::media_type(&head.headers).as_deref() == Some("multipart/form-data") {
+            parts(&head, body).await?
+        } else {
+            Vec::new()
+        };
     let exec_id = new_id();
 
     // Inputs: declared ones only, from parts or defaults; required ones must be present.
@@ -636,9 +666,11 @@ async fn kill(
     // that subflow executions still running are reached. Nothing changes on the ended one.
     if e.state.is_terminal() {
         if !cascade {
-            return Err(ApiError::illegal_state(
-                "Execution is already finished, can't kill it",
-            ));
+            return Err(if state.version.is_v2() {
+                ApiError::conflict("Cannot kill execution: execution is already terminated.")
+            } else {
+                ApiError::illegal_state("Execution is already finished, can't kill it")
+            });
         }
         return Ok(kill_accepted(&state, &e));
     }
@@ -678,14 +710,33 @@ async fn restart(
     let Some(e) = state.store.execution(&id) else {
         return Err(ApiError::not_found_bare());
     };
-    // `ExecutionService.restart`: `State.canBeRestarted()` is (terminated or paused) and not
-    // killed, so SUCCESS and WARNING restart and KILLED does not.
     let cur = e.state.current.as_str();
-    let can_be_restarted = (e.state.is_terminal() || cur == "PAUSED") && cur != "KILLED";
-    if !can_be_restarted {
-        return Err(ApiError::illegal_state(format!(
-            "Execution must be terminated or paused and not killed to be restarted, current state is '{cur}' !"
-        )));
+    if state.version.is_v2() {
+        // 2.0 `State.canBeRestarted()`: FAILED or PAUSED only (`ConflictException`).
+        if !matches!(cur, "FAILED" | "PAUSED") {
+            return Err(ApiError::conflict(format!(
+                "Cannot restart execution: current state is '{cur}', expected terminated or paused."
+            )));
+        }
+    } else {
+        // 1.3 `ExecutionService.restart`: `State.canBeRestarted()` is (terminated or paused) and
+        // not killed, so SUCCESS and WARNING pass this check and KILLED does not...
+        let can_be_restarted = (e.state.is_terminal() || cur == "PAUSED") && cur != "KILLED";
+        if !can_be_restarted {
+            return Err(ApiError::illegal_state(format!(
+                "Execution must be terminated or paused and not killed to be restarted, current state is '{cur}' !"
+            )));
+        }
+        // ...then a failed or paused task run must exist to restart from.
+        if !e
+            .task_runs
+            .iter()
+            .any(|t| matches!(t.state.current.as_str(), "FAILED" | "PAUSED"))
+        {
+            return Err(ApiError::illegal_argument(
+                "No task found to restart execution from!",
+            ));
+        }
     }
     let flow = match revision {
         Some(r) => state.store.flow(&e.namespace, &e.flow_id, Some(r), true),

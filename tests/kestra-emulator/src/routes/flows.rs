@@ -4,48 +4,97 @@
 use std::io::Write;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::Method;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value, json};
 
-use super::mod_util::{body_text, query_bool, query_i32, require_content_type};
+use super::mod_util::{body_text, media_type, query_bool, query_i32};
 use crate::errors::{ApiError, FieldError};
 use crate::filters::{self, Field, Record, Resource};
 use crate::flow::FlowRevision;
+use crate::router::{Declared, JSON};
 use crate::server::Shared;
 use crate::store::FlowWriteError;
 use crate::timefmt::now_ms;
 use crate::validate::{self, Checked};
 use crate::version::KestraVersion;
 
-const YAML: &str = "application/x-yaml";
-
-pub fn routes(_v: KestraVersion) -> Router<Shared> {
-    Router::new()
-        .route("/api/v1/{tenant}/flows", post(create))
-        .route("/api/v1/{tenant}/flows/search", get(search))
-        .route("/api/v1/{tenant}/flows/validate", post(validate_flows))
-        .route(
+pub fn routes(v: KestraVersion) -> Vec<Declared> {
+    let mut r = vec![
+        Declared::new(Method::POST, "/api/v1/{tenant}/flows", post(create)),
+        Declared::new(Method::GET, "/api/v1/{tenant}/flows/search", get(search)),
+        Declared::new(
+            Method::POST,
+            "/api/v1/{tenant}/flows/validate",
+            post(validate_flows),
+        ),
+        Declared::new(
+            Method::GET,
             "/api/v1/{tenant}/flows/export/by-query",
             get(export_by_query),
-        )
-        .route(
+        ),
+        Declared::new(
+            Method::GET,
             "/api/v1/{tenant}/flows/distinct-namespaces",
             get(distinct_namespaces),
-        )
-        .route("/api/v1/{tenant}/flows/{namespace}", get(list_namespace))
-        .route(
+        ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/flows/{namespace}",
+            get(list_namespace),
+        ),
+        Declared::new(
+            Method::GET,
             "/api/v1/{tenant}/flows/{namespace}/{id}",
-            get(get_flow).put(update).delete(delete_flow),
-        )
-        .route(
+            get(get_flow),
+        ),
+        Declared::new(
+            Method::PUT,
+            "/api/v1/{tenant}/flows/{namespace}/{id}",
+            put(update),
+        ),
+        Declared::new(
+            Method::DELETE,
+            "/api/v1/{tenant}/flows/{namespace}/{id}",
+            delete(delete_flow),
+        ),
+        Declared::new(
+            Method::GET,
             "/api/v1/{tenant}/flows/{namespace}/{id}/revisions",
             get(revisions),
-        )
+        ),
+    ];
+    // Kestra 1.3's deprecated JSON routes, hidden from its spec; 2.0 removed them (a JSON
+    // create is a 415 there).
+    if !v.is_v2() {
+        r.extend([
+        // `FlowController.createFlowFromJson` (1.3.25 FlowController.java:278, `@Hidden`):
+            // `consumes = ALL`, so it takes JSON, anything the YAML route does not, and a request
+            // without Content-Type.
+            Declared::hidden(
+                Method::POST,
+                "/api/v1/{tenant}/flows",
+                post(create_from_json),
+                &["*/*"],
+                &[JSON],
+                "FlowController.createFlowFromJson: @Post(consumes = MediaType.ALL), @Hidden (1.3.25 FlowController.java:278)",
+            ),
+        // `FlowController.updateFlowFromJson` (1.3.25 FlowController.java:512, `@Hidden`).
+            Declared::hidden(
+                Method::PUT,
+                "/api/v1/{tenant}/flows/{namespace}/{id}",
+                put(update_from_json),
+                &[JSON],
+                &[JSON],
+                "FlowController.updateFlowFromJson: @Put(consumes = MediaType.APPLICATION_JSON), @Hidden (1.3.25 FlowController.java:512)",
+            ),
+        ]);
+    }
+    r
 }
 
 /// The 422 Kestra answers for an invalid flow (`ConstraintViolationException`).
@@ -100,14 +149,23 @@ fn draft_param(v: KestraVersion, q: &[(String, String)]) -> Result<bool, ApiErro
 
 async fn create(
     State(state): State<Shared>,
-    headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_content_type(&headers, &[YAML])?;
     let q = filters::parse_query(raw.as_deref());
     let draft = draft_param(state.version, &q)?;
     let source = body_text(&body)?;
+    create_source(&state, source, draft, true).await
+}
+
+/// Creates a flow from its source; `with_source`: the YAML route answers `FlowWithSource`, the
+/// JSON one `Flow`.
+async fn create_source(
+    state: &Shared,
+    source: String,
+    draft: bool,
+    with_source: bool,
+) -> Result<Response, ApiError> {
     if source.trim().is_empty() {
         return Err(ApiError::illegal_argument(
             "Cannot create flow with null or blank source",
@@ -119,7 +177,7 @@ async fn create(
         .create_flow(new_revision(&checked, source, draft))
         .await?
     {
-        Ok(f) => Ok(Json(f.to_json(state.version, true)).into_response()),
+        Ok(f) => Ok(Json(f.to_json(state.version, with_source)).into_response()),
         Err(_) => Err(ApiError::constraint(vec![FieldError {
             message: "Flow id already exists".into(),
             path: Some("flow.id".into()),
@@ -127,30 +185,81 @@ async fn create(
     }
 }
 
+/// `createFlowFromJson`: a JSON `Flow`; its `source` if it has one, else YAML generated from it
+/// (`Flow.sourceOrGenerateIfNull`). Answers the `Flow`, without source.
+async fn create_from_json(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let source = json_flow_source(&body)?;
+    create_source(&state, source, false, false).await
+}
+
+/// `updateFlowFromJson`: as [`create_from_json`], for an existing flow.
+async fn update_from_json(
+    State(state): State<Shared>,
+    Path((_tenant, namespace, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if state.store.flow(&namespace, &id, None, false).is_none() {
+        return Err(ApiError::not_found_bare());
+    }
+    let source = json_flow_source(&body)?;
+    update_source(&state, &namespace, &id, source, false, false).await
+}
+
+/// The YAML source of a JSON `Flow` body, as Kestra's deprecated JSON routes take it.
+fn json_flow_source(body: &[u8]) -> Result<String, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(
+            crate::errors::Problem::InvalidRequestBody,
+            "Invalid route params",
+            Some("Required Body [flow] not specified".into()),
+        ));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            crate::errors::Problem::InvalidJson,
+            "Invalid json",
+            Some(e.to_string()),
+        )
+    })?;
+    if let Some(src) = v.get("source").and_then(Value::as_str) {
+        return Ok(src.to_string());
+    }
+    serde_saphyr::to_string(&v).map_err(|e| ApiError::internal(e.to_string()))
+}
+
 async fn update(
     State(state): State<Shared>,
     Path((_tenant, namespace, id)): Path<(String, String, String)>,
-    headers: HeaderMap,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_content_type(&headers, &[YAML])?;
     let q = filters::parse_query(raw.as_deref());
     let draft = draft_param(state.version, &q)?;
     if state.store.flow(&namespace, &id, None, false).is_none() {
         return Err(ApiError::not_found_bare());
     }
     let source = body_text(&body)?;
+    update_source(&state, &namespace, &id, source, draft, true).await
+}
+
+async fn update_source(
+    state: &Shared,
+    namespace: &str,
+    id: &str,
+    source: String,
+    draft: bool,
+    with_source: bool,
+) -> Result<Response, ApiError> {
     let checked = checked_source(state.version, &source, draft)?;
     // `Flow.validateUpdate`: the id and namespace of a flow never change.
     let mut violations = Vec::new();
-    if checked.id.as_deref() != Some(id.as_str()) {
+    if checked.id.as_deref() != Some(id) {
         violations.push(FieldError {
             message: "Illegal flow id update".into(),
             path: Some("flow.id".into()),
         });
     }
-    if checked.namespace.as_deref() != Some(namespace.as_str()) {
+    if checked.namespace.as_deref() != Some(namespace) {
         violations.push(FieldError {
             message: "Illegal namespace update".into(),
             path: Some("flow.namespace".into()),
@@ -164,7 +273,7 @@ async fn update(
         .update_flow(new_revision(&checked, source, draft))
         .await?
     {
-        Ok((f, _changed)) => Ok(Json(f.to_json(state.version, true)).into_response()),
+        Ok((f, _changed)) => Ok(Json(f.to_json(state.version, with_source)).into_response()),
         Err(FlowWriteError::NotFound | FlowWriteError::AlreadyExists) => {
             Err(ApiError::not_found_bare())
         }
@@ -349,8 +458,10 @@ async fn validate_flows(
     head: axum::http::request::Parts,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let mt = require_content_type(&head.headers, &[YAML, "multipart/form-data"])?;
-    let docs: Vec<(Option<String>, String)> = if mt == "multipart/form-data" {
+    // `FlowController.validateFlows`: multipart when the request says so, else the YAML body
+    // (a request without Content-Type counts as JSON there, so as YAML).
+    let multipart = media_type(&head.headers).as_deref() == Some("multipart/form-data");
+    let docs: Vec<(Option<String>, String)> = if multipart {
         multipart_files(&head, body).await?
     } else {
         validate::split_documents(&body_text(&body)?)

@@ -3,8 +3,8 @@
 //! stored lines then streams new ones and, like Kestra, never ends on its own.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::Method;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,14 +16,24 @@ use super::mod_util::query_i32;
 use crate::errors::{ApiError, Problem};
 use crate::execution::{LEVELS, LogEntry, level_rank};
 use crate::filters::{self, Field, Record, Resource};
+use crate::router::Declared;
 use crate::server::Shared;
 use crate::store::Event as StoreEvent;
 use crate::version::KestraVersion;
 
-pub fn routes(_v: KestraVersion) -> Router<Shared> {
-    Router::new()
-        .route("/api/v1/{tenant}/logs/{execution_id}", get(list))
-        .route("/api/v1/{tenant}/logs/{execution_id}/follow", get(follow))
+pub fn routes(_v: KestraVersion) -> Vec<Declared> {
+    vec![
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/logs/{executionId}",
+            get(list),
+        ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/logs/{executionId}/follow",
+            get(follow),
+        ),
+    ]
 }
 
 impl Record for LogEntry {

@@ -11,26 +11,51 @@ pub mod logs;
 pub mod mod_util;
 
 use axum::Router;
+use axum::http::Method;
 use axum::routing::{get, post};
+
+use crate::router::{Declared, JSON};
 
 use crate::server::Shared;
 use crate::version::KestraVersion;
 
-pub fn api_routes(v: KestraVersion) -> Router<Shared> {
-    let mut r = Router::new()
-        .route("/ping", get(health::ping))
-        .route("/api/v1/configs", get(configs::configuration))
-        .route("/api/v1/{tenant}/basicAuth", post(basic_auth::create))
-        .route(
+/// Every API route of version `v`, one method each. Their media types and query parameters come
+/// from Kestra's spec (see `router`); this list is the only place a route is declared.
+pub fn table(v: KestraVersion) -> Vec<Declared> {
+    let mut r = vec![
+        // `RootController.ping`: a plain `@Get("/ping")` (default produces JSON), outside the
+        // spec (1.3.25 webserver/.../controllers/RootController.java:14).
+        Declared::hidden(
+            Method::GET,
+            "/ping",
+            get(health::ping),
+            &[JSON],
+            &[JSON],
+            "RootController.ping: @Get(\"/ping\"), not in the OpenAPI document (1.3.25 RootController.java:14)",
+        ),
+        Declared::new(Method::GET, "/api/v1/configs", get(configs::configuration)),
+        Declared::new(
+            Method::POST,
+            "/api/v1/{tenant}/basicAuth",
+            post(basic_auth::create),
+        ),
+        Declared::new(
+            Method::GET,
             "/api/v1/basicAuthValidationErrors",
             get(basic_auth::validation_errors),
-        );
+        ),
+    ];
     if v.is_v2() {
-        r = r.route("/api/v1/configs/login", get(configs::login));
+        r.push(Declared::new(
+            Method::GET,
+            "/api/v1/configs/login",
+            get(configs::login),
+        ));
     }
-    r.merge(flows::routes(v))
-        .merge(executions::routes(v))
-        .merge(logs::routes(v))
+    r.extend(flows::routes(v));
+    r.extend(executions::routes(v));
+    r.extend(logs::routes(v));
+    r
 }
 
 pub fn management_routes() -> Router<Shared> {
