@@ -85,13 +85,86 @@ impl Sandbox {
     }
 }
 
-pub fn emulator(version: KestraVersion) -> BackgroundEmulator {
-    kestra_emulator::start_in_background(Options::for_tests(version, USER, PASSWORD))
-        .expect("start emulator")
+pub fn emulator(version: KestraVersion) -> Emu {
+    emulator_with(Options::for_tests(version, USER, PASSWORD))
 }
 
-pub fn emulator_with(opts: Options) -> BackgroundEmulator {
-    kestra_emulator::start_in_background(opts).expect("start emulator")
+pub fn emulator_with(opts: Options) -> Emu {
+    Emu {
+        inner: kestra_emulator::start_in_background(opts).expect("start emulator"),
+        refusals_expected: std::cell::Cell::new(false),
+    }
+}
+
+/// An emulator that checks, when the test is over, that kestractl sent nothing a real Kestra
+/// would refuse: every request reached a route of Kestra's spec with the media types,
+/// parameters and tenant that route takes (the emulator's journal says which). A test that sends
+/// such a request on purpose says so with [`Emu::expect_refusals`].
+pub struct Emu {
+    inner: BackgroundEmulator,
+    refusals_expected: std::cell::Cell<bool>,
+}
+
+impl Emu {
+    /// This test sends requests Kestra refuses on purpose (it checks kestractl's handling).
+    pub fn expect_refusals(&self) {
+        self.refusals_expected.set(true);
+    }
+
+    /// Requests a real Kestra's router would have refused, one line each.
+    pub fn refused_requests(&self) -> Vec<String> {
+        self.inner
+            .control()
+            .requests()
+            .iter()
+            .filter_map(|r| {
+                let why = r.refusal.as_ref()?;
+                let query = r
+                    .query
+                    .as_deref()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                let header = |name: &str| {
+                    r.headers
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map_or("-", |(_, v)| v.as_str())
+                        .to_string()
+                };
+                Some(format!(
+                    "{} {}{query} (Accept: {}, Content-Type: {}) -> {}: {why}",
+                    r.method,
+                    r.path,
+                    header("accept"),
+                    header("content-type"),
+                    r.status
+                ))
+            })
+            .collect()
+    }
+}
+
+impl std::ops::Deref for Emu {
+    type Target = BackgroundEmulator;
+
+    fn deref(&self) -> &BackgroundEmulator {
+        &self.inner
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        if std::thread::panicking() || self.refusals_expected.get() {
+            return;
+        }
+        let refused = self.refused_requests();
+        assert!(
+            refused.is_empty(),
+            "kestractl sent {} request(s) a real Kestra would refuse:\n{}",
+            refused.len(),
+            refused.join("\n")
+        );
+    }
 }
 
 pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {

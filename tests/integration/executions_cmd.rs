@@ -10,7 +10,7 @@ use kestra_emulator::{KestraVersion, Knobs, Options, Outcome};
 
 use crate::common::*;
 
-fn seeded(version: KestraVersion, n: u32) -> kestra_emulator::BackgroundEmulator {
+fn seeded(version: KestraVersion, n: u32) -> Emu {
     let mut opts = Options::for_tests(version, USER, PASSWORD);
     opts.knobs = Knobs {
         seed_executions: n,
@@ -158,10 +158,7 @@ fn all_streams_twenty_thousand_executions() {
     assert_eq!(searches, 100);
 }
 /// An emulator whose executions take `duration`, and a sandbox that deployed the test flows.
-fn with_test_flows(
-    version: KestraVersion,
-    duration: Duration,
-) -> (kestra_emulator::BackgroundEmulator, Sandbox) {
+fn with_test_flows(version: KestraVersion, duration: Duration) -> (Emu, Sandbox) {
     let mut opts = Options::for_tests(version, USER, PASSWORD);
     opts.knobs.execution_duration = duration;
     let emu = emulator_with(opts);

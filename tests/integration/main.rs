@@ -14,6 +14,7 @@ mod auth_keyring;
 
 mod bad_input;
 mod config_cmd;
+mod conformance;
 mod executions_cmd;
 mod faults;
 mod flows_deploy;

@@ -8,8 +8,8 @@
 use kestra_emulator::{KestraVersion, Options};
 
 use crate::common::{
-    PASSWORD, Sandbox, USER, assert_no_leak, emulator, emulator_with, entry_for, protected_status,
-    stdout_json, text,
+    Emu, PASSWORD, Sandbox, USER, assert_no_leak, emulator, emulator_with, entry_for,
+    protected_status, stdout_json, text,
 };
 use crate::keyring::*;
 
@@ -19,14 +19,14 @@ fn api_status(server: &str, password: &str) -> u16 {
 }
 
 /// An emulator whose credential was set up through its API (not its config file).
-fn api_managed(version: KestraVersion) -> kestra_emulator::BackgroundEmulator {
+fn api_managed(version: KestraVersion) -> Emu {
     emulator_with(Options::for_tests_api_managed(version, USER, PASSWORD))
 }
 
 /// A keyring, an emulator and a sandbox whose keyring holds the emulator's password.
 struct LoggedIn {
     ss: SecretService,
-    emu: kestra_emulator::BackgroundEmulator,
+    emu: Emu,
     sb: Sandbox,
     server: String,
     entry: String,
@@ -34,7 +34,7 @@ struct LoggedIn {
 
 impl LoggedIn {
     /// `None` (test skipped) when this machine has no Secret Service programs.
-    fn to(emu: kestra_emulator::BackgroundEmulator) -> Option<Self> {
+    fn to(emu: Emu) -> Option<Self> {
         let ss = SecretService::start()?;
         let server = emu.api_url();
         let f = LoggedIn {

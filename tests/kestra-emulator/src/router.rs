@@ -295,7 +295,11 @@ pub fn accept_list(headers: &HeaderMap) -> Vec<String> {
 
 /// The outcome of selecting a route.
 pub enum Selection<'a> {
-    Matched(&'a Route, BTreeMap<String, String>),
+    /// The route, its path variables, and the more specific route of the same path that the
+    /// request's media types ruled out, if any: the request landed somewhere its sender most
+    /// likely did not mean (`GET /flows/export/by-query` asking for JSON reaches
+    /// `GET /flows/{namespace}/{id}`).
+    Matched(&'a Route, BTreeMap<String, String>, Option<&'a Route>),
     /// Micronaut's `DuplicateRouteException`: several routes tie.
     Ambiguous(Vec<&'a Route>),
     Miss(Miss),
@@ -315,6 +319,11 @@ pub enum Miss {
         allowed: Vec<String>,
     },
     NotFound,
+}
+
+/// Whether `r` answers `method`: every `@Get` also registers HEAD.
+fn serves(r: &Route, method: &Method) -> bool {
+    r.method == *method || (*method == Method::HEAD && r.method == Method::GET)
 }
 
 /// Methods whose requests may carry a body (`HttpMethod.permitsRequestBody`).
@@ -407,7 +416,7 @@ impl RouteTable {
         let mut matched: Vec<(&Route, BTreeMap<String, String>)> = self
             .routes
             .iter()
-            .filter(|r| r.method == *method)
+            .filter(|r| serves(r, method))
             .filter(|r| !permits_body(method) || r.does_consume(content_type.as_deref()))
             .filter(|r| r.does_produce(&accept))
             .filter_map(|r| r.match_path(raw_path).map(|vars| (r, vars)))
@@ -419,7 +428,17 @@ impl RouteTable {
             0 => Selection::Miss(self.miss(method, raw_path, content_type, accept)),
             1 => {
                 let (r, vars) = matched.remove(0);
-                Selection::Matched(r, vars)
+                // Routes are sorted most specific first: the first one of this method whose
+                // path matches is what the path alone would have chosen.
+                let by_path = self
+                    .routes
+                    .iter()
+                    .find(|x| serves(x, method) && x.match_path(raw_path).is_some());
+                let shadowed = by_path.filter(|b| {
+                    b.template != r.template
+                        && (b.literal_chars(), b.variables()) != (r.literal_chars(), r.variables())
+                });
+                Selection::Matched(r, vars, shadowed)
             }
             _ => Selection::Ambiguous(matched.into_iter().map(|(r, _)| r).collect()),
         }
@@ -438,7 +457,7 @@ impl RouteTable {
             .iter()
             .filter(|r| r.match_path(raw_path).is_some())
             .collect();
-        let same: Vec<&&Route> = on_path.iter().filter(|r| r.method == *method).collect();
+        let same: Vec<&&Route> = on_path.iter().filter(|r| serves(r, method)).collect();
         if let Some(ct) = &content_type
             && permits_body(method)
         {
@@ -468,7 +487,7 @@ impl RouteTable {
             }
         }
         let mut allowed: Vec<String> = Vec::new();
-        for r in on_path.iter().filter(|r| r.method != *method) {
+        for r in on_path.iter().filter(|r| !serves(r, method)) {
             // Every `@Get` also registers HEAD.
             if r.method == Method::GET && *method != Method::HEAD {
                 allowed.push("HEAD".into());

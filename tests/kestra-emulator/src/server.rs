@@ -150,10 +150,19 @@ async fn dispatch(table: &RouteTable, state: &Shared, req: Request) -> Response 
             }
             resp
         }
-        Selection::Matched(route, vars) => {
+        Selection::Matched(route, vars, shadowed) => {
+            // Reaching a less specific route because the media types ruled out the one the path
+            // names is as good as a refusal: Kestra would answer something else than asked.
+            let fell_through = shadowed.map(|s| {
+                format!(
+                    "fell through: {} does not take this Accept/Content-Type, so {} answered",
+                    s.label(),
+                    route.label()
+                )
+            });
             let outcome = |refusal: Option<String>| RouteOutcome {
                 route: Some(route.label()),
-                refusal,
+                refusal: refusal.or_else(|| fell_through.clone()),
             };
             // `TenantValidationFilter` (order 0) runs before the authentication filter.
             if let Some(t) = vars.get("tenant")

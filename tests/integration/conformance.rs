@@ -1,0 +1,256 @@
+//! What kestractl sends, held against what Kestra's router takes. Every emulator of the suite
+//! checks this when its test ends (`common::Emu`); here the whole command surface runs once per
+//! version and one assertion lists every request a real server would refuse or route elsewhere
+//! (wrong Accept or Content-Type, unknown route, tenant, query value), and every request must
+//! have reached an operation of Kestra's published spec.
+
+use std::time::Duration;
+
+use kestra_emulator::{KestraVersion, Options};
+
+use crate::common::*;
+
+const FLOW: &str = "id: conform\nnamespace: conform.team\ninputs:\n  - id: name\n    type: STRING\n    defaults: world\n  - id: data\n    type: FILE\n    required: false\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n  - id: later\n    type: io.kestra.plugin.core.log.Log\n    level: WARN\n    message: careful\n";
+const FAILS: &str = "id: fails\nnamespace: conform.team\ntasks:\n  - id: boom\n    type: io.kestra.plugin.core.execution.Fail\n";
+const CHILD: &str = "id: child\nnamespace: conform.team.sub\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n";
+
+fn run(sb: &Sandbox, emu: &Emu, args: &[&str]) -> std::process::Output {
+    sb.cmd_for(emu)
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+fn ok(sb: &Sandbox, emu: &Emu, args: &[&str]) -> std::process::Output {
+    let out = run(sb, emu, args);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(6),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn every_command_sends_only_what_kestra_takes() {
+    for version in [
+        KestraVersion::V1_3,
+        KestraVersion::V2_0,
+        KestraVersion::V2_1Dev,
+    ] {
+        let mut opts = Options::for_tests(version, USER, PASSWORD);
+        opts.knobs.execution_duration = Duration::from_millis(600);
+        let emu = emulator_with(opts);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("conform.yml"), FLOW).unwrap();
+        std::fs::write(dir.join("fails.yml"), FAILS).unwrap();
+        std::fs::write(dir.join("sub/child.yml"), CHILD).unwrap();
+        let d = dir.display().to_string();
+        let input = sb.path().join("input.txt");
+        std::fs::write(&input, "file input").unwrap();
+
+        ok(&sb, &emu, &["server", "info", "-o", "json"]);
+        ok(&sb, &emu, &["flows", "validate", &d]);
+        ok(&sb, &emu, &["flows", "deploy", &d, "--dry-run"]);
+        ok(&sb, &emu, &["flows", "deploy", &d]);
+        std::fs::write(dir.join("conform.yml"), FLOW.replace("hi", "hello")).unwrap();
+        ok(&sb, &emu, &["flows", "deploy", &d, "--prune", "--yes"]);
+        ok(&sb, &emu, &["flows", "list"]);
+        ok(&sb, &emu, &["flows", "list", "conform"]);
+        ok(&sb, &emu, &["flows", "get", "conform.team", "conform"]);
+        ok(
+            &sb,
+            &emu,
+            &["flows", "get", "conform.team", "conform", "-o", "json"],
+        );
+        let export = sb.path().join("export");
+        ok(
+            &sb,
+            &emu,
+            &["flows", "export", &export.display().to_string()],
+        );
+
+        let out = ok(
+            &sb,
+            &emu,
+            &[
+                "executions",
+                "run",
+                "conform.team",
+                "conform",
+                "--input",
+                "name=you",
+                "--input",
+                &format!("data=@{}", input.display()),
+                "--label",
+                "team=data",
+                "--wait",
+                "-o",
+                "json",
+            ],
+        );
+        let id = stdout_json(&out)["id"].as_str().unwrap().to_string();
+        ok(&sb, &emu, &["executions", "run", "conform.team", "conform"]);
+        let out = ok(
+            &sb,
+            &emu,
+            &[
+                "executions",
+                "run",
+                "conform.team",
+                "fails",
+                "--wait",
+                "-o",
+                "json",
+            ],
+        );
+        let failed = stdout_json(&out)["id"].as_str().unwrap().to_string();
+        ok(
+            &sb,
+            &emu,
+            &[
+                "executions",
+                "--namespace",
+                "conform",
+                "--flow",
+                "conform",
+                "--state",
+                "SUCCESS,FAILED",
+                "--since",
+                "1h",
+                "--label",
+                "team=data",
+            ],
+        );
+        ok(&sb, &emu, &["executions", "list", "--all", "-o", "jsonl"]);
+        ok(&sb, &emu, &["executions", "get", &id, "--outputs"]);
+        ok(&sb, &emu, &["executions", "logs", &id]);
+        ok(
+            &sb,
+            &emu,
+            &[
+                "executions",
+                "logs",
+                &id,
+                "--level",
+                "WARN",
+                "--task",
+                "later",
+            ],
+        );
+        ok(
+            &sb,
+            &emu,
+            &[
+                "executions",
+                "logs",
+                &id,
+                "-f",
+                "--level",
+                "INFO",
+                "--task",
+                "hello",
+            ],
+        );
+        ok(&sb, &emu, &["executions", "watch", &id]);
+        ok(&sb, &emu, &["executions", "restart", &failed]);
+        let out = run(&sb, &emu, &["executions", "run", "conform.team", "conform"]);
+        let running = text(&out.stdout)
+            .split('\t')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        ok(&sb, &emu, &["executions", "kill", &running]);
+        ok(&sb, &emu, &["executions", "kill", &id]);
+        ok(
+            &sb,
+            &emu,
+            &["flows", "delete", "conform.team.sub", "child", "--yes"],
+        );
+
+        let journal = emu.control().requests();
+        assert!(journal.len() > 40, "{version}: {} requests", journal.len());
+        let refused = emu.refused_requests();
+        assert!(
+            refused.is_empty(),
+            "{version}: {} request(s) a real Kestra would refuse:\n{}",
+            refused.len(),
+            refused.join("\n")
+        );
+        let spec = kestra_emulator::router::spec(version);
+        let off_spec: Vec<String> = journal
+            .iter()
+            .filter(|r| {
+                let Some(route) = &r.route else { return true };
+                let (method, template) = route.split_once(' ').unwrap();
+                !spec["paths"][template][method.to_ascii_lowercase()].is_object()
+            })
+            .map(|r| format!("{} {} -> {:?}", r.method, r.path, r.route))
+            .collect();
+        assert!(
+            off_spec.is_empty(),
+            "{version}: requests outside Kestra's spec:\n{}",
+            off_spec.join("\n")
+        );
+    }
+}
+
+/// The harness itself: requests Kestra's router refuses, or routes elsewhere than their path
+/// says, are listed with why.
+#[test]
+fn the_harness_names_requests_kestra_would_refuse() {
+    let emu = emulator(KestraVersion::V1_3);
+    emu.expect_refusals();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let base = emu.api_url();
+        for (method, path, accept, content_type) in [
+            (
+                "GET",
+                "/api/v1/main/flows/export/by-query",
+                "application/json",
+                None,
+            ),
+            (
+                "DELETE",
+                "/api/v1/main/executions/x/kill",
+                "application/json",
+                None,
+            ),
+            (
+                "POST",
+                "/api/v1/main/executions/ns/flow",
+                "application/json",
+                Some("text/plain"),
+            ),
+            (
+                "GET",
+                "/api/v1/other/flows/search",
+                "application/json",
+                None,
+            ),
+        ] {
+            let mut rb = c
+                .request(method.parse().unwrap(), format!("{base}{path}"))
+                .basic_auth(USER, Some(PASSWORD))
+                .header("accept", accept);
+            if let Some(ct) = content_type {
+                rb = rb.header("content-type", ct).body("x");
+            }
+            rb.send().await.unwrap();
+        }
+    });
+    let refused = emu.refused_requests();
+    assert_eq!(refused.len(), 4, "{refused:#?}");
+    assert!(refused[0].contains("fell through"), "{}", refused[0]);
+    assert!(refused[1].contains("-> 406: 406"), "{}", refused[1]);
+    assert!(refused[2].contains("-> 415: 415"), "{}", refused[2]);
+    assert!(refused[3].contains("tenant `other`"), "{}", refused[3]);
+}
