@@ -641,3 +641,112 @@ fn kill_and_restart_use_each_versions_route() {
         assert_eq!(out.status.code(), Some(3));
     }
 }
+
+fn follow_requests(emu: &Emu, id: &str, what: &str) -> usize {
+    let path = match what {
+        "logs" => format!("/api/v1/main/logs/{id}/follow"),
+        _ => format!("/api/v1/main/executions/{id}/follow"),
+    };
+    emu.control()
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+/// Kestra ends a follow stream after an hour without an event (`Flux.timeout`), and proxies cut
+/// long streams. `logs -f` and `watch` reopen it while the execution runs: every line exactly
+/// once (the replay of a reopened log stream is skipped), the `start` placeholders never shown,
+/// the end state reached. The emulator's idle timeout is shortened to 300 ms.
+#[test]
+fn watch_and_logs_follow_survive_streams_ended_by_the_server() {
+    for version in VERSIONS {
+        let mut opts = Options::for_tests(version, USER, PASSWORD);
+        opts.knobs.execution_duration = Duration::from_secs(3);
+        opts.knobs.sse_idle_timeout = Some(Duration::from_millis(300));
+        let emu = emulator_with(opts);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+        let id = run_ok(&sb, &emu);
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "logs", &id, "-f", "-o", "jsonl"])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let lines = jsonl(&out);
+        let messages: Vec<&str> = lines
+            .iter()
+            .map(|l| l["message"].as_str().unwrap_or("<none>"))
+            .collect();
+        assert_eq!(messages, ["hello from ok", "second line"], "{version}");
+        assert!(
+            follow_requests(&emu, &id, "logs") >= 2,
+            "{version}: the log stream was reopened"
+        );
+
+        let id = run_ok(&sb, &emu);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "watch", &id])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{version}: {stderr}");
+        assert!(stderr.contains("ended SUCCESS"), "{stderr}");
+        assert!(
+            !stderr.lines().any(|l| l.trim_end().ends_with(':')),
+            "no empty state from the `start` event: {stderr}"
+        );
+        assert!(
+            follow_requests(&emu, &id, "execution") >= 2,
+            "{version}: the execution stream was reopened"
+        );
+    }
+}
+
+/// 1.3's log follow route takes only `minLevel`: `--task` is applied by kestractl, on every
+/// version, and the stream's `start` placeholder is no record.
+#[test]
+fn logs_follow_filters_the_task_itself() {
+    for version in VERSIONS {
+        let (emu, sb) = with_test_flows(version, Duration::from_millis(600));
+        let id = run_ok(&sb, &emu);
+        let out = sb
+            .cmd_for(&emu)
+            .args([
+                "executions",
+                "logs",
+                &id,
+                "-f",
+                "--task",
+                "second",
+                "-o",
+                "jsonl",
+            ])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let lines = jsonl(&out);
+        assert_eq!(lines.len(), 1, "{version}: {lines:?}");
+        assert_eq!(lines[0]["taskId"], "second");
+        assert_eq!(lines[0]["message"], "second line");
+        // Only the level went to the server on 1.3.
+        if version == KestraVersion::V1_3 {
+            let follow = emu
+                .control()
+                .requests()
+                .into_iter()
+                .find(|r| r.path.ends_with("/follow") && r.path.contains("/logs/"))
+                .unwrap();
+            assert!(
+                follow
+                    .query
+                    .as_deref()
+                    .is_none_or(|q| !q.contains("taskId"))
+            );
+        }
+    }
+}

@@ -560,3 +560,53 @@ fn get_delete_and_list() {
         assert_eq!(out.status.code(), Some(3));
     }
 }
+
+/// Kestra splits a YAML validation body on `\n+---\n*?` after trimming it, so a column-0 line
+/// starting with `---` inside a document (here a top-level key `---x`, which is no document
+/// marker to YAML) would split one flow in two and shift every result after it onto the wrong
+/// file. Each document goes as its own multipart file and results come back by file name: the
+/// problem is blamed on the file that has it, and nothing is written.
+#[test]
+fn a_separator_inside_a_document_is_blamed_on_the_right_file() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("flows");
+        std::fs::create_dir_all(&dir).unwrap();
+        let flow = |id: &str, extra: &str| {
+            format!(
+                "id: {id}\nnamespace: blame.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n{extra}"
+            )
+        };
+        std::fs::write(dir.join("a.yml"), flow("a", "")).unwrap();
+        std::fs::write(dir.join("b.yml"), flow("b", "---x: 1\n")).unwrap();
+        std::fs::write(dir.join("c.yml"), flow("c", "")).unwrap();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "deploy", &dir.display().to_string()])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{version}: {stderr}");
+        assert!(stderr.contains("b.yml:1: Kestra:"), "{version}: {stderr}");
+        assert!(!stderr.contains("a.yml:"), "{version}: {stderr}");
+        assert!(!stderr.contains("c.yml:"), "{version}: {stderr}");
+        assert!(writes(&emu).is_empty());
+        // The validation went as one multipart request.
+        let validate: Vec<_> = emu
+            .control()
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/flows/validate"))
+            .collect();
+        assert_eq!(validate.len(), 1);
+        assert!(
+            validate[0]
+                .headers
+                .iter()
+                .any(|(k, v)| k == "content-type" && v.starts_with("multipart/form-data")),
+            "{:?}",
+            validate[0].headers
+        );
+    }
+}

@@ -375,3 +375,55 @@ fn docker_compose_export_is_accepted_and_runs_the_same_stack() {
     let down = compose(&["down"]);
     assert!(down.status.success(), "{}", text(&down.stderr));
 }
+
+/// Kestra does not stop on a credential it refuses: it starts with none and, on a fresh
+/// database, leaves its setup route open to whoever calls it first. A Kestra that `start` has
+/// just (re)created and that refuses the configured credentials is stopped, with Kestra's
+/// reasons, and the command exits 4. Released Kestra and kestractl agree on the password rule
+/// (kestractl refuses first, see `stack_cli`), so this uses an emulator image that stands for a
+/// stricter Kestra (passwords of 40+ characters): it runs on that image even when
+/// KESTRACTL_E2E_IMAGE names real Kestra, whose rule cannot be made stricter from outside.
+#[test]
+fn docker_start_stops_a_kestra_that_refuses_its_credentials() {
+    let stack = Stack::new();
+    let strict = "kestractl-test/kestra-emulator:strict-password";
+    let mut build = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", strict, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = build.stdin.take().unwrap();
+        writeln!(
+            stdin,
+            "FROM {EMULATOR_IMAGE}\nENV KESTRA_EMULATOR_PASSWORD_MIN_LENGTH=40"
+        )
+        .unwrap();
+    }
+    assert!(build.wait().unwrap().success());
+
+    let out = stack.start().env("KESTRA_IMAGE", strict).output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("refuses the credentials"), "{stderr}");
+    assert!(stderr.contains("Kestra says: Invalid password"), "{stderr}");
+    assert!(stderr.contains("was stopped"), "{stderr}");
+    assert!(!stderr.contains(STACK_PASSWORD), "{stderr}");
+    // Kestra is not left running with an open setup route.
+    let state = stack.inspect(&stack.name)["State"]["Running"].clone();
+    assert_eq!(state, false);
+    let (status, _) = api("GET", &format!("{}/api/v1/configs", stack.url()), None, "");
+    assert_eq!(status, 0, "nothing answers on the API port");
+
+    // With a password that Kestra takes, the same start brings it up.
+    let long = "Long-Enough-Passw0rd-for-a-strict-Kestra-42";
+    let out = stack
+        .start()
+        .env("KESTRA_IMAGE", strict)
+        .env("KESTRACTL_PASSWORD", long)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

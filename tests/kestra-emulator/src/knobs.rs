@@ -57,6 +57,10 @@ pub struct Knobs {
     /// A follow stream (SSE) with no event for this long is ended with an error, as Kestra's
     /// `Flux.timeout(Duration.ofHours(1))` ends it; `None` is Kestra's hour.
     pub sse_idle_timeout: Option<Duration>,
+    /// Refuse Basic Auth passwords shorter than this (Kestra: 8): a stand-in for a Kestra whose
+    /// rule is stricter than the released ones, which starts with no credential when its
+    /// configuration's is refused. Read at start only.
+    pub password_min_length: Option<usize>,
 }
 
 /// Kestra's between-event timeout on its follow streams (1.3.25 `ExecutionController` and

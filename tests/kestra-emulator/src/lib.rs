@@ -162,7 +162,15 @@ async fn open_backend(opts: &Options) -> Result<Arc<dyn Backend>> {
 pub async fn start(opts: Options) -> Result<Emulator> {
     let backend = open_backend(&opts).await?;
     let store = Store::open(backend).await?;
-    basic_auth::init(&store, &opts.config, opts.stored_basic_auth.as_ref()).await?;
+    basic_auth::init(
+        &store,
+        &opts.config,
+        opts.stored_basic_auth.as_ref(),
+        opts.knobs
+            .password_min_length
+            .unwrap_or(basic_auth::KESTRA_MIN_PASSWORD),
+    )
+    .await?;
     let control = Control::new(opts.knobs.clone());
     let state = Arc::new(AppState {
         version: opts.version,

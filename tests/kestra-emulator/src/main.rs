@@ -63,6 +63,9 @@ struct Cli {
     /// A follow stream with no event for this long ends with an error (Kestra: one hour).
     #[arg(long, env = "KESTRA_EMULATOR_SSE_IDLE_TIMEOUT_MS")]
     sse_idle_timeout_ms: Option<u64>,
+    /// Refuse Basic Auth passwords shorter than this (Kestra: 8), as a stricter Kestra would.
+    #[arg(long, env = "KESTRA_EMULATOR_PASSWORD_MIN_LENGTH")]
+    password_min_length: Option<usize>,
 }
 
 /// Our own long flags; any other `--flag[=value]` is a Kestra server flag and is ignored.
@@ -80,6 +83,7 @@ const OWN_FLAGS: &[&str] = &[
     "--seed-executions",
     "--ready-delay-ms",
     "--sse-idle-timeout-ms",
+    "--password-min-length",
     "--help",
     "--version",
 ];
@@ -192,6 +196,7 @@ async fn run(cli: Cli) -> Result<()> {
             seed_executions: cli.seed_executions,
             ready_delay: Duration::from_millis(cli.ready_delay_ms),
             sse_idle_timeout: cli.sse_idle_timeout_ms.map(Duration::from_millis),
+            password_min_length: cli.password_min_length,
         },
         // The binary has no preset: an API-set credential is whatever its database holds.
         stored_basic_auth: None,

@@ -545,3 +545,65 @@ async fn disabled_flow_bad_labels_and_large_files() {
         e.shutdown().await;
     }
 }
+
+/// `ExecutionController.followExecution` answers 200 and the `start` event before looking the
+/// execution up; an unknown id makes the stream fail after its ~10 s wait, with the connection
+/// closed (no status can be sent any more).
+#[tokio::test]
+async fn unknown_follow_opens_then_closes() {
+    let e = emu(KestraVersion::V2_0).await;
+    let started = std::time::Instant::now();
+    let r = get(&e, "/api/v1/main/executions/nope/follow")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let mut s = r.bytes_stream();
+    let first = s.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("id: start"));
+    // Then nothing until the stream errors.
+    let end = tokio::time::timeout(Duration::from_secs(15), s.next())
+        .await
+        .unwrap();
+    assert!(matches!(end, Some(Err(_)) | None), "{end:?}");
+    assert!(started.elapsed() >= Duration::from_secs(9));
+    e.shutdown().await;
+}
+
+/// Kestra ends a follow stream that stayed an hour without an event (`Flux.timeout`): the
+/// `sse_idle_timeout` knob shortens that hour for tests.
+#[tokio::test]
+async fn idle_follow_streams_end_with_an_error() {
+    let mut o = Options::for_tests(KestraVersion::V1_3, USER, PASS);
+    o.knobs.sse_idle_timeout = Some(Duration::from_millis(300));
+    o.knobs.execution_duration = Duration::from_secs(5);
+    let e = emu_with(o).await;
+    create_flow(&e, &flow_yaml("a.b", "slowish")).await;
+    let x: Value = trigger(&e, "a.b", "slowish", "")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = x["id"].as_str().unwrap();
+    for path in [
+        format!("/api/v1/main/executions/{id}/follow"),
+        format!("/api/v1/main/logs/{id}/follow"),
+    ] {
+        let started = std::time::Instant::now();
+        let r = get(&e, &path).send().await.unwrap();
+        let mut s = r.bytes_stream();
+        let mut ended = false;
+        while let Ok(next) = tokio::time::timeout(Duration::from_secs(4), s.next()).await {
+            if !matches!(next, Some(Ok(_))) {
+                ended = true;
+                break;
+            }
+        }
+        assert!(ended, "{path} did not end");
+        assert!(started.elapsed() < Duration::from_secs(4), "{path}");
+    }
+    e.shutdown().await;
+}

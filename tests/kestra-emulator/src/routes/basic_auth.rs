@@ -95,7 +95,12 @@ pub async fn create(
             }
         }
     }
-    let errors = basic_auth::validate(username.as_deref(), password.as_deref());
+    let min = state
+        .control
+        .knobs()
+        .password_min_length
+        .unwrap_or(basic_auth::KESTRA_MIN_PASSWORD);
+    let errors = basic_auth::validate_with(username.as_deref(), password.as_deref(), min);
     match (username, password) {
         (Some(u), Some(p)) if errors.is_empty() => {
             basic_auth::save(&state.store, &u, &p).await?;

@@ -1,10 +1,12 @@
 //! Micronaut's health endpoints on the management port, and `/ping` on the API port.
-//! `DOWN` answers 503 (Micronaut's default status mapping). 1.3 shows details to anyone;
-//! 2.0 shows them only to an authenticated caller (`details-visible: AUTHENTICATED`).
+//! `DOWN` answers 503 (Micronaut's default status mapping). Kestra's `application.yml` (1.3.25
+//! and 2.0) sets `endpoints.health.details-visible: ANONYMOUS` and disables the disk-space
+//! indicator; the management port has no authentication unless `endpoints.all.basic-auth` is
+//! configured (`BasicAuthEndpointsFilter`).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -65,10 +67,9 @@ async fn indicators(state: &Shared) -> (bool, Map<String, Value>) {
     (up, details)
 }
 
-fn answer(state: &Shared, headers: &HeaderMap, up: bool, details: Map<String, Value>) -> Response {
+fn answer(up: bool, details: Map<String, Value>) -> Response {
     let status = if up { "UP" } else { "DOWN" };
-    let show = !state.version.is_v2() || crate::auth::is_authenticated(state, headers);
-    let body = indicator(status, show.then_some(Value::Object(details)));
+    let body = indicator(status, Some(Value::Object(details)));
     let code = if up {
         StatusCode::OK
     } else {
@@ -77,26 +78,19 @@ fn answer(state: &Shared, headers: &HeaderMap, up: bool, details: Map<String, Va
     (code, Json(body)).into_response()
 }
 
-pub async fn health(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    let (up, mut details) = indicators(&state).await;
-    details.insert(
-        "diskSpace".into(),
-        indicator(
-            "UP",
-            Some(json!({"total": 204_403_494_912_i64, "free": 13_187_035_136_i64, "threshold": 10_485_760})),
-        ),
-    );
-    answer(&state, &headers, up, details)
+pub async fn health(State(state): State<Shared>) -> Response {
+    let (up, details) = indicators(&state).await;
+    answer(up, details)
 }
 
-pub async fn readiness(State(state): State<Shared>, headers: HeaderMap) -> Response {
+pub async fn readiness(State(state): State<Shared>) -> Response {
     let (up, details) = indicators(&state).await;
-    answer(&state, &headers, up, details)
+    answer(up, details)
 }
 
 /// The process answers, so it is alive; readiness is a separate question.
-pub async fn liveness(State(state): State<Shared>, headers: HeaderMap) -> Response {
+pub async fn liveness() -> Response {
     let mut details = Map::new();
     details.insert("service".into(), indicator("UP", None));
-    answer(&state, &headers, true, details)
+    answer(true, details)
 }
