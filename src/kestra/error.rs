@@ -213,6 +213,14 @@ impl From<ApiError> for Error {
                         hint: "check the names you gave; `kestractl server info` shows the server version and tenant"
                             .into(),
                     },
+                    // `TenantValidationFilter`: Kestra OSS serves one tenant.
+                    400 if said.contains("Tenant must be 'main'") => Error::Rejected {
+                        message: format!("Kestra refused the tenant of {method} {url} (HTTP 400){said}"),
+                        hint: "Kestra OSS has one tenant, `main`: drop --tenant (or \
+                               KESTRACTL_TENANT, or the context's tenant), or set it to main"
+                            .into(),
+                        exit: Exit::Error,
+                    },
                     400 | 409 | 415 | 422 => Error::Rejected {
                         message: format!("Kestra rejected {method} {url} (HTTP {status}){said}"),
                         // Commands that know the route give a sharper hint; this one used to be

@@ -306,3 +306,58 @@ fn an_html_page_instead_of_the_api_is_explained() {
     );
     assert!(stderr.contains("hint:"), "{stderr}");
 }
+
+/// `--tenant` goes into every tenant-scoped path; Kestra OSS (`TenantValidationFilter`) refuses
+/// any tenant but `main` with a 400, explained with what to change.
+#[test]
+fn a_tenant_other_than_main_reaches_the_paths_and_is_refused_as_oss_refuses_it() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        emu.expect_refusals();
+        let sb = Sandbox::new();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["--tenant", "acme", "flows", "list"])
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{version}: {stderr}");
+        assert!(stderr.contains("Tenant must be 'main'"), "{stderr}");
+        assert!(
+            stderr.contains("Kestra OSS has one tenant, `main`"),
+            "{stderr}"
+        );
+        let paths: Vec<String> = emu
+            .control()
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/v1/acme/"))
+            .map(|r| r.path)
+            .collect();
+        assert!(
+            paths.iter().any(|p| p.starts_with("/api/v1/acme/flows/")),
+            "{version}: {paths:?}"
+        );
+        assert!(
+            emu.control()
+                .requests()
+                .iter()
+                .all(|r| !r.path.starts_with("/api/v1/main/")),
+            "nothing went to another tenant"
+        );
+        // `main`, given explicitly, is what a default context uses.
+        emu.control().clear_requests();
+        let out = sb
+            .cmd_for(&emu)
+            .args(["--tenant", "main", "flows", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            emu.control()
+                .requests()
+                .iter()
+                .any(|r| r.path == "/api/v1/main/flows/search")
+        );
+    }
+}

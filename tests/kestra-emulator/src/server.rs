@@ -102,15 +102,9 @@ fn refused(err: ApiError, why: String) -> Response {
 /// the route-miss answer (415/406/405/404) or the route itself, its parameters checked against
 /// the spec. A path without a tenant that matches nothing is tried again under `main`
 /// (`TenantAliasingRooter`).
-async fn dispatch(table: &RouteTable, state: &Shared, req: Request) -> Response {
+async fn dispatch(table: &RouteTable, state: &Shared, mut req: Request) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let uri = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| path.clone());
-    let mut req = req;
+    let (path, uri) = path_and_uri(&req);
     let mut selection = table.select(&method, &path, req.headers());
     if let Selection::Miss(_) = selection
         && let Some(aliased) = tenant_alias(&path)
@@ -190,6 +184,18 @@ async fn dispatch(table: &RouteTable, state: &Shared, req: Request) -> Response 
             with_outcome(router::call(route, req).await, outcome(None))
         }
     }
+}
+
+/// The request's path, and its path with the query (what Kestra's error bodies and 405 messages
+/// quote as the URI).
+fn path_and_uri(req: &Request) -> (String, String) {
+    let path = req.uri().path().to_string();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    (path, uri)
 }
 
 /// `/api/v1/<resource>…` without a tenant, as `TenantAliasingRooter` retries it.
@@ -347,12 +353,7 @@ async fn fail_first(State(state): State<Shared>, req: Request, next: Next) -> Re
 
 /// Turn pending errors and bare error statuses into the version's error body; stamp 2.0 404s.
 async fn render_errors(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    let uri = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| path.clone());
+    let (path, uri) = path_and_uri(&req);
     let head = req.method() == axum::http::Method::HEAD;
     let resp = next.run(req).await;
     let unmatched = resp.extensions().get::<Unmatched>().is_some();
