@@ -750,3 +750,37 @@ fn logs_follow_filters_the_task_itself() {
         }
     }
 }
+
+/// Kestra's follow route answers 200 and its `start` event for any id, then fails the stream
+/// after ten seconds when the execution does not exist: `watch` and `logs -f` ask for the
+/// execution first, so an unknown id is a clean "not found" (exit 3) at once, and no stream is
+/// opened.
+#[test]
+fn watch_and_follow_of_an_unknown_execution_fail_at_once() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        for args in [
+            &["executions", "watch", "nope"][..],
+            &["executions", "logs", "nope", "-f"],
+        ] {
+            let started = std::time::Instant::now();
+            let out = sb.cmd_for(&emu).args(args).output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(3),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(text(&out.stderr).contains("there is no execution nope"));
+            assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
+        }
+        assert!(
+            emu.control()
+                .requests()
+                .iter()
+                .all(|r| !r.path.ends_with("/follow")),
+            "no stream was opened"
+        );
+    }
+}
