@@ -34,6 +34,11 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String, hint: String },
 
+    /// Something kestractl will not do because it is unsafe: a server-named path leaving its
+    /// folder, a write through a symbolic link, a directory it does not own.
+    #[error("{message}")]
+    Unsafe { message: String, hint: String },
+
     /// The server could not be reached at all (refused, DNS, TLS, timeout).
     #[error("cannot reach Kestra at {url}: {reason}")]
     Unreachable {
@@ -114,6 +119,7 @@ impl Error {
             Error::BrokenPipe => Exit::Ok,
             Error::Interrupted { .. } => Exit::Interrupted,
             Error::Settings { .. }
+            | Error::Unsafe { .. }
             | Error::Unreachable { .. }
             | Error::Server { .. }
             | Error::Engine { .. }
@@ -130,6 +136,7 @@ impl Error {
         let hint = match self {
             Error::Settings { hint, .. }
             | Error::Usage { hint, .. }
+            | Error::Unsafe { hint, .. }
             | Error::Unreachable { hint, .. }
             | Error::Auth { hint, .. }
             | Error::NotFound { hint, .. }
@@ -152,6 +159,13 @@ impl Error {
 
     pub fn settings(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Settings {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn unsafe_(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Unsafe {
             message: message.into(),
             hint: hint.into(),
         }

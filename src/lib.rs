@@ -9,6 +9,7 @@ pub mod commands;
 pub mod error;
 pub mod flows;
 pub mod fsutil;
+pub mod inert;
 pub mod kestra;
 pub mod output;
 pub mod secrets;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::Ctx;
 use crate::cli::{ExecutionsArgs, ExecutionsCommand, ListExecutionsArgs, RunArgs, WaitArgs};
 use crate::error::{Error, Exit, Result};
+use crate::inert;
 use crate::kestra::executions::{ExecutionFilter, InputValue};
 use crate::kestra::model::{Execution, LogEntry, STATES, TaskRun, is_terminal};
 use crate::kestra::routes::{ApiVersion, segment};
@@ -598,12 +599,17 @@ async fn follow_to_end(
                 None => body.next().await,
             };
             let Some(Ok(chunk)) = next else { break };
-            for event in parser.push(&chunk) {
+            let Ok(events) = parser.push(&chunk) else {
+                // An event past the size limit: the stream is not to be trusted; poll instead.
+                tracing::debug!("{}", sse::TooLarge);
+                break 'connection;
+            };
+            for event in events {
                 // Kestra opens the stream with `id: start`, an execution that has only its id.
                 if event.id.as_deref() == Some(sse::START) {
                     continue;
                 }
-                if let Ok(v) = serde_json::from_str::<Value>(&event.data)
+                if let Ok(v) = inert::decode::<Value>(event.data.as_bytes())
                     && let Ok(e) = serde_json::from_value::<Execution>(v)
                     && report(e, &progress)
                 {
@@ -805,12 +811,16 @@ async fn logs(
             tokio::select! {
                 chunk = tokio::time::timeout(wait, body.next()) => match chunk {
                     Ok(Some(Ok(bytes))) => {
-                        let entries: Vec<LogEntry> = parser
-                            .push(&bytes)
+                        let events = parser.push(&bytes).map_err(|e| Error::Server {
+                            message: format!("following the logs of {id}: {e}"),
+                            hint: "`kestractl executions logs ID` (without -f) reads them in one answer"
+                                .into(),
+                        })?;
+                        let entries: Vec<LogEntry> = events
                             .iter()
                             // `id: start` carries an empty entry that only opens the stream.
                             .filter(|ev| ev.id.as_deref() != Some(sse::START))
-                            .filter_map(|ev| serde_json::from_str::<LogEntry>(&ev.data).ok())
+                            .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
                             .filter(|l| keep_task(l, task))
                             .filter(|l| printed.first_time(l))
                             .collect();

@@ -12,8 +12,11 @@ use crate::cli::{DeployArgs, FlowsCommand};
 use crate::error::{Error, Exit, Result};
 use crate::flows::apply::{Outcome, apply};
 use crate::flows::plan::{Action, PlanItem, RemoteFlow, Summary, plan};
-use crate::flows::source::{check_id, check_namespace, parse_head, split_documents};
+use crate::flows::source::{
+    check_id, check_id_pattern, check_namespace, parse_head, split_documents,
+};
 use crate::flows::{FileProblem, LocalFlow, load};
+use crate::fsutil;
 use crate::kestra::{ApiError, KestraClient};
 use crate::output::progress::Progress;
 use crate::output::{Style, confirm};
@@ -617,15 +620,40 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
         None => client.distinct_namespaces().await?,
     };
     let remote = read_namespaces(client, &namespaces.iter().cloned().collect()).await?;
+    // The server names the files: a namespace or id that is not one Kestra allows (`..`, a
+    // slash, an absolute path) could write anywhere, so the whole export is refused before
+    // anything is written.
+    let unsafe_names: Vec<String> = remote
+        .iter()
+        .filter(|f| check_namespace(&f.namespace).is_err() || check_id_pattern(&f.id).is_err())
+        .map(|f| format!("{:?}/{:?}", f.namespace, f.id))
+        .collect();
+    if let Some(first) = unsafe_names.first() {
+        return Err(Error::unsafe_(
+            format!(
+                "the server answered {} flow(s) whose namespace or id Kestra does not allow, e.g. {first}: as file names they could write outside {}; nothing was written",
+                unsafe_names.len(),
+                dir.display()
+            ),
+            "check that --server is the Kestra you meant; a real Kestra never stores such names",
+        ));
+    }
     // Decide every file before writing one, so a conflict leaves the folder untouched.
     let mut writes = Vec::new();
     let mut conflicts = Vec::new();
     for flow in &remote {
         let Some(source) = &flow.source else { continue };
-        let path = dir.join(&flow.namespace).join(format!("{}.yml", flow.id));
-        match std::fs::read_to_string(&path) {
-            Ok(existing) if existing == *source => {}
-            Ok(_) if !overwrite => conflicts.push(path.display().to_string()),
+        let file = format!("{}.yml", flow.id);
+        let path = fsutil::join_under(dir, &[flow.namespace.as_str(), file.as_str()])
+            .map_err(|m| Error::unsafe_(m, "check that --server is the Kestra you meant"))?;
+        // A link planted where a file goes would carry the write elsewhere.
+        if let Some(parent) = path.parent() {
+            fsutil::exists_not_link(parent)?;
+        }
+        let exists = fsutil::exists_not_link(&path)?;
+        match exists.then(|| std::fs::read_to_string(&path)) {
+            Some(Ok(existing)) if existing == *source => {}
+            Some(Ok(_)) if !overwrite => conflicts.push(path.display().to_string()),
             _ => writes.push((path, source.clone())),
         }
     }
@@ -639,11 +667,15 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
             "pass --overwrite to replace them, or export into an empty folder",
         ));
     }
+    if !writes.is_empty() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    }
     for (path, source) in &writes {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+            fsutil::create_dir_no_link(parent)?;
         }
-        std::fs::write(path, source).map_err(|e| Error::io("cannot write", path, e))?;
+        // A new file renamed over the old name: an existing name is replaced, never followed.
+        fsutil::write_atomic(path, source.as_bytes(), None)?;
     }
     let report = serde_json::json!({
         "directory": dir.display().to_string(),

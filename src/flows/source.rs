@@ -231,6 +231,18 @@ pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
 
 /// Kestra's flow id rule: `^[a-zA-Z0-9][a-zA-Z0-9._-]*`, 1-100 characters, not reserved.
 pub fn check_id(id: &str) -> Result<(), String> {
+    check_id_pattern(id)?;
+    if RESERVED_IDS.contains(&id) {
+        return Err(format!(
+            "id `{id}` is reserved by Kestra since 1.0 (it collides with an API route); rename the flow"
+        ));
+    }
+    Ok(())
+}
+
+/// Kestra's flow id pattern and length, without the reserved names (a server may hold flows
+/// created before they were reserved).
+pub fn check_id_pattern(id: &str) -> Result<(), String> {
     let mut chars = id.chars();
     let pattern = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -242,11 +254,6 @@ pub fn check_id(id: &str) -> Result<(), String> {
     if id.len() > 100 {
         return Err(format!(
             "id `{id}` is longer than Kestra's limit of 100 characters"
-        ));
-    }
-    if RESERVED_IDS.contains(&id) {
-        return Err(format!(
-            "id `{id}` is reserved by Kestra since 1.0 (it collides with an API route); rename the flow"
         ));
     }
     Ok(())

@@ -210,10 +210,16 @@ impl KestraClient {
                 host: cfg.server.host_str().unwrap_or_default().to_string(),
             });
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("kestractl/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)));
+        // A server on this machine is reached directly: a proxy from the environment
+        // (HTTP_PROXY, ALL_PROXY…) would otherwise see the credentials of a plain-HTTP call.
+        if is_loopback(&cfg.server) {
+            builder = builder.no_proxy();
+        }
+        let http = builder
             .build()
             .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(KestraClient {
@@ -332,18 +338,34 @@ impl KestraClient {
         let (method, url) = self.context(req);
         let first = Instant::now();
         let mut attempt = 0;
+        // What the last attempt met: reported if the deadline passes while waiting to retry
+        // (a refused connection says more than "no answer").
+        let mut last_error: Option<ApiError> = None;
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(self.transport_error(
-                    req,
-                    TransportKind::Timeout,
-                    "no answer before the deadline".into(),
-                ));
+                return Err(last_error.unwrap_or_else(|| {
+                    self.transport_error(
+                        req,
+                        TransportKind::Timeout,
+                        "no answer before the deadline".into(),
+                    )
+                }));
             }
             let sent = Instant::now();
-            let outcome = self.build(req, remaining).send().await;
+            // A stream has no deadline on its body, but its answer (the headers) has one.
+            let outcome =
+                match tokio::time::timeout(remaining, self.build(req, remaining).send()).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        return Err(self.transport_error(
+                            req,
+                            TransportKind::Timeout,
+                            "no answer before the deadline".into(),
+                        ));
+                    }
+                };
             let (retry, wait, why) = match outcome {
                 Ok(resp) => {
                     let status = resp.status();
@@ -361,11 +383,15 @@ impl KestraClient {
                     }
                     let wait = retry_after(&resp);
                     let why = format!("unavailable (HTTP {})", status.as_u16());
-                    if !self.may_retry(req, Retry::IfIdempotent, wait, attempt, deadline) {
-                        // Retried until the deadline: the error says for how long.
-                        let waited = (attempt > 1).then(|| first.elapsed());
-                        return Err(self.status_error(req, resp, waited).await);
+                    let retrying =
+                        self.may_retry(req, Retry::IfIdempotent, wait, attempt, deadline);
+                    // Retried until the deadline: the error says for how long.
+                    let waited = (attempt > 1 || retrying).then(|| first.elapsed());
+                    let err = self.status_error(req, resp, waited).await;
+                    if !retrying {
+                        return Err(err);
                     }
+                    last_error = Some(err);
                     (Retry::IfIdempotent, wait, why)
                 }
                 Err(e) => {
@@ -383,9 +409,11 @@ impl KestraClient {
                         // Reset or cut after the request went out: it may have been processed.
                         TransportKind::Cut | TransportKind::Other => Retry::IfIdempotent,
                     };
+                    let err = self.transport_error(req, kind, describe_transport(&e));
                     if !self.may_retry(req, retry, None, attempt, deadline) {
-                        return Err(self.transport_error(req, kind, describe_transport(&e)));
+                        return Err(err);
                     }
+                    last_error = Some(err);
                     (
                         retry,
                         None,
@@ -467,7 +495,16 @@ impl KestraClient {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = resp.bytes().await.unwrap_or_default();
+        // Only the first part of an error body is read (an endless one would never end).
+        let mut body = Vec::new();
+        let mut resp = resp;
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            let room = MAX_ERROR_BODY.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
         ApiError::Status {
             method,
             url,
@@ -513,15 +550,28 @@ impl KestraClient {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            match resp.bytes().await {
+            match read_capped(resp, MAX_JSON_BODY).await {
                 Ok(body) => break (content_type, body),
+                Err(ReadError::TooLarge(cap)) => {
+                    let (method, url) = self.context(req);
+                    return Err(ApiError::Decode {
+                        method,
+                        url,
+                        detail: format!(
+                            "the answer is larger than {}, more than any Kestra answer kestractl asks for; it was not read",
+                            mib(cap)
+                        ),
+                    });
+                }
                 // The answer was cut off (connection reset mid-body): the server may have done
                 // the work, so only an idempotent request is sent again.
-                Err(e) if self.may_retry(req, Retry::IfIdempotent, None, attempt, deadline) => {
+                Err(ReadError::Transport(e))
+                    if self.may_retry(req, Retry::IfIdempotent, None, attempt, deadline) =>
+                {
                     tracing::debug!("answer cut off ({}); retrying", describe_transport(&e));
                     tokio::time::sleep(self.retry.backoff(attempt)).await;
                 }
-                Err(e) => {
+                Err(ReadError::Transport(e)) => {
                     return Err(self.transport_error(
                         req,
                         TransportKind::Cut,
@@ -530,7 +580,8 @@ impl KestraClient {
                 }
             }
         };
-        serde_json::from_slice(&body).map_err(|e| {
+        // Every string cleaned of escape sequences and bidi overrides as it is decoded.
+        crate::inert::decode(&body).map_err(|e| {
             let (method, url) = self.context(req);
             // Valid JSON of the wrong shape (a list item without `id`): serde's own words name
             // the field. Describing the body instead said "the server said: {…}" and hid it.
@@ -594,6 +645,41 @@ impl KestraClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// How much of an answer is read, at most: the server is not trusted to end what it sends.
+/// Generous for a real Kestra (a page of 200 executions, a flow of several MiB), small enough
+/// that an endless answer cannot exhaust the machine.
+pub const MAX_JSON_BODY: usize = 64 << 20;
+/// An error answer's body: only its first part is needed to say what went wrong.
+const MAX_ERROR_BODY: usize = 1 << 20;
+
+/// Why a capped read stopped.
+#[derive(Debug)]
+pub enum ReadError {
+    TooLarge(usize),
+    Transport(reqwest::Error),
+}
+
+/// Reads an answer's body, refusing more than `cap` bytes (a `Content-Length` over it is refused
+/// before anything is read).
+pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, ReadError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(ReadError::TooLarge(cap));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > cap {
+            return Err(ReadError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// "64 MiB" and the like.
+pub fn mib(bytes: usize) -> String {
+    format!("{} MiB", bytes >> 20)
 }
 
 /// The server, or a proxy in front of it, is temporarily unable to answer.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use reqwest::Method;
 
-use super::client::{Body, KestraClient, Request};
+use super::client::{Body, KestraClient, ReadError, Request, mib, read_capped};
 use super::error::ApiError;
 use super::model::{Flow, Paged, ValidateResult};
 use super::routes::{segment, tenant_base};
@@ -96,11 +96,19 @@ impl KestraClient {
             .query("filters[namespace][EQUALS]", namespace);
         let resp = self.send(&req).await?;
         let url = resp.url().to_string();
-        let bytes = resp.bytes().await.map_err(|e| ApiError::Decode {
-            method: "GET".into(),
-            url: url.clone(),
-            detail: e.to_string(),
-        })?;
+        let bytes = read_capped(resp, MAX_EXPORT)
+            .await
+            .map_err(|e| ApiError::Decode {
+                method: "GET".into(),
+                url: url.clone(),
+                detail: match e {
+                    ReadError::TooLarge(cap) => format!(
+                        "the export of {namespace} is larger than {}; it was not read",
+                        mib(cap)
+                    ),
+                    ReadError::Transport(e) => e.to_string(),
+                },
+            })?;
         unzip_sources(&bytes).map_err(|detail| ApiError::Decode {
             method: "GET".into(),
             url,
@@ -268,16 +276,33 @@ pub fn match_validation(count: usize, results: Vec<ValidateResult>) -> Vec<Valid
         .collect()
 }
 
-/// Reads every entry of an export ZIP as UTF-8 text.
+/// One namespace's export, compressed. A namespace of a few thousand flows is a few MiB.
+pub const MAX_EXPORT: usize = 256 << 20;
+/// Entries read from one export (a ZIP can announce any number).
+pub const MAX_EXPORT_ENTRIES: usize = 100_000;
+/// One flow's source, decompressed (kestractl refuses local flow files over 4 MiB).
+pub const MAX_EXPORT_ENTRY: u64 = 16 << 20;
+/// All sources of one export, decompressed: a small archive cannot inflate past this.
+pub const MAX_EXPORT_TOTAL: u64 = 1 << 30;
+
+/// Reads every entry of an export ZIP as UTF-8 text, within the limits above (a ZIP bomb is
+/// refused, not inflated).
 pub fn unzip_sources(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("the export is not a ZIP archive ({e})"))?;
+    if archive.len() > MAX_EXPORT_ENTRIES {
+        return Err(format!(
+            "the export holds {} entries, more than {MAX_EXPORT_ENTRIES}; it was not read",
+            archive.len()
+        ));
+    }
     let mut out = Vec::with_capacity(archive.len());
+    let mut total: u64 = 0;
     for i in 0..archive.len() {
-        let mut entry = archive
+        let entry = archive
             .by_index(i)
             .map_err(|e| format!("entry {i} of the export cannot be read ({e})"))?;
         if entry.is_dir() {
@@ -287,10 +312,27 @@ pub fn unzip_sources(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
             .name()
             .map_err(|e| format!("entry {i} of the export has no readable name ({e})"))?
             .to_string();
-        let mut text = String::new();
+        // The sizes an archive announces can lie: read at most one byte past the limit.
+        let mut raw = Vec::new();
         entry
-            .read_to_string(&mut text)
-            .map_err(|e| format!("entry {name} of the export is not UTF-8 text ({e})"))?;
+            .take(MAX_EXPORT_ENTRY + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| format!("entry {i} of the export cannot be read ({e})"))?;
+        if raw.len() as u64 > MAX_EXPORT_ENTRY {
+            return Err(format!(
+                "an entry of the export inflates past {} MiB, more than any flow; it was not read",
+                MAX_EXPORT_ENTRY >> 20
+            ));
+        }
+        total += raw.len() as u64;
+        if total > MAX_EXPORT_TOTAL {
+            return Err(format!(
+                "the export inflates past {} MiB; it was not read",
+                MAX_EXPORT_TOTAL >> 20
+            ));
+        }
+        let text = String::from_utf8(raw)
+            .map_err(|e| format!("an entry of the export is not UTF-8 text ({e})"))?;
         out.push((name, text));
     }
     Ok(out)

@@ -66,6 +66,11 @@ impl ApiVersion {
 /// Percent-encodes one path segment (namespaces and ids are restricted by Kestra, but a user can
 /// still type anything on the command line; it must not change the route).
 pub fn segment(s: &str) -> String {
+    // `.` and `..` would be resolved away by the URL parser, moving the request to another
+    // route: written percent-encoded, they stay a segment.
+    if s == "." || s == ".." {
+        return s.replace('.', "%2E");
+    }
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -114,6 +119,9 @@ mod tests {
     fn segments_are_encoded() {
         assert_eq!(segment("company.team"), "company.team");
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment("."), "%2E");
+        assert_eq!(segment("a..b"), "a..b");
         assert_eq!(
             credential_probe("main"),
             "/api/v1/main/flows/distinct-namespaces"

@@ -15,19 +15,46 @@ pub struct Event {
     pub data: String,
 }
 
+/// The largest event (or line) read from a stream: an execution with thousands of task runs is
+/// a few MiB; a server streaming one endless line is cut off here.
+pub const MAX_EVENT: usize = 16 << 20;
+
+/// A stream sent more than [`MAX_EVENT`] without ending an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLarge;
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the server streamed an event larger than {} MiB; kestractl stopped reading it",
+            MAX_EVENT >> 20
+        )
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Parser {
     buffer: Vec<u8>,
+    /// How much of `buffer` is known to hold no line feed (a long line is not scanned again
+    /// for every chunk).
+    scanned: usize,
     current: Event,
     has_data: bool,
 }
 
 impl Parser {
-    /// Feeds a chunk; returns the events it completed.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Event> {
+    /// Feeds a chunk; returns the events it completed, or [`TooLarge`] once a line or an event
+    /// outgrows [`MAX_EVENT`] (memory stays bounded whatever the server sends).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<Event>, TooLarge> {
         self.buffer.extend_from_slice(chunk);
         let mut events = Vec::new();
-        while let Some(pos) = self.buffer.iter().position(|b| *b == b'\n') {
+        while let Some(pos) = self.buffer[self.scanned..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map(|p| p + self.scanned)
+        {
+            self.scanned = 0;
             let line: Vec<u8> = self.buffer.drain(..=pos).collect();
             let line = String::from_utf8_lossy(&line);
             let line = line.trim_end_matches(['\n', '\r']);
@@ -58,7 +85,11 @@ impl Parser {
                 _ => {}
             }
         }
-        events
+        self.scanned = self.buffer.len();
+        if self.buffer.len() > MAX_EVENT || self.current.data.len() > MAX_EVENT {
+            return Err(TooLarge);
+        }
+        Ok(events)
     }
 }
 
@@ -71,8 +102,8 @@ mod tests {
         let stream = "id: progress\ndata: {\"a\":1}\n\n: keep-alive\n\nid:end\r\ndata: {\"b\":\r\ndata: 2}\r\n\r\n";
         for split in 1..stream.len() {
             let mut p = Parser::default();
-            let mut events = p.push(&stream.as_bytes()[..split]);
-            events.extend(p.push(&stream.as_bytes()[split..]));
+            let mut events = p.push(&stream.as_bytes()[..split]).unwrap();
+            events.extend(p.push(&stream.as_bytes()[split..]).unwrap());
             assert_eq!(events.len(), 2, "split at {split}: {events:?}");
             assert_eq!(events[0].id.as_deref(), Some("progress"));
             assert_eq!(events[0].data, "{\"a\":1}");
@@ -85,8 +116,34 @@ mod tests {
     fn utf8_split_across_chunks() {
         let bytes = "data: héllo\n\n".as_bytes();
         let mut p = Parser::default();
-        let mut events = p.push(&bytes[..8]);
-        events.extend(p.push(&bytes[8..]));
+        let mut events = p.push(&bytes[..8]).unwrap();
+        events.extend(p.push(&bytes[8..]).unwrap());
         assert_eq!(events[0].data, "héllo");
+    }
+
+    #[test]
+    fn an_endless_line_or_event_is_cut_off() {
+        let mut p = Parser::default();
+        let chunk = vec![b'a'; 1 << 20];
+        assert_eq!(p.push(b"data: ").unwrap(), Vec::new());
+        let mut result = Ok(Vec::new());
+        for _ in 0..20 {
+            result = p.push(&chunk);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(TooLarge));
+        // Many short data lines that never end the event.
+        let mut p = Parser::default();
+        let line = format!("data: {}\n", "b".repeat(1 << 20));
+        let mut result = Ok(Vec::new());
+        for _ in 0..20 {
+            result = p.push(line.as_bytes());
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(TooLarge));
     }
 }

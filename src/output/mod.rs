@@ -38,6 +38,7 @@ pub enum Style {
 pub struct Output {
     pub format: Format,
     color: bool,
+    tty: bool,
 }
 
 impl Output {
@@ -48,6 +49,7 @@ impl Output {
         Output {
             format: requested.unwrap_or(if tty { Format::Table } else { Format::Plain }),
             color: tty && !no_color && !no_color_env,
+            tty,
         }
     }
 
@@ -56,6 +58,17 @@ impl Output {
         Output {
             format,
             color: false,
+            tty: false,
+        }
+    }
+
+    /// Text from outside (a container's log) for stdout: made inert on a terminal, where an
+    /// escape sequence would act; as it is when piped.
+    pub fn outside_text<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.tty {
+            crate::inert::clean_str(text)
+        } else {
+            std::borrow::Cow::Borrowed(text)
         }
     }
 

@@ -190,8 +190,10 @@ pub async fn wait_kestra(
     progress: &Progress,
 ) -> Result<Duration> {
     let started = Instant::now();
+    // The management port is on this machine: never through a proxy.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
+        .no_proxy()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
     let health_url = format!("{management_url}/health");

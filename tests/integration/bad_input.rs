@@ -19,17 +19,15 @@
 //! nesting are generated here.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use kestra_emulator::{BackgroundEmulator, KestraVersion};
 
 use crate::common::*;
+use crate::fake::*;
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -752,145 +750,23 @@ fn arg_deploy_concurrency_zero_is_a_usage_error() {
 // ---------------------------------------------------------------------------------------------
 // Server answers: a tiny HTTP server with canned responses.
 
-/// One canned answer.
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
-        let mut headers = Vec::new();
-        if !content_type.is_empty() {
-            headers.push(("Content-Type".to_string(), content_type.to_string()));
-        }
-        Reply {
-            status,
-            headers,
-            body: body.into(),
-        }
-    }
-
-    fn json(status: u16, body: &str) -> Self {
-        Reply::new(status, "application/json", body)
-    }
-
-    fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-}
-
-/// 2.0's `/api/v1/configs`.
-const CONFIGS_2_0: &str = r#"{"version":"2.0.5","edition":"OSS","commitId":"abc1234","url":"http://localhost:8080","isBasicAuthInitialized":true}"#;
-
-/// A fake Kestra: answers each request with `route(method, path)`, and logs every request line
-/// (`METHOD /path?query`) and whether it carried an Authorization header.
-struct FakeServer {
-    url: String,
-    log: Arc<Mutex<Vec<(String, bool)>>>,
-}
-
-impl FakeServer {
-    fn start(route: impl Fn(&str, &str) -> Reply + Send + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let seen = log.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let Some((line, authorized)) = read_request(&mut stream) else {
-                    continue;
-                };
-                seen.lock().unwrap().push((line.clone(), authorized));
-                let mut parts = line.split(' ');
-                let method = parts.next().unwrap_or_default();
-                let target = parts.next().unwrap_or_default();
-                let path = target.split('?').next().unwrap_or_default();
-                let reply = route(method, path);
-                let mut head = format!(
-                    "HTTP/1.1 {} Canned\r\nContent-Length: {}\r\nConnection: close\r\n",
-                    reply.status,
-                    reply.body.len()
-                );
-                for (k, v) in &reply.headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str("\r\n");
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&reply.body);
-                let _ = stream.flush();
-            }
-        });
-        FakeServer { url, log }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(l, _)| l.clone())
-            .collect()
-    }
-
-    #[track_caller]
-    fn assert_nothing_written(&self) {
-        let writes: Vec<String> = self
-            .requests()
-            .into_iter()
-            .filter(|l| {
-                let mut p = l.split(' ');
-                is_write(p.next().unwrap_or_default(), p.next().unwrap_or_default())
-            })
-            .collect();
-        assert!(writes.is_empty(), "written: {writes:?}");
-    }
-}
-
-/// Reads one request (head and body); returns its request line and whether it had credentials.
-fn read_request(stream: &mut TcpStream) -> Option<(String, bool)> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 {
-            return None;
-        }
-        data.extend_from_slice(&buf[..n]);
-    };
-    let head = String::from_utf8_lossy(&data[..head_end]).to_string();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse().ok())?
+/// No POST/PUT/DELETE reached the fake server (the read-only validation aside).
+#[track_caller]
+fn assert_server_untouched(server: &FakeServer) {
+    let writes: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|l| {
+            let mut p = l.split(' ');
+            is_write(p.next().unwrap_or_default(), p.next().unwrap_or_default())
         })
-        .unwrap_or(0);
-    while data.len() < head_end + length {
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        data.extend_from_slice(&buf[..n]);
-    }
-    let authorized = head
-        .lines()
-        .any(|l| l.to_ascii_lowercase().starts_with("authorization:"));
-    Some((head.lines().next()?.to_string(), authorized))
+        .collect();
+    assert!(writes.is_empty(), "written: {writes:?}");
 }
 
 /// A fake Kestra 2.0 good enough for `flows list` and for `flows deploy` of `valid.yml` up to its
 /// first write: `answer(method, path)` replaces the canned answer of any route it covers.
-fn fake_kestra(answer: impl Fn(&str, &str) -> Option<Reply> + Send + 'static) -> FakeServer {
+fn fake_kestra(answer: impl Fn(&str, &str) -> Option<Reply> + Send + Sync + 'static) -> FakeServer {
     FakeServer::start(move |method, path| {
         answer(method, path).unwrap_or_else(|| match path {
             "/api/v1/configs" => Reply::json(200, CONFIGS_2_0),
@@ -945,7 +821,7 @@ fn answer_html_login_page_instead_of_json_is_explained() {
         );
         assert!(!stderr.contains("<form"), "the page is dumped: {stderr}");
     }
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -977,7 +853,7 @@ fn answer_truncated_json_is_explained() {
             &["is the server URL a Kestra API"],
         );
     }
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -996,7 +872,7 @@ fn answer_with_unexpected_extra_fields_is_accepted() {
     assert_eq!(json[0]["id"], "hello");
     assert_eq!(json[0]["namespace"], "bad.input");
     assert_eq!(json[0]["revision"], 3);
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -1029,7 +905,7 @@ fn answer_flow_without_its_id_is_a_clear_error_not_a_panic() {
             &["is the server URL a Kestra API"],
         );
     }
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -1055,7 +931,7 @@ fn answer_rfc9457_problem_is_shown_with_its_detail() {
             &["Kestra's reason is above", "kestractl server info"],
         );
     }
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -1083,7 +959,7 @@ fn answer_micronaut_json_error_is_shown_with_its_detail() {
             &["Kestra's reason is above", "kestractl server info"],
         );
     }
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -1108,7 +984,7 @@ fn answer_500_with_an_empty_body_is_reported() {
         .filter(|l| l.contains("/flows/search") || l.contains("/flows/validate"))
         .count();
     assert_eq!(attempts, 2, "{:?}", server.requests());
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 #[test]
@@ -1138,7 +1014,7 @@ fn answer_redirect_is_explained_and_credentials_are_not_followed() {
         "followed: {:?}",
         elsewhere.requests()
     );
-    server.assert_nothing_written();
+    assert_server_untouched(&server);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+mod fake;
 
 mod docker;
 mod keyring;
@@ -18,6 +19,7 @@ mod conformance;
 mod executions_cmd;
 mod faults;
 mod flows_deploy;
+mod hostile;
 mod operator;
 mod rotate_api;
 mod secret_leak;

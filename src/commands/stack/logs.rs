@@ -93,6 +93,7 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
             }
             for line in buffer.lines() {
                 let (ts, msg) = split_timestamp(line);
+                let msg = ctx.out.outside_text(msg);
                 lines.push((ts, lines.len(), format!("{}{msg}\n", prefix(label))));
             }
         }
@@ -124,7 +125,7 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
         while let Some(end) = buffer.find('\n') {
             let line: String = buffer.drain(..=end).collect();
             let (_, msg) = split_timestamp(line.trim_end_matches('\n'));
-            out.push_str(&format!("{p}{msg}\n"));
+            out.push_str(&format!("{p}{}\n", ctx.out.outside_text(msg)));
         }
         if !out.is_empty() {
             ctx.out.print(&out)?;

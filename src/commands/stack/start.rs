@@ -210,6 +210,21 @@ async fn db_password(ctx: &Ctx, settings: &Settings, stack: &StackSettings) -> R
     Ok(pw)
 }
 
+/// `--bind` (or `KESTRA_BIND`) other than loopback publishes Kestra's API to the network: said
+/// once, plainly, with what it means, before anything starts.
+fn warn_if_published(ctx: &Ctx, stack: &StackSettings) {
+    if stack.skip_kestra.value || stack.bind.value.is_loopback() {
+        return;
+    }
+    ctx.out.warn(&format!(
+        "Kestra's API will be published on {}:{} ({}), reachable from other machines: Basic Auth \
+         travels in plain text unless a TLS proxy is in front, Docker's published ports bypass \
+         this host's firewall, and whoever logs in controls this machine's Docker (Kestra has \
+         the Docker socket). Keep it on 127.0.0.1 (the default) unless that is what you want",
+        stack.bind.value, stack.http_port.value, stack.bind.source
+    ));
+}
+
 /// Kestra that has just been (re)started here and refuses the credentials it was configured with
 /// must not be left running: Kestra does not stop on a credential it rejects, it logs the error
 /// and, on a fresh database, leaves its credential-setup route open to whoever calls it first.
@@ -516,6 +531,8 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     check_basic_auth_password(&password)?;
     let db_password = db_password(ctx, settings, &stack).await?;
     check_db_password(&db_password)?;
+
+    warn_if_published(ctx, &stack);
 
     // Preflight: Docker, foreign containers, ports. Nothing is created before these pass.
     progress.step("connecting to the Docker Engine");

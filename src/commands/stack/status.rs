@@ -125,8 +125,10 @@ async fn kestra_status(ctx: &Ctx, stack: &StackSettings, running: bool) -> Kestr
             credentials: "unchecked",
         };
     }
+    // The management port is on this machine: never through a proxy.
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
+        .no_proxy()
         .build()
         .ok();
     let health = match http {

@@ -1,0 +1,404 @@
+//! Security (issue 18): a hostile server, a proxy, a planted symlink or a stray `.env` must not
+//! turn kestractl against its operator. Each test stands for one finding of the audit and fails
+//! on the code before it was fixed.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::common::*;
+use crate::fake::*;
+
+/// A ZIP archive with these (entry name, content) pairs.
+fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default();
+        for (name, content) in entries {
+            zip.start_file(*name, opts).unwrap();
+            zip.write_all(content.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+/// A fake Kestra whose one namespace holds one flow, with the namespace, id and export entry
+/// name it is told to answer.
+fn serving_one_flow(namespace: &str, id: &str) -> FakeServer {
+    let (namespace, id) = (namespace.to_string(), id.to_string());
+    let source = format!(
+        "id: {id}\nnamespace: {namespace}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    );
+    let listing =
+        serde_json::json!([{"id": id, "namespace": namespace, "revision": 1}]).to_string();
+    let names = serde_json::json!([namespace]).to_string();
+    let archive = zip_of(&[(&format!("{namespace}-{id}.yml"), &source)]);
+    FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_2_0)
+        } else if path.ends_with("/flows/distinct-namespaces") {
+            Reply::json(200, &names)
+        } else if path.ends_with("/flows/export/by-query") {
+            Reply::new(200, "application/octet-stream", archive.clone())
+        } else {
+            Reply::json(200, &listing)
+        }
+    })
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            out.push(p.display().to_string());
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            }
+        }
+    }
+    out
+}
+
+/// Finding 1: `flows export` wrote wherever the server's namespace and id pointed.
+#[test]
+fn export_refuses_server_names_that_leave_the_folder() {
+    for (namespace, id) in [
+        ("../../outside", "pwned"),
+        ("company", "../../../escaped"),
+        ("company", "/tmp/kestractl-absolute-escape"),
+        ("..", "x"),
+    ] {
+        let server = serving_one_flow(namespace, id);
+        let sb = Sandbox::new();
+        let out_dir = sb.path().join("export/inner");
+        let out = sb
+            .cmd()
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .args(["--server", &server.url, "flows", "export"])
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{namespace}/{id}: {stderr}");
+        assert!(
+            stderr.contains("whose namespace or id Kestra does not allow"),
+            "{namespace}/{id}: {stderr}"
+        );
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        let written = files_under(sb.path());
+        assert!(
+            written.iter().all(|f| !f.ends_with(".yml")),
+            "{namespace}/{id}: {written:?}"
+        );
+        assert!(!Path::new("/tmp/kestractl-absolute-escape.yml").exists());
+    }
+}
+
+/// Finding 1, the other half: a link planted where the export writes is not written through.
+#[test]
+fn export_does_not_write_through_a_planted_link() {
+    let server = serving_one_flow("company", "hello");
+    let sb = Sandbox::new();
+    let out_dir = sb.path().join("export");
+    let elsewhere = sb.path().join("elsewhere");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    // The namespace folder is a link to elsewhere.
+    std::os::unix::fs::symlink(&elsewhere, out_dir.join("company")).unwrap();
+    let export = |sb: &Sandbox| {
+        sb.cmd()
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .args(["--server", &server.url, "flows", "export", "--overwrite"])
+            .arg(&out_dir)
+            .output()
+            .unwrap()
+    };
+    let out = export(&sb);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+    assert!(files_under(&elsewhere).is_empty());
+    // The file itself is a link to a file elsewhere: not followed, not replaced.
+    std::fs::remove_file(out_dir.join("company")).unwrap();
+    std::fs::create_dir(out_dir.join("company")).unwrap();
+    let victim = elsewhere.join("victim.yml");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, out_dir.join("company/hello.yml")).unwrap();
+    let out = export(&sb);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    // With the link gone, the same export works.
+    std::fs::remove_file(out_dir.join("company/hello.yml")).unwrap();
+    let out = export(&sb);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(out_dir.join("company/hello.yml"))
+            .unwrap()
+            .starts_with("id: hello")
+    );
+}
+
+/// Finding 2: reqwest reads the proxy variables, so the Basic credential of a plain-HTTP call to
+/// a server on this machine went to the proxy in clear. Loopback is reached directly.
+#[test]
+fn a_loopback_server_is_never_reached_through_a_proxy() {
+    let proxy = FakeServer::start(|_, _| Reply::new(502, "text/plain", "proxy"));
+    let emu = emulator(kestra_emulator::KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    for args in [&["server", "info"][..], &["flows", "list"]] {
+        let out = sb
+            .cmd_for(&emu)
+            .env("HTTP_PROXY", &proxy.url)
+            .env("http_proxy", &proxy.url)
+            .env("HTTPS_PROXY", &proxy.url)
+            .env("ALL_PROXY", &proxy.url)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        proxy.log.lock().unwrap().is_empty(),
+        "the proxy saw: {:?}",
+        proxy.log.lock().unwrap()
+    );
+}
+
+/// Finding 5: log lines and flow fields printed raw let the server drive the terminal (retitle
+/// it, clear it, overwrite a line, reverse text). Whatever the format, none of it reaches stdout.
+#[test]
+fn server_text_cannot_drive_the_terminal() {
+    let hostile = "\u{1b}]0;pwned\u{7} \u{1b}[2J\u{1b}[31mred safe\rfake \u{202e}exe.pdf \u{9b}1m";
+    let execution = serde_json::json!({
+        "id": "ex1", "namespace": "company", "flowId": hostile,
+        "state": {"current": "SUCCESS", "histories": [], "startDate": "2026-12-01T10:00:00Z"},
+        "labels": [{"key": "team", "value": hostile}],
+    })
+    .to_string();
+    let logs = serde_json::json!([{
+        "timestamp": "2026-12-01T10:00:01Z", "level": "INFO", "taskId": hostile,
+        "executionId": "ex1", "message": hostile,
+    }])
+    .to_string();
+    let page = serde_json::json!({"results": [serde_json::from_str::<serde_json::Value>(&execution).unwrap()], "total": 1}).to_string();
+    let flows = serde_json::json!({"results": [{"id": "f", "namespace": "company", "revision": 1, "description": hostile}], "total": 1}).to_string();
+    let server = FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_2_0)
+        } else if path.starts_with("/api/v1/main/logs/") {
+            Reply::json(200, &logs)
+        } else if path == "/api/v1/main/executions/search" {
+            Reply::json(200, &page)
+        } else if path == "/api/v1/main/flows/search" {
+            Reply::json(200, &flows)
+        } else {
+            Reply::json(200, &execution)
+        }
+    });
+    let sb = Sandbox::new();
+    for (args, shows_it) in [
+        (&["executions", "logs", "ex1"][..], true),
+        (&["executions", "logs", "ex1", "-o", "jsonl"], true),
+        (&["executions", "get", "ex1"], true),
+        (&["executions", "list"], true),
+        (&["flows", "list"], false),
+        (&["flows", "list", "-o", "json"], true),
+    ] {
+        let out = sb
+            .cmd()
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .args(["--server", &server.url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let stdout = text(&out.stdout);
+        for bad in ['\u{1b}', '\u{7}', '\r', '\u{202e}', '\u{9b}'] {
+            assert!(
+                !stdout.contains(bad) && !text(&out.stderr).contains(bad),
+                "{args:?}: {bad:?} reached the output: {stdout:?}"
+            );
+        }
+        if shows_it {
+            assert!(
+                stdout.contains("pwned"),
+                "{args:?}: the text itself is kept: {stdout:?}"
+            );
+        }
+    }
+}
+
+/// Runs a command to its end and samples its peak resident memory (VmHWM) while it runs.
+fn peak_memory_mib(mut cmd: std::process::Command) -> (std::process::Output, u64) {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let started = std::time::Instant::now();
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path)
+            && let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        if child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    (child.wait_with_output().unwrap(), peak_kib / 1024)
+}
+
+/// The fake Kestra of the memory tests: `configs`, one execution, and `answer` for the rest.
+fn bounded_server(answer: impl Fn(&str) -> Option<Reply> + Send + Sync + 'static) -> FakeServer {
+    FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            return Reply::json(200, CONFIGS_2_0);
+        }
+        answer(path).unwrap_or_else(|| {
+            Reply::json(
+                200,
+                r#"{"id":"ex1","namespace":"company","flowId":"f","state":{"current":"RUNNING","histories":[]}}"#,
+            )
+        })
+    })
+}
+
+/// Finding 6: bodies, stream events and archive entries were read whole: an endless answer grew
+/// the process past 1 GiB. Each is now capped (64 MiB for a JSON answer, 16 MiB for a stream
+/// event, 16 MiB per flow in an export, 1 GiB for a whole export) and refused with a message.
+#[test]
+fn endless_answers_and_zip_bombs_keep_memory_bounded() {
+    let sb = Sandbox::new();
+    let run = |server: &FakeServer, args: &[&str]| {
+        let mut cmd = sb.std_cmd();
+        cmd.env("KESTRACTL_PASSWORD", PASSWORD)
+            .args(["--server", &server.url, "--timeout", "60s"])
+            .args(args);
+        peak_memory_mib(cmd)
+    };
+
+    // An endless JSON answer.
+    let server = bounded_server(|path| {
+        path.ends_with("/flows/search").then(|| {
+            Reply::endless(
+                200,
+                "application/json",
+                r#"{"results":["#,
+                r#"{"id":"f","namespace":"n"},"#,
+            )
+        })
+    });
+    let (out, peak) = run(&server, &["flows", "list"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("larger than 64 MiB"), "{stderr}");
+    assert!(peak < 256, "peak memory {peak} MiB");
+
+    // An endless line in the log stream.
+    let server = bounded_server(|path| {
+        path.ends_with("/follow").then(|| {
+            Reply::endless(
+                200,
+                "text/event-stream",
+                "id: progress\ndata: {\"message\":\"",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            )
+        })
+    });
+    let (out, peak) = run(&server, &["executions", "logs", "ex1", "-f"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("event larger than 16 MiB"), "{stderr}");
+    assert!(peak < 256, "peak memory {peak} MiB");
+
+    // A ZIP bomb as a namespace's export: a few hundred KiB that inflate to 200 MiB.
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut zipped);
+        zip.start_file(
+            "company-bomb.yml",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        let zeros = vec![b' '; 1 << 20];
+        for _ in 0..200 {
+            zip.write_all(&zeros).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    let bomb = zipped.into_inner();
+    assert!(bomb.len() < 2 << 20, "{} bytes", bomb.len());
+    let server = bounded_server(move |path| {
+        if path.ends_with("/export/by-query") {
+            Some(Reply::new(200, "application/octet-stream", bomb.clone()))
+        } else if path.ends_with("/distinct-namespaces") {
+            Some(Reply::json(200, r#"["company"]"#))
+        } else {
+            Some(Reply::json(
+                200,
+                r#"[{"id":"bomb","namespace":"company","revision":1}]"#,
+            ))
+        }
+    });
+    let dir = sb.path().join("export");
+    let (out, peak) = run(&server, &["flows", "export", &dir.display().to_string()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("inflates past 16 MiB"), "{stderr}");
+    assert!(peak < 256, "peak memory {peak} MiB");
+    assert!(!dir.exists());
+}
+
+/// Finding 7: `--bind 0.0.0.0` published Kestra's API (root-equivalent through the Docker
+/// socket) without a word. Said once, before the engine is contacted; loopback says nothing.
+#[test]
+fn publishing_kestra_beyond_this_machine_is_said_plainly() {
+    let sb = Sandbox::new();
+    let start = |bind: &str| {
+        sb.cmd()
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .env("KESTRACTL_PASSWORD", "Admin1234xyz")
+            .args(["start", "--pull", "never", "--bind", bind])
+            .output()
+            .unwrap()
+    };
+    let out = start("0.0.0.0");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("reachable from other machines").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("0.0.0.0:8080"), "{stderr}");
+    assert!(stderr.contains("plain text"), "{stderr}");
+    assert!(stderr.contains("firewall"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker Engine"),
+        "{stderr}"
+    );
+    let out = start("127.0.0.1");
+    assert!(!text(&out.stderr).contains("reachable from other machines"));
+}
