@@ -109,9 +109,109 @@ pub fn create_dir_no_link(dir: &Path) -> Result<()> {
     std::fs::create_dir(dir).map_err(|e| Error::io("cannot create", dir, e))
 }
 
+/// A directory only this user may enter (0700), for secrets: created with that mode, or, when
+/// it exists, checked (a symbolic link or another owner is refused: a planted link would carry
+/// the secrets elsewhere) and narrowed to 0700.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    if !exists_not_link(dir)? {
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder
+            .create(dir)
+            .map_err(|e| Error::io("cannot create", dir, e))?;
+    } else if !dir.is_dir() {
+        return Err(Error::unsafe_(
+            format!("{} exists and is not a folder", dir.display()),
+            "move it away, or point kestractl elsewhere (KESTRACTL_DATA_DIR)",
+        ));
+    }
+    check_owner(dir)?;
+    set_mode(dir, 0o700).map_err(|e| Error::io("cannot set the mode of", dir, e))
+}
+
+/// Refuses a path this user does not own (Unix).
+pub fn check_owner(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta =
+            std::fs::symlink_metadata(path).map_err(|e| Error::io("cannot inspect", path, e))?;
+        let me = nix::unistd::getuid().as_raw();
+        if meta.uid() != me {
+            return Err(Error::unsafe_(
+                format!(
+                    "{} belongs to user id {}, not to you (user id {me}); kestractl keeps secrets \
+                     only in folders of your own",
+                    path.display(),
+                    meta.uid()
+                ),
+                "remove it (or point kestractl elsewhere with KESTRACTL_DATA_DIR) and run again",
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_dirs_are_0700_and_never_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = dir.path().join("a/b/secrets");
+        private_dir(&secrets).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&secrets), 0o700);
+        set_mode(&secrets, 0o755).unwrap();
+        private_dir(&secrets).unwrap();
+        assert_eq!(mode(&secrets), 0o700);
+        let target = dir.path().join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let link = dir.path().join("linked");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = private_dir(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(mode(&target), 0o755 & !umask_bits());
+    }
+
+    /// A folder of another user is refused. As root, a folder handed to `nobody`; otherwise a
+    /// folder root owns.
+    #[test]
+    fn folders_of_another_user_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = if nix::unistd::getuid().is_root() {
+            let d = dir.path().join("theirs");
+            std::fs::create_dir(&d).unwrap();
+            std::os::unix::fs::chown(&d, Some(65534), Some(65534)).unwrap();
+            d
+        } else {
+            std::path::PathBuf::from("/")
+        };
+        let err = check_owner(&foreign).unwrap_err();
+        assert!(err.to_string().contains("not to you"), "{err}");
+        assert!(err.hint().unwrap().contains("KESTRACTL_DATA_DIR"));
+        assert!(private_dir(&foreign).is_err());
+        check_owner(dir.path()).unwrap();
+    }
+
+    fn umask_bits() -> u32 {
+        let probe = tempfile::tempdir().unwrap();
+        let p = probe.path().join("d");
+        std::fs::create_dir(&p).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        0o777 & !std::fs::metadata(&p).unwrap().permissions().mode()
+    }
 
     #[test]
     fn server_named_parts_stay_under_the_root() {

@@ -433,6 +433,28 @@ struct ImportEnvReport {
     backup: Option<String>,
 }
 
+/// `--rewrite-env` on a symbolic link would replace the link with a regular file and leave the
+/// passwords in its target while saying they are gone: refused before anything changes, naming
+/// the file to give instead.
+fn refuse_linked_dotenv(path: &std::path::Path) -> Result<()> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Ok(());
+    }
+    let target = std::fs::canonicalize(path).map_or_else(
+        |_| "the file it points to".to_string(),
+        |t| t.display().to_string(),
+    );
+    Err(Error::unsafe_(
+        format!(
+            "{} is a symbolic link: rewriting it would replace the link and leave the passwords \
+             in {target}; nothing was changed",
+            path.display()
+        ),
+        format!("name the real file: kestractl auth import-env --rewrite-env --file {target}"),
+    ))
+}
+
 async fn import_env(ctx: &Ctx, args: &ImportEnvArgs) -> Result<Exit> {
     let path = &args.file;
     let text = match std::fs::read_to_string(path) {
@@ -463,6 +485,7 @@ async fn import_env(ctx: &Ctx, args: &ImportEnvArgs) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let rewritten = if args.rewrite_env {
+        refuse_linked_dotenv(path)?;
         Some(import::rewrite_dotenv(
             &text,
             path,
@@ -472,11 +495,13 @@ async fn import_env(ctx: &Ctx, args: &ImportEnvArgs) -> Result<Exit> {
         None
     };
     let mut items = Vec::new();
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
     if let Some(b) = basic {
-        items.push((BASIC_AUTH_KEY, ctx.basic_auth_entry().await?, b));
+        // The seed's password is the local stack's: it goes to the stack's own entry (the one
+        // `start` reads), never over the entry of whatever server the current context names.
+        items.push((BASIC_AUTH_KEY, ctx.stack_basic_auth_entry(&stack).await?, b));
     }
     if let Some(d) = db {
-        let stack = ctx.stack_settings(&StackFlags::default()).await?;
         items.push((DB_KEY, db_entry_of(&stack), d));
     }
     let keyring = ctx.keyring().await?.require()?;
@@ -857,7 +882,8 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
     let keyring = ctx.keyring().await?.require()?;
     let engine = ctx.engine().await?;
     let progress = Progress::new();
-    let basic_entry = ctx.basic_auth_entry().await?;
+    // The stack's own entry, as `start` keeps it.
+    let basic_entry = ctx.stack_basic_auth_entry(&stack).await?;
     let target = Target {
         engine,
         keyring,

@@ -41,6 +41,7 @@ pub struct Ctx {
     env: EnvLookup,
     loaded: OnceCell<Loaded>,
     settings: OnceCell<Settings>,
+    given_password: OnceCell<Option<Password>>,
     password: OnceCell<Option<Password>>,
     keyring: OnceCell<Availability>,
     kestra: OnceCell<KestraClient>,
@@ -57,6 +58,7 @@ impl Ctx {
             env: Box::new(|k| std::env::var(k).ok()),
             loaded: OnceCell::new(),
             settings: OnceCell::new(),
+            given_password: OnceCell::new(),
             password: OnceCell::new(),
             keyring: OnceCell::new(),
             kestra: OnceCell::new(),
@@ -107,13 +109,17 @@ impl Ctx {
         self.settings
             .get_or_try_init(|| async {
                 let flags = self.flag_values();
-                settings::resolve(&Layers {
+                let resolved = settings::resolve(&Layers {
                     flags: &flags,
                     env: &*self.env,
                     dotenv: &loaded.dotenv,
                     config: &loaded.config,
                     config_path: &loaded.config_path,
-                })
+                })?;
+                for w in &resolved.warnings {
+                    self.out.warn(w);
+                }
+                Ok::<_, crate::error::Error>(resolved)
             })
             .await
     }
@@ -166,18 +172,40 @@ impl Ctx {
         ))
     }
 
-    /// The password for API calls, read at most once (stdin can only be read once): given
-    /// (`--password-stdin`, `KESTRACTL_PASSWORD`), else the keyring, else the seed's variables.
+    /// The local stack's keyring entry for its Basic Auth password: the context's name and
+    /// username, and the stack's own URL. It is never another server's entry, whatever server
+    /// the current context points at.
+    pub async fn stack_basic_auth_entry(&self, stack: &StackSettings) -> Result<String> {
+        let s = self.settings().await?;
+        Ok(store::basic_auth_entry(
+            &s.context.value,
+            &s.username.value,
+            &stack.local_url(),
+        ))
+    }
+
+    /// The password given explicitly for this run (`--password-stdin`, `KESTRACTL_PASSWORD`),
+    /// read at most once (stdin can only be read once).
+    pub async fn given_password(&self) -> Result<Option<&Password>> {
+        let pw = self
+            .given_password
+            .get_or_try_init(|| async {
+                let stdin = std::io::stdin();
+                let mut lock = stdin.lock();
+                given_password(self.global.password_stdin, &mut lock, &*self.env)
+            })
+            .await?;
+        Ok(pw.as_ref())
+    }
+
+    /// The password for API calls: given (`--password-stdin`, `KESTRACTL_PASSWORD`), else the
+    /// keyring, else the seed's variables.
     pub async fn password(&self) -> Result<Option<&Password>> {
         let settings = self.settings().await?;
         let pw = self
             .password
             .get_or_try_init(|| async {
-                let given = {
-                    let stdin = std::io::stdin();
-                    let mut lock = stdin.lock();
-                    given_password(self.global.password_stdin, &mut lock, &*self.env)?
-                };
+                let given = self.given_password().await?.cloned();
                 let keyring = match given {
                     Some(_) => None,
                     None => Some(self.keyring().await?),

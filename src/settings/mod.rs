@@ -114,6 +114,8 @@ pub struct Settings {
     pub allow_insecure_http: Resolved<bool>,
     pub config_path: PathBuf,
     pub dotenv: DotEnv,
+    /// Said once on stderr: a value of `.env` that was not taken, and why.
+    pub warnings: Vec<String>,
 }
 
 /// One row of `config show`.
@@ -326,6 +328,32 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         })
     })
     .transpose()?;
+    // A `.env` is a file of the working directory, which a cloned repository can bring: it may
+    // not point a context the operator selected at another server (the context's credential
+    // would follow it).
+    let context_selected = context.source != Source::Default;
+    if let (Some(from_dotenv), Some(own)) = (
+        l.dotenv(&["KESTRACTL_SERVER"]),
+        l.config
+            .contexts
+            .get(ctx)
+            .and_then(|c| c.server.as_ref())
+            .filter(|_| context_selected),
+    ) && f.server.is_none()
+        && l.env(&["KESTRACTL_SERVER"]).is_none()
+        && from_dotenv.value.trim_end_matches('/') != own.trim_end_matches('/')
+    {
+        return Err(settings_error(
+            &from_dotenv.source,
+            format!(
+                "{} sets KESTRACTL_SERVER={} while the selected context `{ctx}` points at {own}: a \
+                 .env of the working directory may not send the context's credentials elsewhere",
+                from_dotenv.source, from_dotenv.value
+            ),
+            "remove KESTRACTL_SERVER from that .env, or give the server explicitly with --server"
+                .into(),
+        ));
+    }
     let server = first([
         l.flag(&f.server, "--server"),
         l.env(&["KESTRACTL_SERVER"]),
@@ -396,11 +424,17 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
             },
         })
     } else {
-        first([
-            l.env(&["KESTRACTL_ALLOW_INSECURE_HTTP"]),
-            l.dotenv(&["KESTRACTL_ALLOW_INSECURE_HTTP"]),
-        ])
+        // Never from `.env`: a security switch is the operator's, not a working directory's.
+        l.env(&["KESTRACTL_ALLOW_INSECURE_HTTP"])
     };
+    let mut warnings = Vec::new();
+    if let Some(ignored) = l.dotenv(&["KESTRACTL_ALLOW_INSECURE_HTTP"]) {
+        warnings.push(format!(
+            "{} sets KESTRACTL_ALLOW_INSECURE_HTTP: ignored, a security switch is never read from \
+             a .env (give --allow-insecure-http, or set it in the environment)",
+            ignored.source
+        ));
+    }
     let allow_insecure_http = match insecure {
         Some(c) => Resolved {
             value: parse_bool(&c.value).ok_or_else(|| {
@@ -436,6 +470,7 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         allow_insecure_http,
         config_path: l.config_path.to_path_buf(),
         dotenv: l.dotenv.clone(),
+        warnings,
     })
 }
 
@@ -505,6 +540,27 @@ mod tests {
         assert!(!s.allow_insecure_http.value);
     }
 
+    #[test]
+    fn security_switches_are_not_read_from_dotenv() {
+        let fx = Fixture::new().dotenv(&[("KESTRACTL_ALLOW_INSECURE_HTTP", "1")]);
+        let s = fx.resolve().unwrap();
+        assert!(!s.allow_insecure_http.value);
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("ignored"), "{:?}", s.warnings);
+        let fx = Fixture::new().env("KESTRACTL_ALLOW_INSECURE_HTTP", "1");
+        let s = fx.resolve().unwrap();
+        assert!(s.allow_insecure_http.value);
+        assert!(s.warnings.is_empty());
+        // The same server in `.env` as in the selected context is no redirection.
+        let fx = Fixture::new()
+            .context("c", "http://config:1", None)
+            .dotenv(&[("KESTRACTL_SERVER", "http://config:1/")]);
+        assert_eq!(
+            fx.resolve().unwrap().server.value.host_str(),
+            Some("config")
+        );
+    }
+
     /// The whole precedence ladder for `server`, one layer removed at a time.
     #[test]
     fn server_precedence_flag_env_dotenv_config_derived_default() {
@@ -529,9 +585,21 @@ mod tests {
         fx.flags.server = None;
         assert_eq!(host(&fx), "env");
         fx.env.remove("KESTRACTL_SERVER");
-        assert_eq!(host(&fx), "dotenv");
+        // A `.env` may not point the selected context at another server (security finding 4).
+        let err = fx.resolve().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("while the selected context `c` points at http://config:1"),
+            "{err}"
+        );
+        assert!(err.hint().unwrap().contains("--server"));
         fx.dotenv = DotEnv::from_pairs("/work/.env", &[("KESTRA_HTTP_PORT", "18080")]);
         assert_eq!(host(&fx), "config");
+        // Without a selected context (the default one), `.env` names the server.
+        let mut unselected = Fixture::new().dotenv(&[("KESTRACTL_SERVER", "http://dotenv:3")]);
+        assert_eq!(host(&unselected), "dotenv");
+        unselected.flags.server = Some("http://flag:4".into());
+        assert_eq!(host(&unselected), "flag");
         fx.config = ConfigFile::default();
         let s = fx.resolve().unwrap();
         assert_eq!(s.server.value.as_str(), "http://localhost:18080/");

@@ -180,9 +180,10 @@ fn resolve_dir(c: &Candidate, cwd: &Path) -> PathBuf {
         return p;
     }
     let base = match &c.source {
-        Source::DotEnv { path, .. } => path
-            .parent()
-            .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf),
+        // The `.env`'s own folder; `.env` itself is usually named relatively (`./.env`), so
+        // that folder is taken from the working directory: a relative bind source would be a
+        // named volume to Docker, and `stop --volumes` would empty the wrong folder.
+        Source::DotEnv { path, .. } => cwd.join(path.parent().unwrap_or(Path::new(""))),
         _ => cwd.to_path_buf(),
     };
     let joined = base.join(p);
@@ -422,6 +423,22 @@ mod tests {
         assert_eq!(s.http_port.value, 9000);
         assert_eq!(s.kestra_image.value, "kestra/kestra:v2.0.5");
         assert_eq!(s.management_port.value, 9201);
+    }
+
+    #[test]
+    fn a_relatively_named_dotenv_gives_absolute_dirs() {
+        let p = resolve_dir(
+            &Candidate {
+                value: "./store".into(),
+                source: Source::DotEnv {
+                    path: PathBuf::from(".env"),
+                    var: "KESTRA_STORAGE_DIR".into(),
+                },
+            },
+            Path::new("/work/project"),
+        );
+        assert_eq!(p, PathBuf::from("/work/project/store"));
+        assert!(p.is_absolute());
     }
 
     #[test]

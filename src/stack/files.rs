@@ -12,8 +12,12 @@ use super::spec::MountedFiles;
 use crate::error::{Error, Result};
 use crate::fsutil::{set_mode, write_atomic};
 use crate::secrets::Secret;
+use crate::settings::stack::StackSettings;
 
 pub const CONFIG_FILE: &str = "application.yml";
+/// Left by `start` in a storage or work directory it created: `stop --volumes` empties only such
+/// a directory (never one an operator pointed it at, and never through a link).
+pub const CREATED_MARKER: &str = ".kestractl-created";
 pub const DB_PASSWORD_FILE: &str = "db-password";
 
 /// Writes `content` to `path` with `mode` unless it already holds exactly that; atomic (temp file
@@ -33,10 +37,92 @@ fn new_revision() -> String {
         .to_ascii_lowercase()
 }
 
+/// A storage or work directory of the stack: created 0700 (Kestra's stored outputs and uploads
+/// are nobody else's business) with [`CREATED_MARKER`] in it; an existing directory is used as
+/// it is, but never a symbolic link (emptying it later would empty its target).
+pub fn prepare_data_dir(dir: &Path) -> Result<()> {
+    if crate::fsutil::exists_not_link(dir)? {
+        if !dir.is_dir() {
+            return Err(Error::unsafe_(
+                format!("{} exists and is not a folder", dir.display()),
+                "move it away, or set KESTRA_STORAGE_DIR / KESTRA_WORKDIR_DIR elsewhere",
+            ));
+        }
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("cannot create", dir, e))?;
+    write_atomic(
+        &dir.join(CREATED_MARKER),
+        b"Created by `kestractl start`; `kestractl stop --volumes` may empty this folder.\n",
+        Some(0o600),
+    )
+}
+
+/// The stack's folders, checked before anything is created: none may be a symbolic link, and
+/// the secrets folder, when it exists, must be this user's.
+pub fn check_stack_dirs(stack: &StackSettings) -> Result<()> {
+    for dir in [&stack.storage_dir.value, &stack.workdir_dir.value] {
+        crate::fsutil::exists_not_link(dir)?;
+    }
+    if crate::fsutil::exists_not_link(&stack.secrets_dir)? {
+        crate::fsutil::check_owner(&stack.secrets_dir)?;
+    }
+    Ok(())
+}
+
+/// Empties a storage or work directory that `start` created (it holds [`CREATED_MARKER`]),
+/// keeping the directory and the marker. `Ok(false)`: not emptied, because kestractl did not
+/// create it (or it does not exist). A symbolic link is refused.
+pub fn empty_created_dir(dir: &Path) -> Result<bool> {
+    if !crate::fsutil::exists_not_link(dir)? {
+        return Ok(false);
+    }
+    if !dir.join(CREATED_MARKER).is_file() {
+        return Ok(false);
+    }
+    empty_dir_except(dir, Some(CREATED_MARKER))?;
+    Ok(true)
+}
+
+/// Deletes what is inside `dir` (not following links: a link inside is removed, not its
+/// target), keeping `dir` itself and the entry named `keep`.
+pub fn empty_dir_except(dir: &Path, keep: Option<&str>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("cannot read", dir, e)),
+    };
+    for entry in entries.flatten() {
+        if keep.is_some_and(|k| entry.file_name() == k) {
+            continue;
+        }
+        let path = entry.path();
+        // `file_type` does not follow links: a link to a folder is removed as a file.
+        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        result.map_err(|e| Error::io("cannot delete", &path, e))?;
+    }
+    Ok(())
+}
+
 /// Renders the files into `dir` and returns their paths and revision.
 pub fn write(dir: &Path, kestra_config: &str, db_password: &Secret) -> Result<MountedFiles> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
-    set_mode(dir, 0o700).map_err(|e| Error::io("cannot set the mode of", dir, e))?;
+    // 0700, ours, and not a link: a planted link would carry the secrets elsewhere.
+    crate::fsutil::private_dir(dir)?;
     let config = dir.join(CONFIG_FILE);
     let password = dir.join(DB_PASSWORD_FILE);
     let changed_config = write_if_changed(&config, kestra_config.as_bytes(), 0o600)?;
@@ -156,6 +242,66 @@ mod tests {
     fn mode(p: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn data_dirs_are_created_private_and_only_marked_ones_are_emptied() {
+        let root = tempfile::tempdir().unwrap();
+        let storage = root.path().join("a/storage");
+        prepare_data_dir(&storage).unwrap();
+        assert_eq!(mode(&storage), 0o700);
+        assert!(storage.join(CREATED_MARKER).is_file());
+        std::fs::create_dir(storage.join("main")).unwrap();
+        std::fs::write(storage.join("main/out.txt"), "x").unwrap();
+        // A link inside is removed, its target kept.
+        let outside = root.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("keep.txt"), "keep").unwrap();
+        std::os::unix::fs::symlink(&outside, storage.join("link")).unwrap();
+        assert!(empty_created_dir(&storage).unwrap());
+        let left: Vec<_> = std::fs::read_dir(&storage)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, [CREATED_MARKER]);
+        assert!(outside.join("keep.txt").is_file());
+
+        // A folder the operator made (no marker) is used as it is, and never emptied.
+        let theirs = root.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("data.txt"), "mine").unwrap();
+        prepare_data_dir(&theirs).unwrap();
+        assert!(!theirs.join(CREATED_MARKER).exists());
+        assert!(!empty_created_dir(&theirs).unwrap());
+        assert!(theirs.join("data.txt").is_file());
+        assert!(!empty_created_dir(&root.path().join("absent")).unwrap());
+
+        // A link is refused both ways, its target untouched.
+        let link = root.path().join("linked");
+        std::os::unix::fs::symlink(&storage, &link).unwrap();
+        std::fs::write(storage.join("kept.txt"), "x").unwrap();
+        assert!(
+            prepare_data_dir(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("symbolic link")
+        );
+        assert!(
+            empty_created_dir(&link)
+                .unwrap_err()
+                .to_string()
+                .contains("symbolic link")
+        );
+        assert!(storage.join("kept.txt").is_file());
+        // A file where a folder should be.
+        let file = root.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        assert!(
+            prepare_data_dir(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("not a folder")
+        );
     }
 
     #[test]

@@ -118,6 +118,23 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
 
     let password = ss.lookup(&basic_entry(&stack)).expect("Basic Auth entry");
     let db = ss.lookup(&db_entry(&stack)).expect("Postgres entry");
+    // Every folder of the stack is private to the operator (security finding 12); the storage
+    // and work folders carry the marker that lets `stop --volumes` empty them (finding 9).
+    let stack_dir = stack.data_dir().join(&stack.name);
+    for leaf in ["secrets", "storage", "workdir"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(stack_dir.join(leaf))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{leaf}");
+    }
+    for leaf in ["storage", "workdir"] {
+        assert!(
+            stack_dir.join(leaf).join(".kestractl-created").is_file(),
+            "{leaf}"
+        );
+    }
     assert_eq!(password.len(), 32);
     assert_eq!(db.len(), 32);
     assert_no_leak(&out, &[&password, &db]);
@@ -165,6 +182,15 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
             .unwrap()
             .iter()
             .any(|a| a["part"] == forgotten.as_str() && a["action"] == "deleted"),
+        "{actions}"
+    );
+    let storage = stack_dir.join("storage").display().to_string();
+    assert!(
+        actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["part"] == storage.as_str() && a["action"] == "emptied"),
         "{actions}"
     );
     assert_eq!(ss.lookup(&db_entry(&stack)), None);
@@ -365,4 +391,72 @@ fn docker_rotate_db_rolls_back_at_every_step_then_succeeds() {
     for p in stdout_json(&out)["parts"].as_array().unwrap() {
         assert_eq!(p["action"], "unchanged", "{}", text(&out.stdout));
     }
+}
+
+/// Security finding 3: `start` took "the password a command would use", the current context's
+/// keyring entry, so with a production context current it wrote production's password into
+/// the local stack's configuration (mounted into a root container any flow can read). The local
+/// stack has its own entry (its own URL); another server's credential is never used.
+#[test]
+fn docker_start_never_uses_another_servers_credential() {
+    let Some(ss) = SecretService::start() else {
+        return;
+    };
+    let stack = Stack::new();
+    let prod_password = "Prod-Passw0rd-never-local";
+    stack.sb.write_config(
+        "current-context = \"prod\"\n\n[contexts.prod]\nserver = \"https://kestra.prod.example\"\nusername = \"admin@kestra.io\"\n",
+    );
+    let prod_entry = "prod/admin@kestra.io@https://kestra.prod.example";
+    let mut store = ss.tool(&[
+        "store",
+        "--label",
+        "prod",
+        "service",
+        "kestractl",
+        "username",
+        prod_entry,
+    ]);
+    store.stdin(std::process::Stdio::piped());
+    let mut child = store.spawn().unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(prod_password.as_bytes())
+            .unwrap();
+    }
+    assert!(child.wait().unwrap().success());
+
+    let mut start = cmd(&stack, &ss);
+    let pull = if real_kestra() { "missing" } else { "never" };
+    start.args(["start", "--pull", pull, "--wait-timeout", "5m"]);
+    let out = start.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_no_leak(&out, &[prod_password]);
+    // The local stack got its own generated password, under its own entry.
+    let local_entry = format!("prod/{STACK_USER}@http://localhost:{}", stack.http_port);
+    let local = ss.lookup(&local_entry).expect("the stack's own entry");
+    assert_ne!(local, prod_password);
+    assert_eq!(api_status(&stack, &local), 200);
+    assert_eq!(api_status(&stack, prod_password), 401);
+    assert_eq!(ss.lookup(prod_entry).as_deref(), Some(prod_password));
+    let rendered = std::fs::read_dir(stack.data_dir())
+        .unwrap()
+        .flatten()
+        .flat_map(|d| {
+            std::fs::read_dir(d.path().join("secrets"))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(!rendered.is_empty());
+    assert!(
+        !rendered.contains(prod_password),
+        "production's password was rendered"
+    );
 }

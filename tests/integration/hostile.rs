@@ -402,3 +402,191 @@ fn publishing_kestra_beyond_this_machine_is_said_plainly() {
     let out = start("127.0.0.1");
     assert!(!text(&out.stderr).contains("reachable from other machines"));
 }
+
+/// Finding 4: a `.env` in the working directory (a repository one clones can bring one) pointed
+/// `KESTRACTL_SERVER` elsewhere and set `KESTRACTL_ALLOW_INSECURE_HTTP`, redirecting the password
+/// of the selected context. Refused; the switch is never read from `.env`.
+#[test]
+fn a_working_directory_dotenv_cannot_redirect_credentials() {
+    let legit = FakeServer::start(|_, _| Reply::json(200, CONFIGS_2_0));
+    let evil = FakeServer::start(|_, _| Reply::json(200, CONFIGS_2_0));
+    let sb = Sandbox::new();
+    sb.write_config(&format!(
+        "current-context = \"prod\"\n\n[contexts.prod]\nserver = \"{}\"\n",
+        legit.url
+    ));
+    sb.write_dotenv(&format!(
+        "KESTRACTL_SERVER={}\nKESTRACTL_ALLOW_INSECURE_HTTP=1\n",
+        evil.url
+    ));
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["flows", "list"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("while the selected context `prod` points at"),
+        "{stderr}"
+    );
+    assert!(
+        evil.log.lock().unwrap().is_empty(),
+        "the .env's server was contacted"
+    );
+    assert!(legit.log.lock().unwrap().is_empty());
+
+    // Without a context, `.env` may name the server, but not lift the plain-HTTP guard.
+    let sb = Sandbox::new();
+    sb.write_dotenv(
+        "KESTRACTL_SERVER=http://kestra.example.invalid:8080\nKESTRACTL_ALLOW_INSECURE_HTTP=1\n",
+    );
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["flows", "list"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("KESTRACTL_ALLOW_INSECURE_HTTP: ignored"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("refusing to send the password over plain http"),
+        "{stderr}"
+    );
+}
+
+/// Findings 8 and 9: the secrets, storage and work folders followed a planted symbolic link
+/// (`start` wrote the secrets through it; `stop --volumes` emptied its target). Each is refused
+/// before Docker is contacted, and the link's target is left as it was.
+#[test]
+fn planted_links_for_the_stacks_folders_are_refused() {
+    for leaf in ["secrets", "storage", "workdir"] {
+        let sb = Sandbox::new();
+        let data = sb.path().join("data");
+        let stack_dir = data.join("tools-kestra");
+        std::fs::create_dir_all(&stack_dir).unwrap();
+        let target = sb.path().join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::write(target.join("precious.txt"), "keep me").unwrap();
+        std::os::unix::fs::symlink(&target, stack_dir.join(leaf)).unwrap();
+        let run = |args: &[&str]| {
+            sb.cmd()
+                .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+                .env("KESTRACTL_DATA_DIR", &data)
+                .env("KESTRACTL_PASSWORD", "Admin1234xyz")
+                .env("KESTRA_DB_PASSWORD", "Db-Passw0rd-long")
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        for args in [
+            &["start", "--pull", "never"][..],
+            &["stop", "--remove", "--volumes", "--yes"][..],
+        ] {
+            let out = run(args);
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{leaf} {args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("{leaf} is a symbolic link")),
+                "{leaf} {args:?}: {stderr}"
+            );
+            assert!(
+                !stderr.contains("Docker Engine"),
+                "{leaf} {args:?}: {stderr}"
+            );
+            assert_eq!(
+                files_under(&target),
+                [target.join("precious.txt").display().to_string()],
+                "{leaf} {args:?}"
+            );
+        }
+    }
+}
+
+/// Finding 11: `auth import-env --rewrite-env` on a symbolic link replaced the link with a regular
+/// file, leaving the passwords in the link's target while saying they were gone. Refused before
+/// the keyring is written, naming the real file, which can then be given.
+#[test]
+fn keyring_import_env_does_not_rewrite_a_linked_dotenv() {
+    let Some(ss) = crate::keyring::SecretService::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let real = sb.path().join("seed.env");
+    let original = "KESTRA_BASICAUTH_PASSWORD=Seed-Passw0rd-1\nKESTRA_DB_PASSWORD=Db-Passw0rd-1\n";
+    std::fs::write(&real, original).unwrap();
+    let link = sb.workdir().join(".env");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    let mut cmd = sb.cmd();
+    ss.apply(&mut cmd);
+    let out = cmd
+        .args(["auth", "import-env", "--rewrite-env"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(".env is a symbolic link"), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    let canonical = std::fs::canonicalize(&real).unwrap();
+    assert!(
+        stderr.contains(&format!("--file {}", canonical.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Passw0rd"), "leaked: {stderr}");
+    assert_eq!(ss.count(), 0, "the keyring was written");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), original);
+    assert_eq!(files_under(&sb.workdir()), [link.display().to_string()]);
+
+    // The real file, named, is rewritten in place.
+    let mut cmd = sb.cmd();
+    ss.apply(&mut cmd);
+    let out = cmd
+        .args(["auth", "import-env", "--rewrite-env", "--file"])
+        .arg(&canonical)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(ss.count(), 2);
+    assert!(!std::fs::read_to_string(&real).unwrap().contains("Passw0rd"));
+}
+
+/// Finding 10: relative storage and work folders in a `.env` (named `./.env`) became relative
+/// bind sources — a named volume to Docker — while `stop --volumes` emptied a host folder. They
+/// are taken from the `.env`'s own folder, absolute.
+#[test]
+fn relative_folders_of_a_dotenv_become_absolute_bind_sources() {
+    let sb = Sandbox::new();
+    sb.write_dotenv("KESTRA_STORAGE_DIR=./store\nKESTRA_WORKDIR_DIR=wd\n");
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .arg("compose")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let compose = text(&out.stdout);
+    let work = sb.workdir();
+    for leaf in ["store", "wd"] {
+        let source = format!("source: {}", work.join(leaf).display());
+        assert!(compose.contains(&source), "{source} not in:\n{compose}");
+    }
+    for line in compose
+        .lines()
+        .filter(|l| l.trim_start().starts_with("source:"))
+    {
+        let path = line.trim_start().trim_start_matches("source:").trim();
+        assert!(path.starts_with('/'), "a relative bind source: {line}");
+    }
+}

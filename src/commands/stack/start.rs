@@ -80,19 +80,44 @@ enum PasswordOrigin {
     Generated(String),
 }
 
-/// The Basic Auth password: given (`--password-stdin`, `KESTRACTL_PASSWORD`), else the keyring's,
-/// else the seed's plain-text variables, else the one the running stack was configured with (so a
+/// The Basic Auth password: given (`--password-stdin`, `KESTRACTL_PASSWORD`), else the local
+/// stack's own keyring entry (never the current context's, which may be another server's), else
+/// the seed's plain-text variables, else the one the running stack was configured with (so a
 /// plain `start` keeps the credential; it is then stored in the keyring too), else — a first start
 /// with no credentials anywhere — a generated one, stored in the keyring before anything starts.
 async fn basic_auth_password(ctx: &Ctx, stack: &StackSettings) -> Result<(Secret, PasswordOrigin)> {
-    if let Some(p) = ctx.password().await? {
+    if let Some(p) = ctx.given_password().await? {
         return Ok((
             p.secret.clone(),
             PasswordOrigin::Given(p.source.to_string()),
         ));
     }
     let keyring = ctx.keyring().await?;
-    let entry = ctx.basic_auth_entry().await?;
+    let entry = ctx.stack_basic_auth_entry(stack).await?;
+    if let Some(k) = keyring.keyring() {
+        match k.get(&entry).await {
+            Ok(Some(pw)) => {
+                return Ok((
+                    pw,
+                    PasswordOrigin::Given(format!(
+                        "the {} (entry `{entry}`)",
+                        k.backend().describe()
+                    )),
+                ));
+            }
+            Ok(None) => {}
+            Err(e) => ctx
+                .out
+                .warn(&format!("{e}; {}", e.hint().unwrap_or_default())),
+        }
+    }
+    let settings = ctx.settings().await?;
+    if let Some(p) = crate::secrets::source::seed_password(&|k| ctx.env(k), &settings.dotenv) {
+        if let Some(w) = &p.warning {
+            ctx.out.warn(w);
+        }
+        return Ok((p.secret, PasswordOrigin::Given(p.source.to_string())));
+    }
     if let Some(pw) = files::read_config(&stack.secrets_dir)
         .as_deref()
         .and_then(kestra_config::basic_auth_password_of)
@@ -521,7 +546,7 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
         return Err(Error::settings(problem, "choose a username without `${`"));
     }
     // A password given by the operator is checked before anything is generated or stored.
-    if let Some(given) = ctx.password().await? {
+    if let Some(given) = ctx.given_password().await? {
         check_basic_auth_password(&given.secret)?;
     }
     if let Some(given) = given_db_password(ctx, settings) {
@@ -533,6 +558,9 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     check_db_password(&db_password)?;
 
     warn_if_published(ctx, &stack);
+    // A planted link for a folder the stack writes to (or a secrets folder of another user) is
+    // refused before Docker is contacted.
+    files::check_stack_dirs(&stack)?;
 
     // Preflight: Docker, foreign containers, ports. Nothing is created before these pass.
     progress.step("connecting to the Docker Engine");
@@ -592,7 +620,7 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
 
     let mut parts = Vec::new();
     for dir in &desired.dirs {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+        files::prepare_data_dir(dir)?;
     }
     let created = engine
         .ensure_network(&desired.network, &desired.labels)

@@ -1,8 +1,6 @@
 //! `kestractl stop`: stop Kestra, then Postgres, keeping data; optionally remove the containers
 //! and, after a confirmation, the data itself.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::cli::StopArgs;
@@ -12,6 +10,7 @@ use crate::output::confirm;
 use crate::secrets::store;
 use crate::settings::duration::parse_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
+use crate::stack::files;
 
 #[derive(Debug, Serialize)]
 struct PartAction {
@@ -23,25 +22,6 @@ struct PartAction {
 #[derive(Debug, Serialize)]
 struct StopReport {
     actions: Vec<PartAction>,
-}
-
-/// Deletes what is inside a directory, keeping the directory (it may be a mount point).
-fn empty_dir(dir: &Path) -> Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("cannot read", dir, e)),
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            std::fs::remove_dir_all(&path)
-        } else {
-            std::fs::remove_file(&path)
-        };
-        result.map_err(|e| Error::io("cannot delete", &path, e))?;
-    }
-    Ok(())
 }
 
 fn describe_data(stack: &StackSettings) -> String {
@@ -65,7 +45,10 @@ async fn forget_db_password(
     stack: &StackSettings,
     actions: &mut Vec<PartAction>,
 ) -> Result<()> {
-    empty_dir(&stack.secrets_dir)?;
+    // Not through a planted link (its target would be emptied).
+    if crate::fsutil::exists_not_link(&stack.secrets_dir)? {
+        files::empty_dir_except(&stack.secrets_dir, None)?;
+    }
     actions.push(PartAction {
         part: stack.secrets_dir.display().to_string(),
         action: "emptied",
@@ -103,6 +86,17 @@ pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
                 "nothing was stopped or deleted",
                 "answer `yes`, or pass --yes",
             ));
+        }
+    }
+    // A folder that --volumes would empty must not be a link (its target would be emptied):
+    // refused before anything is stopped or deleted.
+    if args.volumes {
+        for dir in [
+            &stack.storage_dir.value,
+            &stack.workdir_dir.value,
+            &stack.secrets_dir,
+        ] {
+            crate::fsutil::exists_not_link(dir)?;
         }
     }
     let engine = ctx.engine().await?;
@@ -159,10 +153,14 @@ pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
             });
         }
         for dir in [&stack.storage_dir.value, &stack.workdir_dir.value] {
-            empty_dir(dir)?;
+            let emptied = files::empty_created_dir(dir)?;
             actions.push(PartAction {
                 part: dir.display().to_string(),
-                action: "emptied",
+                action: if emptied {
+                    "emptied"
+                } else {
+                    "kept (kestractl did not create it)"
+                },
             });
         }
         forget_db_password(ctx, &stack, &mut actions).await?;
