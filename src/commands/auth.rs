@@ -223,7 +223,7 @@ async fn status(ctx: &Ctx) -> Result<Exit> {
     let (credentials, error) = if password.is_none() {
         ("missing", None)
     } else {
-        match ctx.kestra().await?.check_credentials().await {
+        match ctx.kestra_probe().await?.check_credentials().await {
             Ok(CredentialCheck::Valid) => ("valid", None),
             Ok(CredentialCheck::ValidForbidden) => ("valid-no-permission", None),
             Ok(CredentialCheck::Refused) => ("refused", None),

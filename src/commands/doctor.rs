@@ -294,7 +294,7 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
 
     // The server of the current context.
     let client = match &settings {
-        Ok(_) => ctx.kestra().await.map_err(|e| {
+        Ok(_) => ctx.kestra_probe().await.map_err(|e| {
             checks.push(from_error("server", &e));
         }),
         Err(_) => Err(()),

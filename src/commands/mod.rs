@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::error::{Exit, Result};
+use crate::kestra::client::RetryPolicy;
 use crate::kestra::{ClientConfig, KestraClient};
 use crate::output::Output;
 use crate::secrets::source::{Password, given_password, resolve_password};
@@ -45,6 +46,7 @@ pub struct Ctx {
     password: OnceCell<Option<Password>>,
     keyring: OnceCell<Availability>,
     kestra: OnceCell<KestraClient>,
+    kestra_probe: OnceCell<KestraClient>,
     engine: OnceCell<Engine>,
 }
 
@@ -62,6 +64,7 @@ impl Ctx {
             password: OnceCell::new(),
             keyring: OnceCell::new(),
             kestra: OnceCell::new(),
+            kestra_probe: OnceCell::new(),
             engine: OnceCell::new(),
         }
     }
@@ -225,25 +228,38 @@ impl Ctx {
         Ok(pw.as_ref())
     }
 
+    /// The API client of the resolved settings: calls ride out an outage until `--timeout`.
     pub async fn kestra(&self) -> Result<&KestraClient> {
         self.kestra
-            .get_or_try_init(|| async {
-                let s = self.settings().await?;
-                let password = self.password().await?.map(|p| p.secret.clone());
-                let client = KestraClient::new(ClientConfig {
-                    server: s.server.value.clone(),
-                    tenant: s.tenant.value.clone(),
-                    username: s.username.value.clone(),
-                    password,
-                    timeout: s.timeout.value,
-                    allow_insecure_http: s.allow_insecure_http.value,
-                })?;
-                // A long wait on an unavailable server is never silent.
-                Ok::<_, crate::error::Error>(client.with_retry_notice(std::sync::Arc::new(
-                    |message: &str| crate::output::Output::warn_line(message),
-                )))
-            })
+            .get_or_try_init(|| self.new_client(RetryPolicy::default()))
             .await
+    }
+
+    /// A client that tries each call once: for commands that report the server's state as it is
+    /// now (`auth status`, `doctor`), so a server that is down is said at once.
+    pub async fn kestra_probe(&self) -> Result<&KestraClient> {
+        self.kestra_probe
+            .get_or_try_init(|| self.new_client(RetryPolicy::single_attempt()))
+            .await
+    }
+
+    async fn new_client(&self, retry: RetryPolicy) -> Result<KestraClient> {
+        let s = self.settings().await?;
+        let password = self.password().await?.map(|p| p.secret.clone());
+        let client = KestraClient::new(ClientConfig {
+            server: s.server.value.clone(),
+            tenant: s.tenant.value.clone(),
+            username: s.username.value.clone(),
+            password,
+            timeout: s.timeout.value,
+            allow_insecure_http: s.allow_insecure_http.value,
+        })?;
+        // A long wait on an unavailable server is never silent.
+        Ok(client
+            .with_retry(retry)
+            .with_retry_notice(std::sync::Arc::new(|message: &str| {
+                crate::output::Output::warn_line(message)
+            })))
     }
 }
 

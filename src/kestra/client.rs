@@ -31,6 +31,8 @@ use crate::settings::validate::is_loopback;
 pub struct RetryPolicy {
     pub first_backoff: Duration,
     pub max_backoff: Duration,
+    /// At most this many attempts; `None`: as many as the deadline allows.
+    pub max_attempts: Option<u32>,
 }
 
 impl Default for RetryPolicy {
@@ -38,11 +40,21 @@ impl Default for RetryPolicy {
         RetryPolicy {
             first_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(2),
+            max_attempts: None,
         }
     }
 }
 
 impl RetryPolicy {
+    /// One attempt: for checks that report the server's state as it is now (`auth status`,
+    /// `doctor`), where riding out an outage would only delay the answer "down".
+    pub fn single_attempt() -> Self {
+        RetryPolicy {
+            max_attempts: Some(1),
+            ..RetryPolicy::default()
+        }
+    }
+
     /// Backoff before attempt `n + 1` (n ≥ 1): doubling, capped, with ±25% jitter so many clients
     /// do not retry in lockstep.
     pub fn backoff(&self, attempt: u32) -> Duration {
@@ -443,7 +455,9 @@ impl KestraClient {
             Retry::No => false,
         };
         let wait = wait.unwrap_or_else(|| self.retry.backoff(attempt));
-        allowed && Instant::now() + wait < deadline
+        allowed
+            && self.retry.max_attempts.is_none_or(|n| attempt < n)
+            && Instant::now() + wait < deadline
     }
 
     /// Says once per outage that calls are being retried, and until when.

@@ -361,3 +361,40 @@ fn a_tenant_other_than_main_reaches_the_paths_and_is_refused_as_oss_refuses_it()
         );
     }
 }
+
+/// `auth status` and `doctor` report the server as it is now: one attempt, no riding out an
+/// outage (which `server info` and every other call do until `--timeout`).
+#[test]
+fn status_checks_say_a_server_is_down_without_retrying() {
+    let sb = Sandbox::new();
+    let url = format!("http://127.0.0.1:{}", dead_port());
+    for args in [&["auth", "status"][..], &["doctor"][..]] {
+        let out = sb
+            .cmd()
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .env("KESTRACTL_KEYRING", "none")
+            .args(["--server", &url, "-v"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        let stdout = text(&out.stdout);
+        assert!(!stderr.contains("retrying"), "{args:?}: {stderr}");
+        assert!(
+            format!("{stdout}{stderr}").contains("cannot reach Kestra"),
+            "{args:?}: {stdout}{stderr}"
+        );
+    }
+    // The control: server info rides out the outage, and says so.
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["--server", &url, "--timeout", "2s", "server", "info"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("retrying for up to"),
+        "{}",
+        text(&out.stderr)
+    );
+}

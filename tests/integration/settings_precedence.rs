@@ -52,10 +52,24 @@ fn every_layer_wins_over_the_ones_below_it() {
     assert_eq!(setting(&s, "server")["source"]["var"], "KESTRACTL_SERVER");
     assert_eq!(setting(&s, "tenant")["value"], "fromenv");
 
-    // .env beats the config file.
+    // .env beats the config file, except that it may not send the selected context `c` to
+    // another server (security finding 4: a cloned repository can bring a .env): refused.
+    let out = sb
+        .cmd()
+        .args(["config", "show", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("while the selected context `c` points at http://config:1"),
+        "{stderr}"
+    );
+    sb.write_dotenv(
+        "KESTRACTL_TENANT=fromdotenv\nKESTRA_BASICAUTH_USERNAME=dotenv@example.com\nKESTRACTL_TIMEOUT=7s\nUNRELATED_SERVICE_SETTING=1\n",
+    );
     let s = show(&mut sb.cmd());
-    assert_eq!(setting(&s, "server")["value"], "http://dotenv:2");
-    assert_eq!(setting(&s, "server")["source"]["kind"], "dot-env");
+    assert_eq!(setting(&s, "server")["value"], "http://config:1");
     assert_eq!(setting(&s, "tenant")["value"], "fromdotenv");
     assert_eq!(setting(&s, "username")["value"], "dotenv@example.com");
     assert_eq!(setting(&s, "timeout")["value"], "7s");
@@ -119,14 +133,11 @@ fn bad_values_name_their_source_and_change_nothing() {
 
 #[test]
 fn the_resolved_server_and_password_reach_the_api() {
-    // The real call goes where the precedence says: .env names the emulator, the environment
-    // names a dead port for a lower-priority key only.
+    // The real call goes where the precedence says: .env names the emulator, the config file's
+    // context names no server.
     let emu = emulator(KestraVersion::V1_3);
     let sb = Sandbox::new();
-    sb.write_config(&format!(
-        "current-context = \"c\"\n[contexts.c]\nserver = \"http://127.0.0.1:{}\"\n",
-        dead_port()
-    ));
+    sb.write_config("current-context = \"c\"\n[contexts.c]\ntenant = \"main\"\n");
     sb.write_dotenv(&format!(
         "KESTRACTL_SERVER={}\nKESTRA_BASICAUTH_PASSWORD={PASSWORD}\n",
         emu.api_url()
@@ -148,4 +159,38 @@ fn the_resolved_server_and_password_reach_the_api() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
+}
+
+/// With a selected context that names a server, a `.env` naming another one is refused before
+/// any request, even with the password given in the environment (security finding 4).
+#[test]
+fn a_dotenv_cannot_send_the_selected_context_elsewhere() {
+    let emu = emulator(KestraVersion::V1_3);
+    let sb = Sandbox::new();
+    sb.write_config(&format!(
+        "current-context = \"c\"\n[contexts.c]\nserver = \"http://127.0.0.1:{}\"\n",
+        dead_port()
+    ));
+    sb.write_dotenv(&format!("KESTRACTL_SERVER={}\n", emu.api_url()));
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["server", "info"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("while the selected context `c` points at"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--server"), "{stderr}");
+    // Given explicitly, the same server is used.
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["--server", &emu.api_url(), "server", "info"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
