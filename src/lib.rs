@@ -34,11 +34,32 @@ fn after_interrupt(command: &cli::Command) -> String {
     }
 }
 
+/// Commands that must never stop between their steps, with what to say when Ctrl-C arrives and
+/// the hint once they have completed. `auth rotate`: Kestra would hold one password and the
+/// keyring another. `auth import-env`: the keyring would hold the passwords while `.env`, not yet
+/// rewritten, still does, against "any error changes nothing".
+fn shielded(command: &cli::Command) -> Option<(&'static str, &'static str)> {
+    match command {
+        cli::Command::Auth(cli::AuthCommand::Rotate(_)) => Some((
+            "interrupt received: the rotation finishes (or rolls back) first, so that exactly \
+             one password works and the keyring holds it; it stops right after",
+            "the rotation had already completed; `kestractl auth status` shows the credential \
+             in use",
+        )),
+        cli::Command::Auth(cli::AuthCommand::ImportEnv(_)) => Some((
+            "interrupt received: the import finishes (or, on an error, undoes its keyring \
+             writes) first, so the keyring and .env never disagree; it stops right after",
+            "the import had already completed; `kestractl auth status` shows where the password \
+             comes from",
+        )),
+        _ => None,
+    }
+}
+
 /// Runs a parsed command line; Ctrl-C ends it with [`Error::Interrupted`].
 ///
-/// Two commands decide for themselves: `start --attach` (Ctrl-C stops the stack cleanly) and
-/// `auth rotate`, which must never stop between its steps (Kestra would hold one password and
-/// the keyring another): it finishes or rolls back first, then reports the interrupt.
+/// Some commands decide for themselves: `start --attach` (Ctrl-C stops the stack cleanly), and
+/// the [`shielded`] ones, which finish or roll back first, then report the interrupt.
 pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     let ctx = commands::Ctx::new(cli.global);
     let attach = matches!(
@@ -48,30 +69,33 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     if attach {
         return commands::run(&ctx, cli.command).await;
     }
-    if matches!(
-        &cli.command,
-        cli::Command::Auth(cli::AuthCommand::Rotate(_))
-    ) {
+    if let Some((warning, hint)) = shielded(&cli.command) {
         let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = interrupted.clone();
         let out = ctx.out.clone();
+        // Registered here, before the command takes its first step (a Ctrl-C from now on is
+        // caught, never the default "terminate").
+        #[cfg(unix)]
+        let mut interrupts =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                .map_err(|e| Error::Other(anyhow::anyhow!("cannot watch for Ctrl-C: {e}")))?;
         let watcher = tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
+            loop {
+                #[cfg(unix)]
+                let caught = interrupts.recv().await.is_some();
+                #[cfg(not(unix))]
+                let caught = tokio::signal::ctrl_c().await.is_ok();
+                if !caught {
+                    break;
+                }
                 flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                out.warn(
-                    "interrupt received: the rotation finishes (or rolls back) first, so that \
-                     exactly one password works and the keyring holds it; it stops right after",
-                );
+                out.warn(warning);
             }
         });
         let result = commands::run(&ctx, cli.command).await;
         watcher.abort();
         if interrupted.load(std::sync::atomic::Ordering::SeqCst) && result.is_ok() {
-            return Err(Error::Interrupted {
-                hint: "the rotation had already completed; `kestractl auth status` shows the \
-                       credential in use"
-                    .into(),
-            });
+            return Err(Error::Interrupted { hint: hint.into() });
         }
         return result;
     }

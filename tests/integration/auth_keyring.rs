@@ -618,3 +618,84 @@ fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
     assert!(text(&out.stderr).contains("KESTRA_DB_PASSWORD"));
     assert_no_leak(&out, &["Db-Passw0rd-9"]);
 }
+
+/// Ctrl-C at any moment of `auth import-env --rewrite-env` leaves one of two states: nothing
+/// changed, or the import complete (both passwords in the keyring, `.env` rewritten with its
+/// backup). Never the keyring written while `.env` still holds the passwords. The interrupt is
+/// sent at points spread over one uninterrupted run's length.
+#[test]
+fn import_env_interrupted_at_any_moment_finishes_or_changes_nothing() {
+    let Some(ss) = SecretService::start() else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let original = "KESTRA_BASICAUTH_PASSWORD=Seed-Passw0rd-1\nKESTRA_DB_PASSWORD=Db-Passw0rd-1\n";
+    let env_path = sb.workdir().join(".env");
+    let backup = sb.workdir().join(".env.kestractl-backup");
+    let basic = "default/admin@kestra.io@http://localhost:8080";
+    let db = "stack:tools-kestra/postgres:kestra";
+    let reset = || {
+        std::fs::write(&env_path, original).unwrap();
+        let _ = std::fs::remove_file(&backup);
+        for entry in [basic, db] {
+            let _ = ss
+                .tool(&["clear", "service", "kestractl", "username", entry])
+                .status();
+        }
+        assert_eq!(ss.count(), 0);
+    };
+    let spawn = || {
+        let mut cmd = sandboxed_std(&sb, kestractl_bin().to_str().unwrap());
+        ss.apply_std(&mut cmd);
+        cmd.args(["auth", "import-env", "--rewrite-env"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+
+    reset();
+    let started = std::time::Instant::now();
+    let out = spawn().wait_with_output().unwrap();
+    let full = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let mut outcomes = std::collections::BTreeSet::new();
+    for i in 0..16u32 {
+        reset();
+        let child = spawn();
+        std::thread::sleep(full * i / 14);
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("Passw0rd"), "leaked: {stderr}");
+        let env_now = std::fs::read_to_string(&env_path).unwrap();
+        let stored = (ss.lookup(basic), ss.lookup(db));
+        if env_now == original {
+            assert_eq!(
+                stored,
+                (None, None),
+                "run {i}: the keyring was written, .env kept"
+            );
+            assert!(!backup.exists(), "run {i}");
+            assert_ne!(out.status.code(), Some(0), "run {i}: {stderr}");
+            outcomes.insert("nothing changed");
+        } else {
+            assert!(!env_now.contains("Passw0rd"), "run {i}: {env_now}");
+            assert_eq!(std::fs::read_to_string(&backup).unwrap(), original);
+            assert_eq!(
+                stored,
+                (Some("Seed-Passw0rd-1".into()), Some("Db-Passw0rd-1".into())),
+                "run {i}"
+            );
+            match out.status.code() {
+                Some(0) => {}
+                Some(130) => assert!(stderr.contains("had already completed"), "{stderr}"),
+                other => panic!("run {i}: exit {other:?}: {stderr}"),
+            }
+            outcomes.insert("completed");
+        }
+    }
+    eprintln!("outcomes: {outcomes:?}");
+}

@@ -690,7 +690,9 @@ fn docker_a_full_disk_for_the_stack_files_is_reported_and_nothing_is_created() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("skipped: cannot mount a small tmpfs here (needs root and mount permission)");
+        kestra_emulator::prerequisite::missing(
+            "cannot mount a small tmpfs here (needs root and mount permission)",
+        );
         return;
     }
     // Fill it.

@@ -38,13 +38,9 @@ pub fn available(programs: &[&str]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install {missing:?} (.ci/run installs dbus gnome-keyring libsecret-tools keyutils)"
-    );
-    eprintln!(
-        "SKIPPED: {missing:?} not installed (apt-get install dbus gnome-keyring libsecret-tools keyutils)"
-    );
+    kestra_emulator::prerequisite::missing(&format!(
+        "{missing:?} not installed (apt-get install dbus gnome-keyring libsecret-tools keyutils)"
+    ));
     false
 }
 

@@ -19,6 +19,7 @@ mod conformance;
 mod executions_cmd;
 mod faults;
 mod flows_deploy;
+mod fuzz_regressions;
 mod hostile;
 mod operator;
 mod rotate_api;

@@ -270,7 +270,9 @@ fn piped_output_has_no_escape_codes_anywhere() {
 fn colour_only_on_a_terminal_and_never_with_no_color() {
     // `script` gives the command a pseudo-terminal (util-linux).
     if StdCommand::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
+        kestra_emulator::prerequisite::missing(
+            "`script` is not installed (apt-get install bsdutils)",
+        );
         return;
     }
     let sb = Sandbox::new();

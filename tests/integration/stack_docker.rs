@@ -334,7 +334,9 @@ fn docker_compose_export_is_accepted_and_runs_the_same_stack() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: docker-compose is not installed");
+        kestra_emulator::prerequisite::missing(
+            "docker-compose is not installed (apt-get install docker-compose)",
+        );
         return;
     }
     let stack = Stack::new();

@@ -15,6 +15,7 @@ pub mod flow;
 pub mod ids;
 pub mod knobs;
 pub mod params;
+pub mod prerequisite;
 pub mod router;
 pub mod routes;
 pub mod seed;

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Postgres mode against a real server named by `KESTRA_EMULATOR_TEST_PG`
-//! (`postgresql://user:password@host:port/db`); skipped with a note when unset.
+//! (`postgresql://user:password@host:port/db`), as `scripts/test` sets it; without it the tests
+//! fail in CI and are skipped (and listed) elsewhere.
 
 mod common;
 
@@ -14,8 +15,9 @@ fn datasource() -> Option<Datasource> {
     let raw = match std::env::var("KESTRA_EMULATOR_TEST_PG") {
         Ok(v) if !v.is_empty() => v,
         _ => {
-            eprintln!(
-                "skipped: set KESTRA_EMULATOR_TEST_PG=postgresql://user:pass@host:port/db to run the Postgres tests"
+            kestra_emulator::prerequisite::missing(
+                "KESTRA_EMULATOR_TEST_PG=postgresql://user:pass@host:port/db is not set \
+                 (scripts/test starts the test Postgres image and sets it)",
             );
             return None;
         }
