@@ -196,11 +196,28 @@ fn tried(attempts: &[Attempt]) -> String {
         .join("; ")
 }
 
+/// `$XDG_RUNTIME_DIR/bus` when it exists while `DBUS_SESSION_BUS_ADDRESS` is unset.
+fn unannounced_session_bus() -> Option<String> {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return None;
+    }
+    let bus = std::path::PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR")?).join("bus");
+    bus.exists().then(|| bus.display().to_string())
+}
+
 fn unavailable_error(attempts: &[Attempt]) -> Error {
     let linux = attempts
         .iter()
         .any(|a| matches!(a.backend, Backend::SecretService | Backend::Keyutils));
     let mut hint = String::new();
+    if let Some(bus) = linux.then(unannounced_session_bus).flatten() {
+        // kestractl's libdbus (built in) finds the session bus only through the variable, where
+        // a distribution's libdbus may also look in $XDG_RUNTIME_DIR.
+        hint.push_str(&format!(
+            "a session bus is listening at {bus} but DBUS_SESSION_BUS_ADDRESS is not set: \
+             `export DBUS_SESSION_BUS_ADDRESS=unix:path={bus}` and run again. Otherwise, "
+        ));
+    }
     if linux {
         hint.push_str(
             "on a desktop, start or unlock your keyring (GNOME Keyring, KWallet); on a headless \

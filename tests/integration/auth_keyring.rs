@@ -699,3 +699,39 @@ fn import_env_interrupted_at_any_moment_finishes_or_changes_nothing() {
     }
     eprintln!("outcomes: {outcomes:?}");
 }
+
+/// kestractl's own libdbus finds the session bus only through `DBUS_SESSION_BUS_ADDRESS`: where
+/// `$XDG_RUNTIME_DIR/bus` exists and the variable is unset, the error says what to export.
+#[test]
+fn an_unannounced_session_bus_is_named_in_the_hint() {
+    if !available(&["keyctl"]) {
+        return;
+    }
+    let sb = Sandbox::new();
+    let run = sb.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(run.join("bus")).unwrap();
+    let out = Keyutils::no_keyring_cmd(&sb)
+        .env("XDG_RUNTIME_DIR", &run)
+        .args(["auth", "login", "--password-stdin"])
+        .write_stdin(PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let export = format!(
+        "export DBUS_SESSION_BUS_ADDRESS=unix:path={}",
+        run.join("bus").display()
+    );
+    assert!(stderr.contains(&export), "{stderr}");
+
+    // With the variable set (to a dead bus), the hint does not guess.
+    let out = Keyutils::no_keyring_cmd(&sb)
+        .env("XDG_RUNTIME_DIR", &run)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["auth", "login", "--password-stdin"])
+        .write_stdin(PASSWORD)
+        .output()
+        .unwrap();
+    assert!(!text(&out.stderr).contains("export DBUS_SESSION_BUS_ADDRESS"));
+}
