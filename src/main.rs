@@ -22,7 +22,11 @@ fn main() -> ExitCode {
             });
         }
     };
-    init_logging(cli.global.verbose);
+    // Colour in the log only where the output would have it: a terminal, no --no-color/NO_COLOR.
+    let log_colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && !cli.global.no_color
+        && std::env::var_os("NO_COLOR").is_none();
+    init_logging(cli.global.verbose, log_colour);
 
     // A current-thread runtime starts in microseconds and is plenty for an I/O-bound CLI.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -48,7 +52,7 @@ fn report(e: &Error) -> ExitCode {
 
 /// `-v` logs requests, `-vv` everything of ours; `KESTRACTL_LOG` overrides with a filter. Logs go
 /// to stderr and never contain secrets (we never log headers or bodies).
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, colour: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "kestractl=debug",
@@ -59,6 +63,7 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }

@@ -380,6 +380,9 @@ fn status_checks_say_a_server_is_down_without_retrying() {
         let stderr = text(&out.stderr);
         let stdout = text(&out.stdout);
         assert!(!stderr.contains("retrying"), "{args:?}: {stderr}");
+        // The `-v` log is not coloured when stderr is not a terminal.
+        assert!(stderr.contains("DEBUG"), "{args:?}: {stderr}");
+        assert!(!stderr.contains('\x1b'), "{args:?}: {stderr:?}");
         assert!(
             format!("{stdout}{stderr}").contains("cannot reach Kestra"),
             "{args:?}: {stdout}{stderr}"
