@@ -437,6 +437,14 @@ async fn run(v: KestraVersion) {
         Body::None,
     )
     .await;
+    // The namespace sync the official Go kestractl sends (`delete` and `override` always given).
+    s.call(
+        "POST",
+        &t("/flows/{namespace}"),
+        "/api/v1/main/flows/company.team?delete=false&override=false",
+        Body::Yaml(FLOW.replace("hi", "hello")),
+    )
+    .await;
     s.call(
         "GET",
         &t("/flows/search"),

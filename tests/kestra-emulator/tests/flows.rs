@@ -366,3 +366,69 @@ async fn search_list_namespaces_export() {
         e.shutdown().await;
     }
 }
+
+/// `updateFlowsInNamespace` (YAML): the body split at every `---`; flows of another namespace
+/// and duplicate ids refused before any write; unchanged flows keep their revision; `delete`
+/// (default true) removes the namespace's other flows, listed first in the answer.
+#[tokio::test]
+async fn update_flows_in_namespace_from_yaml() {
+    for v in BOTH {
+        let e = emu(v).await;
+        let path = "/api/v1/main/flows/company.team";
+        let (a, b, c) = (
+            flow_yaml("company.team", "a"),
+            flow_yaml("company.team", "b"),
+            flow_yaml("company.team", "c"),
+        );
+        let r = post_yaml(&e, &format!("{path}?delete=false"), &format!("{a}---\n{b}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{v}");
+        let flows: Vec<Value> = r.json().await.unwrap();
+        assert_eq!(flows.len(), 2);
+        assert_eq!(flows[0]["id"], "a");
+        assert_eq!(flows[0]["revision"], 1);
+        assert_eq!(flows[1]["source"], b.trim());
+
+        // Another namespace, or a duplicate id: 422, nothing written.
+        let other = flow_yaml("company.other", "x");
+        for (body, says) in [
+            (format!("{c}---\n{other}"), "flow namespace is invalid"),
+            (format!("{c}---\n{c}"), "Duplicate flow id"),
+            (format!("{c}---\n"), "yaml"),
+        ] {
+            let r = post_yaml(&e, &format!("{path}?delete=false"), &body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 422, "{v}: {body}");
+            let text = r.text().await.unwrap();
+            assert!(text.contains(says), "{v}: {text}");
+            let r = get(&e, "/api/v1/main/flows/company.team/c")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{v}: written despite the 422");
+        }
+
+        // The same `a` again keeps revision 1; without `delete=false`, `b` goes (listed first).
+        let r = post_yaml(&e, path, &format!("{a}---\n{c}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{v}");
+        let flows: Vec<Value> = r.json().await.unwrap();
+        let ids: Vec<&str> = flows.iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["b", "a", "c"], "{v}");
+        assert_eq!(
+            flows[1]["revision"], 1,
+            "{v}: an unchanged flow got a new revision"
+        );
+        let r = get(&e, "/api/v1/main/flows/company.team/b")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{v}");
+    }
+}

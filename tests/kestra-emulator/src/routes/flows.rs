@@ -7,7 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::Method;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value, json};
@@ -46,6 +46,11 @@ pub fn routes(v: KestraVersion) -> Vec<Declared> {
             Method::GET,
             "/api/v1/{tenant}/flows/{namespace}",
             get(list_namespace),
+        ),
+        Declared::new(
+            Method::POST,
+            "/api/v1/{tenant}/flows/{namespace}",
+            post(update_namespace),
         ),
         Declared::new(
             Method::GET,
@@ -278,6 +283,118 @@ async fn update_source(
             Err(ApiError::not_found_bare())
         }
     }
+}
+
+/// Kestra's split of a multi-flow body (`flows.split("---")` in Java): at every `---`, anywhere
+/// in the text (inside a string too), trailing empty pieces dropped as Java's `split` drops them;
+/// each piece trimmed.
+fn java_split_flows(text: &str) -> Vec<String> {
+    let mut pieces: Vec<&str> = text.split("---").collect();
+    while pieces.last().is_some_and(|p| p.is_empty()) {
+        pieces.pop();
+    }
+    pieces.into_iter().map(|p| p.trim().to_string()).collect()
+}
+
+/// `FlowController.updateFlowsInNamespace`, the YAML overload (1.3.25 FlowController.java;
+/// `FlowService.bulkUpdateOrCreate`): every flow of the body into `{namespace}`, then, with
+/// `delete` (default true), the namespace's other flows deleted. A YAML error, a flow of another
+/// namespace or a duplicate id fails the request (422) before anything is written; a flow
+/// failing model validation fails it where it stands (deletions and earlier flows are kept, as
+/// Kestra has no transaction there). The answer: the deleted flows as they were, then every flow
+/// of the body, with source. `override` is not read by this overload (only the multipart one
+/// reads it); the multipart overload is not emulated.
+async fn update_namespace(
+    State(state): State<Shared>,
+    Path((_tenant, namespace)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if media_type(&headers).is_some_and(|m| m.starts_with("multipart/")) {
+        return Err(ApiError::internal(
+            "the emulator does not implement the multipart overload of updateFlowsInNamespace",
+        ));
+    }
+    let q = filters::parse_query(raw.as_deref());
+    let delete = query_bool(&q, "delete", true)?;
+    let text = body_text(&body)?;
+    let v = state.version;
+
+    // Parse every piece, then the namespace and duplicate checks: all before any write.
+    let mut parsed = Vec::new();
+    for piece in java_split_flows(&text) {
+        let checked = validate::check(&piece, v);
+        if checked.parse_error.is_some() || checked.id.is_none() || checked.namespace.is_none() {
+            return Err(invalid(&checked));
+        }
+        parsed.push((piece, checked));
+    }
+    let mut violations = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (_, c) in &parsed {
+        let (ns, id) = (
+            c.namespace.clone().unwrap_or_default(),
+            c.id.clone().unwrap_or_default(),
+        );
+        if ns != namespace {
+            violations.push(FieldError {
+                message: format!("main_{ns}_{id}_-1 - flow namespace is invalid"),
+                path: Some("flow.namespace".into()),
+            });
+        }
+        if !seen.insert(id) {
+            violations.push(FieldError {
+                message: "Duplicate flow id".into(),
+                path: Some("flow.id".into()),
+            });
+        }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::constraint(violations));
+    }
+
+    let mut answer = Vec::new();
+    if delete {
+        let others: Vec<FlowRevision> = state
+            .store
+            .latest_flows()
+            .into_iter()
+            .filter(|f| f.namespace == namespace && !seen.contains(&f.id))
+            .collect();
+        for f in others {
+            state
+                .store
+                .delete_flow(&f.namespace, &f.id, now_ms())
+                .await?;
+            answer.push(f.to_json(v, true));
+        }
+    }
+    for (source, checked) in parsed {
+        if !checked.violations.is_empty() {
+            return Err(invalid(&checked));
+        }
+        let id = checked.id.clone().unwrap_or_default();
+        let revision = new_revision(&checked, source, false);
+        let written = if state.store.flow(&namespace, &id, None, false).is_some() {
+            match state.store.update_flow(revision).await? {
+                Ok((f, _changed)) => f,
+                Err(_) => return Err(ApiError::not_found_bare()),
+            }
+        } else {
+            match state.store.create_flow(revision).await? {
+                Ok(f) => f,
+                Err(_) => {
+                    return Err(ApiError::constraint(vec![FieldError {
+                        message: "Flow id already exists".into(),
+                        path: Some("flow.id".into()),
+                    }]));
+                }
+            }
+        };
+        answer.push(written.to_json(v, true));
+    }
+    Ok(Json(answer).into_response())
 }
 
 async fn get_flow(
