@@ -113,19 +113,8 @@ pub fn create_dir_no_link(dir: &Path) -> Result<()> {
 /// it exists, checked (a symbolic link or another owner is refused: a planted link would carry
 /// the secrets elsewhere) and narrowed to 0700.
 pub fn private_dir(dir: &Path) -> Result<()> {
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
-    }
     if !exists_not_link(dir)? {
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder
-            .create(dir)
-            .map_err(|e| Error::io("cannot create", dir, e))?;
+        create_private_dir(dir)?;
     } else if !dir.is_dir() {
         return Err(Error::unsafe_(
             format!("{} exists and is not a folder", dir.display()),
@@ -134,6 +123,23 @@ pub fn private_dir(dir: &Path) -> Result<()> {
     }
     check_owner(dir)?;
     set_mode(dir, 0o700).map_err(|e| Error::io("cannot set the mode of", dir, e))
+}
+
+/// Creates `dir` with mode 0700 from the start (never briefly readable by others), its parents
+/// as needed with the umask's mode.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("cannot create", dir, e))
 }
 
 /// Refuses a path this user does not own (Unix).

@@ -50,18 +50,7 @@ pub fn prepare_data_dir(dir: &Path) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("cannot create", dir, e))?;
+    crate::fsutil::create_private_dir(dir)?;
     write_atomic(
         &dir.join(CREATED_MARKER),
         b"Created by `kestractl start`; `kestractl stop --volumes` may empty this folder.\n",
