@@ -58,13 +58,24 @@ pub fn prepare_data_dir(dir: &Path) -> Result<()> {
     )
 }
 
+/// Refuses a symbolic link in place of any of the stack's folders (secrets, storage, work):
+/// writing or emptying one would reach its target.
+pub fn refuse_linked_dirs(stack: &StackSettings) -> Result<()> {
+    for dir in [
+        &stack.storage_dir.value,
+        &stack.workdir_dir.value,
+        &stack.secrets_dir,
+    ] {
+        crate::fsutil::exists_not_link(dir)?;
+    }
+    Ok(())
+}
+
 /// The stack's folders, checked before anything is created: none may be a symbolic link, and
 /// the secrets folder, when it exists, must be this user's.
 pub fn check_stack_dirs(stack: &StackSettings) -> Result<()> {
-    for dir in [&stack.storage_dir.value, &stack.workdir_dir.value] {
-        crate::fsutil::exists_not_link(dir)?;
-    }
-    if crate::fsutil::exists_not_link(&stack.secrets_dir)? {
+    refuse_linked_dirs(stack)?;
+    if stack.secrets_dir.exists() {
         crate::fsutil::check_owner(&stack.secrets_dir)?;
     }
     Ok(())

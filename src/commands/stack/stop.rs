@@ -91,13 +91,7 @@ pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
     // A folder that --volumes would empty must not be a link (its target would be emptied):
     // refused before anything is stopped or deleted.
     if args.volumes {
-        for dir in [
-            &stack.storage_dir.value,
-            &stack.workdir_dir.value,
-            &stack.secrets_dir,
-        ] {
-            crate::fsutil::exists_not_link(dir)?;
-        }
+        files::refuse_linked_dirs(&stack)?;
     }
     let engine = ctx.engine().await?;
     let mut actions = Vec::new();
