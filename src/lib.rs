@@ -1,22 +1,41 @@
-//! kestractl: run and use an on-premise Kestra.
+//! kestractl: run and use an on-premise Kestra. ARCHITECTURE.md maps the modules and follows one
+//! command from the command line to the wire.
 //!
-//! Data flows one way: arguments (`cli`) → resolved settings (`settings`) → a command
-//! (`commands`) → clients (`kestra`) → rendered output (`output`). `main` only maps the result to
-//! an exit code.
+//! The public surface is what the binary (`main.rs`), the integration tests and the fuzz crate
+//! need; every module is private to the crate, so unused code is a compiler warning.
 
-pub mod cli;
-pub mod commands;
-pub mod error;
-pub mod flows;
-pub mod fsutil;
-pub mod inert;
-pub mod kestra;
-pub mod output;
-pub mod secrets;
-pub mod settings;
-pub mod stack;
+mod cli;
+mod commands;
+mod error;
+mod flows;
+mod fsutil;
+mod inert;
+mod kestra;
+mod output;
+mod rotation;
+mod secret;
+mod secrets;
+mod settings;
+mod stack;
 
-use error::{Error, Exit};
+pub use cli::Cli;
+pub use error::{Error, Exit, Report};
+pub use output::time::init_local_offset;
+
+/// The pure parsers that read outside input (flow files, settings, server responses), for the
+/// fuzz targets (`fuzz/`) and the stable replay of their regressions. Not a library API.
+pub mod fuzzing {
+    pub use crate::flows::source::{
+        check_id, check_namespace, parse_head, rewrite_namespace, split_documents,
+    };
+    pub use crate::kestra::problem::parse as parse_problem;
+    pub use crate::kestra::sse::{Event, Parser, TooLarge};
+    pub use crate::settings::config_file::ConfigFile;
+    pub use crate::settings::dotenv::DotEnv;
+    pub use crate::settings::duration::{format_duration, parse_duration};
+    pub use crate::settings::stack::{parse_cpus, parse_memory, parse_port};
+    pub use crate::settings::validate::{server_url, tenant, username};
+}
 
 /// What a rerun does after Ctrl-C stopped a command, so the operator knows nothing is left in a
 /// state the tool cannot repair.

@@ -4,12 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kestractl::cli::Cli;
-use kestractl::error::{Error, Exit, Report};
+use kestractl::{Cli, Error, Exit, Report};
 
 fn main() -> ExitCode {
     // Before any thread exists: reading the local UTC offset later is refused on Unix.
-    kestractl::output::time::init_local_offset();
+    kestractl::init_local_offset();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

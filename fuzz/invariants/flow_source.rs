@@ -12,7 +12,7 @@
 //!   that namespace, with the same id (a refused rewrite is reported to the operator);
 //! - an accepted id or namespace matches Kestra's rules.
 
-use kestractl::flows::source::{
+use kestractl::fuzzing::{
     check_id, check_namespace, parse_head, rewrite_namespace, split_documents,
 };
 

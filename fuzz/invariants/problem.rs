@@ -7,7 +7,7 @@
 //! characters (a body cannot move the terminal's cursor or change its colours) other than the
 //! newlines that separate the listed violations.
 
-use kestractl::kestra::problem::parse;
+use kestractl::fuzzing::parse_problem as parse;
 
 /// One field's bound in characters (with its "…"), and the bound on listed violations.
 const FIELD: usize = 501;

@@ -17,11 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use kestractl::settings::config_file::ConfigFile;
-use kestractl::settings::dotenv::DotEnv;
-use kestractl::settings::duration::{format_duration, parse_duration};
-use kestractl::settings::stack::{parse_cpus, parse_memory, parse_port};
-use kestractl::settings::validate::{server_url, tenant, username};
+use kestractl::fuzzing::ConfigFile;
+use kestractl::fuzzing::DotEnv;
+use kestractl::fuzzing::{format_duration, parse_duration};
+use kestractl::fuzzing::{parse_cpus, parse_memory, parse_port};
+use kestractl::fuzzing::{server_url, tenant, username};
 
 const CONFIG_PATH: &str = "/fuzz/config.toml";
 /// Spliced into the password position of a URL; must never appear in a message.

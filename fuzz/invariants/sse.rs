@@ -4,7 +4,7 @@
 //! (whole, split at one arbitrary point, or cut into many small chunks of arbitrary sizes — even
 //! inside a UTF-8 sequence or between `\r` and `\n`).
 
-use kestractl::kestra::sse::{Event, Parser, TooLarge};
+use kestractl::fuzzing::{Event, Parser, TooLarge};
 
 /// The events of the whole stream, or `TooLarge` if the stream outgrew the parser's cap (which
 /// must not depend on chunking either).

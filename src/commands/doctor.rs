@@ -154,7 +154,7 @@ async fn port_checks(engine: Option<&Engine>, stack: &StackSettings) -> Vec<Chec
             .await
             .ok()
             .flatten()
-            .map(|c| super::stack::published_host_ports(&c))
+            .map(|c| crate::stack::inspect::published_host_ports(&c))
             .unwrap_or_default(),
         None => Vec::new(),
     };

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
 use super::routes::tenant_base;
-use crate::secrets::Secret;
+use crate::secret::Secret;
 
 /// The body; `uid` is left out, as the UI's change-password form leaves it out.
 #[derive(Serialize)]

@@ -21,7 +21,7 @@ use super::model::{Configuration, LoginConfiguration};
 use super::problem;
 use super::routes::{self, ApiVersion, ServerVersion};
 use crate::error::{Error, Result};
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use crate::settings::validate::is_loopback;
 
 /// How to pace retries. There is no attempt limit: the call's deadline (`--timeout`) bounds

@@ -342,11 +342,12 @@ pub fn unzip_sources(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
 mod tests {
     use super::*;
 
-    fn result(index: Option<usize>, filename: Option<&str>, flow: &str) -> ValidateResult {
+    /// A result told apart from the others by its `constraints` text.
+    fn result(index: Option<usize>, filename: Option<&str>, marker: &str) -> ValidateResult {
         ValidateResult {
             index,
             filename: filename.map(str::to_string),
-            flow: Some(flow.into()),
+            constraints: Some(marker.into()),
             ..ValidateResult::default()
         }
     }
@@ -362,14 +363,17 @@ mod tests {
                 result(Some(2), Some("flow-1.yml"), "b"),
             ],
         );
-        let flows: Vec<_> = out.iter().map(|r| r.flow.as_deref().unwrap()).collect();
+        let flows: Vec<_> = out
+            .iter()
+            .map(|r| r.constraints.as_deref().unwrap())
+            .collect();
         assert_eq!(flows, ["a", "b", "c"]);
         // No file names (a server that splits a YAML body): by index.
         let out = match_validation(
             2,
             vec![result(Some(1), None, "b"), result(Some(0), None, "a")],
         );
-        assert_eq!(out[0].flow.as_deref(), Some("a"));
+        assert_eq!(out[0].constraints.as_deref(), Some("a"));
         // A document left without a result is reported, never silently valid.
         let out = match_validation(2, vec![result(Some(0), Some("flow-0.yml"), "a")]);
         assert!(

@@ -10,5 +10,5 @@ pub mod problem;
 pub mod routes;
 pub mod sse;
 
-pub use client::{Body, ClientConfig, CredentialCheck, Discovery, KestraClient, Request};
+pub use client::{ClientConfig, CredentialCheck, KestraClient, Request};
 pub use error::ApiError;

@@ -9,9 +9,6 @@ use serde::Deserialize;
 pub struct Configuration {
     pub version: Option<String>,
     pub edition: Option<String>,
-    pub commit_id: Option<String>,
-    pub url: Option<String>,
-    pub system_namespace: Option<String>,
     pub is_basic_auth_initialized: Option<bool>,
     /// Whether the Basic Auth credential comes from the config file (re-applied at every start,
     /// so the API cannot change it). Only newer servers report it.
@@ -55,8 +52,6 @@ pub struct ValidateResult {
     /// The part's file name, when the documents were sent as multipart `flows` files.
     #[serde(default)]
     pub filename: Option<String>,
-    pub flow: Option<String>,
-    pub namespace: Option<String>,
     /// Set (non-empty) when the document is invalid.
     pub constraints: Option<String>,
     #[serde(default)]
@@ -124,7 +119,6 @@ pub struct State {
     #[serde(default)]
     pub histories: Vec<StateHistory>,
     pub start_date: Option<String>,
-    pub end_date: Option<String>,
     pub duration: Option<serde_json::Value>,
 }
 
@@ -200,7 +194,6 @@ pub struct Execution {
     #[serde(default)]
     pub task_run_list: Option<Vec<TaskRun>>,
     pub url: Option<String>,
-    pub parent_id: Option<String>,
 }
 
 /// States after which an execution no longer changes.

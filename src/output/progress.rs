@@ -6,11 +6,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::settings::duration::format_duration;
-
 pub struct Progress {
     bar: Option<ProgressBar>,
-    started: Instant,
     /// Plain mode: the last message printed and when, so a stream of counters (`writing 12/1000`)
     /// prints its first line and then at most one line every few seconds.
     last: std::sync::Mutex<(String, Option<Instant>)>,
@@ -28,13 +25,8 @@ impl Progress {
         });
         Progress {
             bar,
-            started: Instant::now(),
             last: std::sync::Mutex::new((String::new(), None)),
         }
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 
     /// What is happening now (replaces the spinner text; printed once in plain mode).
@@ -72,10 +64,6 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-
-    pub fn since_start(&self) -> String {
-        format_duration(self.started.elapsed())
     }
 }
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::Secret;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::settings::config_file::validate_context_name;
 use crate::settings::{display_url, validate};
 
@@ -114,20 +114,6 @@ pub fn rewrite_dotenv(text: &str, path: &Path, keys: &[&str]) -> Result<String> 
         ));
     }
     Ok(rewritten)
-}
-
-/// The mode of a file (0600 when unknown), to keep it across a rewrite.
-pub fn mode_of(path: &Path) -> u32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        0o600
-    }
 }
 
 /// Where `import-env --rewrite-env` keeps the original.
@@ -351,6 +337,20 @@ mod tests {
         let err = parse_kestractl("contexts:\n  a:\n    password: [Secr3t]\n", p).unwrap_err();
         assert!(!err.to_string().contains("Secr3t"), "{err}");
         assert!(parse_kestractl("just: text\n", p).is_err());
+    }
+
+    /// The mode of a file (0600 when unknown), to keep it across a rewrite.
+    fn mode_of(path: &Path) -> u32 {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(path).map_or(0o600, |m| m.permissions().mode() & 0o777)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            0o600
+        }
     }
 
     #[test]

@@ -5,9 +5,9 @@
 
 use std::io::BufRead;
 
-use super::Secret;
 use super::store::{Availability, Backend};
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::settings::DotEnv;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

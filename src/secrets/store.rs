@@ -24,8 +24,8 @@ use std::time::Duration;
 use keyring_core::{CredentialStore, Entry};
 use serde::Serialize;
 
-use super::Secret;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::settings::duration::{format_duration, parse_duration};
 
 /// The service name of every entry.

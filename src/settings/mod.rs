@@ -105,8 +105,6 @@ pub struct Layers<'a> {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub context: Resolved<String>,
-    /// Whether the selected context exists in the config file.
-    pub context_exists: bool,
     pub server: Resolved<Url>,
     pub tenant: Resolved<String>,
     pub username: Resolved<String>,
@@ -456,7 +454,6 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
             value: context.value,
             source: context.source,
         },
-        context_exists,
         server,
         tenant: Resolved {
             value: tenant.value,
@@ -535,7 +532,13 @@ mod tests {
         assert_eq!(s.tenant.value, "main");
         assert_eq!(s.username.value, DEFAULT_USERNAME);
         assert_eq!(s.context.value, "default");
-        assert!(!s.context_exists);
+        // The implicit default context resolves though the config file does not hold it.
+        assert!(
+            !Fixture::new()
+                .config
+                .contexts
+                .contains_key(&s.context.value)
+        );
         assert_eq!(s.timeout.value, DEFAULT_TIMEOUT);
         assert!(!s.allow_insecure_http.value);
     }

@@ -217,14 +217,6 @@ impl Engine {
         Ok(true)
     }
 
-    pub async fn volume_exists(&self, name: &str) -> Result<bool> {
-        match self.docker.inspect_volume(name).await {
-            Ok(_) => Ok(true),
-            Err(e) if status_of(&e) == Some(404) => Ok(false),
-            Err(e) => Err(self.fail(&format!("inspect volume {name}"), &e)),
-        }
-    }
-
     pub async fn remove_volume(&self, name: &str) -> Result<bool> {
         tracing::debug!("docker: remove volume {name}");
         let options = RemoveVolumeOptionsBuilder::default().build();

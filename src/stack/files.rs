@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use super::spec::MountedFiles;
 use crate::error::{Error, Result};
 use crate::fsutil::{set_mode, write_atomic};
-use crate::secrets::Secret;
+use crate::secret::Secret;
 use crate::settings::stack::StackSettings;
 
 pub const CONFIG_FILE: &str = "application.yml";
@@ -32,7 +32,7 @@ fn write_if_changed(path: &Path, content: &[u8], mode: u32) -> Result<bool> {
 }
 
 fn new_revision() -> String {
-    crate::secrets::generate::generate_password(16)
+    crate::secret::generate::generate_password(16)
         .expose()
         .to_ascii_lowercase()
 }

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::secrets::Secret;
+use crate::secret::Secret;
 
 /// Where the file is mounted inside the Kestra container; `MICRONAUT_CONFIG_FILES` names it.
 pub const CONFIG_MOUNT: &str = "/etc/kestractl/application.yml";
@@ -352,6 +352,9 @@ mod tests {
     #[test]
     fn password_policy() {
         assert!(password_problem(&Secret::new("Admin1234")).is_none());
+        // Generated passwords always pass the policy they are generated for.
+        let generated = crate::secret::generate::generate_password(32);
+        assert!(password_problem(&generated).is_none());
         let p = password_problem(&Secret::new("admin")).unwrap();
         assert!(
             p.contains("at least 8") && p.contains("upper-case") && p.contains("digit"),

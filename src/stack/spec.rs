@@ -66,7 +66,6 @@ pub struct ImageIds {
 
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
-    pub role: Role,
     pub name: String,
     pub image: String,
     pub body: ContainerCreateBody,
@@ -164,7 +163,6 @@ fn finish(
     labels.insert(LABEL_HASH.into(), hash.clone());
     body.labels = Some(labels);
     ContainerSpec {
-        role,
         name: name.to_string(),
         image: image.to_string(),
         body,

@@ -1,8 +1,6 @@
 //! Test harness: a hermetic `kestractl` command (own config dir, working directory and HOME, none
 //! of the caller's KESTRA*/KESTRACTL* variables) and emulator helpers.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

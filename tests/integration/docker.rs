@@ -3,8 +3,6 @@
 //! With `KESTRACTL_E2E_IMAGE=kestra/kestra:<tag>` the same tests run against real Kestra.
 //! Test names contain `docker` so nextest runs them one at a time (.config/nextest.toml).
 
-#![allow(dead_code)]
-
 use std::path::PathBuf;
 use std::process::Command as StdCommand;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -10,8 +10,6 @@
 //! When the programs are missing the tests say so and return, except in CI (`CI` set), where
 //! `.ci/run` installs them and a missing one is a failure.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};

@@ -13,6 +13,8 @@ mod keyring;
 mod auth_docker;
 mod auth_keyring;
 
+mod architecture;
+
 mod bad_input;
 mod config_cmd;
 mod conformance;

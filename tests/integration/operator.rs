@@ -20,7 +20,7 @@ fn command_paths() -> Vec<Vec<String>> {
         }
     }
     let mut out = vec![Vec::new()];
-    walk(&kestractl::cli::Cli::command(), Vec::new(), &mut out);
+    walk(&kestractl::Cli::command(), Vec::new(), &mut out);
     out
 }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use bollard::models::ContainerInspectResponse;
 use serde::Serialize;
 
-use super::{is_managed, port_descriptions};
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
@@ -16,6 +15,7 @@ use crate::settings::stack::{StackFlags, StackSettings};
 use crate::settings::validate;
 use crate::stack::engine::Engine;
 use crate::stack::health::{ContainerState, state_of};
+use crate::stack::inspect::{is_managed, port_descriptions};
 use crate::stack::{files, kestra_config};
 
 #[derive(Debug, Serialize)]

@@ -97,7 +97,7 @@ pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
     let mut actions = Vec::new();
     for name in [&stack.kestra_container.value, &stack.postgres_container] {
         if let Some(c) = engine.inspect(name).await?
-            && !super::is_managed(&c)
+            && !crate::stack::inspect::is_managed(&c)
         {
             return Err(Error::Engine {
                 message: format!("container {name} was not created by kestractl; leaving it alone"),

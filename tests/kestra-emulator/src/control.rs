@@ -170,12 +170,10 @@ impl Control {
             .unwrap_or(crate::knobs::KESTRA_SSE_IDLE_TIMEOUT)
     }
 
-    #[allow(dead_code)] // read by the execution engine
     pub(crate) fn execution_duration(&self) -> Duration {
         self.lock().knobs.execution_duration
     }
 
-    #[allow(dead_code)] // read by the execution engine
     pub(crate) fn execution_outcome(&self) -> Option<crate::knobs::Outcome> {
         self.lock().knobs.execution_outcome
     }

@@ -1,10 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Basic Auth managed through the API (`POST /api/v1/{tenant}/basicAuth`, the credential kept in
 //! the settings store) versus by the config file, on both versions.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kestra_emulator::{Emulator, EmulatorConfig, KestraVersion, Options};
 use serde_json::{Value, json};
 

@@ -1,11 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Configs, auth, error shapes, health, ping and the control surface, on both versions.
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use kestra_emulator::{KestraVersion, Knobs, Options};
 use serde_json::Value;
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! OpenAPI conformance: every route the emulator serves exists in Kestra's published spec for
 //! that version, and a scripted scenario calls every one of them, validating each JSON body
 //! (and each SSE event's `data`) against the spec's response schema for the status answered.
@@ -7,12 +6,10 @@
 //! Known defects of the published spec are waived explicitly (see `WAIVERS`), each with the
 //! reason; everything else is enforced as written.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 use kestra_emulator::{Emulator, KestraVersion, Options};
 use serde_json::{Map, Value};
 

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Kestra's own flow corpus: every valid flow passes (save the documented exceptions), every
 //! invalid one is rejected, on both versions.
 

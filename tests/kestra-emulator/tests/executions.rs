@@ -1,11 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Executions, logs, SSE, kill/restart and seeding on both versions.
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use futures_util::StreamExt;
 use kestra_emulator::{KestraVersion, Knobs, Options, Outcome};
 use serde_json::Value;

@@ -1,11 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Flow routes on both versions: create/get/update/delete, revisions, search, validate, export.
-
-mod common;
 
 use std::io::Read;
 
-use common::*;
+use crate::common::*;
 use kestra_emulator::KestraVersion;
 use serde_json::Value;
 

@@ -1,13 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Postgres mode against a real server named by `KESTRA_EMULATOR_TEST_PG`
 //! (`postgresql://user:password@host:port/db`), as `scripts/test` sets it; without it the tests
 //! fail in CI and are skipped (and listed) elsewhere.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use kestra_emulator::{Datasource, KestraVersion, Options};
 use serde_json::Value;
 

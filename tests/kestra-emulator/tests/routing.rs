@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Route selection as Kestra's Micronaut router does it (docs/kestra-compatibility.md,
 //! "Routing"): Accept against what a route produces, Content-Type against what it consumes, a
 //! refused route letting a less specific template take the request, the route-miss answers with
 //! Micronaut's messages, the tenant filter, tenant-less paths, query values converted.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use kestra_emulator::{Emulator, KestraVersion};
 use serde_json::Value;
 

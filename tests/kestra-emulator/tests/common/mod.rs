@@ -50,7 +50,6 @@ pub fn delete(e: &Emulator, path: &str) -> reqwest::RequestBuilder {
 
 pub const BOTH: [KestraVersion; 2] = [KestraVersion::V1_3, KestraVersion::V2_0];
 /// The released versions and the development line.
-#[allow(dead_code)]
 pub const ALL: [KestraVersion; 3] = [
     KestraVersion::V1_3,
     KestraVersion::V2_0,

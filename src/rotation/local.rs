@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::Secret;
-use super::generate::generate_password;
-use super::scram;
-use super::store::{Keyring, pending_entry};
 use crate::error::{Error, Result};
 use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
+use crate::secret::Secret;
+use crate::secret::generate::generate_password;
+use crate::secret::scram;
+use crate::secrets::store::{Keyring, pending_entry};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::settings::validate;
@@ -237,7 +237,7 @@ pub async fn preflight(t: &Target<'_>, kind: Kind) -> Result<Running> {
                     "start the stack with `kestractl start` first".into(),
                 ));
             }
-            (Some(c), _) if !crate::commands::stack::is_managed(c) => {
+            (Some(c), _) if !crate::stack::inspect::is_managed(c) => {
                 return Err(refuse(
                     format!("container {name} was not created by kestractl"),
                     "kestractl only rotates the credentials of the stack it manages".into(),

@@ -16,13 +16,13 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::Secret;
-use super::generate::generate_password;
-use super::rotate::{PASSWORD_LENGTH, Step, StepClock, StepReport, injected, retry_hint};
-use super::store::{Keyring, pending_entry};
+use super::local::{PASSWORD_LENGTH, Step, StepClock, StepReport, injected, retry_hint};
 use crate::error::{Error, Result};
 use crate::kestra::{ApiError, ClientConfig, CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
+use crate::secret::Secret;
+use crate::secret::generate::generate_password;
+use crate::secrets::store::{Keyring, pending_entry};
 
 /// What the rotation works on: the server and user of the command, and its keyring entry.
 pub struct ApiTarget<'a> {
