@@ -1,5 +1,6 @@
-//! User-facing errors. Every variant says what went wrong *and* what to do about it, and maps to
-//! one of the exit codes of the command-line contract (DESIGN §3). `main` prints an error once.
+//! User-facing errors: one type with a kind, a message, a hint with the fix and a cause. The kind
+//! maps to one of the exit codes README documents (ARCHITECTURE.md, "Errors and exit codes"). `main`
+//! prints an error once.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -23,174 +24,218 @@ impl Exit {
     }
 }
 
-/// An error as the operator sees it: a message, an optional fix, and an exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
+/// What kind of failure an [`Error`] is; it decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
     /// Bad settings: a config file, `.env` or flag that cannot be used as given.
-    #[error("{message}")]
-    Settings { message: String, hint: String },
-
+    Settings,
     /// A command-line value that parsed but makes no sense (exit 2, like clap's own errors).
-    #[error("{message}")]
-    Usage { message: String, hint: String },
-
+    Usage,
     /// Something kestractl will not do because it is unsafe: a server-named path leaving its
     /// folder, a write through a symbolic link, a directory it does not own.
-    #[error("{message}")]
-    Unsafe { message: String, hint: String },
-
+    Unsafe,
     /// The server could not be reached at all (refused, DNS, TLS, timeout).
-    #[error("cannot reach Kestra at {url}: {reason}")]
-    Unreachable {
-        url: String,
-        reason: String,
-        hint: String,
-    },
-
+    Unreachable,
     /// The server refused the credentials (HTTP 401), or none were available.
-    #[error("{message}")]
-    Auth { message: String, hint: String },
-
+    Auth,
     /// The thing asked for does not exist (HTTP 404 on a resource).
-    #[error("{message}")]
-    NotFound { message: String, hint: String },
-
-    /// The server rejected what we sent (400/409/415/422).
-    #[error("{message}")]
-    Rejected {
-        message: String,
-        hint: String,
-        exit: Exit,
-    },
-
+    NotFound,
+    /// The server rejected what we sent (400/409/415/422), with the exit code that fits.
+    Rejected(Exit),
     /// The server failed (5xx after retries) or answered something that is not Kestra's API.
-    #[error("{message}")]
-    Server { message: String, hint: String },
-
+    Server,
     /// The Docker Engine: unreachable, refusing, or a container that misbehaves.
-    #[error("{message}")]
-    Engine { message: String, hint: String },
-
+    Engine,
     /// The stack did not become ready (exit 3).
-    #[error("{message}")]
-    NotReady { message: String, hint: String },
-
+    NotReady,
     /// The OS keyring: none usable, or one that refused or did not answer in time.
-    #[error("{message}")]
-    Keyring { message: String, hint: String },
-
+    Keyring,
     /// A credential rotation that failed (and was rolled back, or says what is left to do).
-    #[error("{message}")]
-    Rotation { message: String, hint: String },
-
+    Rotation,
     /// Basic Auth over plain HTTP to a non-loopback host.
-    #[error("refusing to send the password over plain http to {host}")]
-    InsecureHttp { host: String },
-
+    InsecureHttp,
     /// A file we had to read or write.
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
+    Io,
     /// Writing to stdout failed because the reader went away (`kestractl … | head`): quiet exit.
-    #[error("broken pipe")]
     BrokenPipe,
-
     /// Ctrl-C.
-    #[error("interrupted")]
-    Interrupted { hint: String },
-
+    Interrupted,
     /// Anything else; a bug or an environment problem without a specific fix.
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Other,
+}
+
+impl Kind {
+    pub fn exit(self) -> Exit {
+        match self {
+            Kind::Usage => Exit::Usage,
+            Kind::Auth => Exit::Auth,
+            Kind::NotFound | Kind::NotReady => Exit::NotReady,
+            Kind::Rejected(exit) => exit,
+            Kind::BrokenPipe => Exit::Ok,
+            Kind::Interrupted => Exit::Interrupted,
+            Kind::Settings
+            | Kind::Unsafe
+            | Kind::Unreachable
+            | Kind::Server
+            | Kind::Engine
+            | Kind::Keyring
+            | Kind::Rotation
+            | Kind::InsecureHttp
+            | Kind::Io
+            | Kind::Other => Exit::Error,
+        }
+    }
+}
+
+/// An error as the operator sees it: what went wrong, what to do about it (when known), its
+/// kind (which gives the exit code) and the underlying cause, if any.
+#[derive(Debug)]
+pub struct Error {
+    kind: Kind,
+    message: String,
+    hint: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        Error {
+            kind: Kind::Other,
+            message: e.to_string(),
+            hint: None,
+            source: Some(e.into()),
+        }
+    }
 }
 
 impl Error {
-    pub fn exit(&self) -> Exit {
-        match self {
-            Error::Usage { .. } => Exit::Usage,
-            Error::Auth { .. } => Exit::Auth,
-            Error::NotFound { .. } | Error::NotReady { .. } => Exit::NotReady,
-            Error::Rejected { exit, .. } => *exit,
-            Error::BrokenPipe => Exit::Ok,
-            Error::Interrupted { .. } => Exit::Interrupted,
-            Error::Settings { .. }
-            | Error::Unsafe { .. }
-            | Error::Unreachable { .. }
-            | Error::Server { .. }
-            | Error::Engine { .. }
-            | Error::Keyring { .. }
-            | Error::Rotation { .. }
-            | Error::InsecureHttp { .. }
-            | Error::Io { .. }
-            | Error::Other(_) => Exit::Error,
+    /// An error of `kind`; an empty hint means none.
+    pub fn new(kind: Kind, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        let hint: String = hint.into();
+        Error {
+            kind,
+            message: message.into(),
+            hint: (!hint.is_empty()).then_some(hint),
+            source: None,
         }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn exit(&self) -> Exit {
+        self.kind.exit()
     }
 
     /// What the operator should do about it, when we know.
     pub fn hint(&self) -> Option<String> {
-        let hint = match self {
-            Error::Settings { hint, .. }
-            | Error::Usage { hint, .. }
-            | Error::Unsafe { hint, .. }
-            | Error::Unreachable { hint, .. }
-            | Error::Auth { hint, .. }
-            | Error::NotFound { hint, .. }
-            | Error::Rejected { hint, .. }
-            | Error::Server { hint, .. }
-            | Error::Engine { hint, .. }
-            | Error::Keyring { hint, .. }
-            | Error::Rotation { hint, .. }
-            | Error::NotReady { hint, .. } => hint.clone(),
-            Error::InsecureHttp { .. } => {
-                "use https:// for a remote server; if the network between you and it is \
-                 trusted, pass --allow-insecure-http (or set KESTRACTL_ALLOW_INSECURE_HTTP=1)"
-                    .to_string()
-            }
-            Error::Interrupted { hint } => hint.clone(),
-            Error::Io { .. } | Error::BrokenPipe | Error::Other(_) => String::new(),
-        };
-        (!hint.is_empty()).then_some(hint)
+        self.hint.clone()
     }
 
     pub fn settings(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Settings {
-            message: message.into(),
-            hint: hint.into(),
-        }
-    }
-
-    pub fn unsafe_(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Unsafe {
-            message: message.into(),
-            hint: hint.into(),
-        }
+        Error::new(Kind::Settings, message, hint)
     }
 
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Usage {
-            message: message.into(),
-            hint: hint.into(),
+        Error::new(Kind::Usage, message, hint)
+    }
+
+    pub fn unsafe_(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::Unsafe, message, hint)
+    }
+
+    pub fn auth(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::Auth, message, hint)
+    }
+
+    pub fn not_found(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::NotFound, message, hint)
+    }
+
+    pub fn rejected(message: impl Into<String>, hint: impl Into<String>, exit: Exit) -> Self {
+        Error::new(Kind::Rejected(exit), message, hint)
+    }
+
+    pub fn server(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::Server, message, hint)
+    }
+
+    pub fn engine(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::Engine, message, hint)
+    }
+
+    pub fn not_ready(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::NotReady, message, hint)
+    }
+
+    pub fn keyring(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::Keyring, message, hint)
+    }
+
+    pub fn rotation(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::new(Kind::Rotation, message, hint)
+    }
+
+    pub fn unreachable(url: &str, reason: &str, hint: impl Into<String>) -> Self {
+        Error::new(
+            Kind::Unreachable,
+            format!("cannot reach Kestra at {url}: {reason}"),
+            hint,
+        )
+    }
+
+    pub fn insecure_http(host: &str) -> Self {
+        Error::new(
+            Kind::InsecureHttp,
+            format!("refusing to send the password over plain http to {host}"),
+            "use https:// for a remote server; if the network between you and it is \
+             trusted, pass --allow-insecure-http (or set KESTRACTL_ALLOW_INSECURE_HTTP=1)",
+        )
+    }
+
+    pub fn interrupted(hint: impl Into<String>) -> Self {
+        Error::new(Kind::Interrupted, "interrupted", hint)
+    }
+
+    /// A file we had to read or write: `{action} {path}: {cause}`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error {
+            kind: Kind::Io,
+            message: format!("{action} {}: {source}", path.into().display()),
+            hint: None,
+            source: Some(Box::new(source)),
         }
     }
 
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+    /// A failure with no specific fix (a bug or an environment problem).
+    pub fn other(message: impl Into<String>) -> Self {
+        Error::new(Kind::Other, message, "")
     }
 }
 
 /// Map a failed write to stdout: a closed pipe is not an error worth reporting.
 pub fn stdout_error(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Error::BrokenPipe
+        Error::new(Kind::BrokenPipe, "broken pipe", "")
     } else {
         Error::io("cannot write to", "stdout", e)
     }
@@ -227,10 +272,7 @@ mod tests {
 
     #[test]
     fn report_shows_message_and_hint_on_separate_lines() {
-        let e = Error::Auth {
-            message: "Kestra refused the credentials".into(),
-            hint: "check the password".into(),
-        };
+        let e = Error::auth("Kestra refused the credentials", "check the password");
         assert_eq!(
             Report(&e).to_string(),
             "error: Kestra refused the credentials\n  hint: check the password"

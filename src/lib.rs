@@ -19,7 +19,7 @@ mod settings;
 mod stack;
 
 pub use cli::Cli;
-pub use error::{Error, Exit, Report};
+pub use error::{Error, Exit, Kind as ErrorKind, Report};
 pub use output::time::init_local_offset;
 
 /// The pure parsers that read outside input (flow files, settings, server responses), for the
@@ -97,7 +97,7 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
         #[cfg(unix)]
         let mut interrupts =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                .map_err(|e| Error::Other(anyhow::anyhow!("cannot watch for Ctrl-C: {e}")))?;
+                .map_err(|e| Error::from(anyhow::anyhow!("cannot watch for Ctrl-C: {e}")))?;
         let watcher = tokio::spawn(async move {
             loop {
                 #[cfg(unix)]
@@ -114,13 +114,13 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
         let result = commands::run(&ctx, cli.command).await;
         watcher.abort();
         if interrupted.load(std::sync::atomic::Ordering::SeqCst) && result.is_ok() {
-            return Err(Error::Interrupted { hint: hint.into() });
+            return Err(Error::interrupted(hint));
         }
         return result;
     }
     let hint = after_interrupt(&cli.command);
     tokio::select! {
         result = commands::run(&ctx, cli.command) => result,
-        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted { hint }),
+        _ = tokio::signal::ctrl_c() => Err(Error::interrupted(hint)),
     }
 }

@@ -12,6 +12,12 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            // A value our own parsers refused (cli::values) reads like every other error of ours.
+            if let Some(ours) =
+                std::error::Error::source(&e).and_then(|s| s.downcast_ref::<Error>())
+            {
+                return report(ours);
+            }
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
@@ -33,7 +39,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return report(&Error::Other(anyhow::anyhow!("cannot start: {e}"))),
+        Err(e) => return report(&Error::from(anyhow::anyhow!("cannot start: {e}"))),
     };
     match runtime.block_on(kestractl::run(cli)) {
         Ok(exit) => ExitCode::from(exit.code()),
@@ -42,7 +48,7 @@ fn main() -> ExitCode {
 }
 
 fn report(e: &Error) -> ExitCode {
-    if !matches!(e, Error::BrokenPipe) {
+    if e.kind() != kestractl::ErrorKind::BrokenPipe {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{}", Report(e));
     }

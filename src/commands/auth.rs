@@ -5,7 +5,6 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -22,7 +21,6 @@ use crate::secrets::import::{self, BASIC_AUTH_KEY, DB_KEY};
 use crate::secrets::source::read_password_line;
 use crate::secrets::store::{self, Availability, Keyring};
 use crate::settings::config_file::{ConfigFile, Context};
-use crate::settings::duration::parse_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::settings::{self, Settings};
 
@@ -94,16 +92,15 @@ async fn login(ctx: &Ctx) -> Result<Exit> {
     match client.check_credentials().await {
         Ok(CredentialCheck::Valid | CredentialCheck::ValidForbidden) => {}
         Ok(_) => {
-            return Err(Error::Auth {
-                message: format!(
+            return Err(Error::auth(
+                format!(
                     "Kestra at {} refused the password of {}; nothing was stored",
                     server_of(s),
                     s.username.value
                 ),
-                hint: "check the password, and the username (--username, KESTRACTL_USERNAME or \
-                       the context: `kestractl config show`)"
-                    .into(),
-            });
+                "check the password, and the username (--username, KESTRACTL_USERNAME or \
+                       the context: `kestractl config show`)",
+            ));
         }
         Err(e) => {
             ctx.out
@@ -324,21 +321,19 @@ async fn show(ctx: &Ctx, args: &AuthShowArgs) -> Result<Exit> {
         ctx.basic_auth_entry().await?
     };
     let Some(secret) = keyring.get(&entry).await? else {
-        return Err(Error::NotFound {
-            message: format!(
+        return Err(Error::not_found(
+            format!(
                 "the {} has no entry `{entry}`",
                 keyring.backend().describe()
             ),
-            hint: if args.db {
+            if args.db {
                 "`kestractl start` stores the stack's Postgres password (and `auth import-env` \
                  moves KESTRA_DB_PASSWORD there)"
-                    .into()
             } else {
                 "store one with `kestractl auth login` (a first `kestractl start` generates and \
                  stores one); check --context/--server/--username with `kestractl auth status`"
-                    .into()
             },
-        });
+        ));
     };
     if std::io::stdout().is_terminal()
         && !ctx.global.yes
@@ -399,10 +394,10 @@ impl<'a> Undo<'a> {
     async fn fail(self, e: Error) -> Error {
         match self.revert().await {
             Ok(()) => e,
-            Err(undo) => Error::Keyring {
-                message: format!("{e}; and putting the keyring back failed too: {undo}"),
-                hint: e.hint().unwrap_or_default(),
-            },
+            Err(undo) => Error::keyring(
+                format!("{e}; and putting the keyring back failed too: {undo}"),
+                e.hint().unwrap_or_default(),
+            ),
         }
     }
 }
@@ -841,8 +836,7 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
     } else {
         Kind::BasicAuth
     };
-    let wait_timeout: Duration =
-        parse_duration(&args.wait_timeout).map_err(|m| Error::usage(m, "fix --wait-timeout"))?;
+    let wait_timeout = args.wait_timeout;
     let s = ctx.settings().await?;
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     // The keyring entry follows the resolved server: it must be this stack's.
@@ -853,31 +847,30 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
             || server.host_str() == Some(stack.bind.value.to_string().as_str()));
     if !ours {
         if kind == Kind::Database {
-            return Err(Error::Rotation {
-                message: format!(
+            return Err(Error::rotation(
+                format!(
                     "the server of this command ({}) is not the stack kestractl manages here \
                      ({local}), and only that stack's Postgres password can be rotated",
                     server_of(s)
                 ),
-                hint: format!(
+                format!(
                     "rotate the local stack's with `--server {local}` (or a context pointing at \
                      it). Nothing was changed"
                 ),
-            });
+            ));
         }
         return rotate_through_api(ctx, s, args).await;
     }
     let conflicts = rotation_conflicts(ctx, s, kind);
     if !conflicts.is_empty() {
-        return Err(Error::Rotation {
-            message: format!(
+        return Err(Error::rotation(
+            format!(
                 "not rotating: {} would put the old password back at the next `kestractl start`",
                 conflicts.join(", ")
             ),
-            hint: "move plain-text passwords into the keyring (`kestractl auth import-env \
-                   --rewrite-env`) or unset them, then rotate; nothing was changed"
-                .into(),
-        });
+            "move plain-text passwords into the keyring (`kestractl auth import-env \
+                   --rewrite-env`) or unset them, then rotate; nothing was changed",
+        ));
     }
     let keyring = ctx.keyring().await?.require()?;
     let engine = ctx.engine().await?;
@@ -950,17 +943,16 @@ async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
 async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &RotateArgs) -> Result<Exit> {
     let conflicts = rotation_conflicts(ctx, s, Kind::BasicAuth);
     if !conflicts.is_empty() {
-        return Err(Error::Rotation {
-            message: format!(
+        return Err(Error::rotation(
+            format!(
                 "not rotating: the next command would take its password from {} instead of \
                  the new one in the keyring",
                 conflicts.join(", ")
             ),
-            hint: "store the current password with `kestractl auth login` and unset the others \
+            "store the current password with `kestractl auth login` and unset the others \
                    (or `kestractl auth import-env --rewrite-env`), then rotate; nothing was \
-                   changed"
-                .into(),
-        });
+                   changed",
+        ));
     }
     let keyring = ctx.keyring().await?.require()?;
     let progress = Progress::new();

@@ -259,10 +259,7 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
     checks.push(socket_check(
         match &engine {
             Ok(e) => Ok(*e),
-            Err(e) => Err(Error::Engine {
-                message: e.to_string(),
-                hint: e.hint().unwrap_or_default(),
-            }),
+            Err(e) => Err(Error::engine(e.to_string(), e.hint().unwrap_or_default())),
         },
         &host,
     ));

@@ -7,16 +7,17 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Ctx;
+use crate::cli::values::merge_states;
 use crate::cli::{ExecutionsArgs, ExecutionsCommand, ListExecutionsArgs, RunArgs, WaitArgs};
 use crate::error::{Error, Exit, Result};
 use crate::inert;
 use crate::kestra::executions::{ExecutionFilter, InputValue};
-use crate::kestra::model::{Execution, LogEntry, STATES, TaskRun, is_terminal};
+use crate::kestra::model::{Execution, LogEntry, TaskRun, is_terminal};
 use crate::kestra::routes::{ApiVersion, segment};
 use crate::kestra::{ApiError, KestraClient, sse};
 use crate::output::progress::Progress;
 use crate::output::{Format, Style, time as otime};
-use crate::settings::duration::{format_duration, parse_duration};
+use crate::settings::duration::format_duration;
 
 pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
     match args.command {
@@ -39,85 +40,15 @@ pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
 // ---------------------------------------------------------------------------------------------
 // Parsing of the command line's values (pure).
 
-/// `key=value` (labels, inputs). The key must not be empty.
-pub fn parse_pair(text: &str, what: &str) -> Result<(String, String)> {
-    match text.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(Error::usage(
-            format!("`{text}` is not a {what}: expected KEY=VALUE"),
-            format!("write the {what} as key=value, e.g. team=data"),
-        )),
-    }
-}
-
-/// `--since 24h` / `--since 2026-11-01` / `--since 2026-11-01T10:00:00Z`.
-pub fn parse_when(text: &str, now: OffsetDateTime, flag: &str) -> Result<OffsetDateTime> {
-    if let Ok(d) = parse_duration(text) {
-        let d = time::Duration::try_from(d).unwrap_or(time::Duration::ZERO);
-        return Ok(now - d);
-    }
-    if let Some(t) = otime::parse(text) {
-        return Ok(t);
-    }
-    let date_format = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(date) = time::Date::parse(text, &date_format) {
-        return Ok(date.midnight().assume_utc());
-    }
-    Err(Error::usage(
-        format!("`{text}` is neither a duration nor a date"),
-        format!(
-            "{flag} takes a duration back from now (24h, 7d) or a date (2026-11-01, 2026-11-01T10:00:00Z)"
-        ),
-    ))
-}
-
-/// `--state failed,warning` → `FAILED`, `WARNING`; Kestra 1.x's `CANCELED` is read as `CANCELLED`.
-pub fn parse_states(values: &[String]) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for part in values.iter().flat_map(|v| v.split(',')) {
-        let s = part.trim().to_ascii_uppercase();
-        if s.is_empty() {
-            continue;
-        }
-        let s = if s == "CANCELED" {
-            "CANCELLED".to_string()
-        } else {
-            s
-        };
-        if !STATES.contains(&s.as_str()) {
-            return Err(Error::usage(
-                format!("`{part}` is not an execution state"),
-                format!("use one of: {}", STATES.join(", ")),
-            ));
-        }
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    Ok(out)
-}
-
-pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> Result<ExecutionFilter> {
-    Ok(ExecutionFilter {
+pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> ExecutionFilter {
+    ExecutionFilter {
         namespace: args.namespace.clone(),
         flow: args.flow.clone(),
-        states: parse_states(&args.state)?,
-        since: args
-            .since
-            .as_deref()
-            .map(|s| parse_when(s, now, "--since"))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|s| parse_when(s, now, "--until"))
-            .transpose()?,
-        labels: args
-            .label
-            .iter()
-            .map(|l| parse_pair(l, "label"))
-            .collect::<Result<_>>()?,
-    })
+        states: merge_states(&args.state),
+        since: args.since.map(|w| w.resolve(now)),
+        until: args.until.map(|w| w.resolve(now)),
+        labels: args.label.clone(),
+    }
 }
 
 /// How an execution's end state maps to the exit code of `run --wait` and `watch`.
@@ -190,19 +121,21 @@ fn ui_url(client: &KestraClient, e: &Execution) -> String {
 
 fn not_found(id: &str, e: ApiError) -> Error {
     if e.status() == Some(404) {
-        Error::NotFound {
-            message: format!("there is no execution {id}"),
-            hint: "`kestractl executions` lists recent ones".into(),
-        }
+        Error::not_found(
+            format!("there is no execution {id}"),
+            "`kestractl executions` lists recent ones",
+        )
     } else {
         e.into()
     }
 }
 
 fn parse_execution(v: &Value) -> Result<Execution> {
-    serde_json::from_value(v.clone()).map_err(|e| Error::Server {
-        message: format!("the server sent an execution kestractl cannot read: {e}"),
-        hint: "`kestractl server info` shows the server's version".into(),
+    serde_json::from_value(v.clone()).map_err(|e| {
+        Error::server(
+            format!("the server sent an execution kestractl cannot read: {e}"),
+            "`kestractl server info` shows the server's version",
+        )
     })
 }
 
@@ -211,7 +144,7 @@ fn parse_execution(v: &Value) -> Result<Execution> {
 
 async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
     let now = OffsetDateTime::now_utc();
-    let filter = filter_of(args, now)?;
+    let filter = filter_of(args, now);
     let client = ctx.kestra().await?;
     let page_size: u32 = if args.all {
         200
@@ -415,8 +348,8 @@ async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit> {
 
 fn parse_inputs(args: &RunArgs) -> Result<Vec<(String, InputValue)>> {
     let mut inputs = Vec::new();
-    for raw in &args.inputs {
-        let (name, value) = parse_pair(raw, "input")?;
+    for (name, value) in &args.inputs {
+        let name = name.clone();
         let value = match value.strip_prefix('@') {
             Some(path) => {
                 let p = std::path::PathBuf::from(path);
@@ -428,7 +361,7 @@ fn parse_inputs(args: &RunArgs) -> Result<Vec<(String, InputValue)>> {
                 }
                 InputValue::File(p)
             }
-            None => InputValue::Text(value),
+            None => InputValue::Text(value.clone()),
         };
         inputs.push((name, value));
     }
@@ -438,20 +371,20 @@ fn parse_inputs(args: &RunArgs) -> Result<Vec<(String, InputValue)>> {
 fn flow_error(namespace: &str, flow: &str, e: ApiError) -> Error {
     let detail = e.problem().map(|p| p.summary()).unwrap_or_default();
     match e.status() {
-        Some(404) => Error::NotFound {
-            message: format!("there is no flow {namespace}/{flow}"),
-            hint: format!("`kestractl flows list {namespace}` lists the flows of that namespace"),
-        },
-        Some(409) => Error::Rejected {
-            message: format!("Kestra will not start {namespace}/{flow}: {detail}"),
-            hint: "a disabled flow must be enabled first (in the UI, or `disabled: false` in its source and a deploy)".into(),
-            exit: Exit::Error,
-        },
-        Some(400 | 422) => Error::Rejected {
-            message: format!("Kestra refused the inputs of {namespace}/{flow}: {detail}"),
-            hint: "give each required input with --input name=value (files: --input name=@path)".into(),
-            exit: Exit::InvalidInput,
-        },
+        Some(404) => Error::not_found(
+            format!("there is no flow {namespace}/{flow}"),
+            format!("`kestractl flows list {namespace}` lists the flows of that namespace"),
+        ),
+        Some(409) => Error::rejected(
+            format!("Kestra will not start {namespace}/{flow}: {detail}"),
+            "a disabled flow must be enabled first (in the UI, or `disabled: false` in its source and a deploy)",
+            Exit::Error,
+        ),
+        Some(400 | 422) => Error::rejected(
+            format!("Kestra refused the inputs of {namespace}/{flow}: {detail}"),
+            "give each required input with --input name=value (files: --input name=@path)",
+            Exit::InvalidInput,
+        ),
         _ => e.into(),
     }
 }
@@ -459,15 +392,11 @@ fn flow_error(namespace: &str, flow: &str, e: ApiError) -> Error {
 async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
     // Everything that can be checked locally is, before anything is started.
     let inputs = parse_inputs(args)?;
-    let labels: Vec<(String, String)> = args
-        .label
-        .iter()
-        .map(|l| parse_pair(l, "label"))
-        .collect::<Result<_>>()?;
-    let wait_timeout = wait_deadline(&args.wait_args)?;
+    let labels = &args.label;
+    let wait_timeout = args.wait_args.wait_timeout;
     let client = ctx.kestra().await?;
     let raw = client
-        .trigger(&args.namespace, &args.flow, &inputs, &labels)
+        .trigger(&args.namespace, &args.flow, &inputs, labels)
         .await
         .map_err(|e| flow_error(&args.namespace, &args.flow, e))?;
     let e = parse_execution(&raw)?;
@@ -499,15 +428,8 @@ async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
     .await
 }
 
-fn wait_deadline(w: &WaitArgs) -> Result<Option<Duration>> {
-    w.wait_timeout
-        .as_deref()
-        .map(|t| parse_duration(t).map_err(|m| Error::usage(m, "fix --wait-timeout")))
-        .transpose()
-}
-
 async fn watch(ctx: &Ctx, id: &str, w: &WaitArgs) -> Result<Exit> {
-    let timeout = wait_deadline(w)?;
+    let timeout = w.wait_timeout;
     let client = ctx.kestra().await?;
     // Fail fast (exit 3) on an unknown id rather than waiting on its stream.
     client
@@ -651,15 +573,15 @@ async fn follow_to_end(
     }
     progress.finish();
     if !finished {
-        return Err(Error::NotReady {
-            message: format!(
+        return Err(Error::not_ready(
+            format!(
                 "execution {id} has not ended after {} (--wait-timeout); it goes on",
                 format_duration(started.elapsed())
             ),
-            hint: format!(
+            format!(
                 "follow it with `kestractl executions watch {id}`, or kill it with `kestractl executions kill {id}`"
             ),
-        });
+        ));
     }
     // The final state with every task run (2.0's stream events and list items may be slimmer).
     let raw = client
@@ -811,11 +733,8 @@ async fn logs(
             tokio::select! {
                 chunk = tokio::time::timeout(wait, body.next()) => match chunk {
                     Ok(Some(Ok(bytes))) => {
-                        let events = parser.push(&bytes).map_err(|e| Error::Server {
-                            message: format!("following the logs of {id}: {e}"),
-                            hint: "`kestractl executions logs ID` (without -f) reads them in one answer"
-                                .into(),
-                        })?;
+                        let events = parser.push(&bytes).map_err(|e| Error::server(format!("following the logs of {id}: {e}"), "`kestractl executions logs ID` (without -f) reads them in one answer"
+                                ))?;
                         let entries: Vec<LogEntry> = events
                             .iter()
                             // `id: start` carries an empty entry that only opens the stream.
@@ -879,30 +798,29 @@ impl LogSeen {
 
 fn action_error(id: &str, action: &str, e: ApiError) -> Error {
     match e.status() {
-        Some(404) => Error::NotFound {
-            message: format!("there is no execution {id}"),
-            hint: "`kestractl executions` lists recent ones".into(),
-        },
-        Some(409 | 422) => Error::Rejected {
-            message: format!(
+        Some(404) => Error::not_found(
+            format!("there is no execution {id}"),
+            "`kestractl executions` lists recent ones",
+        ),
+        Some(409 | 422) => {
+            let message = format!(
                 "execution {id} cannot be {action}: {}",
                 e.problem()
                     .map(|p| p.summary())
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "Kestra refused".into())
-            ),
+            );
             // Kestra's rules (`State.canBeRestarted`; the kill route with its default
             // `isOnKillCascade=true` accepts any execution).
-            hint: if action == "killed" {
-                "`kestractl executions get ID` shows its state".into()
+            let hint = if action == "killed" {
+                "`kestractl executions get ID` shows its state"
             } else {
                 "Kestra restarts an execution that FAILED or is PAUSED (1.3 also one that ended \
                  otherwise with a failed task; never a KILLED one); `kestractl executions get ID` \
                  shows its state"
-                    .into()
-            },
-            exit: Exit::Error,
-        },
+            };
+            Error::rejected(message, hint, Exit::Error)
+        }
         _ => e.into(),
     }
 }
@@ -955,49 +873,6 @@ async fn restart(ctx: &Ctx, id: &str) -> Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn now() -> OffsetDateTime {
-        otime::parse("2026-11-27T12:00:00Z").unwrap()
-    }
-
-    #[test]
-    fn pairs_and_states() {
-        assert_eq!(
-            parse_pair("team=data=x", "label").unwrap(),
-            ("team".into(), "data=x".into())
-        );
-        assert!(parse_pair("=x", "label").is_err());
-        assert!(
-            parse_pair("novalue", "label")
-                .unwrap_err()
-                .to_string()
-                .contains("KEY=VALUE")
-        );
-        assert_eq!(
-            parse_states(&["failed,Warning".into(), "canceled".into(), "FAILED".into()]).unwrap(),
-            ["FAILED", "WARNING", "CANCELLED"]
-        );
-        let err = parse_states(&["DONE".into()]).unwrap_err();
-        assert!(err.hint().unwrap().contains("SUCCESS"));
-    }
-
-    #[test]
-    fn when_accepts_durations_and_dates() {
-        assert_eq!(
-            parse_when("24h", now(), "--since").unwrap(),
-            otime::parse("2026-11-26T12:00:00Z").unwrap()
-        );
-        assert_eq!(
-            parse_when("2026-11-01", now(), "--since").unwrap(),
-            otime::parse("2026-11-01T00:00:00Z").unwrap()
-        );
-        assert_eq!(
-            parse_when("2026-11-01T10:00:00+02:00", now(), "--since").unwrap(),
-            otime::parse("2026-11-01T08:00:00Z").unwrap()
-        );
-        let err = parse_when("yesterday", now(), "--since").unwrap_err();
-        assert!(err.hint().unwrap().contains("24h"));
-    }
 
     #[test]
     fn exit_codes_follow_the_end_state() {

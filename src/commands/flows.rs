@@ -44,14 +44,14 @@ pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
 }
 
 fn invalid_input(count: usize, what: &str) -> Error {
-    Error::Rejected {
-        message: format!(
+    Error::rejected(
+        format!(
             "{count} problem{} in the flow files; {what}",
             if count == 1 { "" } else { "s" }
         ),
-        hint: "fix the files listed above and run it again".into(),
-        exit: Exit::InvalidInput,
-    }
+        "fix the files listed above and run it again",
+        Exit::InvalidInput,
+    )
 }
 
 fn print_problems(ctx: &Ctx, problems: &[FileProblem]) {
@@ -379,8 +379,8 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     }
     if !failures.is_empty() {
         let skipped = report.plan.iter().filter(|r| r.result == "skipped").count();
-        return Err(Error::Server {
-            message: format!(
+        return Err(Error::server(
+            format!(
                 "{} flow(s) failed to deploy{}",
                 failures.len(),
                 if skipped > 0 && args.fail_fast {
@@ -391,7 +391,7 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
                     String::new()
                 }
             ),
-            hint: {
+            {
                 let written = report.plan.iter().filter(|r| r.result == "done").count();
                 if written == 0 {
                     "nothing was written; fix the cause and run deploy again".into()
@@ -402,7 +402,7 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
                     )
                 }
             },
-        });
+        ));
     }
     Ok(Exit::Ok)
 }
@@ -555,10 +555,10 @@ fn check_names(namespace: &str, id: &str) -> Result<()> {
 
 fn not_found(namespace: &str, id: &str, e: ApiError) -> Error {
     if e.status() == Some(404) {
-        Error::NotFound {
-            message: format!("there is no flow {namespace}/{id}"),
-            hint: format!("`kestractl flows list {namespace}` lists that namespace's flows"),
-        }
+        Error::not_found(
+            format!("there is no flow {namespace}/{id}"),
+            format!("`kestractl flows list {namespace}` lists that namespace's flows"),
+        )
     } else {
         e.into()
     }

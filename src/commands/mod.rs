@@ -271,12 +271,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Logs(args) => stack::logs::run(ctx, &args).await,
         Command::Stop(args) => stack::stop::run(ctx, &args).await,
         Command::Restart(args) => {
-            let stop = crate::cli::StopArgs {
-                remove: false,
-                volumes: false,
-                grace: "30s".into(),
-            };
-            stack::stop::run(ctx, &stop).await?;
+            stack::stop::keeping_everything(ctx).await?;
             stack::start::run(ctx, &args).await
         }
         Command::Compose => stack::compose::run(ctx).await,

@@ -114,20 +114,20 @@ async fn info(ctx: &Ctx) -> Result<Exit> {
 
     match credentials {
         CredentialCheck::Valid | CredentialCheck::ValidForbidden => Ok(Exit::Ok),
-        CredentialCheck::Refused => Err(Error::Auth {
-            message: format!(
+        CredentialCheck::Refused => Err(Error::auth(
+            format!(
                 "Kestra at {} refused the credentials of {}",
                 info.server, info.username
             ),
-            hint: auth_hint(true),
-        }),
-        CredentialCheck::Missing => Err(Error::Auth {
-            message: format!(
+            auth_hint(true),
+        )),
+        CredentialCheck::Missing => Err(Error::auth(
+            format!(
                 "no password was given, so the credentials of {} could not be checked",
                 info.username
             ),
-            hint: auth_hint(false),
-        }),
+            auth_hint(false),
+        )),
     }
 }
 

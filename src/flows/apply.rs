@@ -10,7 +10,7 @@ use futures_util::stream;
 
 use super::LocalFlow;
 use super::plan::{Action, PlanItem};
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::kestra::KestraClient;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +33,7 @@ pub enum Outcome {
 fn reason(e: crate::kestra::ApiError) -> String {
     let err = Error::from(e);
     match err.hint() {
-        Some(h)
-            if matches!(
-                err,
-                Error::Auth { .. } | Error::Unreachable { .. } | Error::Server { .. }
-            ) =>
-        {
+        Some(h) if matches!(err.kind(), Kind::Auth | Kind::Unreachable | Kind::Server) => {
             format!("{err} ({h})")
         }
         _ => err.to_string(),

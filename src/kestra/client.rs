@@ -218,9 +218,9 @@ impl KestraClient {
             && !is_loopback(&cfg.server)
             && !cfg.allow_insecure_http
         {
-            return Err(Error::InsecureHttp {
-                host: cfg.server.host_str().unwrap_or_default().to_string(),
-            });
+            return Err(Error::insecure_http(
+                cfg.server.host_str().unwrap_or_default(),
+            ));
         }
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("kestractl/", env!("CARGO_PKG_VERSION")))
@@ -748,7 +748,7 @@ mod tests {
         let err = KestraClient::new(cfg("http://kestra.internal:8080", Some("pw"), false))
             .err()
             .unwrap();
-        assert!(matches!(err, Error::InsecureHttp { .. }));
+        assert_eq!(err.kind(), crate::error::Kind::InsecureHttp);
         assert!(err.hint().unwrap().contains("--allow-insecure-http"));
         assert!(KestraClient::new(cfg("http://kestra.internal:8080", Some("pw"), true)).is_ok());
         assert!(KestraClient::new(cfg("https://kestra.internal", Some("pw"), false)).is_ok());

@@ -129,7 +129,8 @@ impl From<ApiError> for Error {
                     ),
                     TransportKind::Timeout => (
                         format!("no answer within {} (--timeout)", format_duration(timeout)),
-                        "the server may be starting or overloaded; retry, or raise --timeout".into(),
+                        "the server may be starting or overloaded; retry, or raise --timeout"
+                            .into(),
                     ),
                     TransportKind::Cut => (
                         detail,
@@ -143,13 +144,16 @@ impl From<ApiError> for Error {
                         "check the server URL and that it speaks HTTP(S)".into(),
                     ),
                 };
-                Error::Unreachable { url, reason, hint }
+                Error::unreachable(&url, &reason, hint)
             }
-            ApiError::Decode { method, url, detail } => Error::Server {
-                message: format!("{method} {url} returned an answer kestractl cannot read: {detail}"),
-                hint: "is the server URL a Kestra API (not a proxy page)? `kestractl server info` checks it"
-                    .into(),
-            },
+            ApiError::Decode {
+                method,
+                url,
+                detail,
+            } => Error::server(
+                format!("{method} {url} returned an answer kestractl cannot read: {detail}"),
+                "is the server URL a Kestra API (not a proxy page)? `kestractl server info` checks it",
+            ),
             ApiError::Status {
                 method,
                 url,
@@ -167,8 +171,8 @@ impl From<ApiError> for Error {
                     format!(": {said}")
                 };
                 match status {
-                    502..=504 => Error::Server {
-                        message: match retried_for {
+                    502..=504 => Error::server(
+                        match retried_for {
                             Some(waited) => format!(
                                 "Kestra stayed unavailable (HTTP {status} on {method} {url}) for {}{said}",
                                 format_duration(waited)
@@ -177,68 +181,66 @@ impl From<ApiError> for Error {
                                 "Kestra was unavailable (HTTP {status} on {method} {url}){said}"
                             ),
                         },
-                        hint: if retried_for.is_some() {
+                        if retried_for.is_some() {
                             "it may be restarting or overloaded: `kestractl status` (or `kestractl \
                              server info`) tells when it answers again; then run the command \
                              again, or give it longer with --timeout"
-                                .into()
                         } else {
                             "this request is not repeated automatically (it may have been carried \
                              out); check its effect before running it again, once Kestra answers"
-                                .into()
                         },
-                    },
-                    300..=399 => Error::Server {
-                        message: format!(
+                    ),
+                    300..=399 => Error::server(
+                        format!(
                             "{method} {url} was redirected (HTTP {status}) to {}",
                             location.as_deref().unwrap_or("another place")
                         ),
-                        hint: "point --server at Kestra itself, not at a login proxy or a redirecting address"
-                            .into(),
-                    },
-                    401 => Error::Auth {
-                        message: if password_given {
-                            format!("Kestra refused the credentials of {username} (HTTP 401 on {method} {url})")
+                        "point --server at Kestra itself, not at a login proxy or a redirecting address",
+                    ),
+                    401 => Error::auth(
+                        if password_given {
+                            format!(
+                                "Kestra refused the credentials of {username} (HTTP 401 on {method} {url})"
+                            )
                         } else {
-                            format!("Kestra requires a password and none was given (HTTP 401 on {method} {url})")
+                            format!(
+                                "Kestra requires a password and none was given (HTTP 401 on {method} {url})"
+                            )
                         },
-                        hint: auth_hint(password_given),
-                    },
-                    403 => Error::Auth {
-                        message: format!("{username} may not do this (HTTP 403 on {method} {url}){said}"),
-                        hint: "use an account with the needed permissions".into(),
-                    },
-                    404 => Error::NotFound {
-                        message: format!("not found (HTTP 404 on {method} {url}){said}"),
-                        hint: "check the names you gave; `kestractl server info` shows the server version and tenant"
-                            .into(),
-                    },
+                        auth_hint(password_given),
+                    ),
+                    403 => Error::auth(
+                        format!("{username} may not do this (HTTP 403 on {method} {url}){said}"),
+                        "use an account with the needed permissions",
+                    ),
+                    404 => Error::not_found(
+                        format!("not found (HTTP 404 on {method} {url}){said}"),
+                        "check the names you gave; `kestractl server info` shows the server version and tenant",
+                    ),
                     // `TenantValidationFilter`: Kestra OSS serves one tenant.
-                    400 if said.contains("Tenant must be 'main'") => Error::Rejected {
-                        message: format!("Kestra refused the tenant of {method} {url} (HTTP 400){said}"),
-                        hint: "Kestra OSS has one tenant, `main`: drop --tenant (or \
-                               KESTRACTL_TENANT, or the context's tenant), or set it to main"
-                            .into(),
-                        exit: Exit::Error,
-                    },
-                    400 | 409 | 415 | 422 => Error::Rejected {
-                        message: format!("Kestra rejected {method} {url} (HTTP {status}){said}"),
-                        // Commands that know the route give a sharper hint; this one used to be
-                        // empty, which left the operator with Kestra's words and no next step.
-                        hint: "Kestra's reason is above: fix what it names; if it is about the \
-                               request itself, check the server's version with `kestractl server \
-                               info` (kestractl speaks Kestra 1.3 and 2.x)"
-                            .into(),
-                        exit: Exit::Error,
-                    },
-                    _ => Error::Server {
-                        message: format!("Kestra failed on {method} {url} (HTTP {status}){said}"),
-                        hint: if status >= 500 {
+                    400 if said.contains("Tenant must be 'main'") => Error::rejected(
+                        format!("Kestra refused the tenant of {method} {url} (HTTP 400){said}"),
+                        "Kestra OSS has one tenant, `main`: drop --tenant (or \
+                               KESTRACTL_TENANT, or the context's tenant), or set it to main",
+                        Exit::Error,
+                    ),
+                    // Commands that know the route give a sharper hint; this one used to be
+                    // empty, which left the operator with Kestra's words and no next step.
+                    400 | 409 | 415 | 422 => Error::rejected(
+                        format!("Kestra rejected {method} {url} (HTTP {status}){said}"),
+                        "Kestra's reason is above: fix what it names; if it is about the \
+                         request itself, check the server's version with `kestractl server \
+                         info` (kestractl speaks Kestra 1.3 and 2.x)",
+                        Exit::Error,
+                    ),
+                    _ => Error::server(
+                        format!("Kestra failed on {method} {url} (HTTP {status}){said}"),
+                        if status >= 500 {
                             "the server had a problem; `kestractl status` and the Kestra logs say more".into()
                         } else {
                             String::new()
                         },
-                    },
+                    ),
                 }
             }
         }

@@ -39,6 +39,8 @@ pub struct Output {
     pub format: Format,
     color: bool,
     tty: bool,
+    /// The terminal's width in columns, which tables fit into (none when piped).
+    width: Option<usize>,
 }
 
 impl Output {
@@ -50,6 +52,8 @@ impl Output {
             format: requested.unwrap_or(if tty { Format::Table } else { Format::Plain }),
             color: tty && !no_color && !no_color_env,
             tty,
+            width: terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(width, _)| usize::from(width.0)),
         }
     }
 
@@ -59,6 +63,7 @@ impl Output {
             format,
             color: false,
             tty: false,
+            width: None,
         }
     }
 
@@ -108,8 +113,8 @@ impl Output {
     }
 
     pub fn render_table(&self, headers: &[&str], rows: &[Vec<String>]) -> String {
-        let mut text = String::new();
         if self.format != Format::Table {
+            let mut text = String::new();
             for row in rows {
                 let cells: Vec<String> = row.iter().map(|c| plain_cell(c)).collect();
                 text.push_str(&cells.join("\t"));
@@ -117,33 +122,8 @@ impl Output {
             }
             return text;
         }
-        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-        for row in rows {
-            for (i, cell) in row.iter().enumerate() {
-                if i < widths.len() {
-                    widths[i] = widths[i].max(visible_width(cell));
-                }
-            }
-        }
-        let line = |cells: Vec<String>, text: &mut String| {
-            let last = cells.len().saturating_sub(1);
-            for (i, cell) in cells.iter().enumerate() {
-                text.push_str(cell);
-                if i < last {
-                    let pad = widths[i].saturating_sub(visible_width(cell)) + 2;
-                    text.push_str(&" ".repeat(pad));
-                }
-            }
-            text.push('\n');
-        };
-        line(
-            headers.iter().map(|h| self.paint(Style::Bold, h)).collect(),
-            &mut text,
-        );
-        for row in rows {
-            line(row.clone(), &mut text);
-        }
-        text
+        let headers = headers.iter().map(|h| self.paint(Style::Bold, h));
+        fit_table(headers, rows, self.width)
     }
 
     /// A record of labelled values: `Label:  value` on a terminal, `key<TAB>value` when piped.
@@ -209,7 +189,7 @@ pub fn confirm(question: &str, why: &str) -> Result<bool> {
 pub fn render_structured<T: Serialize>(format: Format, value: &T) -> Result<String> {
     let text = match format {
         Format::Yaml => serde_saphyr::to_string(value)
-            .map_err(|e| Error::Other(anyhow::anyhow!("cannot render YAML: {e}")))?,
+            .map_err(|e| Error::from(anyhow::anyhow!("cannot render YAML: {e}")))?,
         Format::Jsonl => {
             let mut s = serde_json::to_string(value).map_err(anyhow::Error::from)?;
             s.push('\n');
@@ -234,27 +214,52 @@ fn plain_cell(cell: &str) -> String {
     cell.replace(['\t', '\n', '\r'], " ")
 }
 
-/// Width as shown on screen: ANSI colour sequences take no room.
-fn visible_width(s: &str) -> usize {
-    let mut width = 0;
-    let mut in_escape = false;
-    for c in s.chars() {
-        if in_escape {
-            if c == 'm' {
-                in_escape = false;
-            }
-        } else if c == '\x1b' {
-            in_escape = true;
-        } else {
-            width += 1;
-        }
+/// Aligned columns two spaces apart under a header, no borders, no trailing spaces. Widths are
+/// display widths; with `max_width` the widest column is truncated (with "…") until every line
+/// fits.
+fn fit_table(
+    headers: impl IntoIterator<Item = String>,
+    rows: &[Vec<String>],
+    max_width: Option<usize>,
+) -> String {
+    use tabled::settings::object::Columns;
+    use tabled::settings::peaker::Priority;
+    use tabled::settings::{Padding, Width};
+
+    let mut builder = tabled::builder::Builder::default();
+    builder.push_record(headers);
+    for row in rows {
+        builder.push_record(row.iter().map(String::as_str));
     }
-    width
+    let mut table = builder.build();
+    table
+        .with(tabled::settings::Style::empty())
+        .with(Padding::new(0, 2, 0, 0))
+        .modify(Columns::last(), Padding::zero());
+    if let Some(width) = max_width {
+        table.with(
+            Width::truncate(width)
+                .suffix("…")
+                .priority(Priority::max(true)),
+        );
+    }
+    let mut text = String::new();
+    for line in table.to_string().lines() {
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Width as shown on screen, in terminal columns: ANSI sequences take no room, East Asian wide
+    /// characters and most emoji take two.
+    fn visible_width(s: &str) -> usize {
+        tabled::grid::util::string::get_text_width(s)
+    }
 
     fn rows() -> Vec<Vec<String>> {
         vec![
@@ -295,6 +300,52 @@ mod tests {
             o.render_record(&[("Server", "x".into()), ("Version", "2.0.5".into())]),
             "Server:  x\nVersion: 2.0.5\n"
         );
+    }
+
+    /// The display column each line's last cell starts at.
+    fn last_cell_columns(text: &str, last: &[&str]) -> Vec<usize> {
+        text.lines()
+            .zip(last)
+            .map(|(line, cell)| visible_width(&line[..line.rfind(cell).unwrap()]))
+            .collect()
+    }
+
+    #[test]
+    fn wide_characters_line_up() {
+        let rows = vec![
+            vec!["数据管道".into(), "ok".into()],
+            vec!["🚀 launch".into(), "ok".into()],
+            vec!["plain".into(), "ok".into()],
+        ];
+        let text = fit_table(["FLOW".to_string(), "STATE".to_string()], &rows, None);
+        let columns = last_cell_columns(&text, &["STATE", "ok", "ok", "ok"]);
+        assert_eq!(columns, [11, 11, 11, 11], "{text}");
+        // Colour codes in a cell take no room either.
+        let o = Output {
+            color: true,
+            ..Output::for_tests(Format::Table)
+        };
+        let painted = vec![vec![o.paint(Style::Red, "数据"), "x".into()]];
+        let text = fit_table(["NAME".to_string(), "V".to_string()], &painted, None);
+        assert_eq!(last_cell_columns(&text, &["V", "x"]), [6, 6], "{text}");
+    }
+
+    #[test]
+    fn a_table_fits_the_terminal_by_truncating_its_widest_column() {
+        let rows = vec![
+            vec!["prod".into(), "x".repeat(150), "SUCCESS".into()],
+            vec!["数据".into(), "y".repeat(30), "FAILED".into()],
+        ];
+        let headers = ["NAME", "DETAIL", "STATE"].map(String::from);
+        let text = fit_table(headers.clone(), &rows, Some(80));
+        for line in text.lines() {
+            assert!(visible_width(line) <= 80, "{line:?} is wider than 80");
+        }
+        // The narrow columns are whole; the wide one ends with an ellipsis.
+        assert!(text.contains("SUCCESS") && text.contains("FAILED") && text.contains("数据"));
+        assert!(text.lines().nth(1).unwrap().contains("x…"), "{text}");
+        // Without a width (piped to a file through `-o table`), nothing is cut.
+        assert!(fit_table(headers, &rows, None).contains(&"x".repeat(150)));
     }
 
     #[test]

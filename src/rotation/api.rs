@@ -1,5 +1,5 @@
 //! Basic Auth rotation for a server kestractl does not run, whose credential was set up through
-//! its UI or API (research/anchors.md §4.1, §4.6 "API-managed instances").
+//! its UI or API.
 //!
 //! Kestra keeps one credential and replaces it at once, so this is a cutover with rollback, like
 //! the managed stack's rotation: stage the new password in the keyring as *pending*, change it on
@@ -93,10 +93,7 @@ impl ApiTarget<'_> {
 }
 
 fn refuse(message: String, hint: impl Into<String>) -> Error {
-    Error::Rotation {
-        message,
-        hint: hint.into(),
-    }
+    Error::rotation(message, hint.into())
 }
 
 /// Read-only checks; returns the current password (the keyring's, proved on the server).
@@ -277,7 +274,7 @@ async fn forward(
     {
         return Err((
             Step::Verify,
-            Error::Other(anyhow::anyhow!(
+            Error::from(anyhow::anyhow!(
                 "after the change the new password is {} and the old one {}",
                 describe(new_check),
                 describe(old_check)

@@ -1,5 +1,5 @@
 //! Credential rotation for the stack kestractl manages, with verify and rollback
-//! (research/anchors.md §4.6; AWS Secrets Manager's create → set → test → finish).
+//! (the staged pattern of AWS Secrets Manager's rotation: create → set → test → finish).
 //!
 //! Kestra keeps exactly one Basic Auth credential and, when it is configured in the config file,
 //! takes it from there at every start. So a rotation is: stage the new password in the keyring as
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
+use crate::kestra::{CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
 use crate::secret::Secret;
 use crate::secret::generate::generate_password;
@@ -31,9 +31,9 @@ use crate::secret::scram;
 use crate::secrets::store::{Keyring, pending_entry};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
-use crate::settings::validate;
 use crate::stack::engine::Engine;
 use crate::stack::health::{self, ContainerState};
+use crate::stack::local_api::local_client;
 use crate::stack::{files, kestra_config, spec};
 
 /// Length of generated passwords (Kestra's policy needs 8+ with upper, lower and digit).
@@ -128,7 +128,7 @@ pub fn plan(kind: Kind) -> Vec<(Step, &'static str)> {
 pub(super) fn injected(step: Step) -> Result<()> {
     #[cfg(debug_assertions)]
     if std::env::var("KESTRACTL_ROTATE_FAIL_AT").ok().as_deref() == Some(step.name()) {
-        return Err(Error::Other(anyhow::anyhow!(
+        return Err(Error::from(anyhow::anyhow!(
             "failure injected after step {step} (KESTRACTL_ROTATE_FAIL_AT)"
         )));
     }
@@ -168,15 +168,13 @@ impl Target<'_> {
     }
 
     fn client(&self, password: &Secret) -> Result<KestraClient> {
-        KestraClient::new(ClientConfig {
-            server: validate::server_url(&self.stack.local_url())
-                .map_err(|m| Error::settings(m, "check KESTRA_BIND and KESTRA_HTTP_PORT"))?,
-            tenant: self.tenant.to_string(),
-            username: self.username.to_string(),
-            password: Some(password.clone()),
-            timeout: Duration::from_secs(5),
-            allow_insecure_http: true,
-        })
+        local_client(
+            self.stack,
+            self.tenant,
+            self.username,
+            Some(password.clone()),
+            Duration::from_secs(5),
+        )
     }
 
     async fn check(&self, password: &Secret) -> Result<CredentialCheck> {
@@ -208,7 +206,7 @@ pub struct Running {
 
 /// Read-only checks before anything changes. Returns the running credentials.
 pub async fn preflight(t: &Target<'_>, kind: Kind) -> Result<Running> {
-    let refuse = |message: String, hint: String| Error::Rotation { message, hint };
+    let refuse = |message: String, hint: String| Error::rotation(message, hint);
     if t.stack.skip_kestra.value {
         return Err(refuse(
             "this stack runs Postgres only (SKIP_KESTRA_AUTO_START), so there is no Kestra to rotate".into(),
@@ -387,22 +385,22 @@ pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
                 Kind::Database => "Postgres password",
             };
             match rollback {
-                Ok(()) => Err(Error::Rotation {
-                    message: format!(
+                Ok(()) => Err(Error::rotation(
+                    format!(
                         "rotating the {what} failed at step `{step}`: {cause}\nrolled back: Kestra \
                          runs with the previous credentials again (verified), the keyring entry \
                          `{}` holds them, and the pending entry is gone",
                         report.entry
                     ),
-                    hint: retry_hint(&cause),
-                }),
-                Err(problems) => Err(Error::Rotation {
-                    message: format!(
+                    retry_hint(&cause),
+                )),
+                Err(problems) => Err(Error::rotation(
+                    format!(
                         "rotating the {what} failed at step `{step}`: {cause}\nand the rollback \
                          did not complete: {}",
                         problems.join("; ")
                     ),
-                    hint: format!(
+                    format!(
                         "check `kestractl status` and `kestractl auth status`. The previous config \
                          was put back in {}; if the Kestra container is missing, `docker rename {} \
                          {}` (if it exists) then `kestractl start` restores it",
@@ -410,7 +408,7 @@ pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
                         t.backup_name(),
                         t.kestra()
                     ),
-                }),
+                )),
             }
         }
     }
@@ -513,7 +511,7 @@ async fn forward(
         Kind::Database => (&running.basic, &new),
     };
     let config = kestra_config::render_for_stack(t.stack, t.username, basic, db)
-        .map_err(|e| (Step::Render, Error::Other(e)))?;
+        .map_err(|e| (Step::Render, Error::from(e)))?;
     // The Postgres password file keeps its content (and revision) until the commit: Postgres
     // itself is not recreated.
     let file_db = files::read_db_password(dir).unwrap_or_else(|| running.db.clone());
@@ -619,15 +617,13 @@ async fn forward(
             other => {
                 return Err((
                     Step::Verify,
-                    Error::Auth {
-                        message: format!(
+                    Error::auth(
+                        format!(
                             "Kestra still accepts the old password ({other:?}) after the change"
                         ),
-                        hint:
-                            "Kestra may be managing Basic Auth itself rather than from its config \
-                               file; check `kestractl server info`"
-                                .into(),
-                    },
+                        "Kestra may be managing Basic Auth itself rather than from its config \
+                               file; check `kestractl server info`",
+                    ),
                 ));
             }
         }
@@ -714,17 +710,17 @@ async fn alter_role(t: &Target<'_>, password: &Secret) -> Result<()> {
         )
         .await?;
     if code != 0 {
-        return Err(Error::Engine {
-            message: format!(
+        return Err(Error::engine(
+            format!(
                 "psql in {} exited with code {code}: {}",
                 t.stack.postgres_container,
                 output.trim()
             ),
-            hint: format!(
+            format!(
                 "check Postgres (`docker logs {}`)",
                 t.stack.postgres_container
             ),
-        });
+        ));
     }
     Ok(())
 }

@@ -165,12 +165,11 @@ impl Availability {
     pub fn require(&self) -> Result<&Keyring> {
         match self {
             Availability::Ready(k) => Ok(k),
-            Availability::Disabled => Err(Error::Keyring {
-                message: "the keyring is turned off (KESTRACTL_KEYRING=none)".into(),
-                hint: "unset KESTRACTL_KEYRING (or set it to auto) to use the OS keyring; without \
-                       one, give the password with --password-stdin or KESTRACTL_PASSWORD"
-                    .into(),
-            }),
+            Availability::Disabled => Err(Error::keyring(
+                "the keyring is turned off (KESTRACTL_KEYRING=none)",
+                "unset KESTRACTL_KEYRING (or set it to auto) to use the OS keyring; without \
+                       one, give the password with --password-stdin or KESTRACTL_PASSWORD",
+            )),
             Availability::Unavailable(attempts) => Err(unavailable_error(attempts)),
         }
     }
@@ -230,10 +229,10 @@ fn unavailable_error(attempts: &[Attempt]) -> Error {
         "Without a keyring, give the password on stdin (--password-stdin) or, in CI, in \
          KESTRACTL_PASSWORD; KESTRACTL_KEYRING=none says so explicitly",
     );
-    Error::Keyring {
-        message: format!("no OS keyring is usable (tried {})", tried(attempts)),
+    Error::keyring(
+        format!("no OS keyring is usable (tried {})", tried(attempts)),
         hint,
-    }
+    )
 }
 
 /// Why a call on a thread did not return a value.
@@ -320,28 +319,27 @@ impl Keyring {
     }
 
     fn timed_out(&self, op: &str, user: &str) -> Error {
-        Error::Keyring {
-            message: format!(
+        Error::keyring(
+            format!(
                 "the {} did not answer within {} when asked to {op} `{user}`",
                 self.backend.describe(),
                 format_duration(self.timeout)
             ),
-            hint: "a locked keyring may be waiting for an unlock prompt: unlock it and retry; \
+            "a locked keyring may be waiting for an unlock prompt: unlock it and retry; \
                    otherwise pick another store with KESTRACTL_KEYRING, or give the password \
-                   with --password-stdin or KESTRACTL_PASSWORD"
-                .into(),
-        }
+                   with --password-stdin or KESTRACTL_PASSWORD",
+        )
     }
 
     fn failed(&self, op: &str, user: &str, e: &keyring_core::Error) -> Error {
-        Error::Keyring {
-            message: format!(
+        Error::keyring(
+            format!(
                 "cannot {op} `{user}` in the {}: {}",
                 self.backend.describe(),
                 describe(e)
             ),
-            hint: hint_for(self.backend, e),
-        }
+            hint_for(self.backend, e),
+        )
     }
 
     async fn run<T: Send + 'static>(
@@ -371,10 +369,10 @@ impl Keyring {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.failed(op, user, &e)),
             Err(CallFailure::TimedOut) => Err(self.timed_out(op, user)),
-            Err(CallFailure::Thread(reason)) => Err(Error::Keyring {
-                message: format!("cannot {op} `{user}`: {reason}"),
-                hint: String::new(),
-            }),
+            Err(CallFailure::Thread(reason)) => Err(Error::keyring(
+                format!("cannot {op} `{user}`: {reason}"),
+                String::new(),
+            )),
         }
     }
 

@@ -50,9 +50,11 @@ impl Engine {
             .filter(|h| !h.trim().is_empty())
             .unwrap_or(DEFAULT_HOST)
             .to_string();
-        let unreachable = |reason: String| Error::Engine {
-            message: format!("cannot reach the Docker Engine at {host}: {reason}"),
-            hint: engine_hint(&host, &reason),
+        let unreachable = |reason: String| {
+            Error::engine(
+                format!("cannot reach the Docker Engine at {host}: {reason}"),
+                engine_hint(&host, &reason),
+            )
         };
         let docker = Docker::connect_with_host(&host)
             .map_err(|e| unreachable(describe(&e)))?
@@ -94,10 +96,10 @@ impl Engine {
 
     fn fail(&self, what: &str, e: &BollardError) -> Error {
         let reason = describe(e);
-        Error::Engine {
-            message: format!("Docker could not {what}: {reason}"),
-            hint: engine_hint(&self.host, &reason),
-        }
+        Error::engine(
+            format!("Docker could not {what}: {reason}"),
+            engine_hint(&self.host, &reason),
+        )
     }
 
     /// `None` when no container has that name.
@@ -137,17 +139,18 @@ impl Engine {
             .build();
         let mut stream = self.docker.create_image(Some(options), None, None);
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| Error::Engine {
-                message: format!("cannot pull {image}: {}", describe(&e)),
-                hint: "check the image name and that this machine can reach its registry \
-                       (or use --pull never with an image that is already here)"
-                    .into(),
+            let info = item.map_err(|e| {
+                Error::engine(
+                    format!("cannot pull {image}: {}", describe(&e)),
+                    "check the image name and that this machine can reach its registry \
+                       (or use --pull never with an image that is already here)",
+                )
             })?;
             if let Some(err) = info.error_detail.and_then(|d| d.message) {
-                return Err(Error::Engine {
-                    message: format!("cannot pull {image}: {err}"),
-                    hint: "check the image name and the registry".into(),
-                });
+                return Err(Error::engine(
+                    format!("cannot pull {image}: {err}"),
+                    "check the image name and the registry",
+                ));
             }
             let detail = info.progress_detail;
             on_event(PullEvent {
@@ -325,10 +328,10 @@ impl Engine {
             mut input,
         } = started
         else {
-            return Err(Error::Engine {
-                message: format!("Docker did not attach to the command run in {container}"),
-                hint: "check the Docker Engine (`docker info`)".into(),
-            });
+            return Err(Error::engine(
+                format!("Docker did not attach to the command run in {container}"),
+                "check the Docker Engine (`docker info`)",
+            ));
         };
         let run = async {
             input.write_all(stdin).await?;
@@ -346,19 +349,19 @@ impl Engine {
         let text = match tokio::time::timeout(timeout, run).await {
             Ok(Ok(text)) => text,
             Ok(Err(e)) => {
-                return Err(Error::Engine {
-                    message: format!("Docker could not {what}: {e}"),
-                    hint: "check the Docker Engine (`docker info`)".into(),
-                });
+                return Err(Error::engine(
+                    format!("Docker could not {what}: {e}"),
+                    "check the Docker Engine (`docker info`)",
+                ));
             }
             Err(_) => {
-                return Err(Error::Engine {
-                    message: format!(
+                return Err(Error::engine(
+                    format!(
                         "the command run in {container} did not finish in {}s",
                         timeout.as_secs()
                     ),
-                    hint: format!("check the container (`docker logs {container}`)"),
-                });
+                    format!("check the container (`docker logs {container}`)"),
+                ));
             }
         };
         let info = self

@@ -78,30 +78,29 @@ async fn crashed(engine: &Engine, name: &str, code: i64, oom: bool, looping: boo
     } else {
         ""
     };
-    Error::Engine {
-        message: format!(
+    Error::engine(
+        format!(
             "container {name} exited with code {code}{oom_note}{looping_note}; its last log lines:\n{}",
             indent(&logs)
         ),
-        hint: format!(
+        format!(
             "the container is left for inspection: `kestractl logs` or `docker logs {name}`; \
              fix the cause, then run `kestractl start` again"
         ),
-    }
+    )
 }
 
 async fn timed_out(engine: &Engine, name: &str, what: &str, waited: Duration) -> Error {
     let logs = engine.last_logs(name, LOG_LINES).await;
-    Error::NotReady {
-        message: format!(
+    Error::not_ready(
+        format!(
             "{what} after {}; the last log lines of {name}:\n{}",
             format_duration(waited),
             indent(&logs)
         ),
-        hint: "the containers are left running for inspection (`kestractl status`, `kestractl logs`); \
-               a first start can be slow: raise --wait-timeout"
-            .into(),
-    }
+        "the containers are left running for inspection (`kestractl status`, `kestractl logs`); \
+               a first start can be slow: raise --wait-timeout",
+    )
 }
 
 fn indent(lines: &[String]) -> String {
@@ -123,10 +122,10 @@ async fn alive(engine: &Engine, name: &str) -> Result<ContainerState> {
         ContainerState::Restarting { code, oom } => {
             Err(crashed(engine, name, code, oom, true).await)
         }
-        ContainerState::Missing => Err(Error::Engine {
-            message: format!("container {name} disappeared while starting"),
-            hint: "something else removed it; run `kestractl start` again".into(),
-        }),
+        ContainerState::Missing => Err(Error::engine(
+            format!("container {name} disappeared while starting"),
+            "something else removed it; run `kestractl start` again",
+        )),
         other => Ok(other),
     }
 }
@@ -211,15 +210,14 @@ pub async fn wait_kestra(
                     return Ok(started.elapsed());
                 }
                 Ok(CredentialCheck::Refused) => {
-                    return Err(Error::Auth {
-                        message: format!(
+                    return Err(Error::auth(
+                        format!(
                             "Kestra ({name}) is up but refuses the credentials of {}",
                             client.username()
                         ),
-                        hint: "Kestra keeps the credentials of its config file; if they were changed by \
-                               hand, restore them or run `kestractl start` with the right password"
-                            .into(),
-                    });
+                        "Kestra keeps the credentials of its config file; if they were changed by \
+                               hand, restore them or run `kestractl start` with the right password",
+                    ));
                 }
                 Ok(CredentialCheck::Missing) => return Ok(started.elapsed()),
                 // Still starting its API (e.g. 503): keep waiting.

@@ -4,10 +4,13 @@
 //! secret files; `engine` talks to Docker; `health` waits for readiness; `inspect` reads our labels and ports back from a container.
 
 pub mod compose;
+pub mod down;
 pub mod engine;
 pub mod files;
 pub mod health;
 pub mod inspect;
 pub mod kestra_config;
+pub mod local_api;
 pub mod ports;
 pub mod spec;
+pub mod up;

@@ -8,7 +8,6 @@ use crate::cli::{LogsArgs, Service};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::output::Style;
-use crate::settings::duration::parse_duration;
 use crate::settings::stack::StackFlags;
 
 /// Splits Docker's `timestamps=true` line into (timestamp, message).
@@ -25,18 +24,26 @@ fn split_timestamp(line: &str) -> (Option<time::OffsetDateTime>, &str) {
 }
 
 pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
+    show(ctx, args).await
+}
+
+/// `start --attach`: both containers' new lines, until they stop.
+pub async fn follow_new_lines(ctx: &Ctx) -> Result<Exit> {
+    let args = LogsArgs {
+        service: None,
+        follow: true,
+        tail: Some(0),
+        since: None,
+    };
+    show(ctx, &args).await
+}
+
+async fn show(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| {
-            parse_duration(s).map(|d| {
-                let now = time::OffsetDateTime::now_utc().unix_timestamp();
-                now - i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
-            })
-        })
-        .transpose()
-        .map_err(|m| Error::usage(m, "fix --since"))?;
+    let since = args.since.map(|d| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        now - i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+    });
     let services: Vec<(&str, String)> = match args.service {
         Some(Service::Kestra) => vec![("kestra", stack.kestra_container.value.clone())],
         Some(Service::Postgres) => vec![("postgres", stack.postgres_container.clone())],
@@ -51,17 +58,17 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
         if engine.inspect(name).await?.is_some() {
             present.push((*label, name.clone()));
         } else if args.service.is_some() {
-            return Err(Error::NotFound {
-                message: format!("container {name} does not exist"),
-                hint: "start the stack with `kestractl start`".into(),
-            });
+            return Err(Error::not_found(
+                format!("container {name} does not exist"),
+                "start the stack with `kestractl start`",
+            ));
         }
     }
     if present.is_empty() {
-        return Err(Error::NotFound {
-            message: "neither container of the stack exists".into(),
-            hint: "start the stack with `kestractl start`".into(),
-        });
+        return Err(Error::not_found(
+            "neither container of the stack exists",
+            "start the stack with `kestractl start`",
+        ));
     }
     let prefixed = present.len() > 1;
     let width = present.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
@@ -85,9 +92,11 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
             let mut stream = engine.logs(name, false, args.tail, since);
             let mut buffer = String::new();
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| Error::Engine {
-                    message: format!("cannot read the logs of {name}: {e}"),
-                    hint: "check that the Docker Engine is still running".into(),
+                let chunk = chunk.map_err(|e| {
+                    Error::engine(
+                        format!("cannot read the logs of {name}: {e}"),
+                        "check that the Docker Engine is still running",
+                    )
                 })?;
                 buffer.push_str(&chunk.to_string());
             }
@@ -114,10 +123,11 @@ pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
     let mut merged = select_all(streams);
     let mut partial: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     while let Some((p, item)) = merged.next().await {
-        let chunk = item.map_err(|e| Error::Engine {
-            message: format!("lost the Docker Engine while following the logs: {e}"),
-            hint: "check that Docker is still running (`kestractl doctor`), then follow again"
-                .into(),
+        let chunk = item.map_err(|e| {
+            Error::engine(
+                format!("lost the Docker Engine while following the logs: {e}"),
+                "check that Docker is still running (`kestractl doctor`), then follow again",
+            )
         })?;
         let buffer = partial.entry(p.clone()).or_default();
         buffer.push_str(&chunk.to_string());

@@ -2,61 +2,27 @@
 
 use std::time::{Duration, Instant};
 
-use bollard::models::ContainerInspectResponse;
 use serde::Serialize;
 
 use super::flags_of;
-use crate::cli::{PullPolicy, StartArgs};
+use crate::cli::StartArgs;
 use crate::commands::Ctx;
-use crate::error::{Error, Exit, Result};
-use crate::kestra::{ClientConfig, KestraClient};
+use crate::error::{Error, Exit, Kind, Result};
+use crate::kestra::KestraClient;
 use crate::output::Style;
 use crate::output::progress::Progress;
 use crate::rotation::local as store_rotate;
 use crate::secret::Secret;
 use crate::secret::generate::generate_password;
 use crate::secrets::store::Availability;
-use crate::settings::duration::{format_duration, parse_duration};
+use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::settings::{Settings, validate};
-use crate::stack::engine::{Engine, PullEvent};
-use crate::stack::inspect::{is_managed, published_host_ports};
 use crate::stack::kestra_config;
-use crate::stack::spec::{self, ContainerSpec, LABEL_HASH};
-use crate::stack::{files, health, ports};
-
-/// What `start` did to one part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Created,
-    Recreated,
-    Started,
-    Unchanged,
-    Skipped,
-}
-
-impl Action {
-    fn word(self) -> &'static str {
-        match self {
-            Action::Created => "created",
-            Action::Recreated => "recreated (its settings changed; data kept)",
-            Action::Started => "started",
-            Action::Unchanged => "already running, unchanged",
-            Action::Skipped => "skipped (SKIP_KESTRA_AUTO_START)",
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PartReport {
-    kind: &'static str,
-    name: String,
-    action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    image: Option<String>,
-}
+use crate::stack::local_api::local_client;
+use crate::stack::spec;
+use crate::stack::up::{self, Action, PartReport};
+use crate::stack::{files, health};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -144,12 +110,9 @@ async fn basic_auth_password(ctx: &Ctx, stack: &StackSettings) -> Result<(Secret
     match keyring {
         Availability::Ready(k) => {
             let pw = generate_password(store_rotate::PASSWORD_LENGTH);
-            k.set(&entry, &pw).await.map_err(|e| Error::Keyring {
-                message: format!(
+            k.set(&entry, &pw).await.map_err(|e| Error::keyring(format!(
                     "a first start generates Kestra's password and stores it in the keyring, but {e}"
-                ),
-                hint: format!("{}; or {give_one}", e.hint().unwrap_or_default()),
-            })?;
+                ), format!("{}; or {give_one}", e.hint().unwrap_or_default())))?;
             Ok((
                 pw,
                 PasswordOrigin::Generated(format!(
@@ -259,9 +222,9 @@ async fn stop_refusing_kestra(
     engine: &crate::stack::engine::Engine,
     name: &str,
     client: &KestraClient,
-    message: String,
-    hint: String,
+    refused: Error,
 ) -> Error {
+    let message = refused.message();
     let reasons = client
         .basic_auth_validation_errors()
         .await
@@ -282,14 +245,14 @@ async fn stop_refusing_kestra(
              `kestractl stop`, its credential-setup page may be open to whoever reaches it first"
         ),
     };
-    Error::Auth {
-        message: what,
-        hint: if reasons.is_empty() {
-            hint
+    Error::auth(
+        what,
+        if reasons.is_empty() {
+            refused.hint().unwrap_or_default()
         } else {
             "fix what Kestra names (username, password) and run `kestractl start` again".into()
         },
-    }
+    )
 }
 
 /// Kestra refuses a password outside its rule by starting with no credential at all, and reads
@@ -333,170 +296,6 @@ fn given_db_password(ctx: &Ctx, settings: &Settings) -> Option<Secret> {
         .map(Secret::new)
 }
 
-/// Refuses a container of our name that kestractl did not create.
-fn refuse_foreign(inspect: Option<&ContainerInspectResponse>, name: &str) -> Result<()> {
-    if let Some(c) = inspect
-        && !is_managed(c)
-    {
-        return Err(Error::Engine {
-            message: format!("a container named {name} exists and was not created by kestractl"),
-            hint: format!(
-                "kestractl will not touch it. Remove or rename it (`docker rm -f {name}` after \
-                 checking what it is), or give the stack another name with KESTRA_CONTAINER_NAME"
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Fails if a host port is taken by anything but our own running Kestra, naming the holder.
-async fn check_port(
-    engine: &Engine,
-    ip: std::net::IpAddr,
-    port: u16,
-    ours: &[u16],
-    how_to_change: &str,
-) -> Result<()> {
-    if ours.contains(&port) || !engine.is_local() || ports::is_free(ip, port) {
-        return Ok(());
-    }
-    let holder = match engine.containers_publishing(port).await?.first() {
-        Some(c) => {
-            let name = c
-                .names
-                .as_ref()
-                .and_then(|n| n.first())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_else(|| "?".into());
-            format!("container `{name}`")
-        }
-        None => ports::process_listening(port).unwrap_or_else(|| "another program".into()),
-    };
-    let alternative = port.checked_add(10_000).unwrap_or(18080);
-    Err(Error::Settings {
-        message: format!("port {port} on {ip} is already taken by {holder}"),
-        hint: format!(
-            "stop it, or pick another port: {how_to_change} {alternative}. Nothing was created"
-        ),
-    })
-}
-
-async fn ensure_image(
-    engine: &Engine,
-    image: &str,
-    policy: PullPolicy,
-    ctx: &Ctx,
-    progress: &Progress,
-) -> Result<()> {
-    let present = engine.image_present(image).await?;
-    let must_pull = match policy {
-        PullPolicy::Never => {
-            if !present {
-                return Err(Error::Engine {
-                    message: format!(
-                        "image {image} is not on this machine and --pull never was given"
-                    ),
-                    hint: format!("pull it (`docker pull {image}`) or use --pull missing"),
-                });
-            }
-            false
-        }
-        PullPolicy::Missing => !present,
-        PullPolicy::Always => true,
-    };
-    if !must_pull {
-        return Ok(());
-    }
-    let mut layers: std::collections::BTreeMap<String, (i64, i64)> =
-        std::collections::BTreeMap::new();
-    let mut complete = 0usize;
-    let started = Instant::now();
-    let result = engine
-        .pull(image, |e: PullEvent| {
-            if let Some(layer) = &e.layer {
-                if let (Some(c), Some(t)) = (e.current, e.total) {
-                    layers.insert(layer.clone(), (c, t));
-                }
-                if e.status == "Pull complete" || e.status == "Already exists" {
-                    complete += 1;
-                    if let Some(entry) = layers.get_mut(layer) {
-                        entry.0 = entry.1;
-                    }
-                }
-            }
-            let (done, total) = layers
-                .values()
-                .fold((0i64, 0i64), |(d, t), (c, tt)| (d + c, t + tt));
-            progress.step(&format!(
-                "pulling {image}: {complete} layer(s) complete, {} of {} MB",
-                done >> 20,
-                total >> 20
-            ));
-        })
-        .await;
-    match result {
-        Ok(()) => {
-            progress.done(&format!(
-                "Image {image}: pulled in {}",
-                format_duration(started.elapsed())
-            ));
-            Ok(())
-        }
-        Err(e) if present && policy == PullPolicy::Always => {
-            ctx.out.warn(&format!(
-                "{e}; using the copy of {image} already on this machine"
-            ));
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Creates, recreates or starts one container so it matches `spec`.
-async fn ensure_container(
-    engine: &Engine,
-    spec: &ContainerSpec,
-    existing: Option<&ContainerInspectResponse>,
-    progress: &Progress,
-) -> Result<Action> {
-    let Some(current) = existing else {
-        progress.step(&format!("creating {}", spec.name));
-        engine.create(spec).await?;
-        engine.start(&spec.name).await?;
-        return Ok(Action::Created);
-    };
-    let hash = current
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.as_ref())
-        .and_then(|l| l.get(LABEL_HASH));
-    if hash != Some(&spec.hash) {
-        progress.step(&format!("recreating {} (its settings changed)", spec.name));
-        engine.stop(&spec.name, Duration::from_secs(30)).await?;
-        engine.remove(&spec.name).await?;
-        engine.create(spec).await?;
-        engine.start(&spec.name).await?;
-        return Ok(Action::Recreated);
-    }
-    let state = current.state.as_ref();
-    let running = state.and_then(|s| s.running).unwrap_or(false);
-    // Docker reports a crash-looping container as running; after the cause was fixed (a
-    // password, a volume), it needs a fresh start, not "unchanged".
-    let crash_looping = state.and_then(|s| s.restarting).unwrap_or(false);
-    if crash_looping {
-        progress.step(&format!("restarting {} (it was crash-looping)", spec.name));
-        engine.stop(&spec.name, Duration::from_secs(30)).await?;
-        engine.start(&spec.name).await?;
-        Ok(Action::Started)
-    } else if running {
-        Ok(Action::Unchanged)
-    } else {
-        progress.step(&format!("starting {}", spec.name));
-        engine.start(&spec.name).await?;
-        Ok(Action::Started)
-    }
-}
-
 pub async fn run(ctx: &Ctx, args: &StartArgs) -> Result<Exit> {
     let progress = Progress::new();
     let report = start(ctx, args, &progress).await?;
@@ -513,30 +312,18 @@ pub async fn run(ctx: &Ctx, args: &StartArgs) -> Result<Exit> {
 async fn attach(ctx: &Ctx) -> Result<Exit> {
     ctx.out
         .note("Following the logs; Ctrl-C stops the stack (data is kept).");
-    let follow = crate::cli::LogsArgs {
-        service: None,
-        follow: true,
-        tail: Some(0),
-        since: None,
-    };
     tokio::select! {
-        result = super::logs::run(ctx, &follow) => result,
+        result = super::logs::follow_new_lines(ctx) => result,
         _ = tokio::signal::ctrl_c() => {
             ctx.out.note("Stopping the stack…");
-            let stop = crate::cli::StopArgs {
-                remove: false,
-                volumes: false,
-                grace: "30s".into(),
-            };
-            super::stop::run(ctx, &stop).await
+            super::stop::keeping_everything(ctx).await
         }
     }
 }
 
 async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<StartReport> {
     let started = Instant::now();
-    let wait_timeout =
-        parse_duration(&args.wait_timeout).map_err(|m| Error::usage(m, "fix --wait-timeout"))?;
+    let wait_timeout = args.wait_timeout;
     let settings = ctx.settings().await?;
     let stack = ctx.stack_settings(&flags_of(args)).await?;
     let username = settings.username.value.clone();
@@ -566,44 +353,12 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     // Preflight: Docker, foreign containers, ports. Nothing is created before these pass.
     progress.step("connecting to the Docker Engine");
     let engine = ctx.engine().await?;
-    let pg_existing = engine.inspect(&stack.postgres_container).await?;
-    let kestra_existing = engine.inspect(&stack.kestra_container.value).await?;
-    refuse_foreign(pg_existing.as_ref(), &stack.postgres_container)?;
-    refuse_foreign(kestra_existing.as_ref(), &stack.kestra_container.value)?;
-    if !stack.skip_kestra.value {
-        let ours = kestra_existing
-            .as_ref()
-            .map(published_host_ports)
-            .unwrap_or_default();
-        check_port(
-            engine,
-            stack.bind.value,
-            stack.http_port.value,
-            &ours,
-            "--port or KESTRA_HTTP_PORT, e.g.",
-        )
-        .await?;
-        check_port(
-            engine,
-            std::net::Ipv4Addr::LOCALHOST.into(),
-            stack.management_port.value,
-            &ours,
-            "--management-port or KESTRA_MANAGEMENT_PORT, e.g.",
-        )
-        .await?;
-    }
+    let existing = up::preflight(engine, &stack).await?;
 
     progress.step("checking images");
-    ensure_image(
-        engine,
-        &stack.postgres_image.value,
-        args.pull,
-        ctx,
-        progress,
-    )
-    .await?;
+    up::ensure_image(engine, &stack.postgres_image.value, args.pull, progress).await?;
     if !stack.skip_kestra.value {
-        ensure_image(engine, &stack.kestra_image.value, args.pull, ctx, progress).await?;
+        up::ensure_image(engine, &stack.kestra_image.value, args.pull, progress).await?;
     }
 
     // Render the mounted files, then the desired containers.
@@ -619,58 +374,8 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     };
     let desired = spec::desired(&stack, &mounted, engine.local_socket().as_deref(), &images);
 
-    let mut parts = Vec::new();
-    for dir in &desired.dirs {
-        files::prepare_data_dir(dir)?;
-    }
-    let created = engine
-        .ensure_network(&desired.network, &desired.labels)
-        .await?;
-    parts.push(PartReport {
-        kind: "network",
-        name: desired.network.clone(),
-        action: if created {
-            Action::Created
-        } else {
-            Action::Unchanged
-        },
-        image: None,
-    });
-    let created = engine
-        .ensure_volume(&desired.volume, &desired.labels)
-        .await?;
-    parts.push(PartReport {
-        kind: "volume",
-        name: desired.volume.clone(),
-        action: if created {
-            Action::Created
-        } else {
-            Action::Unchanged
-        },
-        image: None,
-    });
-
     let deadline = Instant::now() + wait_timeout;
-    let action =
-        ensure_container(engine, &desired.postgres, pg_existing.as_ref(), progress).await?;
-    let pg_wait = health::wait_postgres(engine, &desired.postgres.name, deadline, progress).await?;
-    progress.done(&format!(
-        "Postgres {}: {}; healthy{}",
-        desired.postgres.name,
-        action.word(),
-        if action == Action::Unchanged {
-            String::new()
-        } else {
-            format!(" after {}", format_duration(pg_wait))
-        }
-    ));
-    parts.push(PartReport {
-        kind: "container",
-        name: desired.postgres.name.clone(),
-        action,
-        image: Some(desired.postgres.image.clone()),
-    });
-
+    let mut parts = up::up(engine, &desired, &existing, deadline, progress).await?;
     let mut ready = false;
     match &desired.kestra {
         None => parts.push(PartReport {
@@ -680,9 +385,7 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
             image: None,
         }),
         Some(kestra) => {
-            let action =
-                ensure_container(engine, kestra, kestra_existing.as_ref(), progress).await?;
-            progress.done(&format!("Kestra {}: {}", kestra.name, action.word()));
+            let action = parts.last().map_or(Action::Unchanged, |p| p.action);
             if matches!(action, Action::Created | Action::Recreated) {
                 ctx.out.note(&ctx.out.paint(
                     Style::Dim,
@@ -690,23 +393,14 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
                      it control of this machine's Docker; see README \"Security\"",
                 ));
             }
-            parts.push(PartReport {
-                kind: "container",
-                name: kestra.name.clone(),
-                action,
-                image: Some(kestra.image.clone()),
-            });
             if !args.no_wait {
-                let client = KestraClient::new(ClientConfig {
-                    server: validate::server_url(&stack.local_url()).map_err(|m| {
-                        Error::settings(m, "check KESTRA_BIND and KESTRA_HTTP_PORT")
-                    })?,
-                    tenant: settings.tenant.value.clone(),
-                    username: username.clone(),
-                    password: Some(password.clone()),
-                    timeout: Duration::from_secs(5),
-                    allow_insecure_http: true,
-                })?;
+                let client = local_client(
+                    &stack,
+                    &settings.tenant.value,
+                    &username,
+                    Some(password.clone()),
+                    Duration::from_secs(5),
+                )?;
                 let waited = match health::wait_kestra(
                     engine,
                     &kestra.name,
@@ -717,15 +411,10 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
                 )
                 .await
                 {
-                    Err(Error::Auth { message, hint }) if action != Action::Unchanged => {
-                        return Err(stop_refusing_kestra(
-                            engine,
-                            &kestra.name,
-                            &client,
-                            message,
-                            hint,
-                        )
-                        .await);
+                    Err(refused) if refused.kind() == Kind::Auth && action != Action::Unchanged => {
+                        return Err(
+                            stop_refusing_kestra(engine, &kestra.name, &client, refused).await
+                        );
                     }
                     other => other?,
                 };

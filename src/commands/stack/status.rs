@@ -8,14 +8,14 @@ use serde::Serialize;
 
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
-use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
+use crate::kestra::CredentialCheck;
 use crate::output::Style;
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
-use crate::settings::validate;
 use crate::stack::engine::Engine;
 use crate::stack::health::{ContainerState, state_of};
 use crate::stack::inspect::{is_managed, port_descriptions};
+use crate::stack::local_api::local_client;
 use crate::stack::{files, kestra_config};
 
 #[derive(Debug, Serialize)]
@@ -154,20 +154,16 @@ async fn kestra_status(ctx: &Ctx, stack: &StackSettings, running: bool) -> Kestr
             .as_deref()
             .and_then(kestra_config::basic_auth_password_of),
     };
-    let client = match (
-        validate::server_url(&stack.local_url()),
-        ctx.settings().await,
-    ) {
-        (Ok(server), Ok(settings)) => KestraClient::new(ClientConfig {
-            server,
-            tenant: settings.tenant.value.clone(),
-            username: settings.username.value.clone(),
+    let client = match ctx.settings().await {
+        Ok(settings) => local_client(
+            stack,
+            &settings.tenant.value,
+            &settings.username.value,
             password,
-            timeout: Duration::from_secs(3),
-            allow_insecure_http: true,
-        })
+            Duration::from_secs(3),
+        )
         .ok(),
-        _ => None,
+        Err(_) => None,
     };
     let Some(client) = client.filter(|_| health == "UP") else {
         return KestraStatus {

@@ -1,10 +1,14 @@
 //! The command line (clap derive types only; no I/O here). Only commands that work appear.
 
+pub mod values;
+
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::output::Format;
+pub use crate::stack::up::PullPolicy;
 
 const GLOBAL: &str = "Global options";
 
@@ -163,16 +167,6 @@ keyring, or the seed's KESTRA_BASICAUTH_PASSWORD (environment or .env), else fro
 stack's config; on a first start with none of these, one is generated and stored in the keyring \
 (`kestractl auth show --reveal` prints it).";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PullPolicy {
-    /// Pull every time (the seed's behaviour); use the local image if the registry is unreachable
-    Always,
-    /// Pull only images that are not here yet
-    Missing,
-    /// Never pull; fail if an image is missing
-    Never,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct StartArgs {
     /// Kestra image [env: KESTRA_IMAGE] [default: kestra/kestra:latest]
@@ -216,9 +210,10 @@ pub struct StartArgs {
         long,
         allow_hyphen_values = true,
         value_name = "DURATION",
-        default_value = "3m"
+        default_value = "3m",
+        value_parser = values::wait_timeout
     )]
-    pub wait_timeout: String,
+    pub wait_timeout: Duration,
 
     /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
     #[arg(long)]
@@ -246,8 +241,13 @@ pub struct LogsArgs {
     pub tail: Option<usize>,
 
     /// Only lines newer than this: 10m, 2h…
-    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
-    pub since: Option<String>,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        value_parser = values::logs_since
+    )]
+    pub since: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -266,9 +266,10 @@ pub struct StopArgs {
         long,
         allow_hyphen_values = true,
         value_name = "DURATION",
-        default_value = "30s"
+        default_value = "30s",
+        value_parser = values::grace
     )]
-    pub grace: String,
+    pub grace: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -374,20 +375,20 @@ pub struct ListExecutionsArgs {
     pub flow: Option<String>,
 
     /// Only these states, e.g. FAILED,WARNING (repeatable)
-    #[arg(long, value_name = "STATE[,STATE]")]
-    pub state: Vec<String>,
+    #[arg(long, value_name = "STATE[,STATE]", value_parser = values::states)]
+    pub state: Vec<values::States>,
 
     /// Started at or after: a duration back from now (24h, 7d) or a date (2026-11-01, RFC 3339)
-    #[arg(long, allow_hyphen_values = true, value_name = "WHEN")]
-    pub since: Option<String>,
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN", value_parser = values::since)]
+    pub since: Option<values::When>,
 
     /// Started at or before: same forms as --since
-    #[arg(long, allow_hyphen_values = true, value_name = "WHEN")]
-    pub until: Option<String>,
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN", value_parser = values::until)]
+    pub until: Option<values::When>,
 
     /// Only executions with this label (repeatable: all must match)
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub label: Vec<String>,
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::label)]
+    pub label: Vec<(String, String)>,
 
     /// How many, newest first
     #[arg(long, value_name = "N", default_value_t = 25, conflicts_with = "all")]
@@ -450,8 +451,13 @@ pub enum ExecutionsCommand {
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
     /// Give up waiting after this long (the execution goes on); waits indefinitely by default
-    #[arg(long, allow_hyphen_values = true, value_name = "DURATION")]
-    pub wait_timeout: Option<String>,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        value_parser = values::wait_timeout
+    )]
+    pub wait_timeout: Option<Duration>,
 
     /// Treat WARNING as unsuccessful (exit 6) instead of success with a note
     #[arg(long)]
@@ -464,12 +470,12 @@ pub struct RunArgs {
     pub flow: String,
 
     /// An input: name=value, or name=@path to upload a file (repeatable)
-    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
-    pub inputs: Vec<String>,
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE", value_parser = values::input)]
+    pub inputs: Vec<(String, String)>,
 
     /// A label of the execution (repeatable)
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub label: Vec<String>,
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::label)]
+    pub label: Vec<(String, String)>,
 
     /// Follow the execution until it ends; exit 0 on success, 6 if it fails, is killed or cancelled
     #[arg(long)]
@@ -642,7 +648,8 @@ pub struct RotateArgs {
         long,
         allow_hyphen_values = true,
         value_name = "DURATION",
-        default_value = "3m"
+        default_value = "3m",
+        value_parser = values::wait_timeout
     )]
-    pub wait_timeout: String,
+    pub wait_timeout: Duration,
 }

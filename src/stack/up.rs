@@ -1,0 +1,341 @@
+//! Bringing the local stack to its desired state, a part at a time: preflight (containers of our
+//! names that kestractl did not make, ports), images, the network and volume, and containers,
+//! recreated only where their spec hash changed. `kestractl start` orchestrates these; the
+//! readiness wait is `health`'s.
+
+use std::time::{Duration, Instant};
+
+use bollard::models::ContainerInspectResponse;
+use serde::Serialize;
+
+use super::engine::{Engine, PullEvent};
+use super::inspect::{is_managed, published_host_ports};
+use super::ports;
+use super::spec::{ContainerSpec, DesiredStack, LABEL_HASH};
+use super::{files, health};
+use crate::error::{Error, Result};
+use crate::output::Output;
+use crate::output::progress::Progress;
+use crate::settings::duration::format_duration;
+use crate::settings::stack::StackSettings;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull every time (the seed's behaviour); use the local image if the registry is unreachable
+    Always,
+    /// Pull only images that are not here yet
+    Missing,
+    /// Never pull; fail if an image is missing
+    Never,
+}
+
+/// What bringing the stack up did to one part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Recreated,
+    Started,
+    Unchanged,
+    Skipped,
+}
+
+impl Action {
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Recreated => "recreated (its settings changed; data kept)",
+            Action::Started => "started",
+            Action::Unchanged => "already running, unchanged",
+            Action::Skipped => "skipped (SKIP_KESTRA_AUTO_START)",
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartReport {
+    pub kind: &'static str,
+    pub name: String,
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// Refuses a container of our name that kestractl did not create.
+pub fn refuse_foreign(inspect: Option<&ContainerInspectResponse>, name: &str) -> Result<()> {
+    if let Some(c) = inspect
+        && !is_managed(c)
+    {
+        return Err(Error::engine(
+            format!("a container named {name} exists and was not created by kestractl"),
+            format!(
+                "kestractl will not touch it. Remove or rename it (`docker rm -f {name}` after \
+                 checking what it is), or give the stack another name with KESTRA_CONTAINER_NAME"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if a host port is taken by anything but our own running Kestra, naming the holder.
+pub async fn check_port(
+    engine: &Engine,
+    ip: std::net::IpAddr,
+    port: u16,
+    ours: &[u16],
+    how_to_change: &str,
+) -> Result<()> {
+    if ours.contains(&port) || !engine.is_local() || ports::is_free(ip, port) {
+        return Ok(());
+    }
+    let holder = match engine.containers_publishing(port).await?.first() {
+        Some(c) => {
+            let name = c
+                .names
+                .as_ref()
+                .and_then(|n| n.first())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_else(|| "?".into());
+            format!("container `{name}`")
+        }
+        None => ports::process_listening(port).unwrap_or_else(|| "another program".into()),
+    };
+    let alternative = port.checked_add(10_000).unwrap_or(18080);
+    Err(Error::settings(
+        format!("port {port} on {ip} is already taken by {holder}"),
+        format!(
+            "stop it, or pick another port: {how_to_change} {alternative}. Nothing was created"
+        ),
+    ))
+}
+
+/// Makes `image` present as `policy` asks, with pull progress. A failed `always` pull of an
+/// image already here warns and goes on with the local copy.
+pub async fn ensure_image(
+    engine: &Engine,
+    image: &str,
+    policy: PullPolicy,
+    progress: &Progress,
+) -> Result<()> {
+    let present = engine.image_present(image).await?;
+    let must_pull = match policy {
+        PullPolicy::Never => {
+            if !present {
+                return Err(Error::engine(
+                    format!("image {image} is not on this machine and --pull never was given"),
+                    format!("pull it (`docker pull {image}`) or use --pull missing"),
+                ));
+            }
+            false
+        }
+        PullPolicy::Missing => !present,
+        PullPolicy::Always => true,
+    };
+    if !must_pull {
+        return Ok(());
+    }
+    let mut layers: std::collections::BTreeMap<String, (i64, i64)> =
+        std::collections::BTreeMap::new();
+    let mut complete = 0usize;
+    let started = Instant::now();
+    let result = engine
+        .pull(image, |e: PullEvent| {
+            if let Some(layer) = &e.layer {
+                if let (Some(c), Some(t)) = (e.current, e.total) {
+                    layers.insert(layer.clone(), (c, t));
+                }
+                if e.status == "Pull complete" || e.status == "Already exists" {
+                    complete += 1;
+                    if let Some(entry) = layers.get_mut(layer) {
+                        entry.0 = entry.1;
+                    }
+                }
+            }
+            let (done, total) = layers
+                .values()
+                .fold((0i64, 0i64), |(d, t), (c, tt)| (d + c, t + tt));
+            progress.step(&format!(
+                "pulling {image}: {complete} layer(s) complete, {} of {} MB",
+                done >> 20,
+                total >> 20
+            ));
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            progress.done(&format!(
+                "Image {image}: pulled in {}",
+                format_duration(started.elapsed())
+            ));
+            Ok(())
+        }
+        Err(e) if present && policy == PullPolicy::Always => {
+            Output::warn_line(&format!(
+                "{e}; using the copy of {image} already on this machine"
+            ));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Creates, recreates or starts one container so it matches `spec`.
+pub async fn ensure_container(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    existing: Option<&ContainerInspectResponse>,
+    progress: &Progress,
+) -> Result<Action> {
+    let Some(current) = existing else {
+        progress.step(&format!("creating {}", spec.name));
+        engine.create(spec).await?;
+        engine.start(&spec.name).await?;
+        return Ok(Action::Created);
+    };
+    let hash = current
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(LABEL_HASH));
+    if hash != Some(&spec.hash) {
+        progress.step(&format!("recreating {} (its settings changed)", spec.name));
+        engine.stop(&spec.name, Duration::from_secs(30)).await?;
+        engine.remove(&spec.name).await?;
+        engine.create(spec).await?;
+        engine.start(&spec.name).await?;
+        return Ok(Action::Recreated);
+    }
+    let state = current.state.as_ref();
+    let running = state.and_then(|s| s.running).unwrap_or(false);
+    // Docker reports a crash-looping container as running; after the cause was fixed (a
+    // password, a volume), it needs a fresh start, not "unchanged".
+    let crash_looping = state.and_then(|s| s.restarting).unwrap_or(false);
+    if crash_looping {
+        progress.step(&format!("restarting {} (it was crash-looping)", spec.name));
+        engine.stop(&spec.name, Duration::from_secs(30)).await?;
+        engine.start(&spec.name).await?;
+        Ok(Action::Started)
+    } else if running {
+        Ok(Action::Unchanged)
+    } else {
+        progress.step(&format!("starting {}", spec.name));
+        engine.start(&spec.name).await?;
+        Ok(Action::Started)
+    }
+}
+
+/// The stack's containers as Docker has them now.
+pub struct Existing {
+    pub postgres: Option<ContainerInspectResponse>,
+    pub kestra: Option<ContainerInspectResponse>,
+}
+
+/// Reads the stack's containers and refuses one of our names that kestractl did not create, then
+/// (unless Kestra is skipped) a host port another program holds. Nothing is created here.
+pub async fn preflight(engine: &Engine, stack: &StackSettings) -> Result<Existing> {
+    let existing = Existing {
+        postgres: engine.inspect(&stack.postgres_container).await?,
+        kestra: engine.inspect(&stack.kestra_container.value).await?,
+    };
+    refuse_foreign(existing.postgres.as_ref(), &stack.postgres_container)?;
+    refuse_foreign(existing.kestra.as_ref(), &stack.kestra_container.value)?;
+    if !stack.skip_kestra.value {
+        let ours = existing
+            .kestra
+            .as_ref()
+            .map(published_host_ports)
+            .unwrap_or_default();
+        check_port(
+            engine,
+            stack.bind.value,
+            stack.http_port.value,
+            &ours,
+            "--port or KESTRA_HTTP_PORT, e.g.",
+        )
+        .await?;
+        check_port(
+            engine,
+            std::net::Ipv4Addr::LOCALHOST.into(),
+            stack.management_port.value,
+            &ours,
+            "--management-port or KESTRA_MANAGEMENT_PORT, e.g.",
+        )
+        .await?;
+    }
+    Ok(existing)
+}
+
+/// The network or volume part's report.
+fn shared_part(kind: &'static str, name: &str, created: bool) -> PartReport {
+    PartReport {
+        kind,
+        name: name.to_string(),
+        action: if created {
+            Action::Created
+        } else {
+            Action::Unchanged
+        },
+        image: None,
+    }
+}
+
+/// Data folders, network, volume and Postgres (waited for until healthy, by `deadline`), then
+/// Kestra's container when the stack has one. Returns every part's report; Kestra's readiness is
+/// left to the caller, which knows the credentials to prove it with.
+pub async fn up(
+    engine: &Engine,
+    desired: &DesiredStack,
+    existing: &Existing,
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<Vec<PartReport>> {
+    for dir in &desired.dirs {
+        files::prepare_data_dir(dir)?;
+    }
+    let created = engine
+        .ensure_network(&desired.network, &desired.labels)
+        .await?;
+    let mut parts = vec![shared_part("network", &desired.network, created)];
+    let created = engine
+        .ensure_volume(&desired.volume, &desired.labels)
+        .await?;
+    parts.push(shared_part("volume", &desired.volume, created));
+
+    let action = ensure_container(
+        engine,
+        &desired.postgres,
+        existing.postgres.as_ref(),
+        progress,
+    )
+    .await?;
+    let pg_wait = health::wait_postgres(engine, &desired.postgres.name, deadline, progress).await?;
+    progress.done(&format!(
+        "Postgres {}: {}; healthy{}",
+        desired.postgres.name,
+        action.word(),
+        if action == Action::Unchanged {
+            String::new()
+        } else {
+            format!(" after {}", format_duration(pg_wait))
+        }
+    ));
+    parts.push(PartReport {
+        kind: "container",
+        name: desired.postgres.name.clone(),
+        action,
+        image: Some(desired.postgres.image.clone()),
+    });
+
+    if let Some(kestra) = &desired.kestra {
+        let action = ensure_container(engine, kestra, existing.kestra.as_ref(), progress).await?;
+        progress.done(&format!("Kestra {}: {}", kestra.name, action.word()));
+        parts.push(PartReport {
+            kind: "container",
+            name: kestra.name.clone(),
+            action,
+            image: Some(kestra.image.clone()),
+        });
+    }
+    Ok(parts)
+}
