@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::{ConfigAddArgs, ConfigCommand};
 use crate::error::{Error, Exit, Result};
-use crate::output::Style;
+use crate::output::{Output, Render, Style};
 use crate::secrets::source::{given_password, resolve_password};
 use crate::settings::{ConfigFile, Context, Entry, config_file, validate};
 
@@ -125,9 +125,6 @@ fn list(ctx: &Ctx) -> Result<Exit> {
             username: c.username.as_deref(),
         })
         .collect();
-    if ctx.out.is_structured() {
-        return ctx.out.structured(&rows).map(|()| Exit::Ok);
-    }
     if rows.is_empty() && ctx.out.format == crate::output::Format::Table {
         ctx.out.note(&format!(
             "No contexts in {}. Add one with `kestractl config add NAME --server URL`.",
@@ -135,21 +132,33 @@ fn list(ctx: &Ctx) -> Result<Exit> {
         ));
         return Ok(Exit::Ok);
     }
-    let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                if r.current { "*".into() } else { String::new() },
-                r.name.to_string(),
-                r.server.unwrap_or("").to_string(),
-                r.tenant.unwrap_or("").to_string(),
-                r.username.unwrap_or("").to_string(),
-            ]
-        })
-        .collect();
-    ctx.out
-        .table(&["CURRENT", "NAME", "SERVER", "TENANT", "USERNAME"], &table)?;
+    ctx.out.emit(&ContextList(rows))?;
     Ok(Exit::Ok)
+}
+
+/// The contexts, serialised as the list itself.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ContextList<'a>(Vec<ContextRow<'a>>);
+
+impl Render for ContextList<'_> {
+    fn human(&self, out: &Output) -> Result<()> {
+        let table: Vec<Vec<String>> = self
+            .0
+            .iter()
+            .map(|r| {
+                vec![
+                    if r.current { "*".into() } else { String::new() },
+                    r.name.to_string(),
+                    r.server.unwrap_or("").to_string(),
+                    r.tenant.unwrap_or("").to_string(),
+                    r.username.unwrap_or("").to_string(),
+                ]
+            })
+            .collect();
+        out.table(&["CURRENT", "NAME", "SERVER", "TENANT", "USERNAME"], &table)?;
+        Ok(())
+    }
 }
 
 #[derive(Serialize)]
@@ -190,34 +199,39 @@ async fn show(ctx: &Ctx) -> Result<Exit> {
             .map(|p| p.display().to_string()),
         password_source,
     };
-    if ctx.out.is_structured() {
-        return ctx.out.structured(&report).map(|()| Exit::Ok);
-    }
-    let mut rows: Vec<Vec<String>> = report
-        .settings
-        .iter()
-        .map(|e| vec![e.key.to_string(), e.value.clone(), e.source.to_string()])
-        .collect();
-    rows.push(vec![
-        "password".into(),
-        match &report.password_source {
-            Some(_) => "(set)".into(),
-            None => "(none)".into(),
-        },
-        report
-            .password_source
-            .clone()
-            .unwrap_or_else(|| "--password-stdin or KESTRACTL_PASSWORD".into()),
-    ]);
-    ctx.out.table(&["SETTING", "VALUE", "SOURCE"], &rows)?;
-    if ctx.out.format == crate::output::Format::Table {
-        let dot = report.dotenv.as_deref().unwrap_or("none in this directory");
-        ctx.out.note(&ctx.out.paint(
-            Style::Dim,
-            &format!("config file: {}  ·  .env: {dot}", report.config_file),
-        ));
-    }
+    ctx.out.emit(&report)?;
     Ok(Exit::Ok)
+}
+
+impl Render for ShowReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let mut rows: Vec<Vec<String>> = report
+            .settings
+            .iter()
+            .map(|e| vec![e.key.to_string(), e.value.clone(), e.source.to_string()])
+            .collect();
+        rows.push(vec![
+            "password".into(),
+            match &report.password_source {
+                Some(_) => "(set)".into(),
+                None => "(none)".into(),
+            },
+            report
+                .password_source
+                .clone()
+                .unwrap_or_else(|| "--password-stdin or KESTRACTL_PASSWORD".into()),
+        ]);
+        out.table(&["SETTING", "VALUE", "SOURCE"], &rows)?;
+        if out.format == crate::output::Format::Table {
+            let dot = report.dotenv.as_deref().unwrap_or("none in this directory");
+            out.note(&out.paint(
+                Style::Dim,
+                &format!("config file: {}  ·  .env: {dot}", report.config_file),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn remove(ctx: &Ctx, name: &str) -> Result<Exit> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::kestra::{CredentialCheck, Request};
-use crate::output::{Format, Style};
+use crate::output::{Format, Output, Render, Style};
 use crate::secrets::store::Availability;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::engine::{DEFAULT_HOST, Engine};
@@ -406,12 +406,30 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<Exit> {
-    let checks = collect(ctx).await;
-    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
-    if ctx.out.is_structured() {
-        ctx.out.structured(&checks)?;
+    let report = DoctorReport(collect(ctx).await);
+    ctx.out.emit(&report)?;
+    Ok(if report.failed() == 0 {
+        Exit::Ok
     } else {
-        let out = &ctx.out;
+        Exit::Error
+    })
+}
+
+/// Every check, in order; serialised as the list itself.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+struct DoctorReport(Vec<Check>);
+
+impl DoctorReport {
+    fn failed(&self) -> usize {
+        self.0.iter().filter(|c| c.status == Status::Fail).count()
+    }
+}
+
+impl Render for DoctorReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let checks = &self.0;
+        let failed = self.failed();
         let mark = |s: Status| match s {
             Status::Ok => out.paint(Style::Green, "✓"),
             Status::Warn => out.paint(Style::Yellow, "!"),
@@ -420,7 +438,7 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
         };
         if out.format == Format::Table {
             let mut text = String::new();
-            for c in &checks {
+            for c in checks {
                 text.push_str(&format!(
                     "{} {:<16} {}\n",
                     mark(c.status),
@@ -457,6 +475,6 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
                 .collect();
             out.table(&["CHECK", "STATUS", "DETAIL", "FIX"], &rows)?;
         }
+        Ok(())
     }
-    Ok(if failed == 0 { Exit::Ok } else { Exit::Error })
 }

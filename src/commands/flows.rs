@@ -19,7 +19,7 @@ use crate::flows::{FileProblem, LocalFlow, load};
 use crate::fsutil;
 use crate::kestra::{ApiError, KestraClient};
 use crate::output::progress::Progress;
-use crate::output::{Style, confirm};
+use crate::output::{Output, Render, Style, confirm};
 
 /// Kestra's validate route takes several documents; batches keep each request small.
 const VALIDATE_BATCH: usize = 100;
@@ -187,6 +187,9 @@ struct DeployReport {
     dry_run: bool,
     plan: Vec<PlanRow>,
     summary: Summary,
+    /// Each row's action as shown to a person (`create`, `updated`, `failed`…).
+    #[serde(skip)]
+    words: Vec<&'static str>,
 }
 
 fn action_word(action: Action, outcome: Option<&Outcome>) -> &'static str {
@@ -203,50 +206,49 @@ fn action_word(action: Action, outcome: Option<&Outcome>) -> &'static str {
     }
 }
 
-fn render_plan(ctx: &Ctx, report: &DeployReport, words: &[&str]) -> Result<()> {
-    if ctx.out.is_structured() {
-        return ctx.out.structured(report);
+impl Render for DeployReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let rows: Vec<Vec<String>> = report
+            .plan
+            .iter()
+            .zip(&report.words)
+            .map(|(row, word)| {
+                let style = match *word {
+                    "create" | "created" => Style::Green,
+                    "update" | "updated" => Style::Yellow,
+                    "delete" | "deleted" | "failed" => Style::Red,
+                    _ => Style::Dim,
+                };
+                vec![
+                    row.file.clone().unwrap_or_else(|| "-".into()),
+                    row.namespace.clone(),
+                    row.id.clone(),
+                    out.paint(style, word),
+                    row.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                ]
+            })
+            .collect();
+        out.table(&["FILE", "NAMESPACE", "FLOW", "ACTION", "REVISION"], &rows)?;
+        if out.format == crate::output::Format::Table {
+            let s = report.summary;
+            let verb = if report.dry_run { "would be " } else { "" };
+            out.print(&format!(
+                "{} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}\n",
+                s.created,
+                s.updated,
+                s.unchanged,
+                s.deleted,
+                s.failed,
+                if report.dry_run {
+                    " (dry run: nothing written)"
+                } else {
+                    ""
+                }
+            ))?;
+        }
+        Ok(())
     }
-    let out = &ctx.out;
-    let rows: Vec<Vec<String>> = report
-        .plan
-        .iter()
-        .zip(words)
-        .map(|(row, word)| {
-            let style = match *word {
-                "create" | "created" => Style::Green,
-                "update" | "updated" => Style::Yellow,
-                "delete" | "deleted" | "failed" => Style::Red,
-                _ => Style::Dim,
-            };
-            vec![
-                row.file.clone().unwrap_or_else(|| "-".into()),
-                row.namespace.clone(),
-                row.id.clone(),
-                out.paint(style, word),
-                row.revision.map_or_else(|| "-".into(), |r| r.to_string()),
-            ]
-        })
-        .collect();
-    out.table(&["FILE", "NAMESPACE", "FLOW", "ACTION", "REVISION"], &rows)?;
-    if out.format == crate::output::Format::Table {
-        let s = report.summary;
-        let verb = if report.dry_run { "would be " } else { "" };
-        out.print(&format!(
-            "{} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}\n",
-            s.created,
-            s.updated,
-            s.unchanged,
-            s.deleted,
-            s.failed,
-            if report.dry_run {
-                " (dry run: nothing written)"
-            } else {
-                ""
-            }
-        ))?;
-    }
-    Ok(())
 }
 
 async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
@@ -364,8 +366,9 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         dry_run: args.dry_run,
         plan: rows,
         summary,
+        words,
     };
-    render_plan(ctx, &report, &words)?;
+    ctx.out.emit(&report)?;
     let failures: Vec<&PlanRow> = report.plan.iter().filter(|r| r.error.is_some()).collect();
     for f in &failures {
         ctx.out.note(&format!(

@@ -1,6 +1,8 @@
-//! Commands orchestrate: they read settings, call clients and render. No HTTP or Docker details
-//! live here. Clients are built lazily through [`Ctx`], so commands that do not need the network
-//! (help, `config`) never touch it.
+//! Commands orchestrate: each reads its arguments, calls the library operations below it
+//! (`stack::up`/`down`, `flows`, `rotation`, the `kestra` client) and renders the result. A group
+//! that grows gets one file per subcommand (`auth/`, `executions/`, `stack/`). Clients are built
+//! lazily through [`Ctx`], so commands that do not need the network (help, `config`) never touch
+//! it.
 
 pub mod auth;
 pub mod config;

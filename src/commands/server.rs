@@ -8,7 +8,7 @@ use crate::error::{Error, Exit, Result};
 use crate::kestra::error::auth_hint;
 use crate::kestra::routes::{self, ServerVersion};
 use crate::kestra::{ApiError, CredentialCheck};
-use crate::output::Style;
+use crate::output::{Output, Render, Style};
 
 pub async fn run(ctx: &Ctx, cmd: ServerCommand) -> Result<Exit> {
     match cmd {
@@ -93,11 +93,7 @@ async fn info(ctx: &Ctx) -> Result<Exit> {
         ui_url: format!("{}/ui/", crate::settings::display_url(client.server())),
     };
 
-    if ctx.out.is_structured() {
-        ctx.out.structured(&info)?;
-    } else {
-        render(ctx, &info)?;
-    }
+    ctx.out.emit(&info)?;
     if let Some(v) = &version
         && !v.is_supported()
     {
@@ -131,32 +127,34 @@ async fn info(ctx: &Ctx) -> Result<Exit> {
     }
 }
 
-fn render(ctx: &Ctx, info: &Info) -> Result<()> {
-    let out = &ctx.out;
-    let unknown = || out.paint(Style::Dim, "unknown");
-    let version = match (&info.version, info.api) {
-        (Some(v), _) => v.clone(),
-        (None, Some(api)) => {
-            format!("{api} (the exact version is shown only to valid credentials)")
-        }
-        (None, None) => unknown(),
-    };
-    let credentials = match info.credentials {
-        "valid" => out.paint(Style::Green, "valid"),
-        "valid-no-permission" => {
-            out.paint(Style::Yellow, "valid (but this user may not list flows)")
-        }
-        "refused" => out.paint(Style::Red, "refused"),
-        _ => out.paint(Style::Red, "not checked: no password given"),
-    };
-    out.record(&[
-        ("Server", info.server.clone()),
-        ("Version", version),
-        ("Edition", info.edition.clone().unwrap_or_else(unknown)),
-        ("Tenant", info.tenant.clone()),
-        ("Username", info.username.clone()),
-        ("Credentials", credentials),
-        ("Checked on", info.credentials_checked_on.clone()),
-        ("UI", info.ui_url.clone()),
-    ])
+impl Render for Info {
+    fn human(&self, out: &Output) -> Result<()> {
+        let info = self;
+        let unknown = || out.paint(Style::Dim, "unknown");
+        let version = match (&info.version, info.api) {
+            (Some(v), _) => v.clone(),
+            (None, Some(api)) => {
+                format!("{api} (the exact version is shown only to valid credentials)")
+            }
+            (None, None) => unknown(),
+        };
+        let credentials = match info.credentials {
+            "valid" => out.paint(Style::Green, "valid"),
+            "valid-no-permission" => {
+                out.paint(Style::Yellow, "valid (but this user may not list flows)")
+            }
+            "refused" => out.paint(Style::Red, "refused"),
+            _ => out.paint(Style::Red, "not checked: no password given"),
+        };
+        out.record(&[
+            ("Server", info.server.clone()),
+            ("Version", version),
+            ("Edition", info.edition.clone().unwrap_or_else(unknown)),
+            ("Tenant", info.tenant.clone()),
+            ("Username", info.username.clone()),
+            ("Credentials", credentials),
+            ("Checked on", info.credentials_checked_on.clone()),
+            ("UI", info.ui_url.clone()),
+        ])
+    }
 }

@@ -25,6 +25,12 @@ pub enum Format {
     Yaml,
 }
 
+/// A command's report. It serialises for `-o json|jsonl|yaml` and knows its own human form (a
+/// table, a record, a few lines) for a terminal or a pipe; [`Output::emit`] picks.
+pub trait Render: Serialize {
+    fn human(&self, out: &Output) -> Result<()>;
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Style {
     Bold,
@@ -74,6 +80,15 @@ impl Output {
             crate::inert::clean_str(text)
         } else {
             std::borrow::Cow::Borrowed(text)
+        }
+    }
+
+    /// A command's result: serialised as is for `-o json|jsonl|yaml`, its human form otherwise.
+    pub fn emit(&self, report: &impl Render) -> Result<()> {
+        if self.is_structured() {
+            self.structured(report)
+        } else {
+            report.human(self)
         }
     }
 

@@ -9,8 +9,8 @@ use crate::cli::StartArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Kind, Result};
 use crate::kestra::KestraClient;
-use crate::output::Style;
 use crate::output::progress::Progress;
+use crate::output::{Output, Render, Style};
 use crate::rotation::local as store_rotate;
 use crate::secret::Secret;
 use crate::secret::generate::generate_password;
@@ -300,7 +300,7 @@ pub async fn run(ctx: &Ctx, args: &StartArgs) -> Result<Exit> {
     let progress = Progress::new();
     let report = start(ctx, args, &progress).await?;
     progress.finish();
-    render(ctx, &report)?;
+    ctx.out.emit(&report)?;
     if args.attach {
         return attach(ctx).await;
     }
@@ -445,34 +445,34 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     })
 }
 
-fn render(ctx: &Ctx, report: &StartReport) -> Result<()> {
-    if ctx.out.is_structured() {
-        return ctx.out.structured(report);
-    }
-    let line = if report.ready {
-        format!(
-            "Kestra is ready at {} (user {}), in {}\n",
-            report.url,
-            report.username,
-            format_duration(Duration::from_millis(
-                u64::try_from(report.elapsed_ms).unwrap_or(u64::MAX)
-            ))
-        )
-    } else if report.parts.iter().any(|p| p.action == Action::Skipped) {
-        "Postgres is up; Kestra was not started (SKIP_KESTRA_AUTO_START)\n".to_string()
-    } else {
-        format!(
-            "Kestra is starting at {} (not waited for: --no-wait); `kestractl status` tells when it is ready\n",
-            report.url
-        )
-    };
-    ctx.out.print(&line)?;
-    if let Some(place) = &report.password_stored_in {
-        ctx.out.print(&format!(
+impl Render for StartReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let line = if report.ready {
+            format!(
+                "Kestra is ready at {} (user {}), in {}\n",
+                report.url,
+                report.username,
+                format_duration(Duration::from_millis(
+                    u64::try_from(report.elapsed_ms).unwrap_or(u64::MAX)
+                ))
+            )
+        } else if report.parts.iter().any(|p| p.action == Action::Skipped) {
+            "Postgres is up; Kestra was not started (SKIP_KESTRA_AUTO_START)\n".to_string()
+        } else {
+            format!(
+                "Kestra is starting at {} (not waited for: --no-wait); `kestractl status` tells when it is ready\n",
+                report.url
+            )
+        };
+        out.print(&line)?;
+        if let Some(place) = &report.password_stored_in {
+            out.print(&format!(
             "A password was generated for {} and stored in {place}; `kestractl auth show --reveal` \
              prints it for the UI's login form.\n",
             report.username
         ))?;
+        }
+        Ok(())
     }
-    Ok(())
 }

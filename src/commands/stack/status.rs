@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::kestra::CredentialCheck;
-use crate::output::Style;
+use crate::output::{Output, Render, Style};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::engine::Engine;
@@ -230,10 +230,17 @@ fn human_bytes(b: u64) -> String {
 
 pub async fn run(ctx: &Ctx) -> Result<Exit> {
     let report = collect(ctx).await?;
-    if ctx.out.is_structured() {
-        ctx.out.structured(&report)?;
+    ctx.out.emit(&report)?;
+    Ok(if report.ready {
+        Exit::Ok
     } else {
-        let out = &ctx.out;
+        Exit::NotReady
+    })
+}
+
+impl Render for StatusReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
         let rows: Vec<Vec<String>> = report
             .containers
             .iter()
@@ -309,10 +316,6 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
                 report.kestra.health
             ))?;
         }
+        Ok(())
     }
-    Ok(if report.ready {
-        Exit::Ok
-    } else {
-        Exit::NotReady
-    })
 }

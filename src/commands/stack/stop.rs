@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::StopArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
-use crate::output::confirm;
+use crate::output::{Format, Output, Render, confirm};
 use crate::secrets::store;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::down::{self, PartAction};
@@ -17,6 +17,9 @@ use crate::stack::files;
 #[derive(Debug, Serialize)]
 struct StopReport {
     actions: Vec<PartAction>,
+    /// Whether the data was kept (no `--volumes`); for the human form only.
+    #[serde(skip)]
+    data_kept: bool,
 }
 
 fn describe_data(stack: &StackSettings) -> String {
@@ -99,20 +102,24 @@ async fn stop(ctx: &Ctx, remove: bool, volumes: bool, grace: Duration) -> Result
         actions.extend(down::delete_data(engine, &stack).await?);
         forget_db_password(ctx, &stack, &mut actions).await?;
     }
-    let report = StopReport { actions };
-    if ctx.out.is_structured() {
-        ctx.out.structured(&report)?;
-    } else {
-        let rows: Vec<Vec<String>> = report
+    ctx.out.emit(&StopReport {
+        actions,
+        data_kept: !volumes,
+    })?;
+    Ok(Exit::Ok)
+}
+
+impl Render for StopReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let rows: Vec<Vec<String>> = self
             .actions
             .iter()
             .map(|a| vec![a.part.clone(), a.action.to_string()])
             .collect();
-        ctx.out.table(&["PART", "ACTION"], &rows)?;
-        if !volumes && ctx.out.format == crate::output::Format::Table {
-            ctx.out
-                .note("Data is kept; `kestractl start` brings the stack back.");
+        out.table(&["PART", "ACTION"], &rows)?;
+        if self.data_kept && out.format == Format::Table {
+            out.note("Data is kept; `kestractl start` brings the stack back.");
         }
+        Ok(())
     }
-    Ok(Exit::Ok)
 }

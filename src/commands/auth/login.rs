@@ -1,0 +1,108 @@
+//! `auth login` and `auth logout`: the current context's password in the keyring.
+
+use std::io::IsTerminal;
+
+use super::server_of;
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
+use crate::secret::Secret;
+use crate::secrets::source::read_password_line;
+use crate::secrets::store::{self};
+use crate::settings::Settings;
+
+/// Reads the password to log in with: stdin with `--password-stdin`, else a prompt on the
+/// terminal. Never an argument, never the environment.
+fn read_login_password(ctx: &Ctx, s: &Settings) -> Result<Secret> {
+    if ctx.global.password_stdin {
+        let stdin = std::io::stdin();
+        let mut lock = stdin.lock();
+        return read_password_line(&mut lock);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "there is no terminal to ask for the password on",
+            "pipe it in: `kestractl auth login --password-stdin < pwfile` (or `printf '%s' \"$PW\" | …`)",
+        ));
+    }
+    let prompt = format!("Password for {} at {}: ", s.username.value, server_of(s));
+    let pw = rpassword::prompt_password(prompt).map_err(|e| {
+        Error::usage(
+            format!("cannot read the password from the terminal: {e}"),
+            "use --password-stdin",
+        )
+    })?;
+    if pw.is_empty() {
+        return Err(Error::usage(
+            "no password was typed",
+            "type the password, or pipe it with --password-stdin",
+        ));
+    }
+    Ok(Secret::new(pw))
+}
+
+pub(super) async fn login(ctx: &Ctx) -> Result<Exit> {
+    let s = ctx.settings().await?;
+    // The keyring first: no point asking for a password that cannot be stored.
+    let keyring = ctx.keyring().await?.require()?.clone();
+    let entry = ctx.basic_auth_entry().await?;
+    let password = read_login_password(ctx, s)?;
+    let client = KestraClient::new(ClientConfig {
+        server: s.server.value.clone(),
+        tenant: s.tenant.value.clone(),
+        username: s.username.value.clone(),
+        password: Some(password.clone()),
+        timeout: s.timeout.value,
+        allow_insecure_http: s.allow_insecure_http.value,
+    })?;
+    match client.check_credentials().await {
+        Ok(CredentialCheck::Valid | CredentialCheck::ValidForbidden) => {}
+        Ok(_) => {
+            return Err(Error::auth(
+                format!(
+                    "Kestra at {} refused the password of {}; nothing was stored",
+                    server_of(s),
+                    s.username.value
+                ),
+                "check the password, and the username (--username, KESTRACTL_USERNAME or \
+                       the context: `kestractl config show`)",
+            ));
+        }
+        Err(e) => {
+            ctx.out
+                .note("nothing was stored: the password could not be verified");
+            return Err(e.into());
+        }
+    }
+    let replaced = keyring.get(&entry).await?.is_some();
+    keyring.set(&entry, &password).await?;
+    ctx.out.print(&format!(
+        "Logged in as {} at {} (context {}): the password is verified and {} the {} entry `{entry}`.\n",
+        s.username.value,
+        server_of(s),
+        s.context.value,
+        if replaced { "replaces" } else { "is stored in" },
+        keyring.backend().describe(),
+    ))?;
+    Ok(Exit::Ok)
+}
+
+pub(super) async fn logout(ctx: &Ctx) -> Result<Exit> {
+    let keyring = ctx.keyring().await?.require()?;
+    let entry = ctx.basic_auth_entry().await?;
+    let removed = keyring.delete(&entry).await?;
+    let pending = keyring.delete(&store::pending_entry(&entry)).await?;
+    let text = if removed || pending {
+        format!(
+            "Removed `{entry}` from the {}; commands now need --password-stdin or KESTRACTL_PASSWORD (or `kestractl auth login`).\n",
+            keyring.backend().describe()
+        )
+    } else {
+        format!(
+            "Nothing to remove: the {} has no entry `{entry}`.\n",
+            keyring.backend().describe()
+        )
+    };
+    ctx.out.print(&text)?;
+    Ok(Exit::Ok)
+}

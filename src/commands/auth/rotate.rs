@@ -1,0 +1,260 @@
+//! `auth rotate`: the managed stack's credentials (`rotation::local`), or a Basic Auth user
+//! through the API on a server kestractl does not run (`rotation::api`); `--dry-run` shows the
+//! plan.
+
+use serde::Serialize;
+
+use super::{db_entry_of, server_of};
+use crate::cli::RotateArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::kestra::ClientConfig;
+use crate::output::progress::Progress;
+use crate::output::{Output, Render};
+use crate::rotation::api as rotate_api;
+use crate::rotation::local::{self as rotate, Kind, Target};
+use crate::secrets::import::{BASIC_AUTH_KEY, DB_KEY};
+use crate::settings::Settings;
+use crate::settings::stack::StackFlags;
+
+/// Plain-text places that would bring the old password back at the next `kestractl start`.
+fn rotation_conflicts(ctx: &Ctx, s: &Settings, kind: Kind) -> Vec<String> {
+    let mut found = Vec::new();
+    let env_set = |k: &str| ctx.env(k).is_some_and(|v| !v.is_empty());
+    let dot = |k: &str| {
+        s.dotenv
+            .get(k)
+            .and(s.dotenv.path.as_ref())
+            .map(|p| format!("{k} in {}", p.display()))
+    };
+    let keys: &[&str] = match kind {
+        Kind::BasicAuth => {
+            if ctx.global.password_stdin {
+                found.push("--password-stdin (rotate generates the password itself)".into());
+            }
+            &["KESTRACTL_PASSWORD", BASIC_AUTH_KEY]
+        }
+        Kind::Database => &[DB_KEY],
+    };
+    for k in keys {
+        if env_set(k) {
+            found.push(format!("the environment variable {k}"));
+        }
+        if let Some(d) = dot(k) {
+            found.push(d);
+        }
+    }
+    found
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DryRun {
+    dry_run: bool,
+    kind: Kind,
+    container: String,
+    entry: String,
+    steps: Vec<DryRunStep>,
+}
+
+#[derive(Debug, Serialize)]
+struct DryRunStep {
+    step: &'static str,
+    action: &'static str,
+}
+
+pub(super) async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
+    let kind = if args.db {
+        Kind::Database
+    } else {
+        Kind::BasicAuth
+    };
+    let wait_timeout = args.wait_timeout;
+    let s = ctx.settings().await?;
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    // The keyring entry follows the resolved server: it must be this stack's.
+    let server = &s.server.value;
+    let local = stack.local_url();
+    let ours = server.port_or_known_default() == Some(stack.http_port.value)
+        && (crate::settings::validate::is_loopback(server)
+            || server.host_str() == Some(stack.bind.value.to_string().as_str()));
+    if !ours {
+        if kind == Kind::Database {
+            return Err(Error::rotation(
+                format!(
+                    "the server of this command ({}) is not the stack kestractl manages here \
+                     ({local}), and only that stack's Postgres password can be rotated",
+                    server_of(s)
+                ),
+                format!(
+                    "rotate the local stack's with `--server {local}` (or a context pointing at \
+                     it). Nothing was changed"
+                ),
+            ));
+        }
+        return rotate_through_api(ctx, s, args).await;
+    }
+    let conflicts = rotation_conflicts(ctx, s, kind);
+    if !conflicts.is_empty() {
+        return Err(Error::rotation(
+            format!(
+                "not rotating: {} would put the old password back at the next `kestractl start`",
+                conflicts.join(", ")
+            ),
+            "move plain-text passwords into the keyring (`kestractl auth import-env \
+                   --rewrite-env`) or unset them, then rotate; nothing was changed",
+        ));
+    }
+    let keyring = ctx.keyring().await?.require()?;
+    let engine = ctx.engine().await?;
+    let progress = Progress::new();
+    // The stack's own entry, as `start` keeps it.
+    let basic_entry = ctx.stack_basic_auth_entry(&stack).await?;
+    let target = Target {
+        engine,
+        keyring,
+        stack: &stack,
+        username: &s.username.value,
+        tenant: &s.tenant.value,
+        basic_entry,
+        db_entry: db_entry_of(&stack),
+        wait_timeout,
+        progress: &progress,
+    };
+    if args.dry_run {
+        progress.step("preflight: checking the stack");
+        let checked = rotate::preflight(&target, kind).await;
+        progress.finish();
+        checked?;
+        let report = DryRun {
+            dry_run: true,
+            kind,
+            container: stack.kestra_container.value.clone(),
+            entry: match kind {
+                Kind::BasicAuth => target.basic_entry.clone(),
+                Kind::Database => target.db_entry.clone(),
+            },
+            steps: rotate::plan(kind)
+                .into_iter()
+                .map(|(step, action)| DryRunStep {
+                    step: step.name(),
+                    action,
+                })
+                .collect(),
+        };
+        return print_dry_run(ctx, &report, args.db);
+    }
+    let result = rotate::rotate(&target, kind).await;
+    progress.finish();
+    let report = result?;
+    for n in &report.notes {
+        ctx.out.note(&format!("note: {n}"));
+    }
+    if ctx.out.is_structured() {
+        ctx.out.structured(&report)?;
+        return Ok(Exit::Ok);
+    }
+    let text = match kind {
+        Kind::BasicAuth => format!(
+            "Rotated the Basic Auth password of {}: Kestra ({}) accepts only the new one, and the \
+             keyring entry `{}` holds it.\nOther API clients (scripts, CI secrets, saved browser \
+             logins) need the new password: `kestractl auth show --reveal` prints it.\n",
+            s.username.value, report.container, report.entry
+        ),
+        Kind::Database => format!(
+            "Rotated the Postgres password of role {}: Kestra ({}) runs on the new one, and the \
+             keyring entry `{}` holds it.\n",
+            stack.db_user.value, report.container, report.entry
+        ),
+    };
+    ctx.out.print(&text)?;
+    Ok(Exit::Ok)
+}
+
+/// `auth rotate` for a server kestractl does not run: through its API, when its credential was
+/// set up through the UI or API (`secrets::rotate_api`).
+async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &RotateArgs) -> Result<Exit> {
+    let conflicts = rotation_conflicts(ctx, s, Kind::BasicAuth);
+    if !conflicts.is_empty() {
+        return Err(Error::rotation(
+            format!(
+                "not rotating: the next command would take its password from {} instead of \
+                 the new one in the keyring",
+                conflicts.join(", ")
+            ),
+            "store the current password with `kestractl auth login` and unset the others \
+                   (or `kestractl auth import-env --rewrite-env`), then rotate; nothing was \
+                   changed",
+        ));
+    }
+    let keyring = ctx.keyring().await?.require()?;
+    let progress = Progress::new();
+    let target = rotate_api::ApiTarget {
+        client: ClientConfig {
+            server: s.server.value.clone(),
+            tenant: s.tenant.value.clone(),
+            username: s.username.value.clone(),
+            password: None,
+            timeout: s.timeout.value,
+            allow_insecure_http: s.allow_insecure_http.value,
+        },
+        keyring,
+        entry: ctx.basic_auth_entry().await?,
+        progress: &progress,
+    };
+    if args.dry_run {
+        progress.step("preflight: checking the server");
+        let checked = rotate_api::preflight(&target).await;
+        progress.finish();
+        checked?;
+        let report = DryRun {
+            dry_run: true,
+            kind: Kind::BasicAuth,
+            container: String::new(),
+            entry: target.entry.clone(),
+            steps: rotate_api::plan()
+                .into_iter()
+                .map(|(step, action)| DryRunStep {
+                    step: step.name(),
+                    action,
+                })
+                .collect(),
+        };
+        return print_dry_run(ctx, &report, false);
+    }
+    let result = rotate_api::rotate(&target).await;
+    progress.finish();
+    let report = result?;
+    ctx.out.emit(&report)?;
+    Ok(Exit::Ok)
+}
+
+impl Render for rotate_api::ApiReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        out.print(&format!(
+            "Rotated the Basic Auth password of {} on {} through its API: it accepts only the new \
+             one, and the keyring entry `{}` holds it.\nOther API clients (scripts, CI secrets, saved \
+             browser logins) need the new password: `kestractl auth show --reveal` prints it.\n",
+            report.username, report.server, report.entry
+        ))?;
+        Ok(())
+    }
+}
+
+fn print_dry_run(ctx: &Ctx, report: &DryRun, db: bool) -> Result<Exit> {
+    if ctx.out.is_structured() {
+        ctx.out.structured(report)?;
+        return Ok(Exit::Ok);
+    }
+    let mut text = format!(
+        "Dry run: preflight passed; `kestractl auth rotate{}` would:\n",
+        if db { " --db" } else { "" }
+    );
+    for (i, st) in report.steps.iter().enumerate().skip(1) {
+        text.push_str(&format!("  {i}. {}: {}\n", st.step, st.action));
+    }
+    text.push_str("Nothing was changed.\n");
+    ctx.out.print(&text)?;
+    Ok(Exit::Ok)
+}

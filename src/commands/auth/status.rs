@@ -1,0 +1,229 @@
+//! `auth status` (where the credential comes from, whether the server takes it) and `auth show`.
+
+use std::io::IsTerminal;
+
+use serde::Serialize;
+
+use super::{db_entry_of, server_of};
+use crate::cli::AuthShowArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::kestra::CredentialCheck;
+use crate::output::confirm;
+use crate::output::{Output, Render};
+use crate::secrets::store::{self, Availability, Keyring};
+use crate::settings::stack::StackFlags;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyringReport {
+    /// `ready`, `disabled` or `unavailable`.
+    state: &'static str,
+    backend: Option<&'static str>,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusReport {
+    context: String,
+    server: String,
+    username: String,
+    entry: String,
+    keyring: KeyringReport,
+    /// Whether the keyring holds a password for the entry (`null`: no usable keyring).
+    stored: Option<bool>,
+    /// Whether a rotation left a pending entry.
+    pending: Option<bool>,
+    /// The managed stack's Postgres password entry (`null`: the stack settings do not resolve).
+    database: Option<EntryReport>,
+    /// Where a command would take the password from: `stdin`, `environment`, `keyring`,
+    /// `dotenv`, or `null` for none.
+    source: Option<&'static str>,
+    source_detail: Option<String>,
+    /// `valid`, `valid-no-permission`, `refused`, `missing` or `unverified`.
+    credentials: &'static str,
+    /// Why the credentials could not be verified.
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryReport {
+    entry: String,
+    /// Whether the keyring holds it (`null`: no usable keyring).
+    stored: Option<bool>,
+    /// Whether a rotation left a pending entry next to it.
+    pending: Option<bool>,
+}
+
+/// Whether the keyring holds an entry and a rotation's pending entry next to it.
+async fn stored_and_pending(
+    keyring: Option<&Keyring>,
+    entry: &str,
+) -> Result<(Option<bool>, Option<bool>)> {
+    Ok(match keyring {
+        Some(k) => (
+            Some(k.get(entry).await?.is_some()),
+            Some(k.get(&store::pending_entry(entry)).await?.is_some()),
+        ),
+        None => (None, None),
+    })
+}
+
+pub(super) async fn status(ctx: &Ctx) -> Result<Exit> {
+    let s = ctx.settings().await?;
+    let entry = ctx.basic_auth_entry().await?;
+    let availability = ctx.keyring().await?;
+    let (stored, pending) = stored_and_pending(availability.keyring(), &entry).await?;
+    // Only a stack setting that does not resolve leaves this out: `start` and `status` say why.
+    let database = match ctx.stack_settings(&StackFlags::default()).await {
+        Ok(stack) => {
+            let entry = db_entry_of(&stack);
+            let (stored, pending) = stored_and_pending(availability.keyring(), &entry).await?;
+            Some(EntryReport {
+                entry,
+                stored,
+                pending,
+            })
+        }
+        Err(_) => None,
+    };
+    let password = ctx.password().await?;
+    let (credentials, error) = if password.is_none() {
+        ("missing", None)
+    } else {
+        match ctx.kestra_probe().await?.check_credentials().await {
+            Ok(CredentialCheck::Valid) => ("valid", None),
+            Ok(CredentialCheck::ValidForbidden) => ("valid-no-permission", None),
+            Ok(CredentialCheck::Refused) => ("refused", None),
+            Ok(CredentialCheck::Missing) => ("missing", None),
+            Err(e) => ("unverified", Some(Error::from(e).to_string())),
+        }
+    };
+    let report = StatusReport {
+        context: s.context.value.clone(),
+        server: server_of(s),
+        username: s.username.value.clone(),
+        entry: entry.clone(),
+        keyring: KeyringReport {
+            state: match availability {
+                Availability::Ready(_) => "ready",
+                Availability::Disabled => "disabled",
+                Availability::Unavailable(_) => "unavailable",
+            },
+            backend: availability.keyring().map(|k| k.backend().id()),
+            detail: availability.summary(),
+        },
+        stored,
+        pending,
+        database,
+        source: password.map(|p| p.source.kind()),
+        source_detail: password.map(|p| p.source.to_string()),
+        credentials,
+        error,
+    };
+    let exit = match credentials {
+        "valid" | "valid-no-permission" => Exit::Ok,
+        "unverified" => Exit::Error,
+        _ => Exit::Auth,
+    };
+    ctx.out.emit(&report)?;
+    Ok(exit)
+}
+
+impl Render for StatusReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let yes_no = |v: Option<bool>| match v {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "-",
+        };
+        let mut fields = vec![
+            ("Context", report.context.clone()),
+            ("Server", report.server.clone()),
+            ("Username", report.username.clone()),
+            ("Keyring", report.keyring.detail.clone()),
+            ("Entry", report.entry.clone()),
+            ("Stored", yes_no(report.stored).to_string()),
+        ];
+        let interrupted = "yes (an interrupted rotation; the next `auth rotate` clears it)";
+        if report.pending == Some(true) {
+            fields.push(("Pending", interrupted.into()));
+        }
+        if let Some(db) = &report.database {
+            fields.push((
+                "Postgres entry",
+                format!("{} (stored: {})", db.entry, yes_no(db.stored)),
+            ));
+            if db.pending == Some(true) {
+                fields.push((
+                    "Postgres pending",
+                    interrupted.replace("auth rotate", "auth rotate --db"),
+                ));
+            }
+        }
+        fields.push((
+            "Password from",
+            report
+                .source_detail
+                .clone()
+                .unwrap_or_else(|| "nowhere (no password found)".into()),
+        ));
+        fields.push((
+            "Credentials",
+            match &report.error {
+                Some(e) => format!("unverified: {e}"),
+                None => report.credentials.to_string(),
+            },
+        ));
+        out.record(&fields)?;
+        Ok(())
+    }
+}
+
+pub(super) async fn show(ctx: &Ctx, args: &AuthShowArgs) -> Result<Exit> {
+    if !args.reveal {
+        return Err(Error::usage(
+            "`auth show` prints a password and needs --reveal",
+            "`kestractl auth show --reveal` prints it to stdout (asking first on a terminal); \
+             `kestractl auth status` says whether one is stored without showing it",
+        ));
+    }
+    let keyring = ctx.keyring().await?.require()?;
+    let entry = if args.db {
+        db_entry_of(&ctx.stack_settings(&StackFlags::default()).await?)
+    } else {
+        ctx.basic_auth_entry().await?
+    };
+    let Some(secret) = keyring.get(&entry).await? else {
+        return Err(Error::not_found(
+            format!(
+                "the {} has no entry `{entry}`",
+                keyring.backend().describe()
+            ),
+            if args.db {
+                "`kestractl start` stores the stack's Postgres password (and `auth import-env` \
+                 moves KESTRA_DB_PASSWORD there)"
+            } else {
+                "store one with `kestractl auth login` (a first `kestractl start` generates and \
+                 stores one); check --context/--server/--username with `kestractl auth status`"
+            },
+        ));
+    };
+    if std::io::stdout().is_terminal()
+        && !ctx.global.yes
+        && !confirm(
+            &format!("Print the password of `{entry}` on this terminal? Type `yes`: "),
+            "`auth show --reveal` shows a password",
+        )?
+    {
+        return Err(Error::usage(
+            "nothing was shown",
+            "answer `yes`, or pass --yes",
+        ));
+    }
+    ctx.out.print(&format!("{}\n", secret.expose()))?;
+    Ok(Exit::Ok)
+}

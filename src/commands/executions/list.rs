@@ -1,0 +1,109 @@
+//! `executions [list]`: filtered, newest first, page after page (streamed for jsonl and plain).
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{duration_cell, parse_execution, started_cell, state_style};
+use crate::cli::ListExecutionsArgs;
+use crate::cli::values::merge_states;
+use crate::commands::Ctx;
+use crate::error::{Exit, Result};
+use crate::kestra::executions::ExecutionFilter;
+use crate::kestra::model::Execution;
+use crate::output::Format;
+
+// ---------------------------------------------------------------------------------------------
+// Parsing of the command line's values (pure).
+
+pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> ExecutionFilter {
+    ExecutionFilter {
+        namespace: args.namespace.clone(),
+        flow: args.flow.clone(),
+        states: merge_states(&args.state),
+        since: args.since.map(|w| w.resolve(now)),
+        until: args.until.map(|w| w.resolve(now)),
+        labels: args.label.clone(),
+    }
+}
+fn list_row(ctx: &Ctx, e: &Execution, now: OffsetDateTime) -> Vec<String> {
+    vec![
+        e.id.clone(),
+        e.namespace.clone(),
+        e.flow_id.clone(),
+        ctx.out
+            .paint(state_style(&e.state.current), &e.state.current),
+        started_cell(ctx, e.state.start_date.as_deref(), now),
+        duration_cell(&e.state),
+    ]
+}
+
+const LIST_HEADERS: [&str; 6] = ["ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "DURATION"];
+
+// ---------------------------------------------------------------------------------------------
+// list
+
+pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
+    let now = OffsetDateTime::now_utc();
+    let filter = filter_of(args, now);
+    let client = ctx.kestra().await?;
+    let page_size: u32 = if args.all {
+        200
+    } else {
+        args.limit.clamp(1, 200)
+    };
+    let wanted = if args.all {
+        usize::MAX
+    } else {
+        args.limit as usize
+    };
+    // Streamed formats print each page as it arrives, so memory does not grow with the count.
+    let streaming = matches!(ctx.out.format, Format::Jsonl | Format::Plain);
+    let mut kept: Vec<Value> = Vec::new();
+    let mut seen = 0usize;
+    let mut page = 1;
+    while seen < wanted {
+        let result = client.search_executions(&filter, page, page_size).await?;
+        let n = result.results.len();
+        let take = n.min(wanted - seen);
+        let items = result.results.into_iter().take(take);
+        if streaming {
+            let mut text = String::new();
+            for v in items {
+                if ctx.out.format == Format::Jsonl {
+                    text.push_str(&serde_json::to_string(&v).map_err(anyhow::Error::from)?);
+                    text.push('\n');
+                } else {
+                    let e = parse_execution(&v)?;
+                    text.push_str(&list_row(ctx, &e, now).join("\t"));
+                    text.push('\n');
+                }
+            }
+            ctx.out.print(&text)?;
+        } else {
+            kept.extend(items);
+        }
+        seen += take;
+        let total = result.total.and_then(|t| usize::try_from(t).ok());
+        if n < page_size as usize || total.is_some_and(|t| seen >= t) {
+            break;
+        }
+        page += 1;
+    }
+    if streaming {
+        return Ok(Exit::Ok);
+    }
+    if ctx.out.is_structured() {
+        ctx.out.structured(&kept)?;
+        return Ok(Exit::Ok);
+    }
+    let rows: Vec<Vec<String>> = kept
+        .iter()
+        .map(|v| parse_execution(v).map(|e| list_row(ctx, &e, now)))
+        .collect::<Result<_>>()?;
+    if rows.is_empty() {
+        ctx.out.note("No executions match.");
+    } else {
+        ctx.out.table(&LIST_HEADERS, &rows)?;
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,186 @@
+//! `executions logs`: an execution's logs, followed live over server-sent events with `-f`.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::{not_found, parse_execution};
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::inert;
+use crate::kestra::model::{Execution, LogEntry, is_terminal};
+use crate::kestra::sse;
+use crate::output::{Format, Style};
+
+// ---------------------------------------------------------------------------------------------
+// logs
+
+fn log_line(ctx: &Ctx, l: &LogEntry) -> String {
+    let level = l.level.clone().unwrap_or_else(|| "INFO".into());
+    let style = match level.as_str() {
+        "ERROR" => Style::Red,
+        "WARN" => Style::Yellow,
+        "DEBUG" | "TRACE" => Style::Dim,
+        _ => Style::Bold,
+    };
+    let ts = l.timestamp.clone().unwrap_or_default();
+    let task = l.task_id.clone().unwrap_or_else(|| "-".into());
+    let message = l.message.clone().unwrap_or_default();
+    if ctx.out.format == Format::Table {
+        format!(
+            "{} {} {} {message}\n",
+            ctx.out.paint(Style::Dim, &ts),
+            ctx.out.paint(style, &format!("{level:<5}")),
+            task
+        )
+    } else {
+        format!(
+            "{ts}\t{level}\t{task}\t{}\n",
+            message.replace(['\t', '\n'], " ")
+        )
+    }
+}
+
+/// Log lines as they come. `-o json|yaml` on a finished list is one document (see `logs`);
+/// while following, every structured format streams one JSON object per line.
+fn print_logs(ctx: &Ctx, entries: &[LogEntry]) -> Result<()> {
+    if ctx.out.is_structured() {
+        let mut text = String::new();
+        for e in entries {
+            text.push_str(&serde_json::to_string(e).map_err(anyhow::Error::from)?);
+            text.push('\n');
+        }
+        return ctx.out.print(&text);
+    }
+    let text: String = entries.iter().map(|l| log_line(ctx, l)).collect();
+    ctx.out.print(&text)
+}
+
+fn check_level(level: Option<&str>) -> Result<Option<String>> {
+    level
+        .map(|l| {
+            let up = l.to_ascii_uppercase();
+            if ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&up.as_str()) {
+                Ok(up)
+            } else {
+                Err(Error::usage(
+                    format!("`{l}` is not a log level"),
+                    "use TRACE, DEBUG, INFO, WARN or ERROR",
+                ))
+            }
+        })
+        .transpose()
+}
+
+pub(super) async fn logs(
+    ctx: &Ctx,
+    id: &str,
+    follow: bool,
+    level: Option<&str>,
+    task: Option<&str>,
+) -> Result<Exit> {
+    let level = check_level(level)?;
+    let client = ctx.kestra().await?;
+    // The execution must exist (a follow on an unknown id would wait for nothing).
+    let raw = client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    if !follow {
+        let mut entries = client
+            .execution_logs(id, level.as_deref(), task)
+            .await
+            .map_err(|e| not_found(id, e))?;
+        entries.retain(|l| keep_task(l, task));
+        if matches!(ctx.out.format, Format::Json | Format::Yaml) {
+            ctx.out.structured(&entries)?;
+        } else {
+            print_logs(ctx, &entries)?;
+        }
+        return Ok(Exit::Ok);
+    }
+    // Kestra's log stream never ends by itself: follow the execution alongside, and once it has
+    // ended, stop when the log stream has been quiet for a moment. Kestra does end it after an
+    // hour without a line (its `timeout`), and a proxy may cut it: reopened while the execution
+    // runs, and once more after it ended so no late line is missed. Each opening replays the
+    // execution's logs from the start: lines already printed are skipped.
+    let mut terminal = is_terminal(&parse_execution(&raw)?.state.current);
+    let mut printed = LogSeen::default();
+    let mut final_replay = terminal;
+    let quiet = Duration::from_millis(700);
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    'connection: loop {
+        let resp = client
+            .follow_logs(id, level.as_deref())
+            .await
+            .map_err(|e| not_found(id, e))?;
+        let mut body = resp.bytes_stream();
+        let mut parser = sse::Parser::default();
+        loop {
+            let wait = if terminal {
+                quiet
+            } else {
+                Duration::from_secs(3600)
+            };
+            tokio::select! {
+                chunk = tokio::time::timeout(wait, body.next()) => match chunk {
+                    Ok(Some(Ok(bytes))) => {
+                        let events = parser.push(&bytes).map_err(|e| Error::server(format!("following the logs of {id}: {e}"), "`kestractl executions logs ID` (without -f) reads them in one answer"
+                                ))?;
+                        let entries: Vec<LogEntry> = events
+                            .iter()
+                            // `id: start` carries an empty entry that only opens the stream.
+                            .filter(|ev| ev.id.as_deref() != Some(sse::START))
+                            .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
+                            .filter(|l| keep_task(l, task))
+                            .filter(|l| printed.first_time(l))
+                            .collect();
+                        print_logs(ctx, &entries)?;
+                    }
+                    // Quiet for a moment after the execution ended: done.
+                    Err(_) => break 'connection,
+                    // The stream ended or broke.
+                    Ok(_) => break,
+                },
+                _ = poll.tick(), if !terminal => {
+                    if let Ok(v) = client.get_execution(id).await
+                        && let Ok(e) = serde_json::from_value::<Execution>(v)
+                    {
+                        terminal = is_terminal(&e.state.current);
+                    }
+                }
+            }
+        }
+        if !terminal && let Ok(v) = client.get_execution(id).await {
+            terminal = is_terminal(&parse_execution(&v)?.state.current);
+        }
+        if terminal {
+            if final_replay {
+                break;
+            }
+            final_replay = true;
+        }
+        tracing::debug!("the log stream of {id} ended; reopening it");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(Exit::Ok)
+}
+
+/// `--task`: Kestra 1.3's log stream has no task filter (its follow route takes only
+/// `minLevel`), so lines are filtered here on every version.
+fn keep_task(l: &LogEntry, task: Option<&str>) -> bool {
+    task.is_none_or(|t| l.task_id.as_deref() == Some(t))
+}
+
+/// Log lines already printed, so a reopened stream's replay is not printed twice.
+#[derive(Default)]
+struct LogSeen(std::collections::HashSet<u64>);
+
+impl LogSeen {
+    fn first_time(&mut self, l: &LogEntry) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&l.timestamp, &l.task_run_id, &l.level, &l.message).hash(&mut h);
+        self.0.insert(h.finish())
+    }
+}

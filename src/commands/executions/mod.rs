@@ -1,0 +1,104 @@
+//! `kestractl executions [list|get|run|watch|logs|kill|restart]`.
+
+mod actions;
+mod get;
+mod list;
+mod logs;
+mod run;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::Ctx;
+use crate::cli::{ExecutionsArgs, ExecutionsCommand};
+use crate::error::{Error, Exit, Result};
+use crate::kestra::model::Execution;
+use crate::kestra::routes::segment;
+use crate::kestra::{ApiError, KestraClient};
+use crate::output::{Format, Style, time as otime};
+use crate::settings::duration::format_duration;
+
+pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
+    match args.command {
+        None => list::list(ctx, &args.list).await,
+        Some(ExecutionsCommand::List(a)) => list::list(ctx, &a).await,
+        Some(ExecutionsCommand::Get { id, outputs }) => get::get(ctx, &id, outputs).await,
+        Some(ExecutionsCommand::Run(a)) => run::run_flow(ctx, &a).await,
+        Some(ExecutionsCommand::Watch { id, wait }) => run::watch(ctx, &id, &wait).await,
+        Some(ExecutionsCommand::Logs {
+            id,
+            follow,
+            level,
+            task,
+        }) => logs::logs(ctx, &id, follow, level.as_deref(), task.as_deref()).await,
+        Some(ExecutionsCommand::Kill { id }) => actions::kill(ctx, &id).await,
+        Some(ExecutionsCommand::Restart { id }) => actions::restart(ctx, &id).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering.
+
+fn state_style(state: &str) -> Style {
+    match state {
+        "SUCCESS" => Style::Green,
+        "FAILED" | "KILLED" | "CANCELLED" => Style::Red,
+        "WARNING" | "KILLING" | "PAUSED" | "RETRYING" => Style::Yellow,
+        _ => Style::Dim,
+    }
+}
+
+fn started_cell(ctx: &Ctx, start: Option<&str>, now: OffsetDateTime) -> String {
+    match start.and_then(otime::parse) {
+        Some(t) if ctx.out.format == Format::Table => otime::relative(t, now),
+        Some(t) => otime::local_time(t),
+        None => "-".into(),
+    }
+}
+
+fn duration_cell(state: &crate::kestra::model::State) -> String {
+    state
+        .duration_secs()
+        .filter(|s| *s >= 0.0)
+        .map(|s| format_duration(Duration::from_secs_f64(s)))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The execution's page in Kestra's UI.
+fn ui_url(client: &KestraClient, e: &Execution) -> String {
+    let server = crate::settings::display_url(client.server());
+    match e.url.as_deref().filter(|u| !u.is_empty()) {
+        // Without `kestra.url` configured, Kestra answers a path only.
+        Some(u) if u.starts_with('/') => format!("{server}{u}"),
+        Some(u) => u.to_string(),
+        None => format!(
+            "{server}/ui/{}/executions/{}/{}/{}",
+            segment(client.tenant()),
+            segment(&e.namespace),
+            segment(&e.flow_id),
+            segment(&e.id)
+        ),
+    }
+}
+
+fn not_found(id: &str, e: ApiError) -> Error {
+    if e.status() == Some(404) {
+        Error::not_found(
+            format!("there is no execution {id}"),
+            "`kestractl executions` lists recent ones",
+        )
+    } else {
+        e.into()
+    }
+}
+
+fn parse_execution(v: &Value) -> Result<Execution> {
+    serde_json::from_value(v.clone()).map_err(|e| {
+        Error::server(
+            format!("the server sent an execution kestractl cannot read: {e}"),
+            "`kestractl server info` shows the server's version",
+        )
+    })
+}

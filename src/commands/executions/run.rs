@@ -1,0 +1,358 @@
+//! `executions run` and `watch`: start an execution, follow it to its end state, map that to the
+//! exit code.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::get::task_rows;
+use super::{duration_cell, not_found, parse_execution, ui_url};
+use crate::cli::{RunArgs, WaitArgs};
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::inert;
+use crate::kestra::executions::InputValue;
+use crate::kestra::model::{Execution, TaskRun, is_terminal};
+use crate::kestra::{ApiError, KestraClient, sse};
+use crate::output::progress::Progress;
+use crate::output::{Format, Style};
+use crate::settings::duration::format_duration;
+
+/// How an execution's end state maps to the exit code of `run --wait` and `watch`.
+pub fn exit_for(state: &str, fail_on_warning: bool) -> Exit {
+    match state {
+        "SUCCESS" | "SKIPPED" => Exit::Ok,
+        "WARNING" if !fail_on_warning => Exit::Ok,
+        _ => Exit::ExecutionUnsuccessful,
+    }
+}
+// ---------------------------------------------------------------------------------------------
+// run, watch
+
+fn parse_inputs(args: &RunArgs) -> Result<Vec<(String, InputValue)>> {
+    let mut inputs = Vec::new();
+    for (name, value) in &args.inputs {
+        let name = name.clone();
+        let value = match value.strip_prefix('@') {
+            Some(path) => {
+                let p = std::path::PathBuf::from(path);
+                if !p.is_file() {
+                    return Err(Error::usage(
+                        format!("input `{name}`: {path} is not a readable file"),
+                        "give the path of the file to upload after @ (name=@./data.csv), or escape a literal @ by not starting the value with it",
+                    ));
+                }
+                InputValue::File(p)
+            }
+            None => InputValue::Text(value.clone()),
+        };
+        inputs.push((name, value));
+    }
+    Ok(inputs)
+}
+
+fn flow_error(namespace: &str, flow: &str, e: ApiError) -> Error {
+    let detail = e.problem().map(|p| p.summary()).unwrap_or_default();
+    match e.status() {
+        Some(404) => Error::not_found(
+            format!("there is no flow {namespace}/{flow}"),
+            format!("`kestractl flows list {namespace}` lists the flows of that namespace"),
+        ),
+        Some(409) => Error::rejected(
+            format!("Kestra will not start {namespace}/{flow}: {detail}"),
+            "a disabled flow must be enabled first (in the UI, or `disabled: false` in its source and a deploy)",
+            Exit::Error,
+        ),
+        Some(400 | 422) => Error::rejected(
+            format!("Kestra refused the inputs of {namespace}/{flow}: {detail}"),
+            "give each required input with --input name=value (files: --input name=@path)",
+            Exit::InvalidInput,
+        ),
+        _ => e.into(),
+    }
+}
+
+pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
+    // Everything that can be checked locally is, before anything is started.
+    let inputs = parse_inputs(args)?;
+    let labels = &args.label;
+    let wait_timeout = args.wait_args.wait_timeout;
+    let client = ctx.kestra().await?;
+    let raw = client
+        .trigger(&args.namespace, &args.flow, &inputs, labels)
+        .await
+        .map_err(|e| flow_error(&args.namespace, &args.flow, e))?;
+    let e = parse_execution(&raw)?;
+    let url = ui_url(client, &e);
+    if !args.wait {
+        if ctx.out.is_structured() {
+            ctx.out.structured(&raw)?;
+        } else if ctx.out.format == Format::Table {
+            ctx.out.print(&format!(
+                "Started execution {} of {}/{}\n{url}\n",
+                e.id, e.namespace, e.flow_id
+            ))?;
+        } else {
+            ctx.out.print(&format!("{}\t{url}\n", e.id))?;
+        }
+        return Ok(Exit::Ok);
+    }
+    ctx.out.note(&format!(
+        "Started execution {} of {}/{}: {url}",
+        e.id, e.namespace, e.flow_id
+    ));
+    follow_to_end(
+        ctx,
+        client,
+        &e.id,
+        wait_timeout,
+        args.wait_args.fail_on_warning,
+    )
+    .await
+}
+
+pub(super) async fn watch(ctx: &Ctx, id: &str, w: &WaitArgs) -> Result<Exit> {
+    let timeout = w.wait_timeout;
+    let client = ctx.kestra().await?;
+    // Fail fast (exit 3) on an unknown id rather than waiting on its stream.
+    client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    follow_to_end(ctx, client, id, timeout, w.fail_on_warning).await
+}
+
+/// Reports what changed between two snapshots of an execution (plain mode prints these lines).
+fn changes(before: Option<&Execution>, now: &Execution) -> Vec<String> {
+    let mut lines = Vec::new();
+    if before.is_none_or(|b| b.state.current != now.state.current) {
+        lines.push(format!("execution {}: {}", now.id, now.state.current));
+    }
+    let old: Vec<TaskRun> = before
+        .and_then(|b| b.task_run_list.clone())
+        .unwrap_or_default();
+    for t in now.task_run_list.iter().flatten() {
+        let previous = old
+            .iter()
+            .find(|o| o.id == t.id)
+            .map(|o| o.state.current.as_str());
+        if previous != Some(t.state.current.as_str()) {
+            let value = t
+                .value
+                .as_deref()
+                .map(|v| format!(" [{v}]"))
+                .unwrap_or_default();
+            lines.push(format!("  task {}{value}: {}", t.task_id, t.state.current));
+        }
+    }
+    lines
+}
+
+/// Follows the execution's event stream until it ends; falls back to polling if the stream is
+/// cut. Prints progress on stderr, the final task table on stdout, and maps the end state to the
+/// exit code.
+async fn follow_to_end(
+    ctx: &Ctx,
+    client: &KestraClient,
+    id: &str,
+    timeout: Option<Duration>,
+    fail_on_warning: bool,
+) -> Result<Exit> {
+    let started = Instant::now();
+    let deadline = timeout.map(|t| started + t);
+    let progress = Progress::new();
+    let mut last: Option<Execution> = None;
+    let mut report = |e: Execution, progress: &Progress| {
+        for line in changes(last.as_ref(), &e) {
+            progress.done(&line);
+        }
+        let runs = e.task_run_list.as_deref().unwrap_or_default();
+        let done = runs
+            .iter()
+            .filter(|t| is_terminal(&t.state.current))
+            .count();
+        progress.step(&format!(
+            "{}: {}/{} task run(s) done",
+            e.state.current,
+            done,
+            runs.len()
+        ));
+        let terminal = is_terminal(&e.state.current);
+        last = Some(e);
+        terminal
+    };
+    let mut finished = false;
+    // The event stream; Kestra ends it after an hour without events (its `timeout`), or a proxy
+    // may cut it: reopened while the execution runs. If it cannot be opened, poll once a second.
+    let mut opened_at = Instant::now();
+    let mut short_lived = 0;
+    'connection: while !finished && deadline.is_none_or(|d| Instant::now() < d) {
+        if short_lived >= 3 {
+            break; // a stream that keeps closing at once: polling is more use
+        }
+        let Ok(resp) = client.follow_execution(id).await else {
+            break;
+        };
+        let mut body = resp.bytes_stream();
+        let mut parser = sse::Parser::default();
+        loop {
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d.into(), body.next()).await {
+                    Ok(n) => n,
+                    Err(_) => break 'connection,
+                },
+                None => body.next().await,
+            };
+            let Some(Ok(chunk)) = next else { break };
+            let Ok(events) = parser.push(&chunk) else {
+                // An event past the size limit: the stream is not to be trusted; poll instead.
+                tracing::debug!("{}", sse::TooLarge);
+                break 'connection;
+            };
+            for event in events {
+                // Kestra opens the stream with `id: start`, an execution that has only its id.
+                if event.id.as_deref() == Some(sse::START) {
+                    continue;
+                }
+                if let Ok(v) = inert::decode::<Value>(event.data.as_bytes())
+                    && let Ok(e) = serde_json::from_value::<Execution>(v)
+                    && report(e, &progress)
+                {
+                    finished = true;
+                    break 'connection;
+                }
+                if event.id.as_deref() == Some(sse::END) {
+                    finished = true;
+                    break 'connection;
+                }
+            }
+        }
+        // The stream ended without an `end` event: reopen it if the execution still runs.
+        let v = client
+            .get_execution(id)
+            .await
+            .map_err(|e| not_found(id, e))?;
+        finished = report(parse_execution(&v)?, &progress);
+        short_lived = if opened_at.elapsed() < Duration::from_secs(1) {
+            short_lived + 1
+        } else {
+            0
+        };
+        if !finished {
+            tracing::debug!("the execution stream of {id} ended early; reopening it");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        opened_at = Instant::now();
+    }
+    while !finished && deadline.is_none_or(|d| Instant::now() < d) {
+        let v = client
+            .get_execution(id)
+            .await
+            .map_err(|e| not_found(id, e))?;
+        finished = report(parse_execution(&v)?, &progress);
+        if !finished {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    progress.finish();
+    if !finished {
+        return Err(Error::not_ready(
+            format!(
+                "execution {id} has not ended after {} (--wait-timeout); it goes on",
+                format_duration(started.elapsed())
+            ),
+            format!(
+                "follow it with `kestractl executions watch {id}`, or kill it with `kestractl executions kill {id}`"
+            ),
+        ));
+    }
+    // The final state with every task run (2.0's stream events and list items may be slimmer).
+    let raw = client
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    let e = parse_execution(&raw)?;
+    if ctx.out.is_structured() {
+        ctx.out.structured(&raw)?;
+    } else {
+        let now = OffsetDateTime::now_utc();
+        let runs = e.task_run_list.clone().unwrap_or_default();
+        if !runs.is_empty() {
+            ctx.out.table(
+                &["TASK", "VALUE", "STATE", "STARTED", "DURATION"],
+                &task_rows(ctx, &runs, now),
+            )?;
+        }
+    }
+    let state = e.state.current.as_str();
+    let exit = exit_for(state, fail_on_warning);
+    let summary = format!(
+        "execution {} ended {state} after {}",
+        e.id,
+        duration_cell(&e.state)
+    );
+    match (exit, state) {
+        (Exit::Ok, "WARNING") => ctx.out.note(&format!(
+            "{summary} (some tasks warned; --fail-on-warning makes this exit 6)"
+        )),
+        (Exit::Ok, _) => ctx.out.note(&summary),
+        _ => ctx
+            .out
+            .note(&format!("{} {summary}", ctx.out.paint(Style::Red, "✗"))),
+    }
+    Ok(exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_end_state() {
+        assert_eq!(exit_for("SUCCESS", false), Exit::Ok);
+        assert_eq!(exit_for("WARNING", false), Exit::Ok);
+        assert_eq!(exit_for("WARNING", true), Exit::ExecutionUnsuccessful);
+        for s in ["FAILED", "KILLED", "CANCELLED", "RETRIED"] {
+            assert_eq!(exit_for(s, false), Exit::ExecutionUnsuccessful, "{s}");
+        }
+    }
+
+    #[test]
+    fn changes_report_state_and_task_transitions() {
+        let mk = |state: &str, tasks: &[(&str, &str)]| Execution {
+            id: "e1".into(),
+            state: crate::kestra::model::State {
+                current: state.into(),
+                ..Default::default()
+            },
+            task_run_list: Some(
+                tasks
+                    .iter()
+                    .map(|(id, s)| TaskRun {
+                        id: format!("tr-{id}"),
+                        task_id: (*id).into(),
+                        state: crate::kestra::model::State {
+                            current: (*s).into(),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let a = mk("RUNNING", &[("one", "RUNNING")]);
+        let b = mk("RUNNING", &[("one", "SUCCESS"), ("two", "RUNNING")]);
+        assert_eq!(
+            changes(None, &a),
+            ["execution e1: RUNNING", "  task one: RUNNING"]
+        );
+        assert_eq!(
+            changes(Some(&a), &b),
+            ["  task one: SUCCESS", "  task two: RUNNING"]
+        );
+        assert!(changes(Some(&b), &b).is_empty());
+    }
+}
