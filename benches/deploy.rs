@@ -27,6 +27,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use kestra_emulator::testkit::median;
 use kestra_emulator::{BackgroundEmulator, KestraVersion, Knobs, Options};
 
 const USER: &str = "admin@kestra.io";
@@ -396,11 +397,6 @@ fn sequential_deploy(url: &str, dir: &Path) -> (Duration, (usize, usize)) {
     (started.elapsed(), (2 * files.len(), files.len()))
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 struct Side {
     took: Vec<Duration>,
     counts: (usize, usize),
@@ -500,7 +496,8 @@ fn main() {
     );
     println!("|---|---:|---:|---:|---:|---:|---|");
     for (scenario, results) in rows {
-        let [ours, base, sync, floor] = [0, 1, 2, 3].map(|i| median(results[i].took.clone()));
+        let [ours, base, sync, floor] =
+            [0, 1, 2, 3].map(|i| median(results[i].took.clone()).expect("samples"));
         let ratio_to_floor = if results[3].counts.0 == 0 {
             "— (nothing to write)".to_string()
         } else {

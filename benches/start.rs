@@ -18,6 +18,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
+
+use kestra_emulator::testkit::{StackNames, free_port, median};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -38,14 +40,6 @@ fn docker(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("docker CLI")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Stack {
@@ -85,10 +79,7 @@ impl Stack {
     }
 
     fn clean(&self) {
-        let pg = format!("{}-postgres", self.name);
-        let _ = docker(&["rm", "-f", "-v", &self.name, &pg]);
-        let _ = docker(&["network", "rm", &format!("{}-net", self.name)]);
-        let _ = docker(&["volume", "rm", "-f", &format!("{}-pgdata", self.name)]);
+        StackNames::new(&self.name).remove();
     }
 
     /// An authenticated request the way any client would make it; true on 200.
@@ -113,11 +104,6 @@ impl Stack {
         let out = docker(&["inspect", "-f", "{{.State.Health.Status}}", container]);
         String::from_utf8_lossy(&out.stdout).trim() == "healthy"
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// kestractl: from nothing to an authenticated answer.
@@ -308,9 +294,9 @@ fn main() {
         lag_best.push(c);
     }
     let (o, t, b) = (
-        median(ours.clone()),
-        median(seed.clone()),
-        median(best.clone()),
+        median(ours.clone()).expect("samples"),
+        median(seed.clone()).expect("samples"),
+        median(best.clone()).expect("samples"),
     );
     let list = |v: &[f64]| {
         v.iter()

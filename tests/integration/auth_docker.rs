@@ -10,7 +10,7 @@
 
 use std::process::Command as StdCommand;
 
-use crate::common::{assert_no_leak, protected_status, stdout_json, text};
+use crate::common::{RanExt, assert_no_leak, protected_status, stdout_json, text};
 use crate::docker::*;
 use crate::keyring::*;
 
@@ -110,8 +110,7 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
     let mut start = stack.start();
     start.env_remove("KESTRACTL_PASSWORD").arg("-vv");
     ss.apply(&mut start);
-    let out = start.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = start.ran().code(0);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("auth show --reveal"), "{stdout}");
     assert!(stdout.contains(STACK_USER), "{stdout}");
@@ -149,17 +148,15 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
     assert_eq!(text(&out.stdout), format!("{password}\n"));
     let out = cmd(&stack, &ss)
         .args(["status", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_eq!(stdout_json(&out)["kestra"]["credentials"], "valid");
 
     // A second start takes both from the keyring: nothing changes.
     let mut again = stack.start();
     again.env_remove("KESTRACTL_PASSWORD").args(["-o", "json"]);
     ss.apply(&mut again);
-    let out = again.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = again.ran().code(0);
     let json = stdout_json(&out);
     assert!(json.get("passwordStoredIn").is_none(), "{json}");
     for p in json["parts"].as_array().unwrap() {
@@ -171,9 +168,8 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
     // database with a fresh password.
     let out = cmd(&stack, &ss)
         .args(["stop", "--remove", "--volumes", "--yes", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let actions = stdout_json(&out)["actions"].clone();
     let forgotten = format!("keyring entry {}", db_entry(&stack));
     assert!(
@@ -201,8 +197,7 @@ fn docker_first_start_generates_both_passwords_into_the_keyring() {
     let mut fresh = stack.start();
     fresh.env_remove("KESTRACTL_PASSWORD");
     ss.apply(&mut fresh);
-    let out = fresh.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = fresh.ran().code(0);
     let new_db = ss.lookup(&db_entry(&stack)).expect("a new Postgres entry");
     assert_ne!(new_db, db);
     assert_no_leak(&out, &[&password, &db, &new_db]);
@@ -215,8 +210,7 @@ fn docker_rotate_basic_auth_rolls_back_at_every_step_then_succeeds() {
         return;
     };
     let stack = Stack::new();
-    let out = stack.start().output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    stack.start().ran().code(0);
     let entry = basic_entry(&stack);
     let old = STACK_PASSWORD;
     let config_before = rendered_config(&stack);
@@ -224,17 +218,15 @@ fn docker_rotate_basic_auth_rolls_back_at_every_step_then_succeeds() {
     // A plain-text password in the environment would undo a rotation at the next start.
     let mut refused = stack.cmd();
     ss.apply(&mut refused);
-    let out = refused.args(["auth", "rotate"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = refused.args(["auth", "rotate"]).ran().code(1);
     assert!(text(&out.stderr).contains("KESTRACTL_PASSWORD"));
 
     // --dry-run: the steps, nothing changed.
     let id = stack.container_id(&stack.name);
     let out = cmd(&stack, &ss)
         .args(["auth", "rotate", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     for step in ["stage", "render", "recreate", "verify", "commit"] {
         assert!(text(&out.stdout).contains(step), "{}", text(&out.stdout));
     }
@@ -308,8 +300,7 @@ fn docker_rotate_basic_auth_rolls_back_at_every_step_then_succeeds() {
     let mut again = stack.start();
     again.env_remove("KESTRACTL_PASSWORD").args(["-o", "json"]);
     ss.apply(&mut again);
-    let out = again.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = again.ran().code(0);
     for p in stdout_json(&out)["parts"].as_array().unwrap() {
         assert_eq!(p["action"], "unchanged");
     }
@@ -323,8 +314,7 @@ fn docker_rotate_db_rolls_back_at_every_step_then_succeeds() {
     let stack = Stack::new();
     let mut start = stack.start();
     ss.apply(&mut start);
-    let out = start.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    start.ran().code(0);
     let entry = db_entry(&stack);
     let old = ss
         .lookup(&entry)
@@ -386,8 +376,7 @@ fn docker_rotate_db_rolls_back_at_every_step_then_succeeds() {
     let mut again = stack.start();
     again.args(["-o", "json"]);
     ss.apply(&mut again);
-    let out = again.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = again.ran().code(0);
     for p in stdout_json(&out)["parts"].as_array().unwrap() {
         assert_eq!(p["action"], "unchanged", "{}", text(&out.stdout));
     }
@@ -433,8 +422,7 @@ fn docker_start_never_uses_another_servers_credential() {
     let mut start = cmd(&stack, &ss);
     let pull = if real_kestra() { "missing" } else { "never" };
     start.args(["start", "--pull", pull, "--wait-timeout", "5m"]);
-    let out = start.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = start.ran().code(0);
     assert_no_leak(&out, &[prod_password]);
     // The local stack got its own generated password, under its own entry.
     let local_entry = format!("prod/{STACK_USER}@http://localhost:{}", stack.http_port);

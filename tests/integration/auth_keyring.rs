@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use kestra_emulator::KestraVersion;
 
 use crate::common::{
-    PASSWORD, Sandbox, USER, assert_no_leak, emulator, entry_for, stdout_json, text,
+    PASSWORD, RanExt, Sandbox, USER, assert_no_leak, emulator, entry_for, stdout_json, text,
 };
 use crate::keyring::*;
 
@@ -33,9 +33,8 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
     let out = cmd()
         .args(["auth", "login", "--password-stdin"])
         .write_stdin("Wr0ng-password-here\n")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+        .ran()
+        .code(4);
     assert!(
         text(&out.stderr).contains("nothing was stored"),
         "{}",
@@ -45,8 +44,7 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
     assert_eq!(ss.count(), 0);
 
     // Without a terminal and without --password-stdin: refused, with the fix.
-    let out = cmd().args(["auth", "login"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = cmd().args(["auth", "login"]).ran().code(2);
     assert!(
         text(&out.stderr).contains("--password-stdin"),
         "{}",
@@ -57,27 +55,18 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
     let out = cmd()
         .args(["auth", "login", "--password-stdin"])
         .write_stdin(format!("{PASSWORD}\n"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_no_leak(&out, &[PASSWORD]);
     assert_eq!(ss.lookup(&entry_for(&server)).as_deref(), Some(PASSWORD));
     assert_eq!(ss.count(), 1);
 
     // API commands now work with no password given anywhere.
-    let out = cmd()
-        .args(["server", "info", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cmd().args(["server", "info", "-o", "json"]).ran().code(0);
     assert_eq!(stdout_json(&out)["credentials"], "valid");
     assert_no_leak(&out, &[PASSWORD]);
 
-    let out = cmd()
-        .args(["auth", "status", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cmd().args(["auth", "status", "-o", "json"]).ran().code(0);
     let status = stdout_json(&out);
     assert_eq!(status["keyring"]["backend"], "secret-service");
     assert_eq!(status["stored"], true);
@@ -91,36 +80,30 @@ fn secret_service_login_verifies_then_stores_and_api_commands_use_it() {
     let out = cmd()
         .env("KESTRACTL_PASSWORD", "Other-Passw0rd-1")
         .args(["auth", "status", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .ran()
+        .code(4);
     let status = stdout_json(&out);
     assert_eq!(status["source"], "environment");
     assert_eq!(status["credentials"], "refused");
 
     // show: refuses without --reveal; prints to stdout only with it (no terminal: no question).
-    let out = cmd().args(["auth", "show"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = cmd().args(["auth", "show"]).ran().code(2);
     assert!(text(&out.stderr).contains("--reveal"));
     assert_no_leak(&out, &[PASSWORD]);
-    let out = cmd().args(["auth", "show", "--reveal"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cmd().args(["auth", "show", "--reveal"]).ran().code(0);
     assert_eq!(text(&out.stdout), format!("{PASSWORD}\n"));
     assert!(!text(&out.stderr).contains(PASSWORD));
 
     // logout: gone; API commands exit 4 and say how to log in again.
-    let out = cmd().args(["auth", "logout"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    cmd().args(["auth", "logout"]).ran().code(0);
     assert_eq!(ss.count(), 0);
-    let out = cmd().args(["flows", "list"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(4));
+    let out = cmd().args(["flows", "list"]).ran().code(4);
     assert!(
         text(&out.stderr).contains("auth login"),
         "{}",
         text(&out.stderr)
     );
-    let out = cmd().args(["auth", "logout"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd().args(["auth", "logout"]).ran().code(0);
     assert!(text(&out.stdout).contains("Nothing to remove"));
 }
 
@@ -140,9 +123,8 @@ fn keyutils_login_status_logout_in_a_session_keyring() {
     let out = cmd()
         .args(["auth", "login", "--password-stdin"])
         .write_stdin(PASSWORD)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert!(
         text(&out.stdout).contains("kernel keyutils"),
         "{}",
@@ -150,25 +132,15 @@ fn keyutils_login_status_logout_in_a_session_keyring() {
     );
     assert_no_leak(&out, &[PASSWORD]);
 
-    let out = cmd().args(["flows", "list"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = cmd()
-        .args(["auth", "status", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    cmd().args(["flows", "list"]).ran().code(0);
+    let out = cmd().args(["auth", "status", "-o", "json"]).ran().code(0);
     let status = stdout_json(&out);
     assert_eq!(status["keyring"]["backend"], "keyutils");
     assert_eq!(status["source"], "keyring");
     assert_eq!(status["credentials"], "valid");
 
-    let out = cmd().args(["auth", "logout"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = cmd()
-        .args(["auth", "status", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+    cmd().args(["auth", "logout"]).ran().code(0);
+    let out = cmd().args(["auth", "status", "-o", "json"]).ran().code(4);
     assert_eq!(stdout_json(&out)["stored"], false);
 }
 
@@ -206,9 +178,8 @@ fn no_keyring_at_all_says_what_was_tried_and_stores_nothing() {
     // An API command without a password warns why the keyring could not help, exits 4.
     let out = Keyutils::no_keyring_cmd(&sb)
         .args(["--server", &emu.api_url(), "flows", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .ran()
+        .code(4);
     assert!(text(&out.stderr).contains("no OS keyring is usable"));
 }
 
@@ -305,18 +276,16 @@ fn import_env_moves_both_passwords_and_rewrites_env_with_a_backup() {
         .env("KESTRACTL_KEYRING", "secret-service")
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
         .args(["auth", "import-env", "--rewrite-env"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .ran()
+        .code(1);
     assert_eq!(std::fs::read_to_string(&env_path).unwrap(), original);
     assert!(!sb.workdir().join(".env.kestractl-backup").exists());
     assert_no_leak(&out, &["Seed-Passw0rd-1", "Db-Passw0rd-1"]);
 
     let out = cmd()
         .args(["auth", "import-env", "--rewrite-env", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_no_leak(&out, &["Seed-Passw0rd-1", "Db-Passw0rd-1"]);
     let report = stdout_json(&out);
     assert_eq!(report["rewritten"], true);
@@ -345,11 +314,7 @@ fn import_env_moves_both_passwords_and_rewrites_env_with_a_backup() {
     }
 
     // Commands now take the password from the keyring, with no plain-text warning.
-    let out = cmd()
-        .args(["config", "show", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cmd().args(["config", "show", "-o", "json"]).ran().code(0);
     let src = stdout_json(&out)["passwordSource"]
         .as_str()
         .unwrap()
@@ -401,8 +366,7 @@ fn import_env_moves_both_passwords_and_rewrites_env_with_a_backup() {
     assert_no_leak(&out, &["Db-Passw0rd-1", "Db-Passw0rd-2"]);
 
     // Nothing left to import: says so, changes nothing.
-    let out = cmd().args(["auth", "import-env"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let out = cmd().args(["auth", "import-env"]).ran().code(0);
     assert!(text(&out.stdout).contains("Nothing to import"));
 }
 
@@ -418,9 +382,8 @@ fn import_env_refuses_a_bad_file_and_changes_nothing() {
     ss.apply(&mut cmd);
     let out = cmd
         .args(["auth", "import-env", "--rewrite-env"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .ran()
+        .code(1);
     assert_no_leak(&out, &["Unterminated-Secr3t"]);
     assert_eq!(
         std::fs::read_to_string(sb.workdir().join(".env")).unwrap(),
@@ -432,9 +395,8 @@ fn import_env_refuses_a_bad_file_and_changes_nothing() {
     ss.apply(&mut cmd);
     let out = cmd
         .args(["auth", "import-env", "--file", "nope.env"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(text(&out.stderr).contains("nope.env"));
 }
 
@@ -460,20 +422,18 @@ fn import_kestractl_creates_contexts_and_moves_passwords_to_the_keyring() {
     };
 
     // --delete-source with a context that cannot be imported: refused, nothing changed.
-    let out = cmd()
+    cmd()
         .args(["auth", "import-kestractl", "--delete-source"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        .ran()
+        .code(2);
     assert!(theirs.exists());
     assert!(sb.read_config().is_none());
     assert_eq!(ss.count(), 0);
 
     let out = cmd()
         .args(["auth", "import-kestractl", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_no_leak(&out, &[PASSWORD, "Ee-Token-Secr3t"]);
     let report = stdout_json(&out);
     assert_eq!(report["contexts"][0]["context"], "ee");
@@ -496,15 +456,13 @@ fn import_kestractl_creates_contexts_and_moves_passwords_to_the_keyring() {
         Some(PASSWORD)
     );
     // The imported context works with no password given.
-    let out = cmd().args(["flows", "list"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    cmd().args(["flows", "list"]).ran().code(0);
 
     // Again: unchanged.
     let out = cmd()
         .args(["auth", "import-kestractl", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+        .ran()
+        .code(0);
     assert_eq!(stdout_json(&out)["contexts"][1]["action"], "unchanged");
 
     // A file that is not theirs: error naming it, no secret quoted, nothing changed.
@@ -513,9 +471,8 @@ fn import_kestractl_creates_contexts_and_moves_passwords_to_the_keyring() {
     let out = cmd()
         .args(["auth", "import-kestractl", "--file"])
         .arg(&bad)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(
         text(&out.stderr).contains("bad.yaml"),
         "{}",
@@ -580,9 +537,8 @@ fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
             "rotate",
             "--db",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(
         text(&out.stderr).contains("not the stack kestractl manages"),
         "{}",
@@ -590,9 +546,8 @@ fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
     );
     let out = cmd()
         .args(["--server", "https://kestra.example.com", "auth", "rotate"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(
         text(&out.stderr).contains("KESTRACTL_KEYRING"),
         "{}",
@@ -600,11 +555,7 @@ fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
     );
     // A plain-text password that the next start would put back.
     sb.write_dotenv("KESTRA_BASICAUTH_PASSWORD=Seed-Passw0rd-9\n");
-    let out = cmd()
-        .args(["auth", "rotate", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = cmd().args(["auth", "rotate", "--dry-run"]).ran().code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("KESTRA_BASICAUTH_PASSWORD in"), "{stderr}");
     assert!(stderr.contains("import-env"), "{stderr}");
@@ -612,9 +563,8 @@ fn rotate_refuses_before_touching_anything_when_it_cannot_be_safe() {
     let out = cmd()
         .env("KESTRA_DB_PASSWORD", "Db-Passw0rd-9")
         .args(["auth", "rotate", "--db"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(text(&out.stderr).contains("KESTRA_DB_PASSWORD"));
     assert_no_leak(&out, &["Db-Passw0rd-9"]);
 }
@@ -715,9 +665,8 @@ fn an_unannounced_session_bus_is_named_in_the_hint() {
         .env("XDG_RUNTIME_DIR", &run)
         .args(["auth", "login", "--password-stdin"])
         .write_stdin(PASSWORD)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     let export = format!(
         "export DBUS_SESSION_BUS_ADDRESS=unix:path={}",

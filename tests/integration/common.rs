@@ -178,11 +178,7 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A loopback port with nothing listening (bound, then released).
-pub fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
+pub use kestra_emulator::testkit::free_port as dead_port;
 
 /// stdout and stderr of a run must not hold any of `secrets`.
 pub fn assert_no_leak(out: &std::process::Output, secrets: &[&str]) {
@@ -224,4 +220,48 @@ pub fn deploy_json(sb: &Sandbox, emu: &BackgroundEmulator, dir: &Path) -> std::p
         .args(["flows", "deploy", &dir.display().to_string(), "-o", "json"])
         .output()
         .unwrap()
+}
+
+/// A finished run of the binary, asserted fluently: `cmd.args([..]).ran().code(2)`. A failed
+/// assertion shows the exit code and both streams. It reads as the `Output` it holds.
+pub struct Ran(std::process::Output);
+
+impl Ran {
+    /// Asserts the exit code.
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.0.status.code(),
+            Some(expected),
+            "exit code; stderr:\n{}\nstdout:\n{}",
+            text(&self.0.stderr),
+            text(&self.0.stdout)
+        );
+        self
+    }
+}
+
+impl std::ops::Deref for Ran {
+    type Target = std::process::Output;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+/// `.ran()` on a command: runs it to the end and keeps what it left.
+pub trait RanExt {
+    fn ran(&mut self) -> Ran;
+}
+
+impl RanExt for Command {
+    fn ran(&mut self) -> Ran {
+        Ran(self.output().expect("run kestractl"))
+    }
+}
+
+impl RanExt for std::process::Command {
+    fn ran(&mut self) -> Ran {
+        Ran(self.output().expect("run kestractl"))
+    }
 }

@@ -157,20 +157,14 @@ fn credentials_in_the_url_are_refused_without_echoing_them() {
 #[test]
 fn use_and_remove_of_unknown_contexts() {
     let sb = Sandbox::new();
-    let out = sb.cmd().args(["config", "use", "ghost"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = sb.cmd().args(["config", "use", "ghost"]).ran().code(2);
     assert!(text(&out.stderr).contains("no context named `ghost`"));
     assert!(text(&out.stderr).contains("kestractl config add"));
     assert!(sb.read_config().is_none(), "nothing may be created");
 
     add(&sb, &["a", "--server", "http://a:1"]);
     let before = sb.read_config().unwrap();
-    let out = sb
-        .cmd()
-        .args(["config", "remove", "ghost"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = sb.cmd().args(["config", "remove", "ghost"]).ran().code(2);
     assert!(text(&out.stderr).contains("known contexts: a"));
     assert_eq!(sb.read_config().unwrap(), before);
 }
@@ -180,8 +174,7 @@ fn a_broken_config_file_is_reported_with_its_path_and_left_alone() {
     let sb = Sandbox::new();
     let broken = "current-context = \"a\"\n[contexts.a]\nhost = \"http://x\"\n";
     sb.write_config(broken);
-    let out = sb.cmd().args(["config", "show"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = sb.cmd().args(["config", "show"]).ran().code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&sb.config_file().display().to_string()),
@@ -198,8 +191,7 @@ fn a_broken_config_file_is_reported_with_its_path_and_left_alone() {
 fn a_password_in_the_config_file_is_refused_and_not_echoed() {
     let sb = Sandbox::new();
     sb.write_config("[contexts.a]\nserver = \"http://x:1\"\npassword = \"Admin1234\"\n");
-    let out = sb.cmd().args(["config", "show"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = sb.cmd().args(["config", "show"]).ran().code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("never keeps passwords"), "{stderr}");
     assert!(!stderr.contains("Admin1234"), "{stderr}");
@@ -214,9 +206,8 @@ fn config_list_works_even_when_the_current_settings_are_broken() {
         .cmd()
         .env("KESTRACTL_CONTEXT", "gone")
         .args(["server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(
         text(&out.stderr).contains("no context named `gone` (from environment KESTRACTL_CONTEXT)")
     );

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 
+use kestra_emulator::testkit::StackNames;
+
 use crate::common::{Sandbox, dead_port};
 
 pub const POSTGRES_IMAGE: &str = "kestractl-test/postgres:15";
@@ -93,7 +95,7 @@ impl Stack {
         let name = format!("kctl-e2e-{}-{n}", std::process::id());
         Stack {
             sb: Sandbox::new(),
-            volume: format!("{name}-pgdata"),
+            volume: StackNames::new(&name).volume,
             name,
             http_port: dead_port(),
             management_port: dead_port(),
@@ -101,7 +103,7 @@ impl Stack {
     }
 
     pub fn postgres_name(&self) -> String {
-        format!("{}-postgres", self.name)
+        StackNames::new(&self.name).postgres
     }
 
     pub fn url(&self) -> String {
@@ -162,11 +164,7 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        let pg = self.postgres_name();
-        let net = format!("{}-net", self.name);
-        let _ = docker(&["rm", "-f", "-v", &self.name, &pg]);
-        let _ = docker(&["network", "rm", &net]);
-        let _ = docker(&["volume", "rm", "-f", &self.volume]);
+        StackNames::new(&self.name).remove();
     }
 }
 

@@ -217,14 +217,8 @@ fn run_wait_exit_codes_follow_the_end_state() {
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "run", "exec.test", "ok", "--wait"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
         let stdout = text(&out.stdout);
         assert!(stdout.contains("first\t-\tSUCCESS"), "{stdout}");
         assert!(stdout.contains("second\t-\tSUCCESS"), "{stdout}");
@@ -237,14 +231,8 @@ fn run_wait_exit_codes_follow_the_end_state() {
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "run", "exec.test", "fails", "--wait"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(6),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(6);
         assert!(
             text(&out.stdout).contains("boom\t-\tFAILED"),
             "{}",
@@ -260,16 +248,14 @@ fn run_wait_exit_codes_follow_the_end_state() {
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "run", "exec.test", "ok", "--wait"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         assert!(
             text(&out.stderr).contains("--fail-on-warning"),
             "{}",
             text(&out.stderr)
         );
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args([
                 "executions",
                 "run",
@@ -278,9 +264,8 @@ fn run_wait_exit_codes_follow_the_end_state() {
                 "--wait",
                 "--fail-on-warning",
             ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(6));
+            .ran()
+            .code(6);
     }
 }
 
@@ -298,14 +283,8 @@ fn inputs_labels_and_a_file_reach_the_execution() {
             .args(["--input", "name=Ada Lovelace"])
             .args(["--input", &format!("data=@{}", file.display())])
             .args(["--label", "run=manual", "--label", "ticket=OPS-1"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
         let started = stdout_json(&out);
         let id = started["id"].as_str().unwrap().to_string();
         let out = sb
@@ -405,18 +384,14 @@ fn errors_an_operator_meets_when_running() {
             text(&out.stderr)
         );
     }
-    let out = sb
-        .cmd_for(&emu)
+    sb.cmd_for(&emu)
         .args(["executions", "--since", "yesterday"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let out = sb
-        .cmd_for(&emu)
+        .ran()
+        .code(2);
+    sb.cmd_for(&emu)
         .args(["executions", "--state", "DONE"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .ran()
+        .code(2);
     assert!(
         emu.control().requests().is_empty(),
         "{:?}",
@@ -426,9 +401,8 @@ fn errors_an_operator_meets_when_running() {
     let out = sb
         .cmd_for(&emu)
         .args(["executions", "get", "doesNotExist"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+        .ran()
+        .code(3);
     assert!(text(&out.stderr).contains("there is no execution doesNotExist"));
 }
 
@@ -442,14 +416,8 @@ fn watch_and_log_follow_end_on_their_own() {
             .cmd_for(&emu)
             .args(["executions", "watch", &id])
             .timeout(Duration::from_secs(30))
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
         let stderr = text(&out.stderr);
         assert!(stderr.contains("task first: RUNNING"), "{stderr}");
         assert!(stderr.contains("task second: SUCCESS"), "{stderr}");
@@ -472,9 +440,8 @@ fn watch_and_log_follow_end_on_their_own() {
             .cmd_for(&emu)
             .args(["executions", "logs", &id, "-f"])
             .timeout(Duration::from_secs(30))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         let stdout = text(&out.stdout);
         assert!(stdout.contains("\tINFO\tfirst\thello from ok"), "{stdout}");
         assert!(stdout.contains("\tINFO\tsecond\tsecond line"), "{stdout}");
@@ -504,12 +471,10 @@ fn watch_and_log_follow_end_on_their_own() {
         let entries = stdout_json(&out);
         assert_eq!(entries.as_array().unwrap().len(), 2, "{entries}");
         assert_eq!(entries[1]["taskId"], "second");
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["executions", "logs", &id, "--level", "LOUD"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
+            .ran()
+            .code(2);
     }
 }
 
@@ -519,17 +484,10 @@ fn kill_and_restart_use_each_versions_route() {
         let (emu, sb) = with_test_flows(version, Duration::from_secs(30));
         let id = run_ok(&sb, &emu);
 
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["executions", "kill", &id])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
         let (kill_route, restart_route) = match version {
             KestraVersion::V1_3 => (
                 format!("/api/v1/main/executions/{id}/kill"),
@@ -552,9 +510,8 @@ fn kill_and_restart_use_each_versions_route() {
             .cmd_for(&emu)
             .args(["executions", "watch", &id])
             .timeout(Duration::from_secs(30))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+            .ran()
+            .code(6);
         assert!(
             text(&out.stderr).contains("ended KILLED"),
             "{}",
@@ -567,9 +524,8 @@ fn kill_and_restart_use_each_versions_route() {
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "kill", &id])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         assert!(
             text(&out.stderr).contains("had already ended (KILLED)"),
             "{}",
@@ -587,9 +543,8 @@ fn kill_and_restart_use_each_versions_route() {
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "restart", &id])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
+            .ran()
+            .code(1);
         let stderr = text(&out.stderr);
         assert!(stderr.contains("cannot be restarted"), "{stderr}");
         assert!(stderr.contains("never a KILLED one"), "{stderr}");
@@ -615,17 +570,14 @@ fn kill_and_restart_use_each_versions_route() {
                 "-o",
                 "json",
             ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+            .ran()
+            .code(6);
         let failed = stdout_json(&out)["id"].as_str().unwrap().to_string();
         let restart_route = restart_route.replace(&id, &failed);
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["executions", "restart", &failed])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         assert!(
             emu.control()
                 .requests()
@@ -633,12 +585,10 @@ fn kill_and_restart_use_each_versions_route() {
                 .any(|r| r.method == "POST" && r.path == restart_route && r.status < 300),
             "{version:?}: {restart_route}"
         );
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["executions", "kill", "nope"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(3));
+            .ran()
+            .code(3);
     }
 }
 
@@ -765,13 +715,7 @@ fn watch_and_follow_of_an_unknown_execution_fail_at_once() {
             &["executions", "logs", "nope", "-f"],
         ] {
             let started = std::time::Instant::now();
-            let out = sb.cmd_for(&emu).args(args).output().unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(3),
-                "{args:?}: {}",
-                text(&out.stderr)
-            );
+            let out = sb.cmd_for(&emu).args(args).ran().code(3);
             assert!(text(&out.stderr).contains("there is no execution nope"));
             assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
         }

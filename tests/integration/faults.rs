@@ -247,9 +247,8 @@ fn a_trigger_that_meets_a_503_is_reported_not_repeated() {
     let out = sb
         .cmd_for(&emu)
         .args(["executions", "run", "fault.ns0", "flow0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(
         text(&out.stderr).contains("HTTP 503"),
         "{}",
@@ -262,19 +261,16 @@ fn a_trigger_that_meets_a_503_is_reported_not_repeated() {
     );
     // Reads after a 503 burst are retried; a slow server is given up on at the deadline.
     emu.control().fail_next(3);
-    let out = sb
-        .cmd_for(&emu)
+    sb.cmd_for(&emu)
         .args(["executions", "--limit", "1"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     emu.control().set_latency(Duration::from_secs(5));
     let out = sb
         .cmd_for(&emu)
         .args(["--timeout", "1s", "flows", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(
         text(&out.stderr).contains("no answer within 1s"),
         "{}",
@@ -324,13 +320,11 @@ fn cutting_server(cut: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<St
 fn an_answer_cut_off_is_retried_for_reads_and_reported_for_writes() {
     let sb = Sandbox::new();
     let (url, seen) = cutting_server(1);
-    let out = sb
-        .cmd()
+    sb.cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["--server", &url, "server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let configs = seen
         .lock()
         .unwrap()
@@ -344,9 +338,8 @@ fn an_answer_cut_off_is_retried_for_reads_and_reported_for_writes() {
         .cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["--server", &url, "executions", "run", "n", "f"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("cut off"), "{stderr}");
     let posts = seen
@@ -491,9 +484,8 @@ fn docker_kestra_killed_mid_deploy_then_a_rerun_converges() {
     let out = stack
         .cmd()
         .args(["flows", "deploy", dir.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let s = &stdout_json(&out)["summary"];
     assert_eq!(s["updated"], 0, "{s}");
     assert!(s["unchanged"].as_u64().unwrap() >= 40, "{s}");
@@ -509,16 +501,14 @@ fn docker_postgres_stopped_status_names_the_part_that_is_down() {
     let stack = Stack::new();
     stack.start().assert().success();
     docker_ok(&["stop", &stack.postgres_name()]);
-    let out = stack.cmd().args(["status", "-o", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let out = stack.cmd().args(["status", "-o", "json"]).ran().code(3);
     let status = stdout_json(&out);
     assert_eq!(status["ready"], false);
     assert_eq!(status["containers"][0]["state"], "exited", "{status}");
     assert_eq!(status["containers"][1]["state"], "running");
     assert_ne!(status["kestra"]["health"], "UP", "{status}");
     // An API command fails with the server's answer and where to look.
-    let out = stack.cmd().args(["flows", "list"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = stack.cmd().args(["flows", "list"]).ran().code(1);
     assert!(
         text(&out.stderr).contains("kestractl status"),
         "{}",
@@ -526,8 +516,7 @@ fn docker_postgres_stopped_status_names_the_part_that_is_down() {
     );
     // start repairs it.
     stack.start().assert().success();
-    let out = stack.cmd().args(["status"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    stack.cmd().args(["status"]).ran().code(0);
 }
 
 /// A Unix-socket proxy in front of the Docker Engine that can be cut at any moment.
@@ -674,8 +663,7 @@ fn docker_ctrl_c_during_start_leaves_a_state_a_rerun_finishes() {
     assert_eq!(status["containers"][1]["state"], "running", "{status}");
     let mut again = stack.start();
     again.env("KESTRA_IMAGE", delayed);
-    let out = again.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = again.ran().code(0);
     assert!(text(&out.stdout).contains("Kestra is ready"));
 }
 

@@ -123,14 +123,8 @@ fn one_rejected_file_means_nothing_is_written() {
         let out = sb
             .cmd_for(&emu)
             .args(["flows", "deploy", dir.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(5),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(5);
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains("pause.yaml:1: id `pause` is reserved"),
@@ -148,9 +142,8 @@ fn one_rejected_file_means_nothing_is_written() {
             let out = sb
                 .cmd_for(&emu)
                 .args(["flows", "deploy", dir.to_str().unwrap()])
-                .output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(5));
+                .ran()
+                .code(5);
             let stderr = text(&out.stderr);
             assert!(stderr.contains("logs.yaml:1: Kestra:"), "{stderr}");
             assert!(stderr.contains("taskDefaults"), "{stderr}");
@@ -229,17 +222,10 @@ fn a_dashed_description_crlf_and_multi_document_files_survive_byte_for_byte() {
             format!("{dashed}---\n{second}").replace("id: dashed", "id: dashed2"),
         )
         .unwrap();
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["flows", "deploy", dir.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
         assert_eq!(
             flow_source(&sb, &emu, "bytes.test", "dashed").unwrap(),
             dashed
@@ -293,9 +279,8 @@ fn prune_is_confined_to_deployed_namespaces_and_asks_first() {
         let out = sb
             .cmd_for(&emu)
             .args(["flows", "deploy", dir.to_str().unwrap(), "--prune"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+            .ran()
+            .code(2);
         let stderr = text(&out.stderr);
         assert!(stderr.contains("team.a/stale"), "{stderr}");
         assert!(!stderr.contains("team.a.child/child"), "{stderr}");
@@ -314,21 +299,18 @@ fn prune_is_confined_to_deployed_namespaces_and_asks_first() {
                 "-o",
                 "json",
             ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0));
+            .ran()
+            .code(0);
         let json = stdout_json(&out);
         assert_eq!(json["dryRun"], true);
         assert_eq!(json["summary"]["deleted"], 1);
         assert!(writes(&emu).is_empty());
 
         // With --yes: exactly team.a/stale goes; other namespaces, children and system stay.
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["flows", "deploy", dir.to_str().unwrap(), "--prune", "--yes"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         let deletes: Vec<String> = writes(&emu)
             .into_iter()
             .filter(|w| w.starts_with("DELETE"))
@@ -362,12 +344,10 @@ fn export_then_deploy_round_trips_unchanged() {
             .assert()
             .success();
         let exported = sb.path().join("exported");
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["flows", "export", exported.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         assert!(exported.join("io.kestra.tests/minimal.yml").exists());
         emu.control().clear_requests();
         let out = deploy_json(&sb, &emu, &exported);
@@ -382,9 +362,8 @@ fn export_then_deploy_round_trips_unchanged() {
         let out = sb
             .cmd_for(&emu)
             .args(["flows", "export", exported.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
+            .ran()
+            .code(2);
         assert!(text(&out.stderr).contains("--overwrite"));
         assert_eq!(std::fs::read_to_string(&minimal).unwrap(), "changed\n");
     }
@@ -417,9 +396,8 @@ fn local_errors_are_listed_with_positions_and_the_server_is_not_called() {
     let out = sb
         .cmd_for(&emu)
         .args(["flows", "deploy", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5));
+        .ran()
+        .code(5);
     let stderr = text(&out.stderr);
     for needle in [
         "syntax.yml:5:",
@@ -438,9 +416,8 @@ fn local_errors_are_listed_with_positions_and_the_server_is_not_called() {
     let out = sb
         .cmd_for(&emu)
         .args(["flows", "validate", dir.to_str().unwrap(), "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5));
+        .ran()
+        .code(5);
     let rows = stdout_json(&out);
     assert!(
         rows.as_array()
@@ -457,8 +434,7 @@ fn namespace_override_wrong_password_and_missing_folder() {
     let dir = sb.path().join("flows");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("a.yml"), "id: a\nnamespace: dev.team # owner\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n").unwrap();
-    let out = sb
-        .cmd_for(&emu)
+    sb.cmd_for(&emu)
         .args([
             "flows",
             "deploy",
@@ -466,26 +442,22 @@ fn namespace_override_wrong_password_and_missing_folder() {
             "--namespace",
             "prod.team",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_eq!(
         flow_source(&sb, &emu, "prod.team", "a").unwrap(),
         "id: a\nnamespace: prod.team # owner\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
     );
-    let out = sb
-        .cmd_for(&emu)
+    sb.cmd_for(&emu)
         .env("KESTRACTL_PASSWORD", "wrong-password")
         .args(["flows", "deploy", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+        .ran()
+        .code(4);
     let out = sb
         .cmd_for(&emu)
         .args(["flows", "deploy", sb.path().join("nope").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .ran()
+        .code(2);
     assert!(text(&out.stderr).contains("does not exist"));
 }
 
@@ -510,9 +482,8 @@ fn get_delete_and_list() {
         let out = sb
             .cmd_for(&emu)
             .args(["flows", "list", "acme"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         let lines: Vec<String> = text(&out.stdout)
             .lines()
             .map(|l| l.split('\t').take(2).collect::<Vec<_>>().join("/"))
@@ -534,30 +505,25 @@ fn get_delete_and_list() {
         let out = sb
             .cmd_for(&emu)
             .args(["flows", "get", "acme", "nope"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(3));
+            .ran()
+            .code(3);
         assert!(text(&out.stderr).contains("there is no flow acme/nope"));
 
         // delete asks; without a terminal it needs --yes, and refuses otherwise.
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["flows", "delete", "acme", "one"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
+            .ran()
+            .code(2);
         assert!(flow_source(&sb, &emu, "acme", "one").is_some());
         sb.cmd_for(&emu)
             .args(["flows", "delete", "acme", "one", "--yes"])
             .assert()
             .success();
         assert!(flow_source(&sb, &emu, "acme", "one").is_none());
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["flows", "delete", "acme", "one", "--yes"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(3));
+            .ran()
+            .code(3);
     }
 }
 

@@ -148,21 +148,14 @@ fn a_loopback_server_is_never_reached_through_a_proxy() {
     let emu = emulator(kestra_emulator::KestraVersion::V2_0);
     let sb = Sandbox::new();
     for args in [&["server", "info"][..], &["flows", "list"]] {
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .env("HTTP_PROXY", &proxy.url)
             .env("http_proxy", &proxy.url)
             .env("HTTPS_PROXY", &proxy.url)
             .env("ALL_PROXY", &proxy.url)
             .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
     }
     assert!(
         proxy.log.lock().unwrap().is_empty(),
@@ -216,14 +209,8 @@ fn server_text_cannot_drive_the_terminal() {
             .env("KESTRACTL_PASSWORD", PASSWORD)
             .args(["--server", &server.url])
             .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(0);
         let stdout = text(&out.stdout);
         for bad in ['\u{1b}', '\u{7}', '\r', '\u{202e}', '\u{9b}'] {
             assert!(
@@ -552,12 +539,10 @@ fn keyring_import_env_does_not_rewrite_a_linked_dotenv() {
     // The real file, named, is rewritten in place.
     let mut cmd = sb.cmd();
     ss.apply(&mut cmd);
-    let out = cmd
-        .args(["auth", "import-env", "--rewrite-env", "--file"])
+    cmd.args(["auth", "import-env", "--rewrite-env", "--file"])
         .arg(&canonical)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_eq!(ss.count(), 2);
     assert!(!std::fs::read_to_string(&real).unwrap().contains("Passw0rd"));
 }
@@ -573,9 +558,8 @@ fn relative_folders_of_a_dotenv_become_absolute_bind_sources() {
         .cmd()
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .arg("compose")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let compose = text(&out.stdout);
     let work = sb.workdir();
     for leaf in ["store", "wd"] {

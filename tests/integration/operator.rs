@@ -43,13 +43,7 @@ fn help_of_every_command_works_offline_without_escape_codes() {
     let paths = command_paths();
     assert!(paths.len() > 30, "{} command paths", paths.len());
     for path in paths {
-        let out = offline(&sb).args(&path).arg("--help").output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{path:?}: {}",
-            text(&out.stderr)
-        );
+        let out = offline(&sb).args(&path).arg("--help").ran().code(0);
         let stdout = text(&out.stdout);
         assert!(stdout.contains("Usage: kestractl"), "{path:?}: {stdout}");
         assert!(
@@ -81,8 +75,7 @@ fn completions_man_page_and_compose_work_offline() {
         ("powershell", "Register-ArgumentCompleter"),
         ("elvish", "edit:completion:arg-completer[kestractl]"),
     ] {
-        let out = offline(&sb).args(["completions", shell]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let out = offline(&sb).args(["completions", shell]).ran().code(0);
         let script = text(&out.stdout);
         assert!(script.contains(needle), "{shell}");
         // Subcommands are completed.
@@ -91,11 +84,9 @@ fn completions_man_page_and_compose_work_offline() {
             "{shell}"
         );
     }
-    let out = offline(&sb).args(["completions", "tcsh"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    offline(&sb).args(["completions", "tcsh"]).ran().code(2);
 
-    let out = offline(&sb).arg("man").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = offline(&sb).arg("man").ran().code(0);
     let page = text(&out.stdout);
     assert!(page.contains(".TH kestractl 1"), "{page}");
     assert!(page.contains("doctor"));
@@ -103,9 +94,8 @@ fn completions_man_page_and_compose_work_offline() {
     let out = offline(&sb)
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .arg("compose")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert!(text(&out.stdout).contains("services:"));
     assert!(!sb.path().join("data").exists(), "compose writes nothing");
 }
@@ -119,9 +109,8 @@ fn doctor_reports_a_missing_docker_and_a_taken_port_with_their_fixes() {
         .env("KESTRA_HTTP_PORT", port.to_string())
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .args(["doctor", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .ran()
+        .code(1);
     let checks = stdout_json(&out);
     let check = |name: &str| {
         checks
@@ -165,8 +154,7 @@ fn doctor_reports_a_missing_docker_and_a_taken_port_with_their_fixes() {
     drop(holder);
 
     // The human form marks each check and prints the fixes; no escape codes when piped.
-    let out = offline(&sb).arg("doctor").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = offline(&sb).arg("doctor").ran().code(1);
     let stdout = text(&out.stdout);
     assert!(
         stdout.lines().any(|l| l.starts_with("docker\tfail\t")),
@@ -202,9 +190,8 @@ fn doctor_passes_against_a_working_server() {
         .cmd_for(&emu)
         .env("KESTRACTL_PASSWORD", "wrong-Passw0rd")
         .args(["doctor", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let checks = stdout_json(&out);
     let creds = checks
         .as_array()
@@ -247,13 +234,7 @@ fn piped_output_has_no_escape_codes_anywhere() {
             if let Some(f) = format {
                 cmd.args(["-o", f]);
             }
-            let out = cmd.output().unwrap();
-            assert_eq!(
-                out.status.code(),
-                Some(0),
-                "{args:?}: {}",
-                text(&out.stderr)
-            );
+            let out = cmd.ran().code(0);
             assert!(
                 !text(&out.stdout).contains('\x1b'),
                 "{args:?} {format:?}: stdout"

@@ -8,7 +8,7 @@
 use kestra_emulator::{KestraVersion, Options};
 
 use crate::common::{
-    Emu, PASSWORD, Sandbox, USER, assert_no_leak, emulator, emulator_with, entry_for,
+    Emu, PASSWORD, RanExt, Sandbox, USER, assert_no_leak, emulator, emulator_with, entry_for,
     protected_status, stdout_json, text,
 };
 use crate::keyring::*;
@@ -44,13 +44,11 @@ impl LoggedIn {
             entry: entry_for(&server),
             server,
         };
-        let out = f
-            .cmd()
+        f.cmd()
             .args(["auth", "login", "--password-stdin"])
             .write_stdin(format!("{PASSWORD}\n"))
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         Some(f)
     }
 
@@ -82,9 +80,8 @@ fn rotate_through_the_api_replaces_the_password_on_the_server_and_in_the_keyring
     let out = f
         .cmd()
         .args(["auth", "rotate", "--dry-run", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let steps: Vec<String> = stdout_json(&out)["steps"]
         .as_array()
         .unwrap()
@@ -101,9 +98,8 @@ fn rotate_through_the_api_replaces_the_password_on_the_server_and_in_the_keyring
     let out = f
         .cmd()
         .args(["-vv", "auth", "rotate", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert_eq!(stdout_json(&out)["entry"], f.entry.as_str());
     let new = f.stored().expect("the keyring holds the new password");
     assert_eq!(new.len(), 32);
@@ -114,10 +110,8 @@ fn rotate_through_the_api_replaces_the_password_on_the_server_and_in_the_keyring
     assert_no_leak(&out, &[PASSWORD, &new]);
 
     // Commands go on working from the keyring alone, and the text output says what to do next.
-    let out = f.cmd().args(["flows", "list"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = f.cmd().args(["auth", "rotate"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    f.cmd().args(["flows", "list"]).ran().code(0);
+    let out = f.cmd().args(["auth", "rotate"]).ran().code(0);
     assert!(
         text(&out.stdout).contains("auth show --reveal"),
         "{}",
@@ -209,8 +203,7 @@ fn rotate_through_the_api_refuses_a_server_whose_credential_it_cannot_change_for
     );
 
     // No password in the keyring for this server: log in first.
-    let out = f.cmd().args(["auth", "logout"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    f.cmd().args(["auth", "logout"]).ran().code(0);
     let out = f.cmd().args(["auth", "rotate"]).output().unwrap();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -7,7 +7,7 @@
 
 use std::process::Command as StdCommand;
 
-use crate::common::text;
+use crate::common::{RanExt, text};
 use crate::docker::*;
 use crate::keyring::{SecretService, run_watching_argv};
 
@@ -200,9 +200,8 @@ fn docker_no_secret_leaks_over_a_full_session() {
     let shown = reveal
         .env_remove("KESTRACTL_PASSWORD")
         .args(["auth", "show", "--reveal"])
-        .output()
-        .unwrap();
-    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+        .ran()
+        .code(0);
     let rotated = text(&shown.stdout).trim().to_string();
     assert!(rotated.len() >= 32 && rotated != basic);
     let all = [basic, db.as_str(), rotated.as_str()];

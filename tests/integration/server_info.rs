@@ -13,8 +13,7 @@ fn prints_version_edition_and_valid_credentials_on_both_versions() {
     for version in VERSIONS {
         let emu = emulator(version);
         let sb = Sandbox::new();
-        let out = sb.cmd_for(&emu).args(["server", "info"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let out = sb.cmd_for(&emu).args(["server", "info"]).ran().code(0);
         let stdout = text(&out.stdout);
         assert!(
             stdout.contains(&format!("version\t{}", version.full())),
@@ -26,9 +25,8 @@ fn prints_version_edition_and_valid_credentials_on_both_versions() {
         let out = sb
             .cmd_for(&emu)
             .args(["server", "info", "-o", "json"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         let json = stdout_json(&out);
         assert_eq!(json["version"], version.full());
         assert_eq!(json["edition"], "OSS");
@@ -60,9 +58,8 @@ fn password_from_stdin_works_and_is_never_echoed() {
             "-vv",
         ])
         .write_stdin(format!("{PASSWORD}\n"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert!(text(&out.stdout).contains("credentials\tvalid"));
     assert!(!text(&out.stdout).contains(PASSWORD));
     assert!(
@@ -86,14 +83,8 @@ fn wrong_password_exits_4_and_says_what_to_do() {
             .cmd_for(&emu)
             .env("KESTRACTL_PASSWORD", "not-the-password")
             .args(["server", "info", "-vv"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(4),
-            "{version:?}: {}",
-            text(&out.stderr)
-        );
+            .ran()
+            .code(4);
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains(&format!("refused the credentials of {USER}")),
@@ -123,9 +114,8 @@ fn missing_password_exits_4_with_the_ways_to_give_one() {
     let out = sb
         .cmd()
         .args(["--server", &emu.api_url(), "server", "info", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .ran()
+        .code(4);
     assert_eq!(stdout_json(&out)["credentials"], "missing");
     let stderr = text(&out.stderr);
     assert!(stderr.contains("no password was given"), "{stderr}");
@@ -142,9 +132,8 @@ fn server_down_fails_within_the_timeout_naming_the_url() {
         .cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["--server", &url, "--timeout", "3s", "server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!("cannot reach Kestra at {url}/api/v1/configs")),
@@ -160,9 +149,8 @@ fn server_down_fails_within_the_timeout_naming_the_url() {
         .cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["--server", &url, "--timeout", "2s", "server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("no answer within 2s (--timeout)"),
@@ -185,9 +173,8 @@ fn slow_server_is_abandoned_at_the_deadline() {
         .cmd_for(&emu)
         .args(["--timeout", "1s", "server", "info"])
         .timeout(Duration::from_secs(20))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("no answer within 1s (--timeout)"),
@@ -201,14 +188,12 @@ fn a_burst_of_503_is_retried_and_a_long_one_is_reported() {
     let emu = emulator(KestraVersion::V2_0);
     let sb = Sandbox::new();
     emu.control().fail_next(2);
-    let out = sb.cmd_for(&emu).args(["server", "info"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    sb.cmd_for(&emu).args(["server", "info"]).ran().code(0);
     let statuses: Vec<u16> = emu.control().requests().iter().map(|r| r.status).collect();
     assert_eq!(&statuses[..3], &[503, 503, 200], "{statuses:?}");
 
     emu.control().fail_next(50);
-    let out = sb.cmd_for(&emu).args(["server", "info"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = sb.cmd_for(&emu).args(["server", "info"]).ran().code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("HTTP 503"), "{stderr}");
 }
@@ -261,9 +246,8 @@ fn basic_auth_is_not_sent_over_plain_http_to_a_remote_host() {
             "server",
             "info",
         ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("refusing to send the password over plain http to kestra.example.invalid"),
@@ -296,9 +280,8 @@ fn an_html_page_instead_of_the_api_is_explained() {
         .cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["--server", &url, "server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("HTML page instead of Kestra's JSON"),
@@ -347,12 +330,10 @@ fn a_tenant_other_than_main_reaches_the_paths_and_is_refused_as_oss_refuses_it()
         );
         // `main`, given explicitly, is what a default context uses.
         emu.control().clear_requests();
-        let out = sb
-            .cmd_for(&emu)
+        sb.cmd_for(&emu)
             .args(["--tenant", "main", "flows", "list"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            .ran()
+            .code(0);
         assert!(
             emu.control()
                 .requests()

@@ -57,9 +57,8 @@ fn every_layer_wins_over_the_ones_below_it() {
     let out = sb
         .cmd()
         .args(["config", "show", "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("while the selected context `c` points at http://config:1"),
@@ -109,8 +108,7 @@ fn the_seed_port_decides_the_server_only_when_nothing_names_one() {
 fn bad_values_name_their_source_and_change_nothing() {
     let sb = Sandbox::new();
     sb.write_dotenv("KESTRA_HTTP_PORT=eighty\n");
-    let out = sb.cmd().args(["config", "show"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = sb.cmd().args(["config", "show"]).ran().code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("`eighty` is not a TCP port"), "{stderr}");
     assert!(stderr.contains(".env KESTRA_HTTP_PORT"), "{stderr}");
@@ -124,9 +122,8 @@ fn bad_values_name_their_source_and_change_nothing() {
         .cmd()
         .env("KESTRACTL_TIMEOUT", "soon")
         .args(["--server", "http://localhost:1", "server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     assert!(text(&out.stderr).contains("environment KESTRACTL_TIMEOUT"));
     assert!(sb.read_config().is_none());
 }
@@ -142,8 +139,7 @@ fn the_resolved_server_and_password_reach_the_api() {
         "KESTRACTL_SERVER={}\nKESTRA_BASICAUTH_PASSWORD={PASSWORD}\n",
         emu.api_url()
     ));
-    let out = sb.cmd().args(["server", "info"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = sb.cmd().args(["server", "info"]).ran().code(0);
     // The plain-text password from .env works, with a warning that names the file, not the value.
     let stderr = text(&out.stderr);
     assert!(
@@ -152,13 +148,11 @@ fn the_resolved_server_and_password_reach_the_api() {
     );
     assert!(!stderr.contains(PASSWORD));
     // KESTRACTL_PASSWORD wins over the .env one.
-    let out = sb
-        .cmd()
+    sb.cmd()
         .env("KESTRACTL_PASSWORD", "wrong-one")
         .args(["server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .ran()
+        .code(4);
 }
 
 /// With a selected context that names a server, a `.env` naming another one is refused before
@@ -176,9 +170,8 @@ fn a_dotenv_cannot_send_the_selected_context_elsewhere() {
         .cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("while the selected context `c` points at"),
@@ -186,11 +179,9 @@ fn a_dotenv_cannot_send_the_selected_context_elsewhere() {
     );
     assert!(stderr.contains("--server"), "{stderr}");
     // Given explicitly, the same server is used.
-    let out = sb
-        .cmd()
+    sb.cmd()
         .env("KESTRACTL_PASSWORD", PASSWORD)
         .args(["--server", &emu.api_url(), "server", "info"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
 }

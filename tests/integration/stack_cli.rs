@@ -18,9 +18,8 @@ fn an_unreachable_engine_is_named_with_what_to_check() {
             .env("KESTRACTL_PASSWORD", "Admin1234xyz")
             .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
             .args(cmd)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {}", text(&out.stderr));
+            .ran()
+            .code(1);
         let stderr = text(&out.stderr);
         assert!(
             stderr.contains("cannot reach the Docker Engine at unix:///nonexistent/docker.sock"),
@@ -38,9 +37,8 @@ fn start_refuses_without_a_password_or_with_a_weak_one_before_touching_docker() 
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .args(["start"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("must not start without Basic Auth credentials"),
@@ -54,9 +52,8 @@ fn start_refuses_without_a_password_or_with_a_weak_one_before_touching_docker() 
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .env("KESTRACTL_PASSWORD", "weak")
         .args(["start"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .ran()
+        .code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("would be refused by Kestra"), "{stderr}");
     assert!(stderr.contains("upper-case"), "{stderr}");
@@ -68,16 +65,14 @@ fn start_refuses_without_a_password_or_with_a_weak_one_before_touching_docker() 
 fn bad_stack_settings_name_their_source() {
     let sb = Sandbox::new();
     sb.write_dotenv("KESTRA_HTTP_PORT=8080\nKESTRA_MANAGEMENT_PORT=8080\n");
-    let out = sb.cmd().args(["status"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = sb.cmd().args(["status"]).ran().code(1);
     assert!(
         text(&out.stderr).contains("both 8080"),
         "{}",
         text(&out.stderr)
     );
     sb.write_dotenv("KESTRA_MEMORY=lots\n");
-    let out = sb.cmd().args(["compose"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = sb.cmd().args(["compose"]).ran().code(1);
     assert!(
         text(&out.stderr).contains(".env KESTRA_MEMORY"),
         "{}",
@@ -94,9 +89,8 @@ fn compose_needs_no_docker_and_puts_no_secret_inline() {
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .arg("compose")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let yaml = text(&out.stdout);
     assert!(!yaml.contains("Secr3t"), "{yaml}");
     assert!(yaml.contains("127.0.0.1:18080:8080"), "{yaml}");
@@ -124,9 +118,8 @@ fn stop_volumes_without_a_terminal_refuses_and_touches_nothing() {
         .cmd()
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .args(["stop", "--remove", "--volumes"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+        .ran()
+        .code(2);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("needs a confirmation"), "{stderr}");
     assert!(stderr.contains("--yes"), "{stderr}");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::{stdout_json, text};
+use crate::common::{RanExt, stdout_json, text};
 use crate::docker::*;
 
 fn parts(json: &serde_json::Value) -> Vec<(String, String)> {
@@ -25,8 +25,7 @@ fn parts(json: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
     let stack = Stack::new();
-    let out = stack.start().args(["-o", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stack.start().args(["-o", "json"]).ran().code(0);
     let json = stdout_json(&out);
     assert_eq!(json["ready"], true);
     assert!(parts(&json).iter().all(|(_, a)| a == "created"), "{json}");
@@ -37,8 +36,7 @@ fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
     );
 
     // status: ready, exit 0, both containers running and healthy.
-    let out = stack.cmd().args(["status", "-o", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stack.cmd().args(["status", "-o", "json"]).ran().code(0);
     let status = stdout_json(&out);
     assert_eq!(status["ready"], true);
     assert_eq!(status["kestra"]["health"], "UP");
@@ -69,8 +67,7 @@ fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
         stack.container_id(&stack.name),
         stack.container_id(&stack.postgres_name()),
     );
-    let out = stack.start().args(["-o", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stack.start().args(["-o", "json"]).ran().code(0);
     let json = stdout_json(&out);
     assert!(parts(&json).iter().all(|(_, a)| a == "unchanged"), "{json}");
     assert_eq!(
@@ -95,14 +92,8 @@ fn docker_flows_survive_stop_and_start_and_a_changed_setting_recreates_only_kest
     assert_eq!(status, 200, "{body}");
 
     // stop keeps data; start brings the same flow back.
-    let out = stack.cmd().arg("stop").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let out = stack.cmd().args(["status", "-o", "json"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "stopped stack must not be ready"
-    );
+    stack.cmd().arg("stop").ran().code(0);
+    stack.cmd().args(["status", "-o", "json"]).ran().code(3);
     stack.start().assert().success();
     let flow_url = format!(
         "{}/api/v1/main/flows/e2e.docker/kept_across_restarts",
@@ -117,9 +108,8 @@ fn docker_flows_survive_stop_and_start_and_a_changed_setting_recreates_only_kest
         .start()
         .env("KESTRA_MEMORY", "3g")
         .args(["-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     let actions = parts(&stdout_json(&out));
     assert!(
         actions.contains(&(stack.name.clone(), "recreated".into())),
@@ -161,8 +151,7 @@ fn docker_flows_survive_stop_and_start_and_a_changed_setting_recreates_only_kest
 fn docker_a_taken_port_fails_before_anything_is_created() {
     let stack = Stack::new();
     let holder = std::net::TcpListener::bind(("127.0.0.1", stack.http_port)).unwrap();
-    let out = stack.start().output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = stack.start().ran().code(1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!(
@@ -199,8 +188,7 @@ fn docker_a_taken_port_fails_before_anything_is_created() {
 fn docker_a_foreign_container_with_our_name_is_refused() {
     let stack = Stack::new();
     docker_ok(&["create", "--name", &stack.postgres_name(), POSTGRES_IMAGE]);
-    let out = stack.start().output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let out = stack.start().ran().code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("was not created by kestractl"), "{stderr}");
     assert!(stderr.contains("KESTRA_CONTAINER_NAME"), "{stderr}");
@@ -210,8 +198,7 @@ fn docker_a_foreign_container_with_our_name_is_refused() {
             .success()
     );
     // stop refuses to touch it too.
-    let out = stack.cmd().arg("stop").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    stack.cmd().arg("stop").ran().code(1);
 }
 
 #[test]
@@ -290,9 +277,8 @@ fn docker_skip_kestra_auto_start_starts_postgres_only() {
     let out = stack
         .start()
         .env("SKIP_KESTRA_AUTO_START", "1")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
     assert!(text(&out.stdout).contains("Kestra was not started"));
     assert_eq!(
         stack.inspect(&stack.postgres_name())["State"]["Running"],
@@ -305,8 +291,7 @@ fn docker_skip_kestra_auto_start_starts_postgres_only() {
 fn docker_logs_show_both_containers_with_prefixes() {
     let stack = Stack::new();
     stack.start().assert().success();
-    let out = stack.cmd().args(["logs", "--tail", "5"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stack.cmd().args(["logs", "--tail", "5"]).ran().code(0);
     let stdout = text(&out.stdout);
     assert!(
         stdout.lines().any(|l| l.starts_with("postgres | ")),
@@ -343,8 +328,7 @@ fn docker_compose_export_is_accepted_and_runs_the_same_stack() {
     // Render the files once (start), then hand the stack over to Compose.
     stack.start().assert().success();
     stack.cmd().args(["stop", "--remove"]).assert().success();
-    let out = stack.cmd().arg("compose").output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = stack.cmd().arg("compose").ran().code(0);
     let file = stack.sb.path().join("docker-compose.yml");
     std::fs::write(&file, &out.stdout).unwrap();
     let compose = |args: &[&str]| {
@@ -421,11 +405,10 @@ fn docker_start_stops_a_kestra_that_refuses_its_credentials() {
 
     // With a password that Kestra takes, the same start brings it up.
     let long = "Long-Enough-Passw0rd-for-a-strict-Kestra-42";
-    let out = stack
+    stack
         .start()
         .env("KESTRA_IMAGE", strict)
         .env("KESTRACTL_PASSWORD", long)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        .ran()
+        .code(0);
 }

@@ -22,6 +22,7 @@ pub mod seed;
 pub mod server;
 pub mod sse;
 pub mod store;
+pub mod testkit;
 pub mod timefmt;
 pub mod validate;
 pub mod version;
