@@ -122,6 +122,18 @@ impl From<anyhow::Error> for Error {
     }
 }
 
+/// `Error::settings(message, hint)` and its siblings: one constructor per kind that comes with a
+/// fix.
+macro_rules! constructors {
+    ($($name:ident => $kind:ident),* $(,)?) => {
+        $(
+            pub fn $name(message: impl Into<String>, hint: impl Into<String>) -> Self {
+                Error::new(Kind::$kind, message, hint)
+            }
+        )*
+    };
+}
+
 impl Error {
     /// An error of `kind`; an empty hint means none.
     pub fn new(kind: Kind, message: impl Into<String>, hint: impl Into<String>) -> Self {
@@ -151,48 +163,21 @@ impl Error {
         self.hint.clone()
     }
 
-    pub fn settings(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Settings, message, hint)
-    }
-
-    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Usage, message, hint)
-    }
-
-    pub fn unsafe_(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Unsafe, message, hint)
-    }
-
-    pub fn auth(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Auth, message, hint)
-    }
-
-    pub fn not_found(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::NotFound, message, hint)
+    constructors! {
+        settings => Settings,
+        usage => Usage,
+        unsafe_ => Unsafe,
+        auth => Auth,
+        not_found => NotFound,
+        server => Server,
+        engine => Engine,
+        not_ready => NotReady,
+        keyring => Keyring,
+        rotation => Rotation,
     }
 
     pub fn rejected(message: impl Into<String>, hint: impl Into<String>, exit: Exit) -> Self {
         Error::new(Kind::Rejected(exit), message, hint)
-    }
-
-    pub fn server(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Server, message, hint)
-    }
-
-    pub fn engine(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Engine, message, hint)
-    }
-
-    pub fn not_ready(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::NotReady, message, hint)
-    }
-
-    pub fn keyring(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Keyring, message, hint)
-    }
-
-    pub fn rotation(message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::new(Kind::Rotation, message, hint)
     }
 
     pub fn unreachable(url: &str, reason: &str, hint: impl Into<String>) -> Self {

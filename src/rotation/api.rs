@@ -12,11 +12,10 @@
 //! through the API would be undone at the next restart (current servers refuse it; older ones
 //! accept it). So the rotation runs only when the server says `isBasicAuthManagedByConfig: false`.
 
-use std::time::Instant;
-
 use serde::Serialize;
 
-use super::local::{PASSWORD_LENGTH, Step, StepClock, StepReport, injected, retry_hint};
+use super::driver::{self, StepResult, at, injected, retry_hint};
+use super::local::{PASSWORD_LENGTH, Step, StepClock, StepReport};
 use crate::error::{Error, Result};
 use crate::kestra::{ApiError, ClientConfig, CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
@@ -152,62 +151,99 @@ pub async fn preflight(t: &ApiTarget<'_>) -> Result<Secret> {
     }
 }
 
-type StepResult<T> = std::result::Result<T, (Step, Error)>;
-
-fn at(step: Step) -> impl FnOnce(Error) -> (Step, Error) {
-    move |e| (step, e)
-}
-
 /// Runs the rotation to the end, or rolls it back.
 pub async fn rotate(t: &ApiTarget<'_>) -> Result<ApiReport> {
-    let started = Instant::now();
-    t.progress.step("preflight: checking the server");
-    let current = preflight(t).await?;
-    let mut report = ApiReport {
-        server: t.server(),
-        username: t.client.username.clone(),
-        entry: t.entry.clone(),
-        steps: vec![StepReport {
-            step: Step::Preflight,
-            ms: started.elapsed().as_millis(),
-        }],
-        elapsed_ms: 0,
-    };
-    let new = generate_password(PASSWORD_LENGTH);
-    let mut server_changed = false;
-    match forward(t, &current, &new, &mut server_changed, &mut report).await {
-        Ok(()) => {
-            report.elapsed_ms = started.elapsed().as_millis();
-            Ok(report)
+    driver::run(t).await
+}
+
+/// What the preflight hands the steps: the password the server takes now, and its successor.
+pub struct Passwords {
+    current: Secret,
+    new: Secret,
+}
+
+impl driver::Rotation for ApiTarget<'_> {
+    type Before = Passwords;
+    /// Whether the server already holds the new password.
+    type Done = bool;
+    type Report = ApiReport;
+
+    fn progress(&self) -> &Progress {
+        self.progress
+    }
+
+    fn preflight_line(&self) -> &'static str {
+        "preflight: checking the server"
+    }
+
+    async fn preflight(&self) -> Result<Passwords> {
+        let current = preflight(self).await?;
+        Ok(Passwords {
+            current,
+            new: generate_password(PASSWORD_LENGTH),
+        })
+    }
+
+    fn report(&self, preflight_ms: u128) -> ApiReport {
+        ApiReport {
+            server: self.server(),
+            username: self.client.username.clone(),
+            entry: self.entry.clone(),
+            steps: vec![StepReport {
+                step: Step::Preflight,
+                ms: preflight_ms,
+            }],
+            elapsed_ms: 0,
         }
-        Err((step, cause)) => {
-            t.progress
-                .step(&format!("step {step} failed; rolling back"));
-            match rollback(t, &current, &new, server_changed).await {
-                Ok(()) => Err(refuse(
-                    format!(
-                        "rotating the Basic Auth password of {} failed at step `{step}`: \
-                         {cause}\nrolled back: {} accepts the previous password (verified), the \
-                         keyring entry `{}` holds it, and the pending entry is gone",
-                        t.client.username, report.server, t.entry
-                    ),
-                    retry_hint(&cause),
-                )),
-                Err(problem) => Err(refuse(
-                    format!(
-                        "rotating the Basic Auth password of {} failed at step `{step}`: \
-                         {cause}\nand the rollback did not complete: {problem}",
-                        t.client.username
-                    ),
-                    format!(
-                        "the keyring keeps both passwords: the previous one in `{0}`, the new one \
-                         in `{0}#pending`; `kestractl auth status` says whether the previous one \
-                         works; if not, the new one does (log in to the UI with it and set one)",
-                        t.entry
-                    ),
-                )),
-            }
-        }
+    }
+
+    async fn forward(
+        &self,
+        p: &Passwords,
+        server_changed: &mut bool,
+        report: &mut ApiReport,
+    ) -> StepResult<()> {
+        forward(self, &p.current, &p.new, server_changed, report).await
+    }
+
+    async fn rollback(
+        &self,
+        p: &Passwords,
+        server_changed: &bool,
+    ) -> std::result::Result<(), String> {
+        rollback(self, &p.current, &p.new, *server_changed).await
+    }
+
+    fn finished(&self, report: &mut ApiReport, elapsed_ms: u128) {
+        report.elapsed_ms = elapsed_ms;
+    }
+
+    fn rolled_back(&self, report: &ApiReport, step: Step, cause: &Error) -> Error {
+        refuse(
+            format!(
+                "rotating the Basic Auth password of {} failed at step `{step}`: {cause}\nrolled \
+                 back: {} accepts the previous password (verified), the keyring entry `{}` holds \
+                 it, and the pending entry is gone",
+                self.client.username, report.server, self.entry
+            ),
+            retry_hint(cause),
+        )
+    }
+
+    fn stuck(&self, _report: &ApiReport, step: Step, cause: &Error, problem: &str) -> Error {
+        refuse(
+            format!(
+                "rotating the Basic Auth password of {} failed at step `{step}`: {cause}\nand the \
+                 rollback did not complete: {problem}",
+                self.client.username
+            ),
+            format!(
+                "the keyring keeps both passwords: the previous one in `{0}`, the new one in \
+                 `{0}#pending`; `kestractl auth status` says whether the previous one works; if \
+                 not, the new one does (log in to the UI with it and set one)",
+                self.entry
+            ),
+        )
     }
 }
 
@@ -226,11 +262,7 @@ async fn forward(
 
     t.progress
         .step("stage: storing the new password as pending");
-    t.keyring
-        .set(&pending, new)
-        .await
-        .map_err(at(Step::Stage))?;
-    injected(Step::Stage).map_err(at(Step::Stage))?;
+    driver::store(t.keyring, &pending, new, Step::Stage).await?;
     done(
         Step::Stage,
         report,

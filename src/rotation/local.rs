@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::driver::{self, StepResult, at, injected, retry_hint};
 use crate::error::{Error, Result};
 use crate::kestra::{CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
@@ -122,18 +123,6 @@ pub fn plan(kind: Kind) -> Vec<(Step, &'static str)> {
         ),
     ]);
     steps
-}
-
-/// A failure injected by tests after `step` (debug builds only).
-pub(super) fn injected(step: Step) -> Result<()> {
-    #[cfg(debug_assertions)]
-    if std::env::var("KESTRACTL_ROTATE_FAIL_AT").ok().as_deref() == Some(step.name()) {
-        return Err(Error::from(anyhow::anyhow!(
-            "failure injected after step {step} (KESTRACTL_ROTATE_FAIL_AT)"
-        )));
-    }
-    let _ = step;
-    Ok(())
 }
 
 /// What a rotation works on.
@@ -356,77 +345,105 @@ impl<'a> StepClock<'a> {
 
 /// Runs a rotation to the end, or rolls it back.
 pub async fn rotate(t: &Target<'_>, kind: Kind) -> Result<Report> {
-    let started = Instant::now();
-    t.progress.step("preflight: checking the stack");
-    let running = preflight(t, kind).await?;
-    let mut report = Report {
-        kind,
-        entry: t.entry(kind).to_string(),
-        container: t.kestra().to_string(),
-        steps: vec![StepReport {
-            step: Step::Preflight,
-            ms: started.elapsed().as_millis(),
-        }],
-        elapsed_ms: 0,
-        notes: Vec::new(),
-    };
-    let mut undo = Undo::default();
-    match forward(t, kind, &running, &mut undo, &mut report).await {
-        Ok(()) => {
-            report.elapsed_ms = started.elapsed().as_millis();
-            Ok(report)
-        }
-        Err((step, cause)) => {
-            t.progress
-                .step(&format!("step {step} failed; rolling back"));
-            let rollback = rollback(t, kind, &running, &undo).await;
-            let what = match kind {
-                Kind::BasicAuth => "Basic Auth password",
-                Kind::Database => "Postgres password",
-            };
-            match rollback {
-                Ok(()) => Err(Error::rotation(
-                    format!(
-                        "rotating the {what} failed at step `{step}`: {cause}\nrolled back: Kestra \
-                         runs with the previous credentials again (verified), the keyring entry \
-                         `{}` holds them, and the pending entry is gone",
-                        report.entry
-                    ),
-                    retry_hint(&cause),
-                )),
-                Err(problems) => Err(Error::rotation(
-                    format!(
-                        "rotating the {what} failed at step `{step}`: {cause}\nand the rollback \
-                         did not complete: {}",
-                        problems.join("; ")
-                    ),
-                    format!(
-                        "check `kestractl status` and `kestractl auth status`. The previous config \
-                         was put back in {}; if the Kestra container is missing, `docker rename {} \
-                         {}` (if it exists) then `kestractl start` restores it",
-                        t.stack.secrets_dir.display(),
-                        t.backup_name(),
-                        t.kestra()
-                    ),
-                )),
-            }
+    driver::run(&LocalRotation { t, kind }).await
+}
+
+/// The managed stack's rotation of one credential, for the driver.
+struct LocalRotation<'a> {
+    t: &'a Target<'a>,
+    kind: Kind,
+}
+
+impl LocalRotation<'_> {
+    fn what(&self) -> &'static str {
+        match self.kind {
+            Kind::BasicAuth => "Basic Auth password",
+            Kind::Database => "Postgres password",
         }
     }
 }
 
-/// What to do after a rolled-back rotation: fix the cause (the error's own hint, when it has one)
-/// and run it again.
-pub(super) fn retry_hint(cause: &Error) -> String {
-    cause.hint().map_or_else(
-        || "fix the cause, then run `kestractl auth rotate` again".to_string(),
-        |h| format!("{h}; then run `kestractl auth rotate` again"),
-    )
-}
+impl driver::Rotation for LocalRotation<'_> {
+    type Before = Running;
+    type Done = Undo;
+    type Report = Report;
 
-type StepResult<T> = std::result::Result<T, (Step, Error)>;
+    fn progress(&self) -> &Progress {
+        self.t.progress
+    }
 
-fn at(step: Step) -> impl FnOnce(Error) -> (Step, Error) {
-    move |e| (step, e)
+    fn preflight_line(&self) -> &'static str {
+        "preflight: checking the stack"
+    }
+
+    async fn preflight(&self) -> Result<Running> {
+        preflight(self.t, self.kind).await
+    }
+
+    fn report(&self, preflight_ms: u128) -> Report {
+        Report {
+            kind: self.kind,
+            entry: self.t.entry(self.kind).to_string(),
+            container: self.t.kestra().to_string(),
+            steps: vec![StepReport {
+                step: Step::Preflight,
+                ms: preflight_ms,
+            }],
+            elapsed_ms: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    async fn forward(
+        &self,
+        running: &Running,
+        undo: &mut Undo,
+        report: &mut Report,
+    ) -> StepResult<()> {
+        forward(self.t, self.kind, running, undo, report).await
+    }
+
+    async fn rollback(&self, running: &Running, undo: &Undo) -> std::result::Result<(), String> {
+        rollback(self.t, self.kind, running, undo)
+            .await
+            .map_err(|problems| problems.join("; "))
+    }
+
+    fn finished(&self, report: &mut Report, elapsed_ms: u128) {
+        report.elapsed_ms = elapsed_ms;
+    }
+
+    fn rolled_back(&self, report: &Report, step: Step, cause: &Error) -> Error {
+        Error::rotation(
+            format!(
+                "rotating the {} failed at step `{step}`: {cause}\nrolled back: Kestra runs with \
+                 the previous credentials again (verified), the keyring entry `{}` holds them, \
+                 and the pending entry is gone",
+                self.what(),
+                report.entry
+            ),
+            retry_hint(cause),
+        )
+    }
+
+    fn stuck(&self, _report: &Report, step: Step, cause: &Error, problem: &str) -> Error {
+        let t = self.t;
+        Error::rotation(
+            format!(
+                "rotating the {} failed at step `{step}`: {cause}\nand the rollback did not \
+                 complete: {problem}",
+                self.what()
+            ),
+            format!(
+                "check `kestractl status` and `kestractl auth status`. The previous config was put \
+                 back in {}; if the Kestra container is missing, `docker rename {} {}` (if it \
+                 exists) then `kestractl start` restores it",
+                t.stack.secrets_dir.display(),
+                t.backup_name(),
+                t.kestra()
+            ),
+        )
+    }
 }
 
 async fn forward(
@@ -476,11 +493,7 @@ async fn forward(
     }
     let new = generate_password(PASSWORD_LENGTH);
     undo.pending_staged = true;
-    t.keyring
-        .set(&pending, &new)
-        .await
-        .map_err(at(Step::Stage))?;
-    injected(Step::Stage).map_err(at(Step::Stage))?;
+    driver::store(t.keyring, &pending, &new, Step::Stage).await?;
     done(
         Step::Stage,
         report,
@@ -646,11 +659,7 @@ async fn forward(
 
     t.progress.step("commit: updating the keyring");
     undo.committed = true;
-    t.keyring
-        .set(&entry, &new)
-        .await
-        .map_err(at(Step::Commit))?;
-    injected(Step::Commit).map_err(at(Step::Commit))?;
+    driver::store(t.keyring, &entry, &new, Step::Commit).await?;
     // Past this point the rotation is done; what is left is tidying, reported but not undone.
     if let Err(e) = t.keyring.delete(&pending).await {
         report.notes.push(format!(

@@ -3,4 +3,5 @@
 //! [`api`] rotates a Basic Auth user through Kestra's API on a server kestractl does not run.
 
 pub mod api;
+pub mod driver;
 pub mod local;
