@@ -26,7 +26,7 @@ pub use output::time::init_local_offset;
 /// fuzz targets (`fuzz/`) and the stable replay of their regressions. Not a library API.
 pub mod fuzzing {
     pub use crate::flows::source::{
-        check_id, check_namespace, parse_head, rewrite_namespace, split_documents,
+        check_id, check_namespace, parse_head, rewrite_namespace, scan_head, split_documents,
     };
     pub use crate::kestra::problem::parse as parse_problem;
     pub use crate::kestra::sse::{Event, Parser, TooLarge};

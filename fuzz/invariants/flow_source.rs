@@ -10,10 +10,12 @@
 //!   and after it are equal, the line keeps its ending and trailing comment; and a flow that was
 //!   valid before a rewrite to a valid namespace is, if the rewrite is done, valid afterwards, in
 //!   that namespace, with the same id (a refused rewrite is reported to the operator);
-//! - an accepted id or namespace matches Kestra's rules.
+//! - an accepted id or namespace matches Kestra's rules;
+//! - `scan_head`, the fast path for the server's sources, agrees with `parse_head` wherever both
+//!   answer.
 
 use kestractl::fuzzing::{
-    check_id, check_namespace, parse_head, rewrite_namespace, split_documents,
+    check_id, check_namespace, parse_head, rewrite_namespace, scan_head, split_documents,
 };
 
 /// Namespaces the rewrite is exercised with: valid ones, and one that is not (the library is
@@ -61,10 +63,14 @@ pub fn check(data: &[u8]) {
         // counts `\n` only. Positions are bounded by the larger count.
         let lines = doc.text.replace("\r\n", "\n").matches(['\n', '\r']).count() + 1;
         let head = parse_head(doc.text, doc.first_line);
+        let scanned = scan_head(doc.text);
         match &head {
             Ok(h) => {
                 assert!(check_id(&h.id).is_ok());
                 assert!(check_namespace(&h.namespace).is_ok());
+                if let Some(s) = &scanned {
+                    assert_eq!(s, h, "scan_head and parse_head disagree");
+                }
             }
             Err(problems) => {
                 assert!(!problems.is_empty(), "an error without a problem");

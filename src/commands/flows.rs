@@ -13,7 +13,7 @@ use crate::error::{Error, Exit, Result};
 use crate::flows::apply::{Outcome, apply};
 use crate::flows::plan::{Action, PlanItem, RemoteFlow, Summary, plan};
 use crate::flows::source::{
-    check_id, check_id_pattern, check_namespace, parse_head, split_documents,
+    check_id, check_id_pattern, check_namespace, parse_head, scan_head, split_documents,
 };
 use crate::flows::{FileProblem, LocalFlow, load};
 use crate::fsutil;
@@ -124,9 +124,11 @@ async fn read_namespaces(
                 tokio::try_join!(client.list_namespace(ns), client.export_namespace(ns))?;
             let mut sources: HashMap<String, String> = HashMap::new();
             for (name, source) in exported {
+                // The server's own sources: read off their top lines when they plainly say it
+                // (parsing every exported flow was most of a large deploy's CPU).
                 let id = split_documents(&source)
                     .first()
-                    .and_then(|d| parse_head(d.text, 1).ok())
+                    .and_then(|d| scan_head(d.text).or_else(|| parse_head(d.text, 1).ok()))
                     .filter(|h| h.namespace == *ns)
                     .map(|h| h.id)
                     .or_else(|| export_entry_id(&name, ns));

@@ -169,6 +169,101 @@ struct TypedHead {
     tasks: Option<Vec<serde::de::IgnoredAny>>,
 }
 
+/// Words YAML reads as something other than a string when written plain.
+const NOT_PLAIN_STRINGS: [&str; 10] = [
+    "null", "true", "false", "yes", "no", "on", "off", "y", "n", "~",
+];
+
+/// A top-level value as a string, when it plainly is one: quoted on one line, or a plain word of
+/// Kestra's id/namespace characters starting with a letter (so never a number, a date or a YAML
+/// keyword). `None` for anything else.
+fn plain_value(raw: &str) -> Option<&str> {
+    let value = match raw.find(" #") {
+        Some(i) => &raw[..i],
+        None => raw,
+    }
+    .trim();
+    let inner = match value.as_bytes().first() {
+        Some(b'"') | Some(b'\'') => {
+            let quote = &value[..1];
+            value.strip_prefix(quote)?.strip_suffix(quote)?
+        }
+        Some(c) if c.is_ascii_alphabetic() => {
+            if NOT_PLAIN_STRINGS.contains(&value.to_ascii_lowercase().as_str()) {
+                return None;
+            }
+            value
+        }
+        _ => return None,
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    (!inner.is_empty() && inner.chars().all(allowed)).then_some(inner)
+}
+
+/// A flow's `id` and `namespace` read off its top-level lines, without parsing the YAML: the
+/// fast path for sources the server already holds (an export has one flow per entry). `None`
+/// whenever the text is not plainly one mapping of `key: value` lines at column 0 with both keys
+/// written once as plain strings; the caller then uses [`parse_head`]. Where both answer, they
+/// agree (a fuzz invariant).
+pub fn scan_head(text: &str) -> Option<Head> {
+    // Line breaks other than `\n` and `\r\n` (a lone `\r`, YAML 1.1's NEL and separators) would
+    // put lines where this reading does not see them.
+    let odd_break = text.char_indices().any(|(i, c)| {
+        matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+            || (c == '\r' && !text[i + 1..].starts_with('\n'))
+    });
+    if odd_break {
+        return None;
+    }
+    let (mut id, mut namespace) = (None, None);
+    let mut seen_content = false;
+    for line in text.lines() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() || line.starts_with([' ', '#']) {
+            continue;
+        }
+        if line == "---" && !seen_content {
+            seen_content = true;
+            continue;
+        }
+        seen_content = true;
+        // Column 0 holds only `key:` or `key: value` of the top-level mapping.
+        let (key, rest) = line.split_once(':')?;
+        let simple_key = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !simple_key || !(rest.is_empty() || rest.starts_with(' ')) {
+            return None;
+        }
+        // Up to a trailing comment (a ` #` inside quotes leaves them open: not answered).
+        let value = rest.find(" #").map_or(rest, |i| &rest[..i]).trim();
+        // A value that could run onto the next lines at column 0: a quote or a flow collection
+        // left open.
+        let open = match value.as_bytes().first() {
+            Some(b'"') => value.len() < 2 || !value.ends_with('"'),
+            Some(b'\'') => value.len() < 2 || !value.ends_with('\''),
+            Some(b'[') => !value.ends_with(']'),
+            Some(b'{') => !value.ends_with('}'),
+            _ => false,
+        };
+        if open {
+            return None;
+        }
+        let slot = match key {
+            "id" => &mut id,
+            "namespace" => &mut namespace,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(plain_value(rest)?.to_string());
+    }
+    Some(Head {
+        id: id?,
+        namespace: namespace?,
+    })
+}
+
 /// Reads a document's `id`, `namespace` and `tasks`, applying Kestra's rules. `first_line` maps
 /// positions back to the file. Every problem is returned, not just the first.
 pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
@@ -339,6 +434,38 @@ fn replace_namespace_line(text: &str, value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_head_reads_plain_top_level_lines() {
+        let head = |id: &str, ns: &str| Head {
+            id: id.into(),
+            namespace: ns.into(),
+        };
+        let flow = "id: hello\nnamespace: company.team\n\ntasks:\n  - id: t\n    type: x\n";
+        assert_eq!(scan_head(flow), Some(head("hello", "company.team")));
+        let quoted = "# c\n---\nnamespace: 'company.team' # the team\nid: \"my-flow_2\"\r\n";
+        assert_eq!(scan_head(quoted), Some(head("my-flow_2", "company.team")));
+        // Anything that is not plainly a string, or not plainly a top-level line: not answered
+        // (the caller parses the YAML).
+        for text in [
+            "id: 123\nnamespace: a\n",
+            "id: null\nnamespace: a\n",
+            "id: x\nnamespace: a\nid: y\n",
+            "id: x\n",
+            "id: &a x\nnamespace: a\n",
+            "description: \"open\nid: x\nnamespace: a\n",
+            "id: x\nnamespace: a\n---\nid: y\n",
+            "\"id\": x\nnamespace: a\n",
+            "id:x\nnamespace: a\n",
+            "- id: x\n",
+            "id: |\n  x\nnamespace: a\n",
+        ] {
+            assert_eq!(scan_head(text), None, "{text:?}");
+        }
+        // Where both answer, they agree.
+        let parsed = parse_head(flow, 1).unwrap();
+        assert_eq!(scan_head(flow), Some(parsed));
+    }
 
     #[test]
     fn splits_on_column_zero_markers_only() {
