@@ -478,3 +478,46 @@ impl Render for DoctorReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: Status, fix: Option<&str>) -> Check {
+        Check {
+            check: "docker",
+            status,
+            detail: "Docker 27.0".into(),
+            fix: fix.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_doctor_report_counts_failures_and_shows_fixes() {
+        let (out, seen) = Output::capturing(Format::Table);
+        let all_ok = DoctorReport(vec![check(Status::Ok, Some("never shown"))]);
+        out.emit(&all_ok).unwrap();
+        let text = seen.lock().unwrap().stdout.clone();
+        assert!(text.ends_with("All checks passed.\n"), "{text}");
+        assert!(!text.contains("never shown"), "{text}");
+
+        let (out, seen) = Output::capturing(Format::Table);
+        let failing = DoctorReport(vec![
+            check(Status::Ok, None),
+            check(Status::Fail, Some("start Docker")),
+        ]);
+        assert_eq!(failing.failed(), 1);
+        out.emit(&failing).unwrap();
+        let text = seen.lock().unwrap().stdout.clone();
+        assert!(text.contains("fix: start Docker"), "{text}");
+        assert!(text.ends_with("1 check(s) failed.\n"), "{text}");
+
+        // Piped: one tab-separated row per check, the fix in its own column.
+        let (out, seen) = Output::capturing(Format::Plain);
+        out.emit(&failing).unwrap();
+        assert_eq!(
+            seen.lock().unwrap().stdout,
+            "docker\tok\tDocker 27.0\t\ndocker\tfail\tDocker 27.0\tstart Docker\n"
+        );
+    }
+}

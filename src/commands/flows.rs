@@ -517,10 +517,7 @@ async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
     }
     match ctx.out.format {
         crate::output::Format::Jsonl => {}
-        f if ctx.out.is_structured() => {
-            let _ = f;
-            ctx.out.structured(&all)?;
-        }
+        _ if ctx.out.is_structured() => ctx.out.structured(&all)?,
         _ => {
             let rows: Vec<Vec<String>> = all
                 .iter()
@@ -705,6 +702,71 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::Format;
+
+    fn report(dry_run: bool) -> DeployReport {
+        let row = |id: &str, action: Action, result: &'static str| PlanRow {
+            file: Some(format!("{id}.yml")),
+            namespace: "company.team".into(),
+            id: id.into(),
+            action,
+            revision: Some(2),
+            result,
+            error: None,
+        };
+        DeployReport {
+            dry_run,
+            plan: vec![
+                row("a", Action::Create, "done"),
+                row("b", Action::Unchanged, "unchanged"),
+            ],
+            summary: Summary {
+                created: 1,
+                unchanged: 1,
+                ..Summary::default()
+            },
+            words: vec!["created", "unchanged"],
+        }
+    }
+
+    #[test]
+    fn a_deploy_report_renders_for_people_and_for_scripts() {
+        let (out, seen) = Output::capturing(Format::Table);
+        out.emit(&report(false)).unwrap();
+        let text = seen.lock().unwrap().stdout.clone();
+        assert!(
+            text.starts_with("FILE   NAMESPACE     FLOW  ACTION     REVISION\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a.yml  company.team  a     created    2\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1 created, 0 updated, 1 unchanged, 0 deleted, 0 failed\n"),
+            "{text}"
+        );
+        // A dry run says so; piped, rows are tab-separated with no summary.
+        let (out, seen) = Output::capturing(Format::Table);
+        out.emit(&report(true)).unwrap();
+        assert!(seen.lock().unwrap().stdout.contains(
+            "1 would be created, 0 would be updated, 1 unchanged, 0 would be deleted, 0 failed \
+             (dry run: nothing written)"
+        ));
+        let (out, seen) = Output::capturing(Format::Plain);
+        out.emit(&report(false)).unwrap();
+        assert_eq!(
+            seen.lock().unwrap().stdout,
+            "a.yml\tcompany.team\ta\tcreated\t2\nb.yml\tcompany.team\tb\tunchanged\t2\n"
+        );
+        // -o json: the plan as data, without the words meant for people.
+        let (out, seen) = Output::capturing(Format::Json);
+        out.emit(&report(false)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&seen.lock().unwrap().stdout).unwrap();
+        assert_eq!(v["summary"]["created"], 1);
+        assert_eq!(v["plan"][1]["action"], "unchanged");
+        assert!(v.get("words").is_none());
+    }
 
     #[test]
     fn export_entry_names_as_kestra_writes_them() {

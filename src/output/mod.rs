@@ -47,6 +47,18 @@ pub struct Output {
     tty: bool,
     /// The terminal's width in columns, which tables fit into (none when piped).
     width: Option<usize>,
+    /// Unit tests read what a report renders here (stdout, stderr) instead of the process's
+    /// streams.
+    #[cfg(test)]
+    captured: Option<std::sync::Arc<std::sync::Mutex<Captured>>>,
+}
+
+/// What an [`Output`] made for a unit test printed.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct Captured {
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Output {
@@ -60,6 +72,8 @@ impl Output {
             tty,
             width: terminal_size::terminal_size_of(std::io::stdout())
                 .map(|(width, _)| usize::from(width.0)),
+            #[cfg(test)]
+            captured: None,
         }
     }
 
@@ -70,7 +84,19 @@ impl Output {
             color: false,
             tty: false,
             width: None,
+            captured: None,
         }
+    }
+
+    /// An output whose prints a test reads back (no terminal, no colour).
+    #[cfg(test)]
+    pub fn capturing(format: Format) -> (Self, std::sync::Arc<std::sync::Mutex<Captured>>) {
+        let captured = std::sync::Arc::new(std::sync::Mutex::new(Captured::default()));
+        let out = Output {
+            captured: Some(captured.clone()),
+            ..Output::for_tests(format)
+        };
+        (out, captured)
     }
 
     /// Text from outside (a container's log) for stdout: made inert on a terminal, where an
@@ -112,6 +138,14 @@ impl Output {
 
     /// Writes text to stdout as is.
     pub fn print(&self, text: &str) -> Result<()> {
+        #[cfg(test)]
+        if let Some(c) = &self.captured {
+            c.lock()
+                .map_err(|_| anyhow::anyhow!("capture poisoned"))?
+                .stdout
+                .push_str(text);
+            return Ok(());
+        }
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes()).map_err(stdout_error)?;
         out.flush().map_err(stdout_error)
@@ -177,6 +211,12 @@ impl Output {
     }
 
     pub fn note(&self, message: &str) {
+        #[cfg(test)]
+        if let Some(Ok(mut c)) = self.captured.as_ref().map(|c| c.lock()) {
+            c.stderr.push_str(message);
+            c.stderr.push('\n');
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{message}");
     }

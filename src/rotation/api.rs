@@ -230,7 +230,7 @@ impl driver::Rotation for ApiTarget<'_> {
         )
     }
 
-    fn stuck(&self, _report: &ApiReport, step: Step, cause: &Error, problem: &str) -> Error {
+    fn stuck(&self, step: Step, cause: &Error, problem: &str) -> Error {
         refuse(
             format!(
                 "rotating the Basic Auth password of {} failed at step `{step}`: {cause}\nand the \

@@ -71,7 +71,7 @@ pub trait Rotation {
     /// The error after a complete rollback: what failed, and that the previous credential works.
     fn rolled_back(&self, report: &Self::Report, step: Step, cause: &Error) -> Error;
     /// The error when the rollback could not complete either: what is left and how to repair it.
-    fn stuck(&self, report: &Self::Report, step: Step, cause: &Error, problem: &str) -> Error;
+    fn stuck(&self, step: Step, cause: &Error, problem: &str) -> Error;
 }
 
 /// Runs a rotation to the end, or rolls it back.
@@ -92,7 +92,7 @@ pub async fn run<R: Rotation>(rotation: &R) -> Result<R::Report> {
                 .step(&format!("step {step} failed; rolling back"));
             match rotation.rollback(&before, &done).await {
                 Ok(()) => Err(rotation.rolled_back(&report, step, &cause)),
-                Err(problem) => Err(rotation.stuck(&report, step, &cause, &problem)),
+                Err(problem) => Err(rotation.stuck(step, &cause, &problem)),
             }
         }
     }

@@ -426,7 +426,7 @@ impl driver::Rotation for LocalRotation<'_> {
         )
     }
 
-    fn stuck(&self, _report: &Report, step: Step, cause: &Error, problem: &str) -> Error {
+    fn stuck(&self, step: Step, cause: &Error, problem: &str) -> Error {
         let t = self.t;
         Error::rotation(
             format!(

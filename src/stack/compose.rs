@@ -18,7 +18,7 @@ fn escape(s: &str) -> String {
     s.replace('$', "$$")
 }
 
-fn service(spec: &ContainerSpec, files: &MountedFiles, depends_on: Option<&str>) -> Value {
+fn service(spec: &ContainerSpec, depends_on: Option<&str>) -> Value {
     let body = &spec.body;
     let mut svc = Map::new();
     svc.insert("image".into(), json!(spec.image));
@@ -123,16 +123,15 @@ fn service(spec: &ContainerSpec, files: &MountedFiles, depends_on: Option<&str>)
     if let Some(m) = hc.memory {
         svc.insert("mem_limit".into(), json!(m));
     }
-    let _ = files;
     Value::Object(svc)
 }
 
 /// The compose file text.
 pub fn render(desired: &DesiredStack, files: &MountedFiles) -> anyhow::Result<String> {
     let mut services = Map::new();
-    services.insert("postgres".into(), service(&desired.postgres, files, None));
+    services.insert("postgres".into(), service(&desired.postgres, None));
     if let Some(k) = &desired.kestra {
-        services.insert("kestra".into(), service(k, files, Some("postgres")));
+        services.insert("kestra".into(), service(k, Some("postgres")));
     }
     let doc = json!({
         "services": services,

@@ -123,3 +123,42 @@ impl Render for StopReport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(data_kept: bool) -> StopReport {
+        StopReport {
+            actions: vec![
+                PartAction::new("kestra", "stopped"),
+                PartAction::new("kestra-postgres", "not running"),
+            ],
+            data_kept,
+        }
+    }
+
+    #[test]
+    fn the_stop_report_says_data_is_kept_only_when_it_is() {
+        let (out, seen) = Output::capturing(Format::Table);
+        out.emit(&report(true)).unwrap();
+        let c = seen.lock().unwrap();
+        assert_eq!(
+            c.stdout,
+            "PART             ACTION\nkestra           stopped\nkestra-postgres  not running\n"
+        );
+        assert!(c.stderr.contains("Data is kept"), "{}", c.stderr);
+        drop(c);
+
+        let (out, seen) = Output::capturing(Format::Table);
+        out.emit(&report(false)).unwrap();
+        assert!(!seen.lock().unwrap().stderr.contains("Data is kept"));
+
+        // -o json: the actions only.
+        let (out, seen) = Output::capturing(Format::Json);
+        out.emit(&report(true)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&seen.lock().unwrap().stdout).unwrap();
+        assert_eq!(v["actions"][0]["action"], "stopped");
+        assert!(v.get("dataKept").is_none() && v.get("data_kept").is_none());
+    }
+}
