@@ -172,7 +172,7 @@ pub(super) async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
 }
 
 /// `auth rotate` for a server kestractl does not run: through its API, when its credential was
-/// set up through the UI or API (`secrets::rotate_api`).
+/// set up through the UI or API (`rotation::api`).
 async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &RotateArgs) -> Result<Exit> {
     let conflicts = rotation_conflicts(ctx, s, Kind::BasicAuth);
     if !conflicts.is_empty() {
