@@ -205,15 +205,8 @@ pub struct StartArgs {
     #[arg(long)]
     pub no_wait: bool,
 
-    /// How long to wait for readiness
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "DURATION",
-        default_value = "3m",
-        value_parser = values::wait_timeout
-    )]
-    pub wait_timeout: Duration,
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
 
     /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
     #[arg(long)]
@@ -643,7 +636,15 @@ pub struct RotateArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// How long Kestra may take to become ready after it is recreated
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+/// `--wait-timeout` of the commands that (re)start Kestra and wait for it: `start`, `restart`,
+/// `auth rotate`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadinessWait {
+    /// How long Kestra may take to become ready once (re)started
     #[arg(
         long,
         allow_hyphen_values = true,

@@ -55,9 +55,12 @@ fn invalid_input(count: usize, what: &str) -> Error {
 }
 
 fn print_problems(ctx: &Ctx, problems: &[FileProblem]) {
+    show_problems(&ctx.out, problems);
+}
+
+fn show_problems(out: &Output, problems: &[FileProblem]) {
     for p in problems {
-        ctx.out
-            .note(&format!("{} {p}", ctx.out.paint(Style::Red, "✗")));
+        out.note(&format!("{} {p}", out.paint(Style::Red, "✗")));
     }
 }
 
@@ -460,11 +463,28 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>) -> Result<Exi
         }
     }
     let invalid = rows.iter().filter(|r| !r.valid).count();
-    if ctx.out.is_structured() {
-        ctx.out.structured(&rows)?;
-    } else {
-        print_problems(ctx, &problems);
-        let table: Vec<Vec<String>> = rows
+    let problem_count = problems.len();
+    ctx.out.emit(&ValidationReport { rows, problems })?;
+    if invalid > 0 {
+        return Err(invalid_input(problem_count, "see the list above"));
+    }
+    Ok(Exit::Ok)
+}
+
+/// `flows validate`: a row per flow (serialised as the list), and every problem for people.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ValidationReport {
+    rows: Vec<ValidationRow>,
+    #[serde(skip)]
+    problems: Vec<FileProblem>,
+}
+
+impl Render for ValidationReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        show_problems(out, &self.problems);
+        let table: Vec<Vec<String>> = self
+            .rows
             .iter()
             .filter(|r| r.id.is_some())
             .map(|r| {
@@ -473,20 +493,15 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>) -> Result<Exi
                     r.namespace.clone().unwrap_or_default(),
                     r.id.clone().unwrap_or_default(),
                     if r.valid {
-                        ctx.out.paint(Style::Green, "valid")
+                        out.paint(Style::Green, "valid")
                     } else {
-                        ctx.out.paint(Style::Red, "invalid")
+                        out.paint(Style::Red, "invalid")
                     },
                 ]
             })
             .collect();
-        ctx.out
-            .table(&["FILE", "NAMESPACE", "FLOW", "RESULT"], &table)?;
+        out.table(&["FILE", "NAMESPACE", "FLOW", "RESULT"], &table)
     }
-    if invalid > 0 {
-        return Err(invalid_input(problems.len(), "see the list above"));
-    }
-    Ok(Exit::Ok)
 }
 
 async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
@@ -515,33 +530,42 @@ async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
         }
         page += 1;
     }
-    match ctx.out.format {
-        crate::output::Format::Jsonl => {}
-        _ if ctx.out.is_structured() => ctx.out.structured(&all)?,
-        _ => {
-            let rows: Vec<Vec<String>> = all
-                .iter()
-                .map(|f| {
-                    vec![
-                        f.namespace.clone(),
-                        f.id.clone(),
-                        f.revision.map_or_else(|| "-".into(), |r| r.to_string()),
-                        if f.disabled == Some(true) {
-                            "disabled".into()
-                        } else {
-                            "enabled".into()
-                        },
-                        f.updated.clone().unwrap_or_else(|| "-".into()),
-                    ]
-                })
-                .collect();
-            ctx.out.table(
-                &["NAMESPACE", "FLOW", "REVISION", "STATE", "UPDATED"],
-                &rows,
-            )?;
-        }
+    // jsonl has streamed every page already.
+    if ctx.out.format != crate::output::Format::Jsonl {
+        ctx.out.emit(&FlowList(all))?;
     }
     Ok(Exit::Ok)
+}
+
+/// The flows as the server listed them; for people, a table.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct FlowList(Vec<crate::kestra::model::Flow>);
+
+impl Render for FlowList {
+    fn human(&self, out: &Output) -> Result<()> {
+        let rows: Vec<Vec<String>> = self
+            .0
+            .iter()
+            .map(|f| {
+                vec![
+                    f.namespace.clone(),
+                    f.id.clone(),
+                    f.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                    if f.disabled == Some(true) {
+                        "disabled".into()
+                    } else {
+                        "enabled".into()
+                    },
+                    f.updated.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        out.table(
+            &["NAMESPACE", "FLOW", "REVISION", "STATE", "UPDATED"],
+            &rows,
+        )
+    }
 }
 
 fn check_names(namespace: &str, id: &str) -> Result<()> {
@@ -573,16 +597,24 @@ async fn get(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
         .get_flow(namespace, id, true)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
-    if ctx.out.is_structured() {
-        ctx.out.structured(&flow)?;
-    } else {
-        let source = flow
-            .get("source")
-            .and_then(|s| s.as_str())
-            .unwrap_or_default();
-        ctx.out.print(source)?;
-    }
+    ctx.out.emit(&FlowView(flow))?;
     Ok(Exit::Ok)
+}
+
+/// A flow as the server sent it; for people, its source as is.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct FlowView(serde_json::Value);
+
+impl Render for FlowView {
+    fn human(&self, out: &Output) -> Result<()> {
+        out.print(
+            self.0
+                .get("source")
+                .and_then(|s| s.as_str())
+                .unwrap_or_default(),
+        )
+    }
 }
 
 async fn delete(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
@@ -679,24 +711,34 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
         // A new file renamed over the old name: an existing name is replaced, never followed.
         fsutil::write_atomic(path, source.as_bytes(), None)?;
     }
-    let report = serde_json::json!({
-        "directory": dir.display().to_string(),
-        "flows": remote.len(),
-        "written": writes.len(),
-        "namespaces": namespaces,
-    });
-    if ctx.out.is_structured() {
-        ctx.out.structured(&report)?;
-    } else {
-        ctx.out.print(&format!(
-            "Exported {} flow(s) of {} namespace(s) to {} ({} file(s) written, the rest already identical)\n",
-            remote.len(),
-            namespaces.len(),
-            dir.display(),
-            writes.len()
-        ))?;
-    }
+    ctx.out.emit(&ExportReport {
+        directory: dir.display().to_string(),
+        flows: remote.len(),
+        namespaces,
+        written: writes.len(),
+    })?;
     Ok(Exit::Ok)
+}
+
+/// What `flows export` wrote (fields in the order `-o json` has always shown them).
+#[derive(Serialize)]
+struct ExportReport {
+    directory: String,
+    flows: usize,
+    namespaces: Vec<String>,
+    written: usize,
+}
+
+impl Render for ExportReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        out.print(&format!(
+            "Exported {} flow(s) of {} namespace(s) to {} ({} file(s) written, the rest already identical)\n",
+            self.flows,
+            self.namespaces.len(),
+            self.directory,
+            self.written
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -310,6 +310,9 @@ pub struct Report {
     pub elapsed_ms: u128,
     /// Notes for the operator (a keyring entry brought in line, a left-over removed…).
     pub notes: Vec<String>,
+    /// Whose password changed: the Basic Auth user, or the Postgres role (`--db`).
+    #[serde(skip)]
+    pub whose: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -391,6 +394,10 @@ impl driver::Rotation for LocalRotation<'_> {
             }],
             elapsed_ms: 0,
             notes: Vec::new(),
+            whose: match self.kind {
+                Kind::BasicAuth => self.t.username.to_string(),
+                Kind::Database => self.t.stack.db_user.value.clone(),
+            },
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::process::Command as StdCommand;
 
-use crate::common::{RanExt, assert_no_leak, protected_status, stdout_json, text};
+use crate::common::{AssertCode, RanExt, assert_no_leak, protected_status, stdout_json, text};
 use crate::docker::*;
 use crate::keyring::*;
 
@@ -269,7 +269,7 @@ fn docker_rotate_basic_auth_rolls_back_at_every_step_then_succeeds() {
     let mut rotate = std_cmd(&stack, &ss);
     rotate.args(["auth", "rotate", "-vv"]);
     let out = run_watching_argv(&mut rotate, &[old]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     assert!(
         text(&out.stdout).contains("Other API clients"),
         "{}",
@@ -362,7 +362,7 @@ fn docker_rotate_db_rolls_back_at_every_step_then_succeeds() {
     let mut rotate = std_cmd(&stack, &ss);
     rotate.args(["auth", "rotate", "--db", "-vv"]);
     let out = run_watching_argv(&mut rotate, &[&old, STACK_PASSWORD]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let new = ss.lookup(&entry).unwrap();
     assert_ne!(new, old);
     assert_no_leak(&out, &[&old, &new, STACK_PASSWORD]);

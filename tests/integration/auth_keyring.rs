@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use kestra_emulator::KestraVersion;
 
 use crate::common::{
-    PASSWORD, RanExt, Sandbox, USER, assert_no_leak, emulator, entry_for, stdout_json, text,
+    AssertCode, PASSWORD, RanExt, Sandbox, USER, assert_no_leak, emulator, entry_for, stdout_json,
+    text,
 };
 use crate::keyring::*;
 
@@ -164,7 +165,7 @@ fn no_keyring_at_all_says_what_was_tried_and_stores_nothing() {
         .output()
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("no OS keyring is usable"), "{stderr}");
     assert!(stderr.contains("Secret Service (D-Bus):"), "{stderr}");
@@ -209,7 +210,7 @@ fn a_locked_keyring_fails_fast_and_stores_nothing() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("cannot store"), "{stderr}");
     assert!(stderr.contains("unlock"), "{stderr}");
@@ -246,7 +247,7 @@ fn an_unresponsive_keyring_times_out_instead_of_hanging() {
         .unwrap();
     let took = started.elapsed();
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     assert!(
         text(&out.stderr).contains("no answer within 1s"),
         "{}",
@@ -508,14 +509,14 @@ fn the_password_never_appears_in_any_command_line() {
     std::fs::write(&pwfile, PASSWORD).unwrap();
     login.stdin(std::fs::File::open(&pwfile).unwrap());
     let out = run_watching_argv(&mut login, &[PASSWORD]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     assert_no_leak(&out, &[PASSWORD]);
 
     let mut list: StdCommand = sandboxed_std(&sb, &bin.display().to_string());
     ss.apply_std(&mut list);
     list.args(["--server", &emu.api_url(), "-vv", "flows", "list"]);
     let out = run_watching_argv(&mut list, &[PASSWORD]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     assert_no_leak(&out, &[PASSWORD]);
 }
 
@@ -607,7 +608,7 @@ fn import_env_interrupted_at_any_moment_finishes_or_changes_nothing() {
     let started = std::time::Instant::now();
     let out = spawn().wait_with_output().unwrap();
     let full = started.elapsed();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
 
     let mut outcomes = std::collections::BTreeSet::new();
     for i in 0..16u32 {

@@ -353,7 +353,7 @@ fn flow_alias_bomb_is_refused_quickly_and_in_little_memory() {
         .args(["flows", "validate"])
         .arg(fixture("alias-bomb.yml"));
     let (out, peak_kib) = run_sampling_memory(cmd);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    out.assert_code(5);
     if let Some(kib) = peak_kib {
         assert!(kib < 256 * 1024, "peak RSS {kib} KiB");
     }
@@ -738,7 +738,7 @@ fn arg_deploy_concurrency_zero_is_a_usage_error() {
         sb.cmd_for(&emu)
             .args(["flows", "deploy", &flow, "--concurrency", "0"]),
     );
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_code(2);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("invalid value '0' for '--concurrency <N>': 0 is not in 1..=256"),
@@ -867,7 +867,7 @@ fn answer_with_unexpected_extra_fields_is_accepted() {
         })
     });
     let out = against(&server, &["flows", "list", "-o", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let json = stdout_json(&out);
     assert_eq!(json[0]["id"], "hello");
     assert_eq!(json[0]["namespace"], "bad.input");

@@ -230,13 +230,7 @@ impl Ran {
     /// Asserts the exit code.
     #[track_caller]
     pub fn code(self, expected: i32) -> Self {
-        assert_eq!(
-            self.0.status.code(),
-            Some(expected),
-            "exit code; stderr:\n{}\nstdout:\n{}",
-            text(&self.0.stderr),
-            text(&self.0.stdout)
-        );
+        self.0.assert_code(expected);
         self
     }
 }
@@ -263,5 +257,23 @@ impl RanExt for Command {
 impl RanExt for std::process::Command {
     fn ran(&mut self) -> Ran {
         Ran(self.output().expect("run kestractl"))
+    }
+}
+
+/// `out.assert_code(N)` on a finished run: the exit code, with both streams shown on a failure.
+pub trait AssertCode {
+    fn assert_code(&self, expected: i32);
+}
+
+impl AssertCode for std::process::Output {
+    #[track_caller]
+    fn assert_code(&self, expected: i32) {
+        assert_eq!(
+            self.status.code(),
+            Some(expected),
+            "exit code; stderr:\n{}\nstdout:\n{}",
+            text(&self.stderr),
+            text(&self.stdout)
+        );
     }
 }

@@ -147,7 +147,7 @@ fn credentials_in_the_url_are_refused_without_echoing_them() {
         &sb,
         &["x", "--server", "http://admin:Sup3rSecret@host:8080"],
     );
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_code(2);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("contains credentials"), "{stderr}");
     assert!(!stderr.contains("Sup3rSecret"), "{stderr}");
@@ -183,7 +183,7 @@ fn a_broken_config_file_is_reported_with_its_path_and_left_alone() {
     assert!(stderr.contains("host"), "{stderr}");
     assert!(stderr.contains("hint: edit"), "{stderr}");
     let out = add(&sb, &["b", "--server", "http://b:1"]);
-    assert_eq!(out.status.code(), Some(1));
+    out.assert_code(1);
     assert_eq!(sb.read_config().unwrap(), broken);
 }
 

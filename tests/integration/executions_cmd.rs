@@ -20,7 +20,7 @@ fn seeded(version: KestraVersion, n: u32) -> Emu {
 }
 
 fn jsonl(out: &std::process::Output) -> Vec<serde_json::Value> {
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -333,11 +333,11 @@ fn errors_an_operator_meets_when_running() {
     };
 
     let out = run(&["exec.test", "missing"]);
-    assert_eq!(out.status.code(), Some(3));
+    out.assert_code(3);
     assert!(text(&out.stderr).contains("there is no flow exec.test/missing"));
 
     let out = run(&["exec.test", "inputs"]);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    out.assert_code(5);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("refused the inputs"), "{stderr}");
     assert!(
@@ -346,7 +346,7 @@ fn errors_an_operator_meets_when_running() {
     );
 
     let out = run(&["exec.test", "off"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     assert!(
         text(&out.stderr).contains("disabled"),
         "{}",

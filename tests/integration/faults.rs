@@ -53,7 +53,7 @@ fn creates_are_sent_again_only_after_a_read_proves_they_did_not_land() {
     // Two creates meet a 503 before Kestra handled them.
     emu.control().fail_matching("POST", "/api/v1/main/flows", 2);
     let out = deploy_json(&sb, &emu, &dir);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let json = stdout_json(&out);
     assert_eq!(json["summary"]["created"], 20);
     assert_eq!(json["summary"]["failed"], 0);
@@ -87,7 +87,7 @@ fn creates_are_sent_again_only_after_a_read_proves_they_did_not_land() {
     emu.control().clear_requests();
     emu.control().lose_answers("POST", "/api/v1/main/flows", 2);
     let out = deploy_json(&sb, &emu, &dir2);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     assert_eq!(stdout_json(&out)["summary"]["created"], 6);
     let statuses = posts_to(&emu, "/api/v1/main/flows");
     assert_eq!(statuses.len(), 6, "{statuses:?}");
@@ -114,7 +114,7 @@ fn creates_are_sent_again_only_after_a_read_proves_they_did_not_land() {
     // A rerun changes nothing.
     emu.control().clear_requests();
     let out = deploy_json(&sb, &emu, &dir);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let json = stdout_json(&out);
     assert_eq!(json["summary"]["created"], 0);
     assert_eq!(json["summary"]["unchanged"], 20);
@@ -130,7 +130,7 @@ fn creates_are_sent_again_only_after_a_read_proves_they_did_not_land() {
     emu.control()
         .fail_matching("PUT", "/api/v1/main/flows/fault.ns0/flow0", 2);
     let out = deploy_json(&sb, &emu, &dir);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     assert_eq!(stdout_json(&out)["summary"]["updated"], 1);
     let puts: Vec<u16> = emu
         .control()
@@ -396,7 +396,7 @@ fn ctrl_c_during_a_deploy_exits_130_and_a_rerun_converges() {
     }
     sigint(&child);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    out.assert_code(130);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("error: interrupted"), "{stderr}");
     assert!(stderr.contains("converges"), "{stderr}");
@@ -405,7 +405,7 @@ fn ctrl_c_during_a_deploy_exits_130_and_a_rerun_converges() {
 
     emu.control().set_latency(Duration::ZERO);
     let out = deploy_json(&sb, &emu, &dir);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     let s = &stdout_json(&out)["summary"];
     assert_eq!(s["updated"], 0);
     assert_eq!(
@@ -599,7 +599,7 @@ fn docker_engine_gone_mid_command_is_reported_not_hung() {
         started.elapsed() < Duration::from_secs(30),
         "it must not hang"
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("lost the Docker Engine"), "{stderr}");
     assert!(stderr.contains("doctor"), "{stderr}");
@@ -646,7 +646,7 @@ fn docker_ctrl_c_during_start_leaves_a_state_a_rerun_finishes() {
     std::thread::sleep(Duration::from_millis(300));
     sigint(&child);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    out.assert_code(130);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("`kestractl start` again finishes the job"),
@@ -691,7 +691,7 @@ fn docker_a_full_disk_for_the_stack_files_is_reported_and_nothing_is_created() {
         .output()
         .unwrap();
     let _ = StdCommand::new("umount").arg(&small).status();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("No space left on device"), "{stderr}");
     assert!(stderr.contains("cannot"), "{stderr}");

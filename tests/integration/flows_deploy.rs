@@ -88,7 +88,7 @@ fn the_valid_corpus_deploys_and_an_unchanged_redeploy_writes_nothing() {
         // Redeploy: every flow unchanged, zero write requests, revisions unmoved.
         emu.control().clear_requests();
         let out = deploy_json(&sb, &emu, &dir);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.assert_code(0);
         let json = stdout_json(&out);
         assert_eq!(json["summary"]["unchanged"], n);
         assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
@@ -351,7 +351,7 @@ fn export_then_deploy_round_trips_unchanged() {
         assert!(exported.join("io.kestra.tests/minimal.yml").exists());
         emu.control().clear_requests();
         let out = deploy_json(&sb, &emu, &exported);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.assert_code(0);
         let json = stdout_json(&out);
         assert_eq!(json["summary"]["created"], 0);
         assert_eq!(json["summary"]["updated"], 0);

@@ -127,12 +127,12 @@ fn export_does_not_write_through_a_planted_link() {
     std::fs::write(&victim, "precious\n").unwrap();
     std::os::unix::fs::symlink(&victim, out_dir.join("company/hello.yml")).unwrap();
     let out = export(&sb);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    out.assert_code(1);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     // With the link gone, the same export works.
     std::fs::remove_file(out_dir.join("company/hello.yml")).unwrap();
     let out = export(&sb);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    out.assert_code(0);
     assert!(
         std::fs::read_to_string(out_dir.join("company/hello.yml"))
             .unwrap()

@@ -9,6 +9,7 @@ use super::db_entry_of;
 use crate::cli::{ImportEnvArgs, ImportKestractlArgs};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
+use crate::output::{Output, Render};
 use crate::secret::Secret;
 use crate::secrets::import::{self, BASIC_AUTH_KEY, DB_KEY};
 use crate::secrets::store::{self, Keyring};
@@ -90,6 +91,9 @@ struct ImportEnvReport {
     imported: Vec<ImportedRow>,
     rewritten: bool,
     backup: Option<String>,
+    /// The keyring's description, for people.
+    #[serde(skip)]
+    keyring: &'static str,
 }
 
 /// `--rewrite-env` on a symbolic link would replace the link with a regular file and leave the
@@ -194,33 +198,35 @@ pub(super) async fn import_env(ctx: &Ctx, args: &ImportEnvArgs) -> Result<Exit> 
         imported: rows,
         rewritten: rewritten.is_some(),
         backup,
+        keyring: keyring.backend().describe(),
     };
-    if ctx.out.is_structured() {
-        ctx.out.structured(&report)?;
-        return Ok(Exit::Ok);
-    }
-    let mut text_out = String::new();
-    for r in &report.imported {
-        text_out.push_str(&format!(
-            "{} → {} keyring entry `{}` ({})\n",
-            r.variable,
-            keyring.backend().describe(),
-            r.entry,
-            r.action
-        ));
-    }
-    match &report.backup {
-        Some(b) => text_out.push_str(&format!(
-            "{} no longer holds them (0600); the original is kept as {b} (0600): delete it once you are sure.\n",
-            report.file
-        )),
-        None => text_out.push_str(&format!(
-            "{} still holds them in plain text: remove those lines (or run again with --rewrite-env).\n",
-            report.file
-        )),
-    }
-    ctx.out.print(&text_out)?;
+    ctx.out.emit(&report)?;
     Ok(Exit::Ok)
+}
+
+impl Render for ImportEnvReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let mut text_out = String::new();
+        for r in &report.imported {
+            text_out.push_str(&format!(
+                "{} → {} keyring entry `{}` ({})\n",
+                r.variable, report.keyring, r.entry, r.action
+            ));
+        }
+        match &report.backup {
+            Some(b) => text_out.push_str(&format!(
+                "{} no longer holds them (0600); the original is kept as {b} (0600): delete it once you are sure.\n",
+                report.file
+            )),
+            None => text_out.push_str(&format!(
+                "{} still holds them in plain text: remove those lines (or run again with --rewrite-env).\n",
+                report.file
+            )),
+        }
+        out.print(&text_out)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -244,6 +250,9 @@ struct ImportKestractlReport {
     contexts: Vec<ContextRow>,
     current_context: Option<String>,
     source_deleted: bool,
+    /// Where the passwords went, for people.
+    #[serde(skip)]
+    passwords_in: String,
 }
 
 fn kestractl_file(ctx: &Ctx, args: &ImportKestractlArgs) -> Result<PathBuf> {
@@ -404,48 +413,53 @@ pub(super) async fn import_kestractl(ctx: &Ctx, args: &ImportKestractlArgs) -> R
         contexts: rows,
         current_context: config.current_context.clone(),
         source_deleted,
-    };
-    if ctx.out.is_structured() {
-        ctx.out.structured(&report)?;
-        return Ok(Exit::Ok);
-    }
-    let table: Vec<Vec<String>> = report
-        .contexts
-        .iter()
-        .map(|r| {
-            vec![
-                r.context.clone(),
-                r.server.clone().unwrap_or_default(),
-                r.username.clone().unwrap_or_default(),
-                r.action.to_string(),
-                r.password.to_string(),
-                r.reason.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    ctx.out.table(
-        &[
-            "CONTEXT", "SERVER", "USERNAME", "ACTION", "PASSWORD", "NOTE",
-        ],
-        &table,
-    )?;
-    ctx.out.note(&format!(
-        "Contexts are in {}; passwords{}. {}",
-        report.config_file,
-        keyring.map_or_else(
+        passwords_in: keyring.map_or_else(
             || " (none to import)".to_string(),
-            |k| format!(" are in the {}", k.backend().describe())
+            |k| format!(" are in the {}", k.backend().describe()),
         ),
-        if report.source_deleted {
-            format!("{} was deleted.", report.file)
-        } else {
-            format!(
-                "{} was left as it is (it still holds the passwords in plain text; --delete-source removes it once all of it is imported).",
-                report.file
-            )
-        }
-    ));
+    };
+    ctx.out.emit(&report)?;
     Ok(Exit::Ok)
+}
+
+impl Render for ImportKestractlReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let table: Vec<Vec<String>> = report
+            .contexts
+            .iter()
+            .map(|r| {
+                vec![
+                    r.context.clone(),
+                    r.server.clone().unwrap_or_default(),
+                    r.username.clone().unwrap_or_default(),
+                    r.action.to_string(),
+                    r.password.to_string(),
+                    r.reason.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.table(
+            &[
+                "CONTEXT", "SERVER", "USERNAME", "ACTION", "PASSWORD", "NOTE",
+            ],
+            &table,
+        )?;
+        out.note(&format!(
+            "Contexts are in {}; passwords{}. {}",
+            report.config_file,
+            report.passwords_in,
+            if report.source_deleted {
+                format!("{} was deleted.", report.file)
+            } else {
+                format!(
+                    "{} was left as it is (it still holds the passwords in plain text; --delete-source removes it once all of it is imported).",
+                    report.file
+                )
+            }
+        ));
+        Ok(())
+    }
 }
 #[cfg(test)]
 mod tests {

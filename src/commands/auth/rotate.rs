@@ -12,7 +12,7 @@ use crate::kestra::ClientConfig;
 use crate::output::progress::Progress;
 use crate::output::{Output, Render};
 use crate::rotation::api as rotate_api;
-use crate::rotation::local::{self as rotate, Kind, Target};
+use crate::rotation::local::{self as rotate, Kind, Step, Target};
 use crate::secrets::import::{BASIC_AUTH_KEY, DB_KEY};
 use crate::settings::Settings;
 use crate::settings::stack::StackFlags;
@@ -63,13 +63,32 @@ struct DryRunStep {
     action: &'static str,
 }
 
+impl DryRun {
+    /// What a rotation would do, step by step (the preflight has passed).
+    fn new(kind: Kind, container: String, entry: String, plan: Vec<(Step, &'static str)>) -> Self {
+        DryRun {
+            dry_run: true,
+            kind,
+            container,
+            entry,
+            steps: plan
+                .into_iter()
+                .map(|(step, action)| DryRunStep {
+                    step: step.name(),
+                    action,
+                })
+                .collect(),
+        }
+    }
+}
+
 pub(super) async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
     let kind = if args.db {
         Kind::Database
     } else {
         Kind::BasicAuth
     };
-    let wait_timeout = args.wait_timeout;
+    let wait_timeout = args.readiness.wait_timeout;
     let s = ctx.settings().await?;
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     // The keyring entry follows the resolved server: it must be this stack's.
@@ -126,23 +145,14 @@ pub(super) async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
         let checked = rotate::preflight(&target, kind).await;
         progress.finish();
         checked?;
-        let report = DryRun {
-            dry_run: true,
-            kind,
-            container: stack.kestra_container.value.clone(),
-            entry: match kind {
-                Kind::BasicAuth => target.basic_entry.clone(),
-                Kind::Database => target.db_entry.clone(),
-            },
-            steps: rotate::plan(kind)
-                .into_iter()
-                .map(|(step, action)| DryRunStep {
-                    step: step.name(),
-                    action,
-                })
-                .collect(),
+        let entry = match kind {
+            Kind::BasicAuth => target.basic_entry.clone(),
+            Kind::Database => target.db_entry.clone(),
         };
-        return print_dry_run(ctx, &report, args.db);
+        let container = stack.kestra_container.value.clone();
+        ctx.out
+            .emit(&DryRun::new(kind, container, entry, rotate::plan(kind)))?;
+        return Ok(Exit::Ok);
     }
     let result = rotate::rotate(&target, kind).await;
     progress.finish();
@@ -150,25 +160,29 @@ pub(super) async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
     for n in &report.notes {
         ctx.out.note(&format!("note: {n}"));
     }
-    if ctx.out.is_structured() {
-        ctx.out.structured(&report)?;
-        return Ok(Exit::Ok);
-    }
-    let text = match kind {
-        Kind::BasicAuth => format!(
-            "Rotated the Basic Auth password of {}: Kestra ({}) accepts only the new one, and the \
-             keyring entry `{}` holds it.\nOther API clients (scripts, CI secrets, saved browser \
-             logins) need the new password: `kestractl auth show --reveal` prints it.\n",
-            s.username.value, report.container, report.entry
-        ),
-        Kind::Database => format!(
-            "Rotated the Postgres password of role {}: Kestra ({}) runs on the new one, and the \
-             keyring entry `{}` holds it.\n",
-            stack.db_user.value, report.container, report.entry
-        ),
-    };
-    ctx.out.print(&text)?;
+    ctx.out.emit(&report)?;
     Ok(Exit::Ok)
+}
+
+impl Render for rotate::Report {
+    fn human(&self, out: &Output) -> Result<()> {
+        let report = self;
+        let text = match report.kind {
+            Kind::BasicAuth => format!(
+                "Rotated the Basic Auth password of {}: Kestra ({}) accepts only the new one, and the \
+                 keyring entry `{}` holds it.\nOther API clients (scripts, CI secrets, saved browser \
+                 logins) need the new password: `kestractl auth show --reveal` prints it.\n",
+                report.whose, report.container, report.entry
+            ),
+            Kind::Database => format!(
+                "Rotated the Postgres password of role {}: Kestra ({}) runs on the new one, and the \
+                 keyring entry `{}` holds it.\n",
+                report.whose, report.container, report.entry
+            ),
+        };
+        out.print(&text)?;
+        Ok(())
+    }
 }
 
 /// `auth rotate` for a server kestractl does not run: through its API, when its credential was
@@ -207,20 +221,11 @@ async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &RotateArgs) -> Resul
         let checked = rotate_api::preflight(&target).await;
         progress.finish();
         checked?;
-        let report = DryRun {
-            dry_run: true,
-            kind: Kind::BasicAuth,
-            container: String::new(),
-            entry: target.entry.clone(),
-            steps: rotate_api::plan()
-                .into_iter()
-                .map(|(step, action)| DryRunStep {
-                    step: step.name(),
-                    action,
-                })
-                .collect(),
-        };
-        return print_dry_run(ctx, &report, false);
+        let entry = target.entry.clone();
+        let plan = rotate_api::plan();
+        ctx.out
+            .emit(&DryRun::new(Kind::BasicAuth, String::new(), entry, plan))?;
+        return Ok(Exit::Ok);
     }
     let result = rotate_api::rotate(&target).await;
     progress.finish();
@@ -242,19 +247,20 @@ impl Render for rotate_api::ApiReport {
     }
 }
 
-fn print_dry_run(ctx: &Ctx, report: &DryRun, db: bool) -> Result<Exit> {
-    if ctx.out.is_structured() {
-        ctx.out.structured(report)?;
-        return Ok(Exit::Ok);
+impl Render for DryRun {
+    fn human(&self, out: &Output) -> Result<()> {
+        let mut text = format!(
+            "Dry run: preflight passed; `kestractl auth rotate{}` would:\n",
+            if self.kind == Kind::Database {
+                " --db"
+            } else {
+                ""
+            }
+        );
+        for (i, st) in self.steps.iter().enumerate().skip(1) {
+            text.push_str(&format!("  {i}. {}: {}\n", st.step, st.action));
+        }
+        text.push_str("Nothing was changed.\n");
+        out.print(&text)
     }
-    let mut text = format!(
-        "Dry run: preflight passed; `kestractl auth rotate{}` would:\n",
-        if db { " --db" } else { "" }
-    );
-    for (i, st) in report.steps.iter().enumerate().skip(1) {
-        text.push_str(&format!("  {i}. {}: {}\n", st.step, st.action));
-    }
-    text.push_str("Nothing was changed.\n");
-    ctx.out.print(&text)?;
-    Ok(Exit::Ok)
 }

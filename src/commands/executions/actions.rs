@@ -1,10 +1,14 @@
 //! `executions kill` and `restart`.
 
+use serde::Serialize;
+use serde_json::Value;
+
 use super::{not_found, parse_execution};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::kestra::ApiError;
 use crate::kestra::model::is_terminal;
+use crate::output::{Output, Render};
 
 // ---------------------------------------------------------------------------------------------
 // kill, restart
@@ -71,14 +75,22 @@ pub(super) async fn restart(ctx: &Ctx, id: &str) -> Result<Exit> {
         .restart_execution(id)
         .await
         .map_err(|e| action_error(id, "restarted", e))?;
-    if ctx.out.is_structured() {
-        ctx.out.structured(&raw)?;
-    } else {
-        let e = parse_execution(&raw)?;
-        ctx.out.note(&format!(
+    ctx.out.emit(&Restarted(raw))?;
+    Ok(Exit::Ok)
+}
+
+/// The restarted execution as the server sent it; for people, a line on stderr.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Restarted(Value);
+
+impl Render for Restarted {
+    fn human(&self, out: &Output) -> Result<()> {
+        let e = parse_execution(&self.0)?;
+        out.note(&format!(
             "Restarted execution {} ({}); `kestractl executions watch {}` follows it",
             e.id, e.state.current, e.id
         ));
+        Ok(())
     }
-    Ok(Exit::Ok)
 }

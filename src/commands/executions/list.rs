@@ -1,5 +1,6 @@
 //! `executions [list]`: filtered, newest first, page after page (streamed for jsonl and plain).
 
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -10,7 +11,7 @@ use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::kestra::executions::ExecutionFilter;
 use crate::kestra::model::Execution;
-use crate::output::Format;
+use crate::output::{Format, Output, Render};
 
 // ---------------------------------------------------------------------------------------------
 // Parsing of the command line's values (pure).
@@ -25,14 +26,13 @@ pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> ExecutionFil
         labels: args.label.clone(),
     }
 }
-fn list_row(ctx: &Ctx, e: &Execution, now: OffsetDateTime) -> Vec<String> {
+fn list_row(out: &Output, e: &Execution, now: OffsetDateTime) -> Vec<String> {
     vec![
         e.id.clone(),
         e.namespace.clone(),
         e.flow_id.clone(),
-        ctx.out
-            .paint(state_style(&e.state.current), &e.state.current),
-        started_cell(ctx, e.state.start_date.as_deref(), now),
+        out.paint(state_style(&e.state.current), &e.state.current),
+        started_cell(out, e.state.start_date.as_deref(), now),
         duration_cell(&e.state),
     ]
 }
@@ -74,7 +74,7 @@ pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
                     text.push('\n');
                 } else {
                     let e = parse_execution(&v)?;
-                    text.push_str(&list_row(ctx, &e, now).join("\t"));
+                    text.push_str(&list_row(&ctx.out, &e, now).join("\t"));
                     text.push('\n');
                 }
             }
@@ -92,18 +92,31 @@ pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
     if streaming {
         return Ok(Exit::Ok);
     }
-    if ctx.out.is_structured() {
-        ctx.out.structured(&kept)?;
-        return Ok(Exit::Ok);
-    }
-    let rows: Vec<Vec<String>> = kept
-        .iter()
-        .map(|v| parse_execution(v).map(|e| list_row(ctx, &e, now)))
-        .collect::<Result<_>>()?;
-    if rows.is_empty() {
-        ctx.out.note("No executions match.");
-    } else {
-        ctx.out.table(&LIST_HEADERS, &rows)?;
-    }
+    ctx.out.emit(&ExecutionList { raw: kept, now })?;
     Ok(Exit::Ok)
+}
+
+/// The executions as the server sent them; for people, a table.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ExecutionList {
+    raw: Vec<Value>,
+    #[serde(skip)]
+    now: OffsetDateTime,
+}
+
+impl Render for ExecutionList {
+    fn human(&self, out: &Output) -> Result<()> {
+        let rows: Vec<Vec<String>> = self
+            .raw
+            .iter()
+            .map(|v| parse_execution(v).map(|e| list_row(out, &e, self.now)))
+            .collect::<Result<_>>()?;
+        if rows.is_empty() {
+            out.note("No executions match.");
+            Ok(())
+        } else {
+            out.table(&LIST_HEADERS, &rows)
+        }
+    }
 }

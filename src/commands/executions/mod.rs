@@ -17,7 +17,7 @@ use crate::error::{Error, Exit, Result};
 use crate::kestra::model::Execution;
 use crate::kestra::routes::segment;
 use crate::kestra::{ApiError, KestraClient};
-use crate::output::{Format, Style, time as otime};
+use crate::output::{Format, Output, Style, time as otime};
 use crate::settings::duration::format_duration;
 
 pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
@@ -50,9 +50,9 @@ fn state_style(state: &str) -> Style {
     }
 }
 
-fn started_cell(ctx: &Ctx, start: Option<&str>, now: OffsetDateTime) -> String {
+fn started_cell(out: &Output, start: Option<&str>, now: OffsetDateTime) -> String {
     match start.and_then(otime::parse) {
-        Some(t) if ctx.out.format == Format::Table => otime::relative(t, now),
+        Some(t) if out.format == Format::Table => otime::relative(t, now),
         Some(t) => otime::local_time(t),
         None => "-".into(),
     }
@@ -66,16 +66,31 @@ fn duration_cell(state: &crate::kestra::model::State) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Where the server's UI is: its address and tenant.
+struct UiBase {
+    server: String,
+    tenant: String,
+}
+
+impl UiBase {
+    fn of(client: &KestraClient) -> Self {
+        UiBase {
+            server: crate::settings::display_url(client.server()),
+            tenant: client.tenant().to_string(),
+        }
+    }
+}
+
 /// The execution's page in Kestra's UI.
-fn ui_url(client: &KestraClient, e: &Execution) -> String {
-    let server = crate::settings::display_url(client.server());
+fn ui_url(base: &UiBase, e: &Execution) -> String {
+    let server = &base.server;
     match e.url.as_deref().filter(|u| !u.is_empty()) {
         // Without `kestra.url` configured, Kestra answers a path only.
         Some(u) if u.starts_with('/') => format!("{server}{u}"),
         Some(u) => u.to_string(),
         None => format!(
             "{server}/ui/{}/executions/{}/{}/{}",
-            segment(client.tenant()),
+            segment(&base.tenant),
             segment(&e.namespace),
             segment(&e.flow_id),
             segment(&e.id)

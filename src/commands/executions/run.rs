@@ -4,11 +4,12 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::get::task_rows;
-use super::{duration_cell, not_found, parse_execution, ui_url};
+use super::{UiBase, duration_cell, not_found, parse_execution, ui_url};
 use crate::cli::{RunArgs, WaitArgs};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
@@ -17,7 +18,7 @@ use crate::kestra::executions::InputValue;
 use crate::kestra::model::{Execution, TaskRun, is_terminal};
 use crate::kestra::{ApiError, KestraClient, sse};
 use crate::output::progress::Progress;
-use crate::output::{Format, Style};
+use crate::output::{Format, Output, Render, Style};
 use crate::settings::duration::format_duration;
 
 /// How an execution's end state maps to the exit code of `run --wait` and `watch`.
@@ -85,18 +86,9 @@ pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
         .await
         .map_err(|e| flow_error(&args.namespace, &args.flow, e))?;
     let e = parse_execution(&raw)?;
-    let url = ui_url(client, &e);
+    let url = ui_url(&UiBase::of(client), &e);
     if !args.wait {
-        if ctx.out.is_structured() {
-            ctx.out.structured(&raw)?;
-        } else if ctx.out.format == Format::Table {
-            ctx.out.print(&format!(
-                "Started execution {} of {}/{}\n{url}\n",
-                e.id, e.namespace, e.flow_id
-            ))?;
-        } else {
-            ctx.out.print(&format!("{}\t{url}\n", e.id))?;
-        }
+        ctx.out.emit(&Started { raw, e, url })?;
         return Ok(Exit::Ok);
     }
     ctx.out.note(&format!(
@@ -274,18 +266,7 @@ async fn follow_to_end(
         .await
         .map_err(|e| not_found(id, e))?;
     let e = parse_execution(&raw)?;
-    if ctx.out.is_structured() {
-        ctx.out.structured(&raw)?;
-    } else {
-        let now = OffsetDateTime::now_utc();
-        let runs = e.task_run_list.clone().unwrap_or_default();
-        if !runs.is_empty() {
-            ctx.out.table(
-                &["TASK", "VALUE", "STATE", "STARTED", "DURATION"],
-                &task_rows(ctx, &runs, now),
-            )?;
-        }
-    }
+    ctx.out.emit(&Ended(raw))?;
     let state = e.state.current.as_str();
     let exit = exit_for(state, fail_on_warning);
     let summary = format!(
@@ -303,6 +284,49 @@ async fn follow_to_end(
             .note(&format!("{} {summary}", ctx.out.paint(Style::Red, "✗"))),
     }
     Ok(exit)
+}
+
+/// A started execution as the server sent it; for people, its id and UI link.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Started {
+    raw: Value,
+    #[serde(skip)]
+    e: Execution,
+    #[serde(skip)]
+    url: String,
+}
+
+impl Render for Started {
+    fn human(&self, out: &Output) -> Result<()> {
+        let (e, url) = (&self.e, &self.url);
+        if out.format == Format::Table {
+            out.print(&format!(
+                "Started execution {} of {}/{}\n{url}\n",
+                e.id, e.namespace, e.flow_id
+            ))
+        } else {
+            out.print(&format!("{}\t{url}\n", e.id))
+        }
+    }
+}
+
+/// An execution at its end, as the server sent it; for people, its task runs.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Ended(Value);
+
+impl Render for Ended {
+    fn human(&self, out: &Output) -> Result<()> {
+        let runs = parse_execution(&self.0)?.task_run_list.unwrap_or_default();
+        if runs.is_empty() {
+            return Ok(());
+        }
+        out.table(
+            &["TASK", "VALUE", "STATE", "STARTED", "DURATION"],
+            &task_rows(out, &runs, OffsetDateTime::now_utc()),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -323,7 +323,7 @@ async fn attach(ctx: &Ctx) -> Result<Exit> {
 
 async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<StartReport> {
     let started = Instant::now();
-    let wait_timeout = args.wait_timeout;
+    let wait_timeout = args.readiness.wait_timeout;
     let settings = ctx.settings().await?;
     let stack = ctx.stack_settings(&flags_of(args)).await?;
     let username = settings.username.value.clone();
