@@ -29,6 +29,21 @@ pub enum PullPolicy {
     Never,
 }
 
+/// Whether an image reference floats: no tag, or `latest`, and no digest. Pulled on every start,
+/// such an image can bring a new Kestra whose first start migrates the database for good.
+pub fn floating_tag(image: &str) -> bool {
+    if image.contains('@') {
+        return false;
+    }
+    // The tag follows the last `:` of the last path segment (a registry's `host:port/` is not a
+    // tag).
+    let name = image.rsplit('/').next().unwrap_or(image);
+    match name.rsplit_once(':') {
+        Some((_, tag)) => tag == "latest",
+        None => true,
+    }
+}
+
 /// What bringing the stack up did to one part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -338,4 +353,30 @@ pub async fn up(
         });
     }
     Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floating_tags_are_latest_or_none() {
+        for image in [
+            "kestra/kestra",
+            "kestra/kestra:latest",
+            "registry.local:5000/kestra/kestra",
+            "registry.local:5000/kestra/kestra:latest",
+        ] {
+            assert!(floating_tag(image), "{image}");
+        }
+        for image in [
+            "kestra/kestra:1.3.25",
+            "kestra/kestra:v2.0.5-full",
+            "registry.local:5000/kestra/kestra:1.3.25",
+            "kestra/kestra@sha256:0123456789abcdef",
+            "kestra/kestra:latest@sha256:0123456789abcdef",
+        ] {
+            assert!(!floating_tag(image), "{image}");
+        }
+    }
 }

@@ -201,3 +201,52 @@ fn start_refuses_what_kestra_would_not_take_before_touching_anything() {
         );
     }
 }
+
+#[test]
+fn start_warns_when_kestra_floats_on_latest_and_is_pulled_every_time() {
+    let sb = Sandbox::new();
+    let start = |args: &[&str]| {
+        let out = sb
+            .cmd()
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .env("KESTRACTL_PASSWORD", "Admin1234xyz")
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .arg("start")
+            .args(args)
+            .ran()
+            .code(1);
+        text(&out.stderr)
+    };
+    // The default (kestra/kestra:latest, --pull always): warned, with how to pin; then the
+    // unreachable engine stops it as before.
+    let stderr = start(&[]);
+    assert!(
+        stderr.contains("kestra/kestra:latest (default) is pulled on every start"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot be undone"), "{stderr}");
+    assert!(
+        stderr.contains("KESTRA_IMAGE=kestra/kestra:<version>"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot reach the Docker Engine"),
+        "{stderr}"
+    );
+    // A pinned version, or no pull on every start: nothing to warn about.
+    for args in [
+        &["--image", "kestra/kestra:1.3.25"][..],
+        &["--pull", "missing"],
+        &["--pull", "never"],
+    ] {
+        let stderr = start(args);
+        assert!(
+            !stderr.contains("pulled on every start"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("cannot reach the Docker Engine"),
+            "{stderr}"
+        );
+    }
+}

@@ -214,6 +214,21 @@ fn warn_if_published(ctx: &Ctx, stack: &StackSettings) {
     ));
 }
 
+/// A floating Kestra image pulled on every start can upgrade Kestra behind the operator's back,
+/// and a newer Kestra's first start migrates the database for good: say so, and how to pin.
+fn warn_if_floating(ctx: &Ctx, stack: &StackSettings, pull: up::PullPolicy) {
+    let image = &stack.kestra_image.value;
+    if stack.skip_kestra.value || pull != up::PullPolicy::Always || !up::floating_tag(image) {
+        return;
+    }
+    ctx.out.warn(&format!(
+        "{image} ({}) is pulled on every start (--pull always): a newer Kestra it brings migrates \
+         the database at its first start, and that cannot be undone. Pin a version: \
+         KESTRA_IMAGE=kestra/kestra:<version> in .env (or --image), or pass --pull missing",
+        stack.kestra_image.source
+    ));
+}
+
 /// Kestra that has just been (re)started here and refuses the credentials it was configured with
 /// must not be left running: Kestra does not stop on a credential it rejects, it logs the error
 /// and, on a fresh database, leaves its credential-setup route open to whoever calls it first.
@@ -346,6 +361,7 @@ async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<Start
     check_db_password(&db_password)?;
 
     warn_if_published(ctx, &stack);
+    warn_if_floating(ctx, &stack, args.pull);
     // A planted link for a folder the stack writes to (or a secrets folder of another user) is
     // refused before Docker is contacted.
     files::check_stack_dirs(&stack)?;
