@@ -152,7 +152,7 @@ async fn open_backend(opts: &Options) -> Result<Arc<dyn Backend>> {
     }
     match &opts.config.datasource {
         Some(ds) => Ok(Arc::new(
-            store::postgres::PostgresBackend::connect(ds).await?,
+            store::postgres::PostgresBackend::connect(ds, opts.version).await?,
         )),
         None => anyhow::bail!(
             "no datasource configured (datasources.postgres.url); configure one or run with --in-memory"

@@ -9,6 +9,7 @@
 
 pub mod memory;
 pub mod postgres;
+pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
