@@ -58,6 +58,8 @@ pub enum Kind {
     Io,
     /// Writing to stdout failed because the reader went away (`kestractl … | head`): quiet exit.
     BrokenPipe,
+    /// A backup archive that cannot be used: damaged, truncated or of an unknown format (exit 5).
+    Damaged,
     /// Ctrl-C.
     Interrupted,
     /// Anything else; a bug or an environment problem without a specific fix.
@@ -73,6 +75,7 @@ impl Kind {
             Kind::Rejected(exit) => exit,
             Kind::BrokenPipe => Exit::Ok,
             Kind::Interrupted => Exit::Interrupted,
+            Kind::Damaged => Exit::InvalidInput,
             Kind::Settings
             | Kind::Unsafe
             | Kind::Unreachable
@@ -174,6 +177,7 @@ impl Error {
         not_ready => NotReady,
         keyring => Keyring,
         rotation => Rotation,
+        damaged => Damaged,
     }
 
     pub fn rejected(message: impl Into<String>, hint: impl Into<String>, exit: Exit) -> Self {

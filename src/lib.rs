@@ -4,6 +4,7 @@
 //! The public surface is what the binary (`main.rs`), the integration tests and the fuzz crate
 //! need; every module is private to the crate, so unused code is a compiler warning.
 
+mod backup;
 mod cli;
 mod commands;
 mod error;
@@ -16,6 +17,7 @@ mod rotation;
 mod secret;
 mod secrets;
 mod settings;
+mod signals;
 mod stack;
 
 pub use cli::Cli;
@@ -77,15 +79,21 @@ fn shielded(command: &cli::Command) -> Option<(&'static str, &'static str)> {
 
 /// Runs a parsed command line; Ctrl-C ends it with [`Error::Interrupted`].
 ///
-/// Some commands decide for themselves: `start --attach` (Ctrl-C stops the stack cleanly), and
-/// the [`shielded`] ones, which finish or roll back first, then report the interrupt.
+/// Some commands decide for themselves: `start --attach` (Ctrl-C stops the stack cleanly),
+/// `backup`, `restore` and `upgrade` (they put things back first), and the [`shielded`] ones, which finish or roll back first, then report the interrupt.
 pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     let ctx = commands::Ctx::new(cli.global);
     let attach = matches!(
         &cli.command,
         cli::Command::Start(a) | cli::Command::Restart(a) if a.attach
     );
-    if attach {
+    // `backup`, `restore` and `upgrade` catch Ctrl-C and SIGTERM themselves (`signals`): they put
+    // things back before they stop.
+    let own_signals = matches!(
+        &cli.command,
+        cli::Command::Backup(_) | cli::Command::Restore(_) | cli::Command::Upgrade(_)
+    );
+    if attach || own_signals {
         return commands::run(&ctx, cli.command).await;
     }
     if let Some((warning, hint)) = shielded(&cli.command) {

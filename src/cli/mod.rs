@@ -107,6 +107,18 @@ pub enum Command {
     /// Print the docker-compose file equivalent to the current settings (no secrets inline)
     Compose,
 
+    /// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
+    #[command(long_about = BACKUP_LONG, args_conflicts_with_subcommands = true)]
+    Backup(BackupArgs),
+
+    /// Restore a backup over the local stack, or onto a machine with none; any failure puts the previous data back
+    #[command(long_about = RESTORE_LONG)]
+    Restore(RestoreArgs),
+
+    /// Move Kestra to another image: backup, recreate, check the version it reports; roll back on failure
+    #[command(long_about = UPGRADE_LONG)]
+    Upgrade(UpgradeArgs),
+
     /// Check Docker, ports, keyring, config, server, credentials, Kestra's version and disk space
     #[command(
         long_about = "Check everything kestractl depends on, each with what to do if it \
@@ -211,6 +223,128 @@ pub struct StartArgs {
     /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
     #[arg(long)]
     pub attach: bool,
+}
+
+const BACKUP_LONG: &str = "Back up the local stack into one archive: a dump of Kestra's Postgres \
+database (pg_dump's custom format, taken inside the Postgres container and streamed to disk), \
+Kestra's storage directory, Kestra's configuration with every password replaced, and \
+manifest.json (kestractl and Kestra versions, image ids, what Kestra served, and the size and \
+SHA-256 of every entry). The archive is written beside its final name and renamed into place \
+when whole; it is 0600 and never overwrites a file. It holds no password: a restore uses the \
+passwords this machine has (the keyring).\n\n\
+Consistency: by default Kestra keeps running. The database dump is consistent (one \
+transaction), but files Kestra writes to its storage during the copy may be missing or newer \
+than the dump. --consistent stops Kestra for the copy, starts it again and reports the \
+downtime.\n\n\
+`kestractl backup verify FILE` reads an archive whole: gzip CRC, every entry against the \
+manifest's checksums, and the dump through `pg_restore --list`. Exit 5 says what is wrong.";
+
+const RESTORE_LONG: &str = "Restore an archive written by `kestractl backup`.\n\n\
+It checks the archive whole first (as `backup verify` does, unpacking it beside the storage \
+directory) and refuses, before touching anything, an archive that is damaged or of an unknown \
+format (exit 5). It then stops Kestra, renames the current database to `<db>_previous_<time>` \
+and the storage directory to `<dir>.previous-<time>`, loads the dump in one transaction, \
+starts Kestra on the image the archive's manifest names (unless --image), waits until it is \
+ready and checks that it serves the flows and executions the backup recorded. Only then is the \
+set-aside data deleted (--keep-previous keeps it). Any failure, Ctrl-C or SIGTERM included, \
+puts the previous data back and starts it again.\n\n\
+On a machine with no stack yet it creates one (Postgres first), then restores.";
+
+const UPGRADE_LONG: &str = "Move Kestra to another image, with a way back.\n\n\
+It shows the current and target versions, pulls or checks the target image, then takes a \
+consistent backup (Kestra stopped for the copy) because a newer Kestra migrates the database \
+at its first start and that cannot be undone. It recreates Kestra on the target image, waits \
+until it is ready, and checks the version the server reports and that it serves what it served \
+before. If Kestra crashes, is not ready within --wait-timeout, reports another version or \
+refuses the credentials, it rolls back: the previous image on the pre-upgrade database and \
+storage, restored from the backup and checked serving. --no-backup skips the backup (and so \
+any rollback of the data).\n\n\
+Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start` keeps it.";
+
+/// `start`'s image options, for the commands that (re)create the stack: `restore`, `upgrade`.
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// Kestra image [default: restore: the one the backup recorded; upgrade: see --to]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
+    #[arg(long, value_name = "IMAGE")]
+    pub postgres_image: Option<String>,
+
+    /// When to pull the images
+    #[arg(long, value_enum, default_value = "missing", value_name = "WHEN")]
+    pub pull: PullPolicy,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub command: Option<BackupCommand>,
+
+    /// The archive to write [default: ./kestra-backup-<UTC time>.tar.gz]
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+
+    /// Stop Kestra for the copy (files and database agree), then start it again
+    #[arg(long)]
+    pub consistent: bool,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum BackupCommand {
+    /// Check an archive: checksums, manifest, and the dump readable by pg_restore (exit 5 if not)
+    Verify {
+        /// The archive to check
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The archive written by `kestractl backup`
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+
+    /// Keep the replaced database and storage (renamed, with the time) instead of deleting them
+    #[arg(long)]
+    pub keep_previous: bool,
+
+    #[command(flatten)]
+    pub images: ImageArgs,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpgradeArgs {
+    /// The tag to move to, on the same repository as the running image (e.g. 2.0.5)
+    #[arg(
+        long,
+        value_name = "TAG",
+        conflicts_with = "image",
+        required_unless_present = "image"
+    )]
+    pub to: Option<String>,
+
+    #[command(flatten)]
+    pub images: ImageArgs,
+
+    /// Skip the backup; Kestra's migrations cannot be undone, so nothing can roll the data back
+    #[arg(long, conflicts_with = "backup_file")]
+    pub no_backup: bool,
+
+    /// Where to write the backup [default: ./kestra-backup-<UTC time>.tar.gz]
+    #[arg(long, value_name = "FILE")]
+    pub backup_file: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

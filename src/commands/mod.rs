@@ -5,6 +5,7 @@
 //! it.
 
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod doctor;
 pub mod executions;
@@ -245,6 +246,27 @@ impl Ctx {
             .await
     }
 
+    /// The API client of the local stack, with the password its running configuration holds
+    /// (what Kestra checks), else the one given for this run.
+    pub async fn local_stack_client(&self, stack: &StackSettings) -> Result<KestraClient> {
+        use crate::stack::{files, kestra_config};
+        let settings = self.settings().await?;
+        let password = match files::read_config(&stack.secrets_dir)
+            .as_deref()
+            .and_then(kestra_config::basic_auth_password_of)
+        {
+            Some(p) => Some(p),
+            None => self.password().await?.map(|p| p.secret.clone()),
+        };
+        crate::stack::local_api::local_client(
+            stack,
+            &settings.tenant.value,
+            &settings.username.value,
+            password,
+            std::time::Duration::from_secs(10),
+        )
+    }
+
     async fn new_client(&self, retry: RetryPolicy) -> Result<KestraClient> {
         let s = self.settings().await?;
         let password = self.password().await?.map(|p| p.secret.clone());
@@ -277,6 +299,9 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             stack::start::run(ctx, &args).await
         }
         Command::Compose => stack::compose::run(ctx).await,
+        Command::Backup(args) => backup::run(ctx, &args).await,
+        Command::Restore(args) => backup::restore::run(ctx, &args).await,
+        Command::Upgrade(args) => backup::upgrade::run(ctx, &args).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();

@@ -696,53 +696,22 @@ async fn forward(
 /// `ALTER ROLE` inside the Postgres container, as its superuser over the local socket; the SCRAM
 /// verifier goes through stdin.
 async fn alter_role(t: &Target<'_>, password: &Secret) -> Result<()> {
-    let role = quote_ident(&t.stack.db_user.value);
+    let role = crate::stack::sql::quote_ident(&t.stack.db_user.value);
     let verifier = scram::verifier(password);
     let sql = Secret::new(format!(
         "ALTER ROLE {role} PASSWORD '{}';\n\\q\n",
         verifier.expose()
     ));
-    let (code, output) = t
-        .engine
-        .exec_with_stdin(
-            &t.stack.postgres_container,
-            "postgres",
-            &[
-                "psql",
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "--no-password",
-                "-U",
-                &t.stack.db_user.value,
-                "-d",
-                &t.stack.db_name.value,
-                "-f",
-                "-",
-            ],
-            sql.expose().as_bytes(),
-            Duration::from_secs(30),
-        )
-        .await?;
-    if code != 0 {
-        return Err(Error::engine(
-            format!(
-                "psql in {} exited with code {code}: {}",
-                t.stack.postgres_container,
-                output.trim()
-            ),
-            format!(
-                "check Postgres (`docker logs {}`)",
-                t.stack.postgres_container
-            ),
-        ));
-    }
+    crate::stack::sql::psql(
+        t.engine,
+        &t.stack.postgres_container,
+        &t.stack.db_user.value,
+        &t.stack.db_name.value,
+        sql.expose().as_bytes(),
+        Duration::from_secs(30),
+    )
+    .await?;
     Ok(())
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Undoes what `forward` did, in reverse; returns what could not be undone.
@@ -834,11 +803,5 @@ mod tests {
         let db: Vec<Step> = plan(Kind::Database).into_iter().map(|(s, _)| s).collect();
         assert_eq!(db[2], Step::AlterRole);
         assert_eq!(db.len(), 7);
-    }
-
-    #[test]
-    fn identifiers_are_quoted() {
-        assert_eq!(quote_ident("kestra"), "\"kestra\"");
-        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
     }
 }

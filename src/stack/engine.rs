@@ -372,6 +372,152 @@ impl Engine {
         Ok((info.exit_code.unwrap_or(-1), text))
     }
 
+    /// Runs `cmd` as `user` in a running container with its standard input fed from `stdin` and
+    /// its standard output written to `stdout` as it arrives, so a database dump or load of any
+    /// size never sits in memory. `on_bytes` is told the running total of bytes moved (in or out,
+    /// whichever is the payload). Returns the exit code and the end of standard error.
+    pub async fn exec_streaming<R, W>(
+        &self,
+        container: &str,
+        user: &str,
+        cmd: &[&str],
+        stdin: Option<R>,
+        stdout: &mut W,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<(i64, String)>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+        W: tokio::io::AsyncWrite + Unpin + Send,
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let what = format!(
+            "run {} in container {container}",
+            cmd.first().unwrap_or(&"")
+        );
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions {
+                    attach_stdin: Some(stdin.is_some()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(cmd.to_vec()),
+                    user: Some(user),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| self.fail(&what, &e))?;
+        let started = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| self.fail(&what, &e))?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
+            return Err(Error::engine(
+                format!("Docker did not attach to the command run in {container}"),
+                "check the Docker Engine (`docker info`)",
+            ));
+        };
+        let fed = std::sync::atomic::AtomicU64::new(0);
+        let feed = async {
+            if let Some(mut reader) = stdin {
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let n = reader.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    input.write_all(&buf[..n]).await?;
+                    let total =
+                        fed.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
+                    on_bytes(total);
+                }
+                input.flush().await?;
+            }
+            let _ = input.shutdown().await;
+            Ok::<_, std::io::Error>(())
+        };
+        let drain = async {
+            let mut stderr = String::new();
+            let mut written = 0u64;
+            while let Some(chunk) = output.next().await {
+                match chunk {
+                    Ok(LogOutput::StdOut { message }) => {
+                        stdout.write_all(&message).await?;
+                        written += message.len() as u64;
+                        on_bytes(written);
+                    }
+                    Ok(other) => {
+                        stderr.push_str(&other.to_string());
+                        // Only the end matters for a message.
+                        if stderr.len() > 16 * 1024 {
+                            let cut = stderr.len() - 8 * 1024;
+                            let cut = (cut..stderr.len())
+                                .find(|i| stderr.is_char_boundary(*i))
+                                .unwrap_or(0);
+                            stderr.drain(..cut);
+                        }
+                    }
+                    Err(e) => return Err(std::io::Error::other(describe(&e))),
+                }
+            }
+            stdout.flush().await?;
+            Ok::<_, std::io::Error>(stderr)
+        };
+        let (fed, drained) = tokio::join!(feed, drain);
+        let stderr = drained.map_err(|e| {
+            Error::engine(
+                format!("Docker could not {what}: {e}"),
+                "check the Docker Engine (`docker info`) and the free disk space",
+            )
+        })?;
+        if let Err(e) = fed {
+            // The command may have ended early (an error in its input): its own words say why.
+            tracing::debug!("feeding {what}: {e}");
+        }
+        let info = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| self.fail(&what, &e))?;
+        Ok((info.exit_code.unwrap_or(-1), stderr))
+    }
+
+    /// Starts a throw-away container of `image` that only sleeps, with no network, removed by
+    /// Docker when stopped: a place to run an image's tools (`pg_restore --list`) on a machine
+    /// whose stack is not running.
+    pub async fn start_helper(&self, name: &str, image: &str) -> Result<()> {
+        use bollard::models::{ContainerCreateBody, HostConfig};
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            entrypoint: Some(vec!["sleep".into()]),
+            cmd: Some(vec!["3600".into()]),
+            labels: Some(HashMap::from([(
+                "io.kestractl.helper".to_string(),
+                "true".to_string(),
+            )])),
+            network_disabled: Some(true),
+            host_config: Some(HostConfig {
+                auto_remove: Some(true),
+                network_mode: Some("none".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default().name(name).build();
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| self.fail(&format!("create helper container {name}"), &e))?;
+        self.start(name).await
+    }
+
     /// Containers (any state) that publish `port` on the host.
     pub async fn containers_publishing(&self, port: u16) -> Result<Vec<ContainerSummary>> {
         let filters = HashMap::from([("publish", vec![port.to_string()])]);

@@ -13,4 +13,5 @@ pub mod kestra_config;
 pub mod local_api;
 pub mod ports;
 pub mod spec;
+pub mod sql;
 pub mod up;

@@ -26,7 +26,7 @@ use crate::stack::{files, health};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StartReport {
+pub struct StartReport {
     engine: String,
     parts: Vec<PartReport>,
     url: String,
@@ -337,10 +337,34 @@ async fn attach(ctx: &Ctx) -> Result<Exit> {
 }
 
 async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<StartReport> {
+    start_phase(ctx, args, progress, Phase::Full).await
+}
+
+/// How much of the stack a start brings up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Postgres and Kestra, waited for until ready.
+    Full,
+    /// Postgres only (as SKIP_KESTRA_AUTO_START does): a restore loads the database before
+    /// Kestra may see it. An existing Kestra container is left as it is (stopped by the caller).
+    PostgresOnly,
+}
+
+/// `start` for the commands that bring the stack up as one of their steps (`restore`,
+/// `upgrade`): the same checks, credentials and waits.
+pub async fn start_phase(
+    ctx: &Ctx,
+    args: &StartArgs,
+    progress: &Progress,
+    phase: Phase,
+) -> Result<StartReport> {
     let started = Instant::now();
     let wait_timeout = args.readiness.wait_timeout;
     let settings = ctx.settings().await?;
-    let stack = ctx.stack_settings(&flags_of(args)).await?;
+    let mut stack = ctx.stack_settings(&flags_of(args)).await?;
+    if phase == Phase::PostgresOnly {
+        stack.skip_kestra.value = true;
+    }
     let username = settings.username.value.clone();
     validate::username(&username).map_err(|m| Error::settings(m, "fix the username"))?;
 

@@ -1,0 +1,26 @@
+//! Backups of the local stack, and the operations `restore` and `upgrade` are made of.
+//!
+//! A backup is one `tar.gz` archive: `postgres.dump` (pg_dump's custom format, taken inside the
+//! Postgres container and streamed), `config/application.yml` (Kestra's rendered configuration
+//! with every password replaced), `storage/…` (Kestra's storage directory) and, last,
+//! `manifest.json` (versions, images, what the server served, and the size and SHA-256 of every
+//! entry). `manifest` and `archive` are pure or file-only; `postgres` runs the database tools in
+//! a container; `create`, `verify` and `restore` are the operations the commands call.
+
+pub mod archive;
+pub mod create;
+pub mod manifest;
+pub mod postgres;
+pub mod restore;
+pub mod ticker;
+pub mod upgrade;
+pub mod verify;
+
+/// The entry names inside an archive.
+pub const DUMP_ENTRY: &str = "postgres.dump";
+pub const CONFIG_ENTRY: &str = "config/application.yml";
+pub const STORAGE_PREFIX: &str = "storage/";
+pub const MANIFEST_ENTRY: &str = "manifest.json";
+
+/// What replaces every password in the configuration a backup carries.
+pub const REDACTED: &str = "REDACTED-BY-KESTRACTL";

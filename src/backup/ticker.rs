@@ -1,0 +1,88 @@
+//! Byte counts and rates for the progress line of long copies. The formatting is pure.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::output::progress::Progress;
+
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// `what: 120.0 MiB (40.0 MiB/s)`.
+pub fn line(what: &str, done: u64, elapsed: Duration) -> String {
+    let secs = elapsed.as_secs_f64();
+    if secs < 0.05 {
+        return format!("{what}: {}", bytes(done));
+    }
+    format!(
+        "{what}: {} ({}/s)",
+        bytes(done),
+        bytes((done as f64 / secs) as u64)
+    )
+}
+
+/// Turns running byte totals into progress lines, at most a few a second.
+pub struct Ticker<'a> {
+    progress: &'a Progress,
+    what: String,
+    started: Instant,
+    last: Mutex<Option<Instant>>,
+}
+
+impl<'a> Ticker<'a> {
+    pub fn new(progress: &'a Progress, what: &str) -> Self {
+        progress.step(what);
+        Ticker {
+            progress,
+            what: what.to_string(),
+            started: Instant::now(),
+            last: Mutex::new(None),
+        }
+    }
+
+    pub fn tick(&self, done: u64) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.is_some_and(|t| t.elapsed() < Duration::from_millis(250)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        self.progress
+            .step(&line(&self.what, done, self.started.elapsed()));
+    }
+
+    /// The closing line: total and mean rate.
+    pub fn done(&self, done: u64) -> String {
+        line(&self.what, done, self.started.elapsed())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_rates_read_naturally() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(
+            line("dump", 100 * 1024 * 1024, Duration::from_secs(4)),
+            "dump: 100.0 MiB (25.0 MiB/s)"
+        );
+        assert_eq!(line("dump", 10, Duration::ZERO), "dump: 10 B");
+    }
+}

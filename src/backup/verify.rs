@@ -1,0 +1,120 @@
+//! Checking an archive before anything trusts it: every byte read, every checksum compared with
+//! the manifest, the gzip CRC, and the database dump read by `pg_restore --list` in a Postgres
+//! container (the stack's own when it runs, else a throw-away one of the same image, with no
+//! network). A restore unpacks while it checks, into a staging folder, so what it restores is
+//! exactly what was checked.
+
+use std::path::{Path, PathBuf};
+
+use super::archive::{self, Extract};
+use super::manifest::Manifest;
+use super::ticker::Ticker;
+use crate::error::{Error, Result};
+use crate::output::progress::Progress;
+use crate::stack::engine::Engine;
+use crate::stack::health::{self, ContainerState};
+
+/// Where the checked contents went.
+pub struct Unpacked {
+    pub manifest: Manifest,
+    /// The database dump, extracted (removed by the caller).
+    pub dump: PathBuf,
+    /// How many objects the dump's table of contents lists.
+    pub objects: usize,
+}
+
+/// Where `pg_restore --list` can run.
+pub struct Tools<'a> {
+    pub engine: &'a Engine,
+    /// The stack's Postgres container.
+    pub container: &'a str,
+    /// The image for a throw-away container when the stack's Postgres is not running.
+    pub image: &'a str,
+}
+
+/// Reads and checks the archive at `file`, the dump into `dump`, storage files under `storage`
+/// when given (else checked only), then proves the dump readable.
+pub async fn unpack(
+    tools: &Tools<'_>,
+    file: &Path,
+    dump: &Path,
+    storage: Option<&Path>,
+    progress: &Progress,
+) -> Result<Unpacked> {
+    let name = file.display().to_string();
+    if !file.is_file() {
+        return Err(Error::usage(
+            format!("{name} is not a file"),
+            "give the path of an archive written by `kestractl backup`",
+        ));
+    }
+    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let (file_owned, dump_owned) = (file.to_path_buf(), dump.to_path_buf());
+    let storage_owned = storage.map(Path::to_path_buf);
+    let read = tokio::task::spawn_blocking(move || {
+        let mut sink = Extract {
+            dump: &dump_owned,
+            storage: storage_owned.as_deref(),
+        };
+        archive::read(&file_owned, &mut sink, &|n| {
+            let _ = tx.send(n);
+        })
+    });
+    let ticker = Ticker::new(progress, &format!("checking {name}"));
+    tokio::pin!(read);
+    let read = loop {
+        tokio::select! {
+            joined = &mut read => break joined,
+            changed = rx.changed() => {
+                if changed.is_ok() {
+                    ticker.tick(*rx.borrow());
+                }
+            }
+        }
+    };
+    let manifest = read.map_err(|e| Error::other(format!("the archive reader failed: {e}")))??;
+    let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    progress.done(&format!(
+        "{}; {} entries match their checksums",
+        ticker.done(total),
+        manifest.entries.len()
+    ));
+    progress.step("reading the database dump with pg_restore --list");
+    let objects = list_dump(tools, dump, &name).await?;
+    progress.done(&format!(
+        "the database dump is readable ({objects} objects)"
+    ));
+    Ok(Unpacked {
+        manifest,
+        dump: dump.to_path_buf(),
+        objects,
+    })
+}
+
+async fn list_dump(tools: &Tools<'_>, dump: &Path, name: &str) -> Result<usize> {
+    let running = matches!(
+        health::state_of(tools.engine.inspect(tools.container).await?.as_ref()),
+        ContainerState::Running { .. }
+    );
+    if running {
+        return super::postgres::list(tools.engine, tools.container, dump, name).await;
+    }
+    if !tools.engine.image_present(tools.image).await? {
+        return Err(Error::engine(
+            format!(
+                "the Postgres image {} is not on this machine, and checking the dump needs its \
+                 pg_restore",
+                tools.image
+            ),
+            format!(
+                "pull it (`docker pull {}`) or start the stack first",
+                tools.image
+            ),
+        ));
+    }
+    let helper = format!("kestractl-check-{}", std::process::id());
+    tools.engine.start_helper(&helper, tools.image).await?;
+    let listed = super::postgres::list(tools.engine, &helper, dump, name).await;
+    let _ = tools.engine.remove(&helper).await;
+    listed
+}

@@ -1,0 +1,399 @@
+//! `kestractl restore FILE`: check the archive whole, set the current data aside, load the
+//! backup, start Kestra on it and prove it serves what the backup recorded; only then delete the
+//! set-aside data. Any failure, a signal included, puts the previous data back and starts it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{running, start_args, work_dir};
+use crate::backup::create::served_now;
+use crate::backup::manifest::{Manifest, Served};
+use crate::backup::restore::{self as data, Aside};
+use crate::backup::verify::{self, Tools, Unpacked};
+use crate::cli::RestoreArgs;
+use crate::commands::Ctx;
+use crate::commands::stack::flags_of;
+use crate::commands::stack::start::{Phase, start_phase};
+use crate::error::{Error, Exit, Kind, Result};
+use crate::output::progress::Progress;
+use crate::output::{Output, Render, confirm};
+use crate::settings::duration::format_duration;
+use crate::settings::stack::StackSettings;
+use crate::signals::Interrupts;
+
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RestoreReport {
+    file: PathBuf,
+    kestra_image: String,
+    served: Option<Served>,
+    /// The replaced data, when kept (--keep-previous).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kept: Option<Aside>,
+    url: String,
+    elapsed_ms: u128,
+}
+
+impl Render for RestoreReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let mut text = format!(
+            "Restored {} in {}: Kestra ({}) is ready at {}",
+            self.file.display(),
+            format_duration(Duration::from_millis(
+                u64::try_from(self.elapsed_ms).unwrap_or(u64::MAX)
+            )),
+            self.kestra_image,
+            self.url
+        );
+        match &self.served {
+            Some(s) => text.push_str(&format!(
+                " and serves the backup's {} flows and {} executions.\n",
+                s.flows, s.executions
+            )),
+            None => text.push_str(".\n"),
+        }
+        match &self.kept {
+            Some(aside) => text.push_str(&format!(
+                "Kept: {} (delete them when you no longer need them).\n",
+                data::describe(aside)
+            )),
+            None => text.push_str("The replaced data was deleted.\n"),
+        }
+        out.print(&text)
+    }
+}
+
+/// What a restore needs from one step to the next.
+struct Plan<'a> {
+    ctx: &'a Ctx,
+    args: &'a RestoreArgs,
+    stack: StackSettings,
+    progress: &'a Progress,
+    /// The Kestra image the restored stack runs.
+    image: String,
+    /// The image Kestra ran before, to start it again on the previous data.
+    previous_image: Option<String>,
+    previous_running: bool,
+}
+
+pub async fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<Exit> {
+    let interrupts = Interrupts::catch(
+        "interrupt received: putting the previous data back and starting it before stopping",
+    )?;
+    let started = Instant::now();
+    let progress = Progress::new();
+    let result = restore(ctx, args, &interrupts, &progress, started).await;
+    progress.finish();
+    let report = result?;
+    ctx.out.emit(&report)?;
+    Ok(Exit::Ok)
+}
+
+async fn restore(
+    ctx: &Ctx,
+    args: &RestoreArgs,
+    interrupts: &Interrupts,
+    progress: &Progress,
+    started: Instant,
+) -> Result<RestoreReport> {
+    let base = start_args(&args.images, args.images.image.clone(), &args.readiness);
+    let stack = ctx.stack_settings(&flags_of(&base)).await?;
+    let engine = ctx.engine().await?;
+    let suffix = data::suffix(time::OffsetDateTime::now_utc());
+    let work = work_dir(&stack, &suffix);
+    crate::fsutil::create_private_dir(&work)?;
+    let staged = work.join("storage");
+    let checked = interrupts
+        .guard(verify::unpack(
+            &Tools {
+                engine,
+                container: &stack.postgres_container,
+                image: &stack.postgres_image.value,
+            },
+            &args.file,
+            &work.join("postgres.dump"),
+            Some(&staged),
+            progress,
+        ))
+        .await;
+    let unpacked = match checked {
+        Ok(u) => u,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&work);
+            return Err(nothing_changed(e));
+        }
+    };
+    let kestra = engine.inspect(&stack.kestra_container.value).await?;
+    let previous_image = kestra
+        .as_ref()
+        .and_then(|c| c.config.as_ref())
+        .and_then(|c| c.image.clone());
+    let plan = Plan {
+        ctx,
+        args,
+        image: args
+            .images
+            .image
+            .clone()
+            .unwrap_or_else(|| unpacked.manifest.kestra.image.clone()),
+        previous_running: running(engine, &stack.kestra_container.value).await?,
+        previous_image,
+        stack,
+        progress,
+    };
+    let outcome = restore_checked(&plan, &unpacked, &work, &suffix, interrupts).await;
+    let _ = std::fs::remove_dir_all(&work);
+    let (served, kept) = outcome?;
+    Ok(RestoreReport {
+        file: args.file.clone(),
+        kestra_image: plan.image.clone(),
+        served,
+        kept,
+        url: plan.stack.local_url(),
+        elapsed_ms: started.elapsed().as_millis(),
+    })
+}
+
+/// An error before anything was touched says so.
+fn nothing_changed(e: Error) -> Error {
+    if e.kind() == Kind::Interrupted {
+        return Error::interrupted("nothing was changed; run `kestractl restore` again");
+    }
+    e
+}
+
+fn describe_backup(m: &Manifest) -> String {
+    let served = m.served.as_ref().map_or_else(String::new, |s| {
+        format!(", {} flows and {} executions", s.flows, s.executions)
+    });
+    format!(
+        "taken {} from Kestra {} ({}){served}",
+        m.created_at,
+        m.kestra.version.as_deref().unwrap_or("of unknown version"),
+        m.kestra.image
+    )
+}
+
+async fn restore_checked(
+    plan: &Plan<'_>,
+    unpacked: &Unpacked,
+    work: &Path,
+    suffix: &str,
+    interrupts: &Interrupts,
+) -> Result<(Option<Served>, Option<Aside>)> {
+    let ctx = plan.ctx;
+    let stack = &plan.stack;
+    let engine = ctx.engine().await?;
+    let what = describe_backup(&unpacked.manifest);
+    if !ctx.global.yes {
+        let question = format!(
+            "Restore {} ({what}) over this machine's stack? The current database and storage \
+             are set aside until the restored Kestra serves. Type yes to go on: ",
+            plan.args.file.display()
+        );
+        if !confirm(&question, "a restore replaces the stack's data")? {
+            return Err(Error::usage("restore cancelled; nothing was changed", ""));
+        }
+    }
+    // Postgres up (the stack created if there is none), Kestra stopped.
+    if plan.previous_running {
+        plan.progress.step(&format!(
+            "stopping Kestra ({})",
+            stack.kestra_container.value
+        ));
+        engine
+            .stop(&stack.kestra_container.value, STOP_GRACE)
+            .await?;
+    }
+    let postgres_up = interrupts
+        .guard(start_phase(
+            ctx,
+            &start_args(
+                &plan.args.images,
+                Some(plan.image.clone()),
+                &plan.args.readiness,
+            ),
+            plan.progress,
+            Phase::PostgresOnly,
+        ))
+        .await;
+    if let Err(e) = postgres_up {
+        restart_previous(plan).await;
+        return Err(nothing_changed(e));
+    }
+    plan.progress.step("setting the current data aside");
+    let aside = data::set_aside(engine, stack, suffix).await?;
+    plan.progress
+        .done(&format!("Set aside: {}", data::describe(&aside)));
+    let restored = if interrupts.fired() {
+        Err(Error::interrupted(""))
+    } else {
+        interrupts.guard(load_and_start(plan, unpacked, work)).await
+    };
+    match restored {
+        Ok(served) => {
+            if plan.args.keep_previous {
+                Ok((served, Some(aside)))
+            } else {
+                if let Err(e) = data::discard(engine, stack, &aside).await {
+                    ctx.out.warn(&format!(
+                        "the restore succeeded, but deleting the replaced data failed ({e}): {}",
+                        data::describe(&aside)
+                    ));
+                }
+                Ok((served, None))
+            }
+        }
+        Err(e) => Err(roll_back(plan, &aside, e).await),
+    }
+}
+
+async fn load_and_start(
+    plan: &Plan<'_>,
+    unpacked: &Unpacked,
+    work: &Path,
+) -> Result<Option<Served>> {
+    let ctx = plan.ctx;
+    let engine = ctx.engine().await?;
+    data::load(
+        engine,
+        &plan.stack,
+        &unpacked.dump,
+        &work.join("storage"),
+        plan.progress,
+    )
+    .await?;
+    start_phase(
+        ctx,
+        &start_args(
+            &plan.args.images,
+            Some(plan.image.clone()),
+            &plan.args.readiness,
+        ),
+        plan.progress,
+        Phase::Full,
+    )
+    .await?;
+    check_served(
+        ctx,
+        &plan.stack,
+        unpacked.manifest.served.as_ref(),
+        plan.progress,
+    )
+    .await
+}
+
+/// Kestra serves what the backup recorded: the same flows, at least the same executions (a
+/// schedule may add some as soon as it runs).
+pub async fn check_served(
+    ctx: &Ctx,
+    stack: &StackSettings,
+    recorded: Option<&Served>,
+    progress: &Progress,
+) -> Result<Option<Served>> {
+    let Some(recorded) = recorded else {
+        ctx.out.warn(
+            "the backup did not record what Kestra served (it was not running): the restored \
+             data was not checked against it",
+        );
+        return Ok(None);
+    };
+    progress.step("checking what Kestra serves");
+    let client = ctx.local_stack_client(stack).await?;
+    let (_, now) = served_now(&client).await?;
+    if now.flows != recorded.flows || now.executions < recorded.executions {
+        return Err(Error::not_ready(
+            format!(
+                "Kestra serves {} flows and {} executions where the backup recorded {} and {}",
+                now.flows, now.executions, recorded.flows, recorded.executions
+            ),
+            "check Kestra's logs (`kestractl logs kestra`)",
+        ));
+    }
+    progress.done(&format!(
+        "Kestra serves the backup's {} flows and {} executions",
+        now.flows, now.executions
+    ));
+    Ok(Some(now))
+}
+
+/// Starts Kestra again on what it had, when a restore stopped it and then could not go on
+/// (nothing was set aside yet).
+async fn restart_previous(plan: &Plan<'_>) {
+    if !plan.previous_running {
+        return;
+    }
+    if let Ok(engine) = plan.ctx.engine().await
+        && let Err(e) = engine.start(&plan.stack.kestra_container.value).await
+    {
+        plan.ctx.out.warn(&format!(
+            "could not start Kestra again ({e}); `kestractl start` does"
+        ));
+    }
+}
+
+/// Puts the previous data back and starts the previous Kestra on it; the error says what
+/// failed and where things stand.
+async fn roll_back(plan: &Plan<'_>, aside: &Aside, cause: Error) -> Error {
+    let ctx = plan.ctx;
+    let why = if cause.kind() == Kind::Interrupted {
+        "The restore was interrupted".to_string()
+    } else {
+        format!("The restore failed: {cause}")
+    };
+    plan.progress.step("putting the previous data back");
+    let engine = match ctx.engine().await {
+        Ok(e) => e,
+        Err(e) => return stuck(plan, aside, &why, &e),
+    };
+    let _ = engine
+        .stop(&plan.stack.kestra_container.value, STOP_GRACE)
+        .await;
+    if let Err(e) = data::put_back(engine, &plan.stack, aside).await {
+        return stuck(plan, aside, &why, &e);
+    }
+    let back = if let (Some(image), true) = (&plan.previous_image, plan.previous_running) {
+        match start_phase(
+            ctx,
+            &start_args(&plan.args.images, Some(image.clone()), &plan.args.readiness),
+            plan.progress,
+            Phase::Full,
+        )
+        .await
+        {
+            Ok(_) => format!("The previous data is back and Kestra ({image}) serves it."),
+            Err(e) => {
+                format!("The previous data is back, but Kestra ({image}) did not start on it: {e}")
+            }
+        }
+    } else {
+        "The previous data is back (Kestra was not running before, and is not now).".to_string()
+    };
+    let hint = "fix the cause and run `kestractl restore` again; `kestractl status` shows the \
+                stack";
+    let message = format!("{why}. {back}");
+    match cause.kind() {
+        Kind::Interrupted => Error::interrupted(message),
+        kind => Error::new(kind, message, hint),
+    }
+}
+
+/// The previous data could not be put back: say exactly where it is.
+fn stuck(plan: &Plan<'_>, aside: &Aside, why: &str, e: &Error) -> Error {
+    Error::new(
+        Kind::Other,
+        format!(
+            "{why}, and putting the previous data back failed too ({e}). Nothing was deleted: {}",
+            data::describe(aside)
+        ),
+        format!(
+            "rename them back by hand (database `{}`, storage {}), then `kestractl start`",
+            plan.stack.db_name.value,
+            plan.stack.storage_dir.value.display()
+        ),
+    )
+}

@@ -1,0 +1,480 @@
+//! `kestractl upgrade --to TAG | --image IMAGE`: a consistent backup, Kestra recreated on the
+//! target image, its reported version and what it serves checked; on any failure the previous
+//! image on the pre-upgrade data, restored from that backup and checked serving.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::restore::check_served;
+use super::{running, start_args, work_dir};
+use crate::backup::create::{self, Options, served_now};
+use crate::backup::manifest::{Manifest, Served};
+use crate::backup::restore as data;
+use crate::backup::upgrade::{expected_version, retagged, version_matches};
+use crate::backup::verify::{self, Tools};
+use crate::cli::UpgradeArgs;
+use crate::commands::Ctx;
+use crate::commands::stack::start::{Phase, start_phase};
+use crate::error::{Error, Exit, Kind, Result};
+use crate::output::progress::Progress;
+use crate::output::{Output, Render, confirm};
+use crate::settings::duration::format_duration;
+use crate::settings::stack::{StackFlags, StackSettings};
+use crate::signals::Interrupts;
+use crate::stack::up;
+
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UpgradeReport {
+    from_image: String,
+    from_version: Option<String>,
+    to_image: String,
+    to_version: Option<String>,
+    /// `false` when Kestra already ran the target image.
+    changed: bool,
+    backup: Option<PathBuf>,
+    served: Option<Served>,
+    elapsed_ms: u128,
+}
+
+impl Render for UpgradeReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        if !self.changed {
+            return out.print(&format!(
+                "Kestra already runs {} (version {}); nothing to do.\n",
+                self.to_image,
+                self.to_version.as_deref().unwrap_or("unknown")
+            ));
+        }
+        let mut text = format!(
+            "Upgraded Kestra from {} ({}) to {} ({}) in {}",
+            self.from_image,
+            self.from_version.as_deref().unwrap_or("version unknown"),
+            self.to_image,
+            self.to_version.as_deref().unwrap_or("version unknown"),
+            format_duration(Duration::from_millis(
+                u64::try_from(self.elapsed_ms).unwrap_or(u64::MAX)
+            ))
+        );
+        if let Some(s) = &self.served {
+            text.push_str(&format!(
+                "; it serves the same {} flows and {} executions",
+                s.flows, s.executions
+            ));
+        }
+        text.push_str(".\n");
+        if let Some(file) = &self.backup {
+            text.push_str(&format!(
+                "The pre-upgrade backup is {}: `kestractl restore {} --image {}` goes back to it.\n",
+                file.display(),
+                file.display(),
+                self.from_image
+            ));
+        }
+        out.print(&text)
+    }
+}
+
+/// What the rollback needs.
+struct Before {
+    image: String,
+    version: Option<String>,
+    served: Served,
+    backup: Option<(PathBuf, Manifest)>,
+}
+
+pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Exit> {
+    let interrupts = Interrupts::catch(
+        "interrupt received: rolling back to the previous image and data before stopping",
+    )?;
+    let started = Instant::now();
+    let progress = Progress::new();
+    let result = upgrade(ctx, args, &interrupts, &progress, started).await;
+    progress.finish();
+    let report = result?;
+    ctx.out.emit(&report)?;
+    Ok(Exit::Ok)
+}
+
+async fn upgrade(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    interrupts: &Interrupts,
+    progress: &Progress,
+    started: Instant,
+) -> Result<UpgradeReport> {
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    let engine = ctx.engine().await?;
+    let kestra = engine.inspect(&stack.kestra_container.value).await?;
+    let Some(current) = kestra
+        .as_ref()
+        .and_then(|c| c.config.as_ref())
+        .and_then(|c| c.image.clone())
+    else {
+        return Err(Error::not_found(
+            format!(
+                "there is no Kestra container ({}) to upgrade",
+                stack.kestra_container.value
+            ),
+            "start the stack with `kestractl start --image <image>`, or restore a backup with \
+             `kestractl restore`",
+        ));
+    };
+    if !running(engine, &stack.kestra_container.value).await? {
+        return Err(Error::not_ready(
+            format!(
+                "Kestra ({}) is not running: an upgrade needs it running, to record its version \
+                 and what it serves, and to check them afterwards",
+                stack.kestra_container.value
+            ),
+            "start it with `kestractl start`, then upgrade",
+        ));
+    }
+    let target = match (&args.images.image, &args.to) {
+        (Some(image), _) => image.clone(),
+        (None, Some(tag)) => retagged(&current, tag),
+        (None, None) => {
+            return Err(Error::usage(
+                "say which image to upgrade to",
+                "pass --to TAG (same repository) or --image IMAGE",
+            ));
+        }
+    };
+    let client = ctx.local_stack_client(&stack).await?;
+    let (from_version, served) = served_now(&client).await?;
+    let expected = expected_version(&target);
+    let current_id = kestra.as_ref().and_then(|c| c.image.clone());
+    if target == current
+        && engine.image_present(&target).await?
+        && engine.image_id(&target).await.ok() == current_id
+    {
+        return Ok(UpgradeReport {
+            from_image: current.clone(),
+            from_version: from_version.clone(),
+            to_image: target,
+            to_version: from_version,
+            changed: false,
+            backup: None,
+            served: Some(served),
+            elapsed_ms: started.elapsed().as_millis(),
+        });
+    }
+    progress.done(&format!(
+        "Kestra runs {current} (version {}); target {target} (version {})",
+        from_version.as_deref().unwrap_or("unknown"),
+        expected.as_deref().unwrap_or("not named by its tag")
+    ));
+    if !ctx.global.yes {
+        let question = format!(
+            "Upgrade Kestra from {current} to {target}? Its first start migrates the database, \
+             which cannot be undone{}. Type yes to go on: ",
+            if args.no_backup {
+                " and no backup will be taken (--no-backup)"
+            } else {
+                "; a backup is taken first"
+            }
+        );
+        if !confirm(&question, "an upgrade migrates Kestra's database for good")? {
+            return Err(Error::usage("upgrade cancelled; nothing was changed", ""));
+        }
+    }
+    // The image first: a target that cannot be had changes nothing.
+    progress.step(&format!("checking the image {target}"));
+    up::ensure_image(engine, &target, args.images.pull, progress).await?;
+
+    let backup = if args.no_backup {
+        ctx.out.warn(
+            "no backup (--no-backup): Kestra's migrations cannot be undone, so if the upgrade \
+             fails nothing can bring the previous data back",
+        );
+        engine
+            .stop(&stack.kestra_container.value, STOP_GRACE)
+            .await?;
+        None
+    } else {
+        let file = args.backup_file.clone().unwrap_or_else(|| {
+            PathBuf::from(create::default_file_name(time::OffsetDateTime::now_utc()))
+        });
+        let settings = ctx.settings().await?;
+        let taken = create::create(
+            engine,
+            &stack,
+            &Options {
+                file,
+                consistent: true,
+                keep_stopped: true,
+                client: Some(&client),
+                username: &settings.username.value,
+                wait_timeout: args.readiness.wait_timeout,
+            },
+            interrupts,
+            progress,
+        )
+        .await;
+        match taken {
+            Ok(t) => {
+                progress.done(&format!("Backup written to {}", t.file.display()));
+                Some((t.file, t.manifest))
+            }
+            Err(e) => {
+                // Nothing was changed but Kestra's stop: undo that.
+                let again = engine.start(&stack.kestra_container.value).await;
+                let state = match again {
+                    Ok(()) => format!("Kestra runs {current} again"),
+                    Err(e) => format!("starting Kestra again failed ({e}): run `kestractl start`"),
+                };
+                return Err(Error::new(
+                    e.kind(),
+                    format!(
+                        "the backup before the upgrade failed: {e}. Nothing was upgraded; {state}"
+                    ),
+                    e.hint().unwrap_or_default(),
+                ));
+            }
+        }
+    };
+    let before = Before {
+        image: current,
+        version: from_version,
+        served,
+        backup,
+    };
+    let switched = if interrupts.fired() {
+        Err(Error::interrupted(""))
+    } else {
+        interrupts
+            .guard(switch(
+                ctx,
+                args,
+                &stack,
+                &target,
+                expected.as_deref(),
+                &before,
+                progress,
+            ))
+            .await
+    };
+    match switched {
+        Ok((version, served)) => {
+            warn_if_settings_differ(ctx, &stack, &target);
+            Ok(UpgradeReport {
+                from_image: before.image.clone(),
+                from_version: before.version.clone(),
+                to_image: target,
+                to_version: version,
+                changed: true,
+                backup: before.backup.as_ref().map(|(f, _)| f.clone()),
+                served: Some(served),
+                elapsed_ms: started.elapsed().as_millis(),
+            })
+        }
+        Err(e) => Err(roll_back(ctx, args, &stack, &before, e, progress).await),
+    }
+}
+
+/// Kestra on the target image: ready, reporting the version its tag names, serving what it did.
+async fn switch(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    stack: &StackSettings,
+    target: &str,
+    expected: Option<&str>,
+    before: &Before,
+    progress: &Progress,
+) -> Result<(Option<String>, Served)> {
+    start_phase(
+        ctx,
+        &start_args(&args.images, Some(target.to_string()), &args.readiness),
+        progress,
+        Phase::Full,
+    )
+    .await?;
+    // A new client: the old one remembers the old server's version.
+    let client = ctx.local_stack_client(stack).await?;
+    let (version, served) = served_now(&client).await?;
+    if let Some(expected) = expected {
+        let reported = version.as_deref().unwrap_or("no version");
+        if !version_matches(expected, reported) {
+            return Err(Error::not_ready(
+                format!("Kestra on {target} reports version {reported}, not {expected}"),
+                format!(
+                    "check that {target} is the image you meant (`docker image inspect {target}`)"
+                ),
+            ));
+        }
+    }
+    if served.flows != before.served.flows || served.executions < before.served.executions {
+        return Err(Error::not_ready(
+            format!(
+                "Kestra on {target} serves {} flows and {} executions where it served {} and {} \
+                 before",
+                served.flows, served.executions, before.served.flows, before.served.executions
+            ),
+            "check Kestra's logs (`kestractl logs kestra`)",
+        ));
+    }
+    progress.done(&format!(
+        "Kestra on {target} reports version {} and serves the same {} flows",
+        version.as_deref().unwrap_or("unknown"),
+        served.flows
+    ));
+    Ok((version, served))
+}
+
+/// A later plain `start` recreates Kestra on the image the settings name: if that is not the
+/// one now running, it would put the old Kestra on the upgraded database.
+pub fn warn_if_settings_differ(ctx: &Ctx, stack: &StackSettings, image: &str) {
+    if stack.kestra_image.value != image {
+        ctx.out.warn(&format!(
+            "the settings still name {} ({}): a later `kestractl start` would recreate Kestra \
+             on it. Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}",
+            stack.kestra_image.value, stack.kestra_image.source
+        ));
+    }
+}
+
+/// The previous image on the pre-upgrade data (from the backup), checked serving.
+async fn roll_back(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    stack: &StackSettings,
+    before: &Before,
+    cause: Error,
+    progress: &Progress,
+) -> Error {
+    let why = if cause.kind() == Kind::Interrupted {
+        "The upgrade was interrupted".to_string()
+    } else {
+        format!("The upgrade failed: {cause}")
+    };
+    progress.step("rolling back");
+    let result = match &before.backup {
+        Some((file, manifest)) => restore_backup(
+            ctx, args, stack, before, file, manifest, progress,
+        )
+        .await
+        .map(|()| {
+            format!(
+                "Rolled back: Kestra runs {} on the pre-upgrade data, restored from {}, and \
+                     serves it",
+                before.image,
+                file.display()
+            )
+        }),
+        None => start_phase(
+            ctx,
+            &start_args(&args.images, Some(before.image.clone()), &args.readiness),
+            progress,
+            Phase::Full,
+        )
+        .await
+        .map(|_| {
+            format!(
+                "Kestra {} was started again on the data as the new version left it (no backup \
+                 was taken)",
+                before.image
+            )
+        }),
+    };
+    let hint = format!(
+        "`kestractl logs kestra` shows why; the previous image {} still runs the stack",
+        before.image
+    );
+    let message = match result {
+        Ok(done) => format!("{why}. {done}."),
+        Err(e) => {
+            let recover = match &before.backup {
+                Some((file, _)) => format!(
+                    "The backup is intact at {}: `kestractl restore {} --image {}` puts it back",
+                    file.display(),
+                    file.display(),
+                    before.image
+                ),
+                None => "No backup was taken (--no-backup)".to_string(),
+            };
+            return Error::new(
+                Kind::Other,
+                format!("{why}. The rollback failed too: {e}. {recover}."),
+                "run the restore above once the cause is fixed; `kestractl status` shows the stack",
+            );
+        }
+    };
+    match cause.kind() {
+        Kind::Interrupted => Error::interrupted(message),
+        kind => Error::new(kind, message, hint),
+    }
+}
+
+async fn restore_backup(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    stack: &StackSettings,
+    before: &Before,
+    file: &std::path::Path,
+    manifest: &Manifest,
+    progress: &Progress,
+) -> Result<()> {
+    let engine = ctx.engine().await?;
+    engine
+        .stop(&stack.kestra_container.value, STOP_GRACE)
+        .await?;
+    let suffix = data::suffix(time::OffsetDateTime::now_utc());
+    let work = work_dir(stack, &suffix);
+    crate::fsutil::create_private_dir(&work)?;
+    let result = async {
+        let unpacked = verify::unpack(
+            &Tools {
+                engine,
+                container: &stack.postgres_container,
+                image: &stack.postgres_image.value,
+            },
+            file,
+            &work.join("postgres.dump"),
+            Some(&work.join("storage")),
+            progress,
+        )
+        .await?;
+        // The upgraded (migrated) data goes aside while the backup loads, then away.
+        let aside = data::set_aside(engine, stack, &suffix).await?;
+        let loaded = async {
+            data::load(
+                engine,
+                stack,
+                &unpacked.dump,
+                &work.join("storage"),
+                progress,
+            )
+            .await?;
+            start_phase(
+                ctx,
+                &start_args(&args.images, Some(before.image.clone()), &args.readiness),
+                progress,
+                Phase::Full,
+            )
+            .await?;
+            check_served(ctx, stack, manifest.served.as_ref(), progress).await
+        }
+        .await;
+        match loaded {
+            Ok(_) => {
+                let _ = data::discard(engine, stack, &aside).await;
+                Ok(())
+            }
+            Err(e) => Err(Error::new(
+                e.kind(),
+                format!(
+                    "{e} (the upgraded data is kept: {})",
+                    data::describe(&aside)
+                ),
+                e.hint().unwrap_or_default(),
+            )),
+        }
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
