@@ -15,6 +15,7 @@ mod auth_keyring;
 
 mod architecture;
 
+mod backup_docker;
 mod bad_input;
 mod config_cmd;
 mod conformance;

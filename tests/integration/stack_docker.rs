@@ -45,6 +45,8 @@ fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
     for c in status["containers"].as_array().unwrap() {
         assert_eq!(c["state"], "running", "{c}");
         assert_eq!(c["managed"], true);
+        // The id the image reference resolved to, beside the reference.
+        assert!(c["imageId"].as_str().unwrap().starts_with("sha256:"), "{c}");
     }
     let kestra = &status["containers"][1];
     let ports: Vec<&str> = kestra["ports"]

@@ -33,6 +33,8 @@ pub struct ContainerStatus {
     pub started_at: Option<String>,
     pub uptime_seconds: Option<u64>,
     pub image: Option<String>,
+    /// The id of the image the container runs (`sha256:…`): what a tag named when it was created.
+    pub image_id: Option<String>,
     pub ports: Vec<String>,
     pub cpu_percent: Option<f64>,
     pub memory_bytes: Option<u64>,
@@ -110,6 +112,7 @@ async fn container_status(
         image: inspect
             .and_then(|c| c.config.as_ref())
             .and_then(|c| c.image.clone()),
+        image_id: inspect.and_then(|c| c.image.clone()),
         ports: inspect.map(port_descriptions).unwrap_or_default(),
         cpu_percent: stats.map(|s| (s.0 * 10.0).round() / 10.0),
         memory_bytes: stats.map(|s| s.1),
@@ -238,6 +241,19 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
     })
 }
 
+/// `kestra/kestra:1.3.25 (0123456789ab)`: the reference and the short id it resolved to.
+fn image_cell(image: Option<&str>, id: Option<&str>) -> String {
+    let short = id.map(|id| {
+        let hex = id.strip_prefix("sha256:").unwrap_or(id);
+        hex.chars().take(12).collect::<String>()
+    });
+    match (image, short) {
+        (Some(image), Some(short)) => format!("{image} ({short})"),
+        (Some(image), None) => image.to_string(),
+        (None, _) => "-".into(),
+    }
+}
+
 impl Render for StatusReport {
     fn human(&self, out: &Output) -> Result<()> {
         let report = self;
@@ -258,7 +274,7 @@ impl Render for StatusReport {
                     c.uptime_seconds
                         .map(|s| format_duration(Duration::from_secs(s)))
                         .unwrap_or_else(|| "-".into()),
-                    c.image.clone().unwrap_or_else(|| "-".into()),
+                    image_cell(c.image.as_deref(), c.image_id.as_deref()),
                     if c.ports.is_empty() {
                         "-".into()
                     } else {
@@ -317,5 +333,23 @@ impl Render for StatusReport {
             ))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_cell;
+
+    #[test]
+    fn the_image_cell_shows_the_short_id() {
+        assert_eq!(
+            image_cell(
+                Some("kestra/kestra:1.3.25"),
+                Some("sha256:0123456789abcdef0123")
+            ),
+            "kestra/kestra:1.3.25 (0123456789ab)"
+        );
+        assert_eq!(image_cell(Some("postgres:15"), None), "postgres:15");
+        assert_eq!(image_cell(None, Some("sha256:00")), "-");
     }
 }
