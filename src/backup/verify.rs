@@ -42,12 +42,6 @@ pub async fn unpack(
     progress: &Progress,
 ) -> Result<Unpacked> {
     let name = file.display().to_string();
-    if !file.is_file() {
-        return Err(Error::usage(
-            format!("{name} is not a file"),
-            "give the path of an archive written by `kestractl backup`",
-        ));
-    }
     let (tx, mut rx) = tokio::sync::watch::channel(0u64);
     let (file_owned, dump_owned) = (file.to_path_buf(), dump.to_path_buf());
     let storage_owned = storage.map(Path::to_path_buf);

@@ -669,7 +669,7 @@ fn docker_failed_upgrades_roll_back_to_the_previous_image_and_data() {
     let stuck = derived(
         &to,
         &format!("{REPO}:stuck"),
-        "ENTRYPOINT [\"sleep\", \"infinity\"]",
+        "ENTRYPOINT [\"sh\", \"-c\", \"exec sleep infinity\"]",
     );
     assert_rolled_back(&stack, &from, &stuck, 3, "The upgrade failed");
     if !real_kestra() {
@@ -680,4 +680,87 @@ fn docker_failed_upgrades_roll_back_to_the_previous_image_and_data() {
         tag(EMULATOR_IMAGE, &wrong);
         assert_rolled_back(&stack, &from, &wrong, 3, "reports version 2.0.5, not 2.0.9");
     }
+}
+
+#[test]
+fn docker_backup_commands_refuse_what_they_cannot_do_and_change_nothing() {
+    let stack = Stack::new();
+    // No stack: nothing to back up, nothing to upgrade; no container or volume appears.
+    let file = stack.sb.path().join("none.tar.gz");
+    let out = stack
+        .cmd()
+        .args(["backup", "--file"])
+        .arg(&file)
+        .ran()
+        .code(3);
+    assert!(
+        text(&out.stderr).contains("is not running, and the backup is taken from it"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!file.exists());
+    let out = stack
+        .cmd()
+        .args(["upgrade", "--to", "2.0.5", "--yes"])
+        .ran()
+        .code(3);
+    assert!(
+        text(&out.stderr).contains("there is no Kestra container"),
+        "{}",
+        text(&out.stderr)
+    );
+    // An archive that does not exist, or a folder.
+    for (path, says) in [
+        (stack.sb.path().join("missing.tar.gz"), "does not exist"),
+        (stack.sb.path().to_path_buf(), "is not a file"),
+    ] {
+        for args in [vec!["backup", "verify"], vec!["restore", "--yes"]] {
+            let out = stack.cmd().args(&args).arg(&path).ran().code(2);
+            assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+        }
+    }
+    // upgrade needs a target.
+    let out = stack.cmd().args(["upgrade", "--yes"]).ran().code(2);
+    assert!(text(&out.stderr).contains("--to"), "{}", text(&out.stderr));
+    assert!(
+        !docker(&["inspect", &stack.postgres_name()])
+            .status
+            .success()
+    );
+    assert!(
+        !docker(&["volume", "inspect", &stack.volume])
+            .status
+            .success()
+    );
+
+    // A running stack: a restore without a terminal and without --yes asks, cannot, and
+    // changes nothing; neither does a backup onto an existing file.
+    stack.start().ran().code(0);
+    deploy(&stack, "e2e.backup", "kept");
+    let file = stack.sb.path().join("one.tar.gz");
+    backup(&stack, &file, &[]);
+    let ids = (
+        stack.container_id(&stack.name),
+        stack.container_id(&stack.postgres_name()),
+    );
+    let out = stack.cmd().arg("restore").arg(&file).ran().code(2);
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    let out = stack.cmd().args(["upgrade", "--to", "9.9.9"]).ran().code(2);
+    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    assert_eq!(
+        (
+            stack.container_id(&stack.name),
+            stack.container_id(&stack.postgres_name())
+        ),
+        ids
+    );
+    assert!(databases(&stack).iter().all(|d| !d.contains("_previous_")));
+    assert!(
+        beside_storage(&stack)
+            .iter()
+            .all(|n| !n.contains(".restore-")),
+        "{:?}",
+        beside_storage(&stack)
+    );
+    assert_eq!(flows(&stack), vec!["e2e.backup/kept".to_string()]);
 }

@@ -162,7 +162,27 @@ impl Render for VerifyReport {
     }
 }
 
+/// A path that is not a file is refused before Docker is contacted.
+pub fn check_archive_path(file: &Path) -> Result<()> {
+    if file.is_file() {
+        return Ok(());
+    }
+    Err(crate::error::Error::usage(
+        format!(
+            "{} {}",
+            file.display(),
+            if file.exists() {
+                "is not a file"
+            } else {
+                "does not exist"
+            }
+        ),
+        "give the path of an archive written by `kestractl backup`",
+    ))
+}
+
 async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
+    check_archive_path(file)?;
     let progress = Progress::new();
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let engine = ctx.engine().await?;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::{running, start_args, work_dir};
+
 use crate::backup::create::served_now;
 use crate::backup::manifest::{Manifest, Served};
 use crate::backup::restore::{self as data, Aside};
@@ -100,6 +101,7 @@ async fn restore(
     progress: &Progress,
     started: Instant,
 ) -> Result<RestoreReport> {
+    super::check_archive_path(&args.file)?;
     let base = start_args(&args.images, args.images.image.clone(), &args.readiness);
     let stack = ctx.stack_settings(&flags_of(&base)).await?;
     let engine = ctx.engine().await?;

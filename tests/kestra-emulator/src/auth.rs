@@ -49,7 +49,7 @@ pub fn is_authenticated(state: &Shared, headers: &HeaderMap) -> bool {
         return false;
     };
     match basic_credentials(headers) {
-        Some((u, p)) => u == cfg.username && p == cfg.password,
+        Some((u, p)) => u == cfg.username && cfg.verifies(&p),
         None => false,
     }
 }

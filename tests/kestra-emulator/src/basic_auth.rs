@@ -3,8 +3,8 @@
 //! config"); otherwise whatever was set up earlier through `POST /api/v1/{tenant}/basicAuth` (the
 //! UI's setup page) is used as is. The filter, `/configs` and the setup route all read the store.
 //!
-//! Kestra keeps a salted bcrypt hash; the emulator keeps the password itself, since it only
-//! compares it and its database is a test fixture.
+//! Kestra keeps a salted hash (SHA-512 on 1.x, bcrypt on 2.0), never the password: so does the
+//! emulator (salted SHA-512), so a database dump of it holds no password, as a real one holds none.
 
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
@@ -19,18 +19,54 @@ pub const ERROR_KEY: &str = "kestra.server.authentication-configuration-error";
 
 const MAX_LEN: usize = 256;
 
+/// The stored credential: the username and a salted hash of the password.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub username: String,
+    password_hash: String,
+}
+
+impl Stored {
+    /// Whether `password` is the one whose hash is stored.
+    pub fn verifies(&self, password: &str) -> bool {
+        let mut parts = self.password_hash.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("sha512"), Some(salt), Some(digest)) => digest_of(salt, password) == digest,
+            _ => false,
+        }
+    }
+}
+
+fn digest_of(salt: &str, password: &str) -> String {
+    use sha2::{Digest, Sha512};
+    let mut h = Sha512::new();
+    h.update(salt.as_bytes());
+    h.update(password.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `sha512:<salt>:<hex digest>` with a new random salt.
+fn hash(password: &str) -> String {
+    use rand::RngExt;
+    let salt: String = (0..16)
+        .map(|_| format!("{:02x}", rand::rng().random::<u8>()))
+        .collect();
+    format!("sha512:{salt}:{}", digest_of(&salt, password))
+}
+
 /// The stored credential, if any.
-pub fn stored(store: &Store) -> Option<BasicAuth> {
+pub fn stored(store: &Store) -> Option<Stored> {
     let v = store.setting(SETTINGS_KEY)?;
-    Some(BasicAuth {
+    Some(Stored {
         username: v.get("username")?.as_str()?.to_string(),
-        password: v.get("password")?.as_str()?.to_string(),
+        password_hash: v.get("password")?.as_str()?.to_string(),
     })
 }
 
 /// `isBasicAuthInitialized`: a stored credential with neither part blank.
 pub fn is_initialized(store: &Store) -> bool {
-    stored(store).is_some_and(|c| !c.username.trim().is_empty() && !c.password.trim().is_empty())
+    stored(store)
+        .is_some_and(|c| !c.username.trim().is_empty() && !c.password_hash.trim().is_empty())
 }
 
 /// The config errors recorded at start (`GET /api/v1/basicAuthValidationErrors`).
@@ -125,7 +161,7 @@ pub async fn save(store: &Store, username: &str, password: &str) -> Result<()> {
     store
         .put_setting(
             SETTINGS_KEY,
-            json!({"username": username, "password": password}),
+            json!({"username": username, "password": hash(password)}),
         )
         .await
 }
@@ -173,6 +209,18 @@ pub async fn init(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_stored_hashed_and_still_verify() {
+        let stored = Stored {
+            username: "admin@kestra.io".into(),
+            password_hash: hash("Admin1234"),
+        };
+        assert!(!stored.password_hash.contains("Admin1234"));
+        assert!(stored.verifies("Admin1234"));
+        assert!(!stored.verifies("Admin12345"));
+        assert_ne!(hash("Admin1234"), hash("Admin1234"), "salted");
+    }
 
     #[test]
     fn email_rule() {

@@ -87,7 +87,7 @@ pub async fn create(
         }
         if let Some(current) = basic_auth::stored(&state.store) {
             let given = text_field(&obj, "currentPassword")?;
-            if given.as_deref() != Some(current.password.as_str()) {
+            if !given.as_deref().is_some_and(|g| current.verifies(g)) {
                 return Err(ApiError::validation_errors(
                     v,
                     vec![CURRENT_PASSWORD.to_string()],
