@@ -665,6 +665,10 @@ pub struct ConfigAddArgs {
     /// Replace an existing context of the same name
     #[arg(long)]
     pub overwrite: bool,
+
+    /// The Kestra image the local stack runs in this context (KESTRA_IMAGE and --image win)
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 // ---- auth (credentials in the OS keyring) ----

@@ -55,6 +55,10 @@ fn add(ctx: &Ctx, args: ConfigAddArgs) -> Result<Exit> {
     if let Some(u) = &g.username {
         validate::username(u).map_err(|m| Error::usage(m, "fix --username"))?;
     }
+    if let Some(image) = &args.image {
+        crate::settings::stack::validate_image(image)
+            .map_err(|m| Error::usage(m, "fix --image (e.g. kestra/kestra:2.0.5)"))?;
+    }
     let path = ctx.config_path()?;
     let mut config = ConfigFile::load(&path)?;
     if config.contexts.contains_key(&args.name) && !args.overwrite {
@@ -69,6 +73,7 @@ fn add(ctx: &Ctx, args: ConfigAddArgs) -> Result<Exit> {
             server: Some(crate::settings::display_url(&server)),
             tenant: g.tenant.clone(),
             username: g.username.clone(),
+            image: args.image.clone(),
         },
     );
     let becomes_current = args.make_current || config.current_context.is_none();

@@ -28,6 +28,10 @@ pub struct Context {
     pub tenant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The Kestra image the local stack runs for this context (`KESTRA_IMAGE` and `--image` win):
+    /// where `upgrade` pins the image it moved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// Where the config file lives: `KESTRACTL_CONFIG_DIR`, else the XDG config dir
@@ -273,6 +277,7 @@ mod tests {
                 server: Some("http://localhost:8080".into()),
                 tenant: None,
                 username: Some("admin@kestra.io".into()),
+                image: Some("kestra/kestra:1.3.25".into()),
             },
         );
         c.current_context = Some("local".into());

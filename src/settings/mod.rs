@@ -217,6 +217,22 @@ impl Layers<'_> {
     }
 }
 
+impl Layers<'_> {
+    /// The context the settings come from, when it exists in the config file (the same choice
+    /// as [`resolve`]: --context, KESTRACTL_CONTEXT, .env, then current-context).
+    fn selected_context(&self) -> Option<String> {
+        let name = first([
+            self.flag(&self.flags.context, "--context"),
+            self.env(&["KESTRACTL_CONTEXT"]),
+            self.dotenv(&["KESTRACTL_CONTEXT"]),
+        ])
+        .map(|c| c.value)
+        .or_else(|| self.config.current_context.clone())
+        .unwrap_or_else(|| DEFAULT_CONTEXT.into());
+        self.config.contexts.contains_key(&name).then_some(name)
+    }
+}
+
 fn first(candidates: impl IntoIterator<Item = Option<Candidate>>) -> Option<Candidate> {
     candidates.into_iter().flatten().next()
 }
@@ -507,6 +523,7 @@ mod tests {
                     server: Some(server.into()),
                     tenant: None,
                     username: username.map(Into::into),
+                    image: None,
                 },
             );
             self.config.current_context = Some(name.into());

@@ -86,7 +86,7 @@ pub fn validate_container_name(name: &str) -> std::result::Result<(), String> {
 }
 
 /// An image reference: no spaces, not empty. The engine checks the rest when it pulls.
-fn validate_image(image: &str) -> std::result::Result<(), String> {
+pub fn validate_image(image: &str) -> std::result::Result<(), String> {
     if image.is_empty() || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Err(format!(
             "`{image}` is not an image reference (e.g. kestra/kestra:v2.0.5)"
@@ -222,6 +222,10 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
     validate_container_name(&container.value).map_err(|m| invalid(&container.source, m))?;
 
     let image = pick(Some((&flags.image, "--image")), &["KESTRA_IMAGE"])
+        .or_else(|| {
+            let context = l.selected_context()?;
+            l.context_value(&context, |c| c.image.as_ref())
+        })
         .unwrap_or(default(DEFAULT_KESTRA_IMAGE));
     validate_image(&image.value).map_err(|m| invalid(&image.source, m))?;
     let pg_image = pick(
@@ -479,5 +483,61 @@ mod tests {
         assert_eq!(parse_memory("1.5gb").unwrap(), 3 << 29);
         assert!(parse_memory("").is_err());
         assert_eq!(parse_cpus("1.5").unwrap(), 1.5);
+    }
+}
+
+#[cfg(test)]
+mod context_image_tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::settings::{ConfigFile, Context, DotEnv, FlagValues};
+
+    fn image_with(env: &[(&str, &str)], context_image: Option<&str>) -> Resolved<String> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        let mut config = ConfigFile::default();
+        config.contexts.insert(
+            "prod".into(),
+            Context {
+                server: Some("http://localhost:8080".into()),
+                tenant: None,
+                username: None,
+                image: context_image.map(str::to_string),
+            },
+        );
+        config.current_context = Some("prod".into());
+        resolve_stack(
+            &Layers {
+                flags: &FlagValues::default(),
+                env: &lookup,
+                dotenv: &DotEnv::default(),
+                config: &config,
+                config_path: Path::new("/cfg/config.toml"),
+            },
+            &StackFlags::default(),
+            Path::new("/home/op"),
+        )
+        .unwrap()
+        .kestra_image
+    }
+
+    #[test]
+    fn the_context_pins_the_image_below_the_environment() {
+        let home = [("HOME", "/h")];
+        let pinned = image_with(&home, Some("kestra/kestra:2.0.5"));
+        assert_eq!(pinned.value, "kestra/kestra:2.0.5");
+        assert!(matches!(pinned.source, Source::Config { ref context, .. } if context == "prod"));
+        let env = image_with(
+            &[("HOME", "/h"), ("KESTRA_IMAGE", "kestra/kestra:1.3.25")],
+            Some("kestra/kestra:2.0.5"),
+        );
+        assert_eq!(env.value, "kestra/kestra:1.3.25");
+        let none = image_with(&home, None);
+        assert_eq!(none.value, DEFAULT_KESTRA_IMAGE);
+        assert_eq!(none.source, Source::Default);
     }
 }

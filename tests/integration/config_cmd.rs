@@ -220,3 +220,62 @@ fn config_list_works_even_when_the_current_settings_are_broken() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("http://a:1"));
 }
+
+#[test]
+fn a_context_pins_the_stack_image_below_kestra_image() {
+    let sb = Sandbox::new();
+    let out = add(
+        &sb,
+        &[
+            "pinned",
+            "--server",
+            "http://localhost:8080",
+            "--image",
+            "kestra kestra",
+        ],
+    );
+    out.assert_code(2);
+    assert!(
+        text(&out.stderr).contains("--image"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(sb.read_config().is_none(), "nothing written on a refusal");
+
+    add(
+        &sb,
+        &[
+            "pinned",
+            "--server",
+            "http://localhost:8080",
+            "--image",
+            "kestra/kestra:2.0.5",
+        ],
+    )
+    .assert_code(0);
+    assert!(
+        sb.read_config()
+            .unwrap()
+            .contains("image = \"kestra/kestra:2.0.5\"")
+    );
+    // `compose` renders the stack from the settings: the context's image.
+    let out = sb.cmd().arg("compose").output().unwrap();
+    out.assert_code(0);
+    assert!(
+        text(&out.stdout).contains("image: kestra/kestra:2.0.5"),
+        "{}",
+        text(&out.stdout)
+    );
+    // KESTRA_IMAGE wins over the context.
+    let out = sb
+        .cmd()
+        .arg("compose")
+        .env("KESTRA_IMAGE", "kestra/kestra:1.3.25")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("image: kestra/kestra:1.3.25"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -317,6 +317,8 @@ pub(super) async fn import_kestractl(ctx: &Ctx, args: &ImportKestractlArgs) -> R
             server: Some(c.server.clone()),
             tenant: c.tenant.clone(),
             username: c.username.clone(),
+            // The Go CLI knows no image; one pinned here stays.
+            image: config.contexts.get(&c.name).and_then(|x| x.image.clone()),
         };
         let action = match config.contexts.get(&c.name) {
             None => "created",

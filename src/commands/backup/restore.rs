@@ -150,6 +150,7 @@ async fn restore(
     let outcome = restore_checked(&plan, &unpacked, &work, &suffix, interrupts).await;
     let _ = std::fs::remove_dir_all(&work);
     let (served, kept) = outcome?;
+    super::pin_image(ctx, &plan.stack, &plan.image).await;
     Ok(RestoreReport {
         file: args.file.clone(),
         kestra_image: plan.image.clone(),

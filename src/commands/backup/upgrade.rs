@@ -260,7 +260,7 @@ async fn upgrade(
     };
     match switched {
         Ok((version, served)) => {
-            warn_if_settings_differ(ctx, &stack, &target);
+            super::pin_image(ctx, &stack, &target).await;
             Ok(UpgradeReport {
                 from_image: before.image.clone(),
                 from_version: before.version.clone(),
@@ -323,18 +323,6 @@ async fn switch(
         served.flows
     ));
     Ok((version, served))
-}
-
-/// A later plain `start` recreates Kestra on the image the settings name: if that is not the
-/// one now running, it would put the old Kestra on the upgraded database.
-pub fn warn_if_settings_differ(ctx: &Ctx, stack: &StackSettings, image: &str) {
-    if stack.kestra_image.value != image {
-        ctx.out.warn(&format!(
-            "the settings still name {} ({}): a later `kestractl start` would recreate Kestra \
-             on it. Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}",
-            stack.kestra_image.value, stack.kestra_image.source
-        ));
-    }
 }
 
 /// The previous image on the pre-upgrade data (from the backup), checked serving.
