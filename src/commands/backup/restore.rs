@@ -76,6 +76,9 @@ struct Plan<'a> {
     progress: &'a Progress,
     /// The Kestra image the restored stack runs.
     image: String,
+    /// `start`'s image options for this restore (the manifest's Postgres image on a machine
+    /// with no stack, unless one was named).
+    images: crate::cli::ImageArgs,
     /// The image Kestra ran before, to start it again on the previous data.
     previous_image: Option<String>,
     previous_running: bool,
@@ -109,6 +112,21 @@ async fn restore(
     let work = work_dir(&stack, &suffix);
     crate::fsutil::create_private_dir(&work)?;
     let staged = work.join("storage");
+    // Checking the dump needs pg_restore: the stack's Postgres, or its image for a throw-away
+    // container (fetched as `start` would, by --pull).
+    if !running(engine, &stack.postgres_container).await? {
+        let image = crate::stack::up::ensure_image(
+            engine,
+            &stack.postgres_image.value,
+            args.images.pull,
+            progress,
+        )
+        .await;
+        if let Err(e) = image {
+            let _ = std::fs::remove_dir_all(&work);
+            return Err(e);
+        }
+    }
     let checked = interrupts
         .guard(verify::unpack(
             &Tools {
@@ -134,9 +152,15 @@ async fn restore(
         .as_ref()
         .and_then(|c| c.config.as_ref())
         .and_then(|c| c.image.clone());
+    let mut images = args.images.clone();
+    let no_postgres = engine.inspect(&stack.postgres_container).await?.is_none();
+    if no_postgres && stack.postgres_image.source == crate::settings::Source::Default {
+        images.postgres_image = Some(unpacked.manifest.postgres.image.clone());
+    }
     let plan = Plan {
         ctx,
         args,
+        images,
         image: args
             .images
             .image
@@ -215,11 +239,7 @@ async fn restore_checked(
     let postgres_up = interrupts
         .guard(start_phase(
             ctx,
-            &start_args(
-                &plan.args.images,
-                Some(plan.image.clone()),
-                &plan.args.readiness,
-            ),
+            &start_args(&plan.images, Some(plan.image.clone()), &plan.args.readiness),
             plan.progress,
             Phase::PostgresOnly,
         ))
@@ -272,11 +292,7 @@ async fn load_and_start(
     .await?;
     start_phase(
         ctx,
-        &start_args(
-            &plan.args.images,
-            Some(plan.image.clone()),
-            &plan.args.readiness,
-        ),
+        &start_args(&plan.images, Some(plan.image.clone()), &plan.args.readiness),
         plan.progress,
         Phase::Full,
     )
@@ -362,7 +378,7 @@ async fn roll_back(plan: &Plan<'_>, aside: &Aside, cause: Error) -> Error {
     let back = if let (Some(image), true) = (&plan.previous_image, plan.previous_running) {
         match start_phase(
             ctx,
-            &start_args(&plan.args.images, Some(image.clone()), &plan.args.readiness),
+            &start_args(&plan.images, Some(image.clone()), &plan.args.readiness),
             plan.progress,
             Phase::Full,
         )
