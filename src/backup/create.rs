@@ -288,23 +288,19 @@ async fn copy(
     let storage = stack.storage_dir.value.clone();
     let partial_owned = partial.to_path_buf();
     let dump_owned = dump.to_path_buf();
-    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
     let consistency = if opts.consistent {
         "consistent"
     } else {
         "online"
     };
-    let write = tokio::task::spawn_blocking(move || {
+    let ticker = Ticker::new(progress, "writing the archive");
+    let (manifest, skipped) = super::ticker::blocking(&ticker, move |tick| {
         let mut w = Writer::create(&partial_owned)?;
-        w.append_file(DUMP_ENTRY, &dump_owned, &|n| {
-            let _ = tx.send(n);
-        })?;
+        w.append_file(DUMP_ENTRY, &dump_owned, tick)?;
         w.append_bytes(CONFIG_ENTRY, config.as_bytes())?;
         let base = dump_size;
         let skipped = if storage.is_dir() {
-            w.append_tree(STORAGE_PREFIX, &storage, &|n| {
-                let _ = tx.send(base + n);
-            })?
+            w.append_tree(STORAGE_PREFIX, &storage, &|n| tick(base + n))?
         } else {
             Vec::new()
         };
@@ -322,21 +318,8 @@ async fn copy(
         };
         w.finish(&manifest)?;
         Ok::<_, Error>((manifest, skipped))
-    });
-    let ticker = Ticker::new(progress, "writing the archive");
-    tokio::pin!(write);
-    let done = loop {
-        tokio::select! {
-            joined = &mut write => break joined,
-            changed = rx.changed() => {
-                if changed.is_ok() {
-                    ticker.tick(*rx.borrow());
-                }
-            }
-        }
-    };
-    let (manifest, skipped) =
-        done.map_err(|e| Error::other(format!("the archive writer failed: {e}")))??;
+    })
+    .await?;
     let total: u64 = manifest.entries.iter().map(|e| e.size).sum();
     progress.done(&format!(
         "{}; {} in {} entries",

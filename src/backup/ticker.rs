@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::error::{Error, Result};
 use crate::output::progress::Progress;
 
 /// `1.5 GiB`, `12.0 MiB`, `512 B`.
@@ -68,6 +69,33 @@ impl<'a> Ticker<'a> {
     pub fn done(&self, done: u64) -> String {
         line(&self.what, done, self.started.elapsed())
     }
+}
+
+/// Runs `work` on a blocking thread (file I/O and compression must not stall the signal
+/// watcher), turning the byte totals it reports into progress lines.
+pub async fn blocking<T: Send + 'static>(
+    ticker: &Ticker<'_>,
+    work: impl FnOnce(&dyn Fn(u64)) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let task = tokio::task::spawn_blocking(move || {
+        work(&|n| {
+            let _ = tx.send(n);
+        })
+    });
+    tokio::pin!(task);
+    let joined = loop {
+        tokio::select! {
+            biased;
+            joined = &mut task => break joined,
+            changed = rx.changed() => match changed {
+                Ok(()) => ticker.tick(*rx.borrow()),
+                // The sender is gone: the work has ended.
+                Err(_) => break (&mut task).await,
+            },
+        }
+    };
+    joined.map_err(|e| Error::other(format!("a background task failed: {e}")))?
 }
 
 #[cfg(test)]

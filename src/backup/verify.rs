@@ -32,6 +32,17 @@ pub struct Tools<'a> {
     pub image: &'a str,
 }
 
+impl<'a> Tools<'a> {
+    /// The stack's Postgres container, and its image for a throw-away one.
+    pub fn of(engine: &'a Engine, stack: &'a crate::settings::stack::StackSettings) -> Self {
+        Tools {
+            engine,
+            container: &stack.postgres_container,
+            image: &stack.postgres_image.value,
+        }
+    }
+}
+
 /// Reads and checks the archive at `file`, the dump into `dump`, storage files under `storage`
 /// when given (else checked only), then proves the dump readable.
 pub async fn unpack(
@@ -42,31 +53,17 @@ pub async fn unpack(
     progress: &Progress,
 ) -> Result<Unpacked> {
     let name = file.display().to_string();
-    let (tx, mut rx) = tokio::sync::watch::channel(0u64);
     let (file_owned, dump_owned) = (file.to_path_buf(), dump.to_path_buf());
     let storage_owned = storage.map(Path::to_path_buf);
-    let read = tokio::task::spawn_blocking(move || {
+    let ticker = Ticker::new(progress, &format!("checking {name}"));
+    let manifest = super::ticker::blocking(&ticker, move |tick| {
         let mut sink = Extract {
             dump: &dump_owned,
             storage: storage_owned.as_deref(),
         };
-        archive::read(&file_owned, &mut sink, &|n| {
-            let _ = tx.send(n);
-        })
-    });
-    let ticker = Ticker::new(progress, &format!("checking {name}"));
-    tokio::pin!(read);
-    let read = loop {
-        tokio::select! {
-            joined = &mut read => break joined,
-            changed = rx.changed() => {
-                if changed.is_ok() {
-                    ticker.tick(*rx.borrow());
-                }
-            }
-        }
-    };
-    let manifest = read.map_err(|e| Error::other(format!("the archive reader failed: {e}")))??;
+        archive::read(&file_owned, &mut sink, tick)
+    })
+    .await?;
     let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     progress.done(&format!(
         "{}; {} entries match their checksums",

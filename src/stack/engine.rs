@@ -298,78 +298,21 @@ impl Engine {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<(i64, String)> {
-        use tokio::io::AsyncWriteExt;
-        let what = format!(
-            "run {} in container {container}",
-            cmd.first().unwrap_or(&"")
-        );
-        let exec = self
-            .docker
-            .create_exec(
-                container,
-                CreateExecOptions {
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    cmd: Some(cmd.to_vec()),
-                    user: Some(user),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(|e| self.fail(&what, &e))?;
-        let started = self
-            .docker
-            .start_exec(&exec.id, None)
-            .await
-            .map_err(|e| self.fail(&what, &e))?;
-        let StartExecResults::Attached {
-            mut output,
-            mut input,
-        } = started
-        else {
+        let mut stdout = Vec::new();
+        let run = self.exec_streaming(container, user, cmd, Some(stdin), &mut stdout, &|_| {});
+        let Ok(ran) = tokio::time::timeout(timeout, run).await else {
             return Err(Error::engine(
-                format!("Docker did not attach to the command run in {container}"),
-                "check the Docker Engine (`docker info`)",
+                format!(
+                    "the command run in {container} did not finish in {}s",
+                    timeout.as_secs()
+                ),
+                format!("check the container (`docker logs {container}`)"),
             ));
         };
-        let run = async {
-            input.write_all(stdin).await?;
-            input.flush().await?;
-            let _ = input.shutdown().await;
-            let mut text = String::new();
-            while let Some(chunk) = output.next().await {
-                match chunk {
-                    Ok(c) => text.push_str(&c.to_string()),
-                    Err(e) => return Err(std::io::Error::other(describe(&e))),
-                }
-            }
-            Ok::<_, std::io::Error>(text)
-        };
-        let text = match tokio::time::timeout(timeout, run).await {
-            Ok(Ok(text)) => text,
-            Ok(Err(e)) => {
-                return Err(Error::engine(
-                    format!("Docker could not {what}: {e}"),
-                    "check the Docker Engine (`docker info`)",
-                ));
-            }
-            Err(_) => {
-                return Err(Error::engine(
-                    format!(
-                        "the command run in {container} did not finish in {}s",
-                        timeout.as_secs()
-                    ),
-                    format!("check the container (`docker logs {container}`)"),
-                ));
-            }
-        };
-        let info = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(|e| self.fail(&what, &e))?;
-        Ok((info.exit_code.unwrap_or(-1), text))
+        let (code, stderr) = ran?;
+        let mut text = String::from_utf8_lossy(&stdout).into_owned();
+        text.push_str(&stderr);
+        Ok((code, text))
     }
 
     /// Runs `cmd` as `user` in a running container with its standard input fed from `stdin` and

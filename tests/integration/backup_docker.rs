@@ -105,50 +105,31 @@ fn run_execution(stack: &Stack, ns: &str, id: &str) {
         .code(0);
 }
 
-/// The flows the server serves, as `namespace/id`, sorted.
-fn flows(stack: &Stack) -> Vec<String> {
-    let body = api_ok(
-        stack,
-        "GET",
-        "/api/v1/main/flows/search?size=100&page=1",
-        None,
-        "",
-    );
+/// What a search route of the server returns, one line per result, sorted.
+fn search(stack: &Stack, route: &str, line: impl Fn(&serde_json::Value) -> String) -> Vec<String> {
+    let body = api_ok(stack, "GET", &format!("{route}?size=100&page=1"), None, "");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let mut out: Vec<String> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{}/{}",
-                f["namespace"].as_str().unwrap(),
-                f["id"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut out: Vec<String> = v["results"].as_array().unwrap().iter().map(line).collect();
     out.sort();
     out
 }
 
-/// The executions the server serves, as their ids, sorted.
+/// The flows the server serves, as `namespace/id`.
+fn flows(stack: &Stack) -> Vec<String> {
+    search(stack, "/api/v1/main/flows/search", |f| {
+        format!(
+            "{}/{}",
+            f["namespace"].as_str().unwrap(),
+            f["id"].as_str().unwrap()
+        )
+    })
+}
+
+/// The executions the server serves, as their ids.
 fn executions(stack: &Stack) -> Vec<String> {
-    let body = api_ok(
-        stack,
-        "GET",
-        "/api/v1/main/executions/search?size=100&page=1",
-        None,
-        "",
-    );
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let mut out: Vec<String> = v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    out.sort();
-    out
+    search(stack, "/api/v1/main/executions/search", |e| {
+        e["id"].as_str().unwrap().to_string()
+    })
 }
 
 fn server_version(stack: &Stack) -> String {
@@ -300,17 +281,13 @@ fn docker_backup_remove_everything_and_restore_brings_back_flows_executions_and_
         "the Postgres password is in the archive"
     );
     // A second backup never overwrites the first.
-    let out = stack
+    stack
         .cmd()
         .args(["backup", "--file"])
         .arg(&file)
         .ran()
-        .code(2);
-    assert!(
-        text(&out.stderr).contains("already exists"),
-        "{}",
-        text(&out.stderr)
-    );
+        .code(2)
+        .says("already exists");
 
     let out = stack
         .cmd()
@@ -449,28 +426,20 @@ fn docker_damaged_archives_are_refused_before_anything_is_touched() {
         assert_eq!(beside_storage(&stack), dirs);
         assert_eq!(flows(&stack), served);
     }
-    let out = stack
+    stack
         .cmd()
         .args(["restore", "--yes"])
         .arg(&damaged[2])
         .ran()
-        .code(5);
-    assert!(
-        text(&out.stderr).contains("`kestractl-backup/9`"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = stack
+        .code(5)
+        .says("`kestractl-backup/9`");
+    stack
         .cmd()
         .args(["backup", "verify"])
         .arg(&damaged[0])
         .ran()
-        .code(5);
-    assert!(
-        text(&out.stderr).contains("truncated"),
-        "{}",
-        text(&out.stderr)
-    );
+        .code(5)
+        .says("truncated");
 }
 
 #[test]
@@ -687,41 +656,36 @@ fn docker_backup_commands_refuse_what_they_cannot_do_and_change_nothing() {
     let stack = Stack::new();
     // No stack: nothing to back up, nothing to upgrade; no container or volume appears.
     let file = stack.sb.path().join("none.tar.gz");
-    let out = stack
+    stack
         .cmd()
         .args(["backup", "--file"])
         .arg(&file)
         .ran()
-        .code(3);
-    assert!(
-        text(&out.stderr).contains("is not running, and the backup is taken from it"),
-        "{}",
-        text(&out.stderr)
-    );
+        .code(3)
+        .says("is not running, and the backup is taken from it");
     assert!(!file.exists());
-    let out = stack
+    stack
         .cmd()
         .args(["upgrade", "--to", "2.0.5", "--yes"])
         .ran()
-        .code(3);
-    assert!(
-        text(&out.stderr).contains("there is no Kestra container"),
-        "{}",
-        text(&out.stderr)
-    );
+        .code(3)
+        .says("there is no Kestra container");
     // An archive that does not exist, or a folder.
     for (path, says) in [
         (stack.sb.path().join("missing.tar.gz"), "does not exist"),
         (stack.sb.path().to_path_buf(), "is not a file"),
     ] {
         for args in [vec!["backup", "verify"], vec!["restore", "--yes"]] {
-            let out = stack.cmd().args(&args).arg(&path).ran().code(2);
-            assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+            stack.cmd().args(&args).arg(&path).ran().code(2).says(says);
         }
     }
     // upgrade needs a target.
-    let out = stack.cmd().args(["upgrade", "--yes"]).ran().code(2);
-    assert!(text(&out.stderr).contains("--to"), "{}", text(&out.stderr));
+    stack
+        .cmd()
+        .args(["upgrade", "--yes"])
+        .ran()
+        .code(2)
+        .says("--to");
     assert!(
         !docker(&["inspect", &stack.postgres_name()])
             .status
@@ -743,10 +707,19 @@ fn docker_backup_commands_refuse_what_they_cannot_do_and_change_nothing() {
         stack.container_id(&stack.name),
         stack.container_id(&stack.postgres_name()),
     );
-    let out = stack.cmd().arg("restore").arg(&file).ran().code(2);
-    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
-    let out = stack.cmd().args(["upgrade", "--to", "9.9.9"]).ran().code(2);
-    assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
+    stack
+        .cmd()
+        .arg("restore")
+        .arg(&file)
+        .ran()
+        .code(2)
+        .says("--yes");
+    stack
+        .cmd()
+        .args(["upgrade", "--to", "9.9.9"])
+        .ran()
+        .code(2)
+        .says("--yes");
     assert_eq!(
         (
             stack.container_id(&stack.name),

@@ -233,6 +233,14 @@ impl Ran {
         self.0.assert_code(expected);
         self
     }
+
+    /// Asserts that standard error says `part`.
+    #[track_caller]
+    pub fn says(self, part: &str) -> Self {
+        let stderr = text(&self.0.stderr);
+        assert!(stderr.contains(part), "stderr lacks {part:?}:\n{stderr}");
+        self
+    }
 }
 
 impl std::ops::Deref for Ran {

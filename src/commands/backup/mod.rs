@@ -188,11 +188,7 @@ async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
     let engine = ctx.engine().await?;
     let work = tempfile_dir(file)?;
     let unpacked = verify::unpack(
-        &Tools {
-            engine,
-            container: &stack.postgres_container,
-            image: &stack.postgres_image.value,
-        },
+        &Tools::of(engine, &stack),
         file,
         &work.join("postgres.dump"),
         None,

@@ -129,11 +129,7 @@ async fn restore(
     }
     let checked = interrupts
         .guard(verify::unpack(
-            &Tools {
-                engine,
-                container: &stack.postgres_container,
-                image: &stack.postgres_image.value,
-            },
+            &Tools::of(engine, &stack),
             &args.file,
             &work.join("postgres.dump"),
             Some(&staged),

@@ -415,11 +415,7 @@ async fn restore_backup(
     crate::fsutil::create_private_dir(&work)?;
     let result = async {
         let unpacked = verify::unpack(
-            &Tools {
-                engine,
-                container: &stack.postgres_container,
-                image: &stack.postgres_image.value,
-            },
+            &Tools::of(engine, stack),
             file,
             &work.join("postgres.dump"),
             Some(&work.join("storage")),
