@@ -100,7 +100,12 @@ impl Writer {
 
     /// Appends the file at `source` as `name`. A file that shrinks while it is copied (Kestra
     /// writing during an online backup) is an error that says how to avoid it.
-    pub fn append_file(&mut self, name: &str, source: &Path, on_bytes: &dyn Fn(u64)) -> Result<()> {
+    pub fn append_file(
+        &mut self,
+        name: &str,
+        source: &Path,
+        on_bytes: &dyn Fn(u64) -> bool,
+    ) -> Result<()> {
         let file = File::open(source).map_err(|e| Error::io("cannot read", source, e))?;
         let meta = file
             .metadata()
@@ -157,7 +162,7 @@ impl Writer {
         &mut self,
         prefix: &str,
         dir: &Path,
-        on_bytes: &dyn Fn(u64),
+        on_bytes: &dyn Fn(u64) -> bool,
     ) -> Result<Vec<String>> {
         let mut skipped = Vec::new();
         let mut files = Vec::new();
@@ -205,18 +210,20 @@ impl Writer {
     }
 }
 
-/// Reports a running byte count as bytes are read.
+/// Reports a running byte count as bytes are read, and stops (an error) when told to.
 struct Progressing<'a, R> {
     inner: R,
     seen: u64,
-    on_bytes: &'a dyn Fn(u64),
+    on_bytes: &'a dyn Fn(u64) -> bool,
 }
 
 impl<R: Read> Read for Progressing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.seen += n as u64;
-        (self.on_bytes)(self.seen);
+        if !(self.on_bytes)(self.seen) {
+            return Err(io::Error::other("stopped by a signal"));
+        }
         Ok(n)
     }
 }
@@ -311,7 +318,7 @@ impl Sink for Discard {
 
 /// Reads the whole archive at `path`: every entry into `sink`, its size and checksum against the
 /// manifest, the gzip stream to its end (its CRC). Returns the manifest once all of it agrees.
-pub fn read(path: &Path, sink: &mut dyn Sink, on_bytes: &dyn Fn(u64)) -> Result<Manifest> {
+pub fn read(path: &Path, sink: &mut dyn Sink, on_bytes: &dyn Fn(u64) -> bool) -> Result<Manifest> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -462,9 +469,9 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", storage.join("link")).unwrap();
         let out = dir.join("b.tar.gz");
         let mut w = Writer::create(&out).unwrap();
-        w.append_file(DUMP_ENTRY, &dump, &|_| {}).unwrap();
+        w.append_file(DUMP_ENTRY, &dump, &|_| true).unwrap();
         w.append_bytes(CONFIG_ENTRY, b"kestra: {}\n").unwrap();
-        let skipped = w.append_tree(STORAGE_PREFIX, &storage, &|_| {}).unwrap();
+        let skipped = w.append_tree(STORAGE_PREFIX, &storage, &|_| true).unwrap();
         #[cfg(unix)]
         assert_eq!(skipped, vec!["link".to_string()]);
         let m = manifest_for(w.entries().to_vec());
@@ -482,7 +489,7 @@ mod tests {
             let mode = std::fs::metadata(&out).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let m = read(&out, &mut Discard, &|_| {}).unwrap();
+        let m = read(&out, &mut Discard, &|_| true).unwrap();
         assert_eq!(m.entries.len(), 4);
         let staged = dir.path().join("staged");
         let dump = dir.path().join("dump.out");
@@ -492,7 +499,7 @@ mod tests {
                 dump: &dump,
                 storage: Some(&staged),
             },
-            &|_| {},
+            &|_| true,
         )
         .unwrap();
         assert_eq!(
@@ -517,14 +524,14 @@ mod tests {
         let bytes = std::fs::read(&out).unwrap();
         let cut = dir.path().join("cut.tar.gz");
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-        let e = read(&cut, &mut Discard, &|_| {}).unwrap_err();
+        let e = read(&cut, &mut Discard, &|_| true).unwrap_err();
         assert_eq!(e.exit(), crate::error::Exit::InvalidInput, "{e}");
         for at in [bytes.len() / 3, bytes.len() - 10] {
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x40;
             let path = dir.path().join(format!("flip{at}.tar.gz"));
             std::fs::write(&path, &flipped).unwrap();
-            let e = read(&path, &mut Discard, &|_| {}).unwrap_err();
+            let e = read(&path, &mut Discard, &|_| true).unwrap_err();
             assert_eq!(e.exit(), crate::error::Exit::InvalidInput, "{e}");
             assert!(e.message().contains("cannot be used"), "{e}");
         }

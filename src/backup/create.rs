@@ -188,19 +188,19 @@ pub async fn create(
     }
     let partial = sibling(file, ".partial");
     let dump = sibling(file, ".dump.partial");
-    let copied = interrupts
-        .guard(copy(
-            engine,
-            stack,
-            opts,
-            &partial,
-            &dump,
-            kestra.clone(),
-            postgres.clone(),
-            served.clone(),
-            progress,
-        ))
-        .await;
+    let copied = copy(
+        engine,
+        stack,
+        opts,
+        &partial,
+        &dump,
+        kestra.clone(),
+        postgres.clone(),
+        served.clone(),
+        progress,
+        interrupts,
+    )
+    .await;
     let _ = std::fs::remove_file(&dump);
     let mut downtime = None;
     if let Some(at) = stopped_at.filter(|_| !opts.keep_stopped) {
@@ -276,48 +276,55 @@ async fn copy(
     postgres: Part,
     served: Option<Served>,
     progress: &Progress,
+    interrupts: &Interrupts,
 ) -> Result<(Manifest, Vec<String>)> {
     let ticker = Ticker::new(progress, "dumping Postgres");
-    let dump_size = postgres::dump(engine, stack, dump, &|n| ticker.tick(n)).await?;
+    let dump_size = interrupts
+        .guard(postgres::dump(engine, stack, dump, &|n| ticker.tick(n)))
+        .await?;
     progress.done(&ticker.done(dump_size));
 
     // The configuration as Kestra reads it, with placeholders where the passwords are.
     let redacted = Secret::new(REDACTED.to_string());
     let config = kestra_config::render_for_stack(stack, opts.username, &redacted, &redacted)?;
-
     let storage = stack.storage_dir.value.clone();
-    let partial_owned = partial.to_path_buf();
-    let dump_owned = dump.to_path_buf();
+    let (partial, dump) = (partial.to_path_buf(), dump.to_path_buf());
     let consistency = if opts.consistent {
         "consistent"
     } else {
         "online"
     };
     let ticker = Ticker::new(progress, "writing the archive");
-    let (manifest, skipped) = super::ticker::blocking(&ticker, move |tick| {
-        let mut w = Writer::create(&partial_owned)?;
-        w.append_file(DUMP_ENTRY, &dump_owned, tick)?;
-        w.append_bytes(CONFIG_ENTRY, config.as_bytes())?;
-        let base = dump_size;
-        let skipped = if storage.is_dir() {
-            w.append_tree(STORAGE_PREFIX, &storage, &|n| tick(base + n))?
-        } else {
-            Vec::new()
-        };
-        let manifest = Manifest {
-            format: FORMAT.into(),
-            created_at: time::OffsetDateTime::now_utc()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            kestractl_version: env!("CARGO_PKG_VERSION").into(),
-            consistency: consistency.into(),
-            kestra,
-            postgres,
-            served,
-            entries: w.entries().to_vec(),
-        };
-        w.finish(&manifest)?;
-        Ok::<_, Error>((manifest, skipped))
+    let (manifest, skipped) = super::ticker::blocking(&ticker, Some(interrupts), move |tick| {
+        let written = (|| {
+            let mut w = Writer::create(&partial)?;
+            w.append_file(DUMP_ENTRY, &dump, tick)?;
+            w.append_bytes(CONFIG_ENTRY, config.as_bytes())?;
+            let skipped = if storage.is_dir() {
+                w.append_tree(STORAGE_PREFIX, &storage, &|n| tick(dump_size + n))?
+            } else {
+                Vec::new()
+            };
+            let manifest = Manifest {
+                format: FORMAT.into(),
+                created_at: time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                kestractl_version: env!("CARGO_PKG_VERSION").into(),
+                consistency: consistency.into(),
+                kestra,
+                postgres,
+                served,
+                entries: w.entries().to_vec(),
+            };
+            w.finish(&manifest)?;
+            Ok::<_, Error>((manifest, skipped))
+        })();
+        if written.is_err() {
+            // Whatever stopped it (a signal included), nothing half-written stays.
+            let _ = std::fs::remove_file(&partial);
+        }
+        written
     })
     .await?;
     let total: u64 = manifest.entries.iter().map(|e| e.size).sum();

@@ -1,10 +1,12 @@
 //! Byte counts and rates for the progress line of long copies. The formatting is pure.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;
+use crate::signals::Interrupts;
 
 /// `1.5 GiB`, `12.0 MiB`, `512 B`.
 pub fn bytes(n: u64) -> String {
@@ -72,22 +74,40 @@ impl<'a> Ticker<'a> {
 }
 
 /// Runs `work` on a blocking thread (file I/O and compression must not stall the signal
-/// watcher), turning the byte totals it reports into progress lines.
+/// watcher), turning the byte totals it reports into progress lines. The callback `work` is
+/// given answers whether to go on: on a signal it answers no, `work` stops at its next read, and
+/// this returns [`Error::interrupted`] once the thread has ended (nothing is left writing).
 pub async fn blocking<T: Send + 'static>(
     ticker: &Ticker<'_>,
-    work: impl FnOnce(&dyn Fn(u64)) -> Result<T> + Send + 'static,
+    interrupts: Option<&Interrupts>,
+    work: impl FnOnce(&dyn Fn(u64) -> bool) -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let (tx, mut rx) = tokio::sync::watch::channel(0u64);
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let stop = cancelled.clone();
     let task = tokio::task::spawn_blocking(move || {
         work(&|n| {
             let _ = tx.send(n);
+            !stop.load(Ordering::Relaxed)
         })
     });
     tokio::pin!(task);
+    let signal = async {
+        match interrupts {
+            Some(i) => i.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(signal);
     let joined = loop {
         tokio::select! {
             biased;
             joined = &mut task => break joined,
+            () = &mut signal => {
+                cancelled.store(true, Ordering::Relaxed);
+                let _ = (&mut task).await;
+                return Err(Error::interrupted(""));
+            }
             changed = rx.changed() => match changed {
                 Ok(()) => ticker.tick(*rx.borrow()),
                 // The sender is gone: the work has ended.

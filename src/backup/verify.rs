@@ -11,6 +11,7 @@ use super::manifest::Manifest;
 use super::ticker::Ticker;
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;
+use crate::signals::Interrupts;
 use crate::stack::engine::Engine;
 use crate::stack::health::{self, ContainerState};
 
@@ -51,12 +52,13 @@ pub async fn unpack(
     dump: &Path,
     storage: Option<&Path>,
     progress: &Progress,
+    interrupts: Option<&Interrupts>,
 ) -> Result<Unpacked> {
     let name = file.display().to_string();
     let (file_owned, dump_owned) = (file.to_path_buf(), dump.to_path_buf());
     let storage_owned = storage.map(Path::to_path_buf);
     let ticker = Ticker::new(progress, &format!("checking {name}"));
-    let manifest = super::ticker::blocking(&ticker, move |tick| {
+    let manifest = super::ticker::blocking(&ticker, interrupts, move |tick| {
         let mut sink = Extract {
             dump: &dump_owned,
             storage: storage_owned.as_deref(),
@@ -71,7 +73,10 @@ pub async fn unpack(
         manifest.entries.len()
     ));
     progress.step("reading the database dump with pg_restore --list");
-    let objects = list_dump(tools, dump, &name).await?;
+    let objects = match interrupts {
+        Some(i) => i.guard(list_dump(tools, dump, &name)).await?,
+        None => list_dump(tools, dump, &name).await?,
+    };
     progress.done(&format!(
         "the database dump is readable ({objects} objects)"
     ));

@@ -413,14 +413,23 @@ impl Engine {
             stdout.flush().await?;
             Ok::<_, std::io::Error>(stderr)
         };
-        let (fed, drained) = tokio::join!(feed, drain);
+        // Both at once; once the command's output ends (it has exited, e.g. `pg_restore --list`
+        // after the table of contents), feeding it stops: the rest would go nowhere.
+        tokio::pin!(feed, drain);
+        let mut fed = None;
+        let drained = loop {
+            tokio::select! {
+                result = &mut feed, if fed.is_none() => fed = Some(result),
+                drained = &mut drain => break drained,
+            }
+        };
         let stderr = drained.map_err(|e| {
             Error::engine(
                 format!("Docker could not {what}: {e}"),
                 "check the Docker Engine (`docker info`) and the free disk space",
             )
         })?;
-        if let Err(e) = fed {
+        if let Some(Err(e)) = fed {
             // The command may have ended early (an error in its input): its own words say why.
             tracing::debug!("feeding {what}: {e}");
         }

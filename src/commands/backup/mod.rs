@@ -183,6 +183,8 @@ pub fn check_archive_path(file: &Path) -> Result<()> {
 
 async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
     check_archive_path(file)?;
+    let interrupts =
+        Interrupts::catch("interrupt received: removing the extracted dump before stopping")?;
     let progress = Progress::new();
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let engine = ctx.engine().await?;
@@ -193,6 +195,7 @@ async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
         &work.join("postgres.dump"),
         None,
         &progress,
+        Some(&interrupts),
     )
     .await;
     let _ = std::fs::remove_dir_all(&work);

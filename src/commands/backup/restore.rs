@@ -127,15 +127,15 @@ async fn restore(
             return Err(e);
         }
     }
-    let checked = interrupts
-        .guard(verify::unpack(
-            &Tools::of(engine, &stack),
-            &args.file,
-            &work.join("postgres.dump"),
-            Some(&staged),
-            progress,
-        ))
-        .await;
+    let checked = verify::unpack(
+        &Tools::of(engine, &stack),
+        &args.file,
+        &work.join("postgres.dump"),
+        Some(&staged),
+        progress,
+        Some(interrupts),
+    )
+    .await;
     let unpacked = match checked {
         Ok(u) => u,
         Err(e) => {

@@ -420,6 +420,8 @@ async fn restore_backup(
             &work.join("postgres.dump"),
             Some(&work.join("storage")),
             progress,
+            // A rollback finishes whatever arrives.
+            None,
         )
         .await?;
         // The upgraded (migrated) data goes aside while the backup loads, then away.
