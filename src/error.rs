@@ -58,7 +58,8 @@ pub enum Kind {
     Io,
     /// Writing to stdout failed because the reader went away (`kestractl … | head`): quiet exit.
     BrokenPipe,
-    /// A backup archive that cannot be used: damaged, truncated or of an unknown format (exit 5).
+    /// An input file that cannot be used (exit 5): a backup archive damaged, truncated or of an
+    /// unknown format; a services manifest that is not JSON.
     Damaged,
     /// Ctrl-C.
     Interrupted,

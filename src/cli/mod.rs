@@ -107,6 +107,10 @@ pub enum Command {
     /// Print the docker-compose file equivalent to the current settings (no secrets inline)
     Compose,
 
+    /// The ops repository's services-manifest entry (kestra-orchestrator, stack tools); --merge FILE updates it in place
+    #[command(long_about = MANIFEST_LONG)]
+    Manifest(ManifestArgs),
+
     /// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
     #[command(long_about = BACKUP_LONG, args_conflicts_with_subcommands = true)]
     Backup(BackupArgs),
@@ -260,6 +264,23 @@ refuses the credentials, it rolls back: the previous image on the pre-upgrade da
 storage, restored from the backup and checked serving. --no-backup skips the backup (and so \
 any rollback of the data).\n\n\
 Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start` keeps it.";
+
+const MANIFEST_LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
+needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status and \
+logs commands, the health URL on the management port, the UI URL, the ports and the \
+container names, from the same settings `start` uses (.env, environment).\n\n\
+--merge FILE inserts or updates that one entry in an existing manifest (a JSON list of \
+services, or an object holding one, e.g. under `services`), leaving every other entry as the \
+text it was, and writes the file atomically with its permissions kept. A second run changes \
+nothing. A file that is not JSON, or holds no list, is refused with the line and column and \
+left untouched (exit 5).";
+
+#[derive(Debug, Clone, Args)]
+pub struct ManifestArgs {
+    /// Insert or update the entry in this manifest file instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<std::path::PathBuf>,
+}
 
 /// `start`'s image options, for the commands that (re)create the stack: `restore`, `upgrade`.
 #[derive(Debug, Clone, Args)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod doctor;
 pub mod executions;
 pub mod flows;
+pub mod manifest;
 pub mod server;
 pub mod stack;
 
@@ -299,6 +300,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             stack::start::run(ctx, &args).await
         }
         Command::Compose => stack::compose::run(ctx).await,
+        Command::Manifest(args) => manifest::run(ctx, &args).await,
         Command::Backup(args) => backup::run(ctx, &args).await,
         Command::Restore(args) => backup::restore::run(ctx, &args).await,
         Command::Upgrade(args) => backup::upgrade::run(ctx, &args).await,

@@ -24,6 +24,7 @@ mod faults;
 mod flows_deploy;
 mod fuzz_regressions;
 mod hostile;
+mod manifest_cmd;
 mod operator;
 mod rotate_api;
 mod secret_leak;

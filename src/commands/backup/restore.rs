@@ -143,40 +143,45 @@ async fn restore(
             return Err(nothing_changed(e));
         }
     };
-    let kestra = engine.inspect(&stack.kestra_container.value).await?;
-    let previous_image = kestra
-        .as_ref()
-        .and_then(|c| c.config.as_ref())
-        .and_then(|c| c.image.clone());
-    let mut images = args.images.clone();
-    let no_postgres = engine.inspect(&stack.postgres_container).await?.is_none();
-    if no_postgres && stack.postgres_image.source == crate::settings::Source::Default {
-        images.postgres_image = Some(unpacked.manifest.postgres.image.clone());
+    // From here on the staging folder goes whatever happens.
+    let outcome = async {
+        let kestra = engine.inspect(&stack.kestra_container.value).await?;
+        let previous_image = kestra
+            .as_ref()
+            .and_then(|c| c.config.as_ref())
+            .and_then(|c| c.image.clone());
+        let mut images = args.images.clone();
+        let no_postgres = engine.inspect(&stack.postgres_container).await?.is_none();
+        if no_postgres && stack.postgres_image.source == crate::settings::Source::Default {
+            images.postgres_image = Some(unpacked.manifest.postgres.image.clone());
+        }
+        let plan = Plan {
+            ctx,
+            args,
+            images,
+            image: args
+                .images
+                .image
+                .clone()
+                .unwrap_or_else(|| unpacked.manifest.kestra.image.clone()),
+            previous_running: running(engine, &stack.kestra_container.value).await?,
+            previous_image,
+            stack: stack.clone(),
+            progress,
+        };
+        let (served, kept) = restore_checked(&plan, &unpacked, &work, &suffix, interrupts).await?;
+        super::pin_image(ctx, &plan.stack, &plan.image).await;
+        Ok::<_, Error>((served, kept, plan.image))
     }
-    let plan = Plan {
-        ctx,
-        args,
-        images,
-        image: args
-            .images
-            .image
-            .clone()
-            .unwrap_or_else(|| unpacked.manifest.kestra.image.clone()),
-        previous_running: running(engine, &stack.kestra_container.value).await?,
-        previous_image,
-        stack,
-        progress,
-    };
-    let outcome = restore_checked(&plan, &unpacked, &work, &suffix, interrupts).await;
+    .await;
     let _ = std::fs::remove_dir_all(&work);
-    let (served, kept) = outcome?;
-    super::pin_image(ctx, &plan.stack, &plan.image).await;
+    let (served, kept, image) = outcome?;
     Ok(RestoreReport {
         file: args.file.clone(),
-        kestra_image: plan.image.clone(),
+        kestra_image: image,
         served,
         kept,
-        url: plan.stack.local_url(),
+        url: stack.local_url(),
         elapsed_ms: started.elapsed().as_millis(),
     })
 }

@@ -1,0 +1,101 @@
+//! `kestractl manifest [--merge FILE]`: the ops repository's services-manifest entry for this
+//! stack, printed, or merged into an existing manifest without touching its other entries.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cli::ManifestArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::output::{Output, Render};
+use crate::settings::stack::StackFlags;
+use crate::stack::manifest::{self, MergeError, Merged};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MergeReport {
+    file: PathBuf,
+    id: &'static str,
+    action: Merged,
+}
+
+impl Render for MergeReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let what = match self.action {
+            Merged::Added => "added to",
+            Merged::Updated => "updated in",
+            Merged::Unchanged => "already up to date in",
+        };
+        out.print(&format!("{} {what} {}\n", self.id, self.file.display()))
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: &ManifestArgs) -> Result<Exit> {
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    let entry = manifest::entry(&stack);
+    let Some(file) = &args.merge else {
+        let text = serde_json::to_string_pretty(&entry).map_err(anyhow::Error::from)?;
+        ctx.out.print(&format!("{text}\n"))?;
+        return Ok(Exit::Ok);
+    };
+    let action = merge_into(file, &entry)?;
+    ctx.out.emit(&MergeReport {
+        file: file.clone(),
+        id: manifest::SERVICE_ID,
+        action,
+    })?;
+    Ok(Exit::Ok)
+}
+
+fn merge_into(file: &Path, entry: &serde_json::Value) -> Result<Merged> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::usage(
+                format!("{} does not exist", file.display()),
+                format!(
+                    "--merge updates an existing manifest; start one with `echo '[]' > {}`, or \
+                     print the entry alone with `kestractl manifest`",
+                    file.display()
+                ),
+            ));
+        }
+        Err(e) => return Err(Error::io("cannot read", file, e)),
+    };
+    let unchanged = "fix it and run again; it was not changed";
+    let (merged, action) = manifest::merge(&text, entry).map_err(|e| match e {
+        MergeError::Invalid(why) => Error::damaged(
+            format!("{} is not valid JSON: {why}", file.display()),
+            unchanged,
+        ),
+        MergeError::NoList => Error::damaged(
+            format!(
+                "{} holds no list of services (a JSON list, or an object with one, e.g. under \
+                 `services`)",
+                file.display()
+            ),
+            unchanged,
+        ),
+    })?;
+    if action != Merged::Unchanged {
+        crate::fsutil::write_atomic(file, merged.as_bytes(), mode_of(file))?;
+    }
+    Ok(action)
+}
+
+/// The file keeps its permissions.
+fn mode_of(file: &Path) -> Option<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(file)
+            .ok()
+            .map(|m| m.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        None
+    }
+}
