@@ -15,6 +15,9 @@ pub enum Exit {
     Auth = 4,
     InvalidInput = 5,
     ExecutionUnsuccessful = 6,
+    /// A port or container name the stack needs is taken: the caller (an ops repository's
+    /// start-stacks script) may go on with its other services.
+    Taken = 7,
     Interrupted = 130,
 }
 
@@ -61,6 +64,8 @@ pub enum Kind {
     /// An input file that cannot be used (exit 5): a backup archive damaged, truncated or of an
     /// unknown format; a services manifest that is not JSON.
     Damaged,
+    /// A port or container name the stack needs is held by something else (exit 7).
+    Taken,
     /// Ctrl-C.
     Interrupted,
     /// Anything else; a bug or an environment problem without a specific fix.
@@ -77,6 +82,7 @@ impl Kind {
             Kind::BrokenPipe => Exit::Ok,
             Kind::Interrupted => Exit::Interrupted,
             Kind::Damaged => Exit::InvalidInput,
+            Kind::Taken => Exit::Taken,
             Kind::Settings
             | Kind::Unsafe
             | Kind::Unreachable
@@ -179,6 +185,7 @@ impl Error {
         keyring => Keyring,
         rotation => Rotation,
         damaged => Damaged,
+        taken => Taken,
     }
 
     pub fn rejected(message: impl Into<String>, hint: impl Into<String>, exit: Exit) -> Self {

@@ -92,7 +92,8 @@ pub enum Command {
     Start(StartArgs),
 
     /// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
-    Status,
+    #[command(long_about = STATUS_LONG)]
+    Status(StatusArgs),
 
     /// Show the containers' logs, both interleaved with a prefix by default
     Logs(LogsArgs),
@@ -265,9 +266,24 @@ storage, restored from the backup and checked serving. --no-backup skips the bac
 any rollback of the data).\n\n\
 Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start` keeps it.";
 
+const STATUS_LONG: &str = "State, health, uptime, image and image id, ports, CPU and memory of \
+both containers, Kestra's version and whether the credentials work, and the URLs (UI, \
+management, health). Exit 0 when ready, 3 when not.\n\n\
+--probe is for service launchers and health-check scripts: one request to Kestra's management \
+/health (2 s timeout), and only when that does not answer, the container's state from Docker. \
+Exit 0 when /health says UP; 3 when it says otherwise, or does not answer (the output says the \
+container's state: running, exited, missing); 1 when neither /health nor Docker answers.";
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// One fast health check for launchers: management /health, else the container's state
+    #[arg(long)]
+    pub probe: bool,
+}
+
 const MANIFEST_LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
-needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status and \
-logs commands, the health URL on the management port, the UI URL, the ports and the \
+needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status \
+(`status --probe`) and logs commands, the health URL on the management port, the UI URL, the ports and the \
 container names, from the same settings `start` uses (.env, environment).\n\n\
 --merge FILE inserts or updates that one entry in an existing manifest (a JSON list of \
 services, or an object holding one, e.g. under `services`), leaving every other entry as the \

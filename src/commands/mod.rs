@@ -292,7 +292,7 @@ impl Ctx {
 pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
     match command {
         Command::Start(args) => stack::start::run(ctx, &args).await,
-        Command::Status => stack::status::run(ctx).await,
+        Command::Status(args) => stack::status::run(ctx, &args).await,
         Command::Logs(args) => stack::logs::run(ctx, &args).await,
         Command::Stop(args) => stack::stop::run(ctx, &args).await,
         Command::Restart(args) => {

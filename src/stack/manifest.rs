@@ -26,7 +26,7 @@ pub fn entry(stack: &StackSettings) -> Value {
         "managed": true,
         "start": "kestractl start",
         "stop": "kestractl stop",
-        "status": "kestractl status",
+        "status": "kestractl status --probe",
         "logs": "kestractl logs",
         "healthUrl": format!("{}/health", stack.management_url()),
         "uiUrl": stack.local_url(),

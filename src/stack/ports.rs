@@ -9,6 +9,15 @@ pub fn is_free(ip: IpAddr, port: u16) -> bool {
     TcpListener::bind(SocketAddr::new(ip, port)).is_ok()
 }
 
+/// A port free on `ip` right now, as the system hands them out (for advice: it may be taken by
+/// the time the operator uses it, and `start` checks again then).
+pub fn free_port(ip: IpAddr) -> Option<u16> {
+    TcpListener::bind(SocketAddr::new(ip, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .ok()
+}
+
 /// Finds the process listening on `port` (any address) through /proc: the socket inode from
 /// /proc/net/tcp{,6}, then the process whose file descriptors point at it. Needs permission to
 /// read other processes' fds (root, or the same user); `None` when it cannot tell.

@@ -82,7 +82,7 @@ pub fn refuse_foreign(inspect: Option<&ContainerInspectResponse>, name: &str) ->
     if let Some(c) = inspect
         && !is_managed(c)
     {
-        return Err(Error::engine(
+        return Err(Error::taken(
             format!("a container named {name} exists and was not created by kestractl"),
             format!(
                 "kestractl will not touch it. Remove or rename it (`docker rm -f {name}` after \
@@ -99,7 +99,7 @@ pub async fn check_port(
     ip: std::net::IpAddr,
     port: u16,
     ours: &[u16],
-    how_to_change: &str,
+    (variable, flag): (&str, &str),
 ) -> Result<()> {
     if ours.contains(&port) || !engine.is_local() || ports::is_free(ip, port) {
         return Ok(());
@@ -116,12 +116,18 @@ pub async fn check_port(
         }
         None => ports::process_listening(port).unwrap_or_else(|| "another program".into()),
     };
-    let alternative = port.checked_add(10_000).unwrap_or(18080);
-    Err(Error::settings(
-        format!("port {port} on {ip} is already taken by {holder}"),
-        format!(
-            "stop it, or pick another port: {how_to_change} {alternative}. Nothing was created"
+    let hint = match ports::free_port(ip) {
+        Some(free) => format!(
+            "stop it, or move the stack to a free port: {variable}={free} in .env (or {flag} \
+             {free}). Nothing was created"
         ),
+        None => format!(
+            "stop it, or move the stack to another port ({variable} in .env, or {flag}). Nothing was created"
+        ),
+    };
+    Err(Error::taken(
+        format!("port {port} on {ip} is already taken by {holder}"),
+        hint,
     ))
 }
 
@@ -266,7 +272,7 @@ pub async fn preflight(engine: &Engine, stack: &StackSettings) -> Result<Existin
             stack.bind.value,
             stack.http_port.value,
             &ours,
-            "--port or KESTRA_HTTP_PORT, e.g.",
+            ("KESTRA_HTTP_PORT", "--port"),
         )
         .await?;
         check_port(
@@ -274,7 +280,7 @@ pub async fn preflight(engine: &Engine, stack: &StackSettings) -> Result<Existin
             std::net::Ipv4Addr::LOCALHOST.into(),
             stack.management_port.value,
             &ours,
-            "--management-port or KESTRA_MANAGEMENT_PORT, e.g.",
+            ("KESTRA_MANAGEMENT_PORT", "--management-port"),
         )
         .await?;
     }

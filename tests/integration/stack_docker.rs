@@ -39,6 +39,18 @@ fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
     let out = stack.cmd().args(["status", "-o", "json"]).ran().code(0);
     let status = stdout_json(&out);
     assert_eq!(status["ready"], true);
+    assert_eq!(
+        status["uiUrl"],
+        format!("http://localhost:{}", stack.http_port)
+    );
+    assert_eq!(
+        status["managementUrl"],
+        format!("http://127.0.0.1:{}", stack.management_port)
+    );
+    assert_eq!(
+        status["healthUrl"],
+        format!("http://127.0.0.1:{}/health", stack.management_port)
+    );
     assert_eq!(status["kestra"]["health"], "UP");
     assert_eq!(status["kestra"]["credentials"], "valid");
     assert!(status["kestra"]["version"].is_string());
@@ -153,7 +165,8 @@ fn docker_flows_survive_stop_and_start_and_a_changed_setting_recreates_only_kest
 fn docker_a_taken_port_fails_before_anything_is_created() {
     let stack = Stack::new();
     let holder = std::net::TcpListener::bind(("127.0.0.1", stack.http_port)).unwrap();
-    let out = stack.start().ran().code(1);
+    // Exit 7: a port or name is taken (a start-stacks script goes on with its other services).
+    let out = stack.start().ran().code(7);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!(
@@ -166,7 +179,18 @@ fn docker_a_taken_port_fails_before_anything_is_created() {
         stderr.contains(&format!("pid {}", std::process::id())),
         "{stderr}"
     );
-    assert!(stderr.contains("KESTRA_HTTP_PORT"), "{stderr}");
+    // The .env line to change, with a port that is free on this machine.
+    let free: u16 = stderr
+        .split("KESTRA_HTTP_PORT=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no KESTRA_HTTP_PORT=<port> advice: {stderr}"));
+    assert!(stderr.contains(" in .env"), "{stderr}");
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", free)).is_ok(),
+        "{free} is not free"
+    );
     assert!(stderr.contains("Nothing was created"), "{stderr}");
     drop(holder);
     assert!(
@@ -190,7 +214,7 @@ fn docker_a_taken_port_fails_before_anything_is_created() {
 fn docker_a_foreign_container_with_our_name_is_refused() {
     let stack = Stack::new();
     docker_ok(&["create", "--name", &stack.postgres_name(), POSTGRES_IMAGE]);
-    let out = stack.start().ran().code(1);
+    let out = stack.start().ran().code(7);
     let stderr = text(&out.stderr);
     assert!(stderr.contains("was not created by kestractl"), "{stderr}");
     assert!(stderr.contains("KESTRA_CONTAINER_NAME"), "{stderr}");
@@ -413,4 +437,86 @@ fn docker_start_stops_a_kestra_that_refuses_its_credentials() {
         .env("KESTRACTL_PASSWORD", long)
         .ran()
         .code(0);
+}
+
+#[test]
+fn docker_status_probe_reads_health_first_and_the_container_state_when_it_does_not_answer() {
+    let stack = Stack::new();
+    let probe = |code: i32| {
+        let out = stack
+            .cmd()
+            .args(["status", "--probe", "-o", "json"])
+            .ran()
+            .code(code);
+        stdout_json(&out)
+    };
+    // No stack: /health does not answer, no container.
+    let v = probe(3);
+    assert_eq!(
+        (v["source"].as_str(), v["container"].as_str()),
+        (Some("container"), Some("missing")),
+        "{v}"
+    );
+    assert_eq!(v["health"], "unreachable");
+
+    stack.start().ran().code(0);
+    let v = probe(0);
+    assert_eq!(v["healthy"], true, "{v}");
+    assert_eq!(v["source"], "health");
+    assert_eq!(v["id"], "kestra-orchestrator");
+    assert!(v.get("container").is_none(), "{v}");
+    let out = stack.cmd().args(["status", "--probe"]).ran().code(0);
+    assert!(
+        text(&out.stdout).contains("kestra-orchestrator: UP"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Kestra's container running, its management port silent: the state, exit 3.
+    let silent = format!("kestractl-test/kestra:silent-{}", std::process::id());
+    let mut build = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &silent, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        build
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(
+                format!(
+                    "FROM {}\nENTRYPOINT [\"sh\", \"-c\", \"exec sleep infinity\"]\n",
+                    kestra_image()
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+    }
+    assert!(build.wait().unwrap().success());
+    stack
+        .start()
+        .args(["--image", &silent, "--no-wait"])
+        .ran()
+        .code(0);
+    let v = probe(3);
+    assert_eq!(
+        (v["source"].as_str(), v["container"].as_str()),
+        (Some("container"), Some("running")),
+        "{v}"
+    );
+    let out = stack.cmd().args(["status", "--probe"]).ran().code(3);
+    assert!(
+        text(&out.stdout).contains("does not answer; container running"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Stopped: exited.
+    stack.cmd().arg("stop").ran().code(0);
+    let v = probe(3);
+    assert_eq!(v["container"], "exited", "{v}");
+    let _ = docker(&["rmi", "-f", &silent]);
 }

@@ -56,6 +56,9 @@ pub struct KestraStatus {
 pub struct StatusReport {
     pub ready: bool,
     pub url: String,
+    pub ui_url: String,
+    pub management_url: String,
+    pub health_url: String,
     pub engine: String,
     pub kestra: KestraStatus,
     pub containers: Vec<ContainerStatus>,
@@ -128,28 +131,9 @@ async fn kestra_status(ctx: &Ctx, stack: &StackSettings, running: bool) -> Kestr
             credentials: "unchecked",
         };
     }
-    // The management port is on this machine: never through a proxy.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .no_proxy()
-        .build()
-        .ok();
-    let health = match http {
-        Some(http) => match http
-            .get(format!("{}/health", stack.management_url()))
-            .send()
-            .await
-        {
-            Ok(resp) => resp
-                .json::<serde_json::Value>()
-                .await
-                .ok()
-                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
-                .unwrap_or_else(|| "DOWN".into()),
-            Err(_) => "unreachable".into(),
-        },
-        None => "unreachable".into(),
-    };
+    let health = health_of(&health_url(stack), Duration::from_secs(3))
+        .await
+        .unwrap_or_else(|| "unreachable".into());
     // The password: given explicitly, else the running stack's own.
     let password = match ctx.password().await {
         Ok(Some(p)) => Some(p.secret.clone()),
@@ -215,6 +199,9 @@ pub async fn collect(ctx: &Ctx) -> Result<StatusReport> {
     Ok(StatusReport {
         ready,
         url: stack.local_url(),
+        ui_url: stack.local_url(),
+        management_url: stack.management_url(),
+        health_url: health_url(&stack),
         engine: engine.host.clone(),
         kestra,
         containers: vec![postgres, kestra_c],
@@ -231,7 +218,99 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
-pub async fn run(ctx: &Ctx) -> Result<Exit> {
+fn health_url(stack: &StackSettings) -> String {
+    format!("{}/health", stack.management_url())
+}
+
+/// `status --probe`: what a launcher needs, in one request when Kestra answers.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeReport {
+    pub id: &'static str,
+    pub healthy: bool,
+    /// `UP`, `DOWN` (or another status Kestra reports), or `unreachable`.
+    pub health: String,
+    /// `health` when /health answered, `container` when the container's state had to be read.
+    pub source: &'static str,
+    /// The container's state (`running`, `exited`, `missing`, …) when /health did not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    pub health_url: String,
+    pub ui_url: String,
+}
+
+impl Render for ProbeReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let line = match (&self.container, self.healthy) {
+            (_, true) => format!("{}: UP ({})", self.id, self.health_url),
+            (None, false) => format!("{}: {} ({})", self.id, self.health, self.health_url),
+            (Some(state), false) => format!(
+                "{}: {} does not answer; container {state}",
+                self.id, self.health_url
+            ),
+        };
+        out.print(&format!("{line}\n"))
+    }
+}
+
+/// Kestra's management /health: its status, or `None` when nothing answers in time.
+async fn health_of(url: &str, timeout: Duration) -> Option<String> {
+    // The management port is on this machine: never through a proxy.
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
+        .ok()?;
+    let resp = http.get(url).send().await.ok()?;
+    Some(
+        resp.json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "DOWN".into()),
+    )
+}
+
+async fn probe(ctx: &Ctx) -> Result<Exit> {
+    let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    let url = health_url(&stack);
+    let health = health_of(&url, Duration::from_secs(2)).await;
+    let container = match &health {
+        Some(_) => None,
+        None => {
+            let engine = ctx.engine().await?;
+            let inspect = engine.inspect(&stack.kestra_container.value).await?;
+            Some(match inspect.as_ref() {
+                None => "missing".to_string(),
+                Some(c) => c
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.status)
+                    .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
+            })
+        }
+    };
+    let healthy = health.as_deref() == Some("UP");
+    ctx.out.emit(&ProbeReport {
+        id: crate::stack::manifest::SERVICE_ID,
+        healthy,
+        source: if container.is_some() {
+            "container"
+        } else {
+            "health"
+        },
+        health: health.unwrap_or_else(|| "unreachable".into()),
+        container,
+        health_url: url,
+        ui_url: stack.local_url(),
+    })?;
+    Ok(if healthy { Exit::Ok } else { Exit::NotReady })
+}
+
+pub async fn run(ctx: &Ctx, args: &crate::cli::StatusArgs) -> Result<Exit> {
+    if args.probe {
+        return probe(ctx).await;
+    }
     let report = collect(ctx).await?;
     ctx.out.emit(&report)?;
     Ok(if report.ready {
