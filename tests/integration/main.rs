@@ -32,3 +32,4 @@ mod server_info;
 mod settings_precedence;
 mod stack_cli;
 mod stack_docker;
+mod tools_stack_docker;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Kestra's line for `scripts/maintenance/health-check-all.sh` and the Service Launcher's probe:
+# Kestra's management /health (one request, 2 s), else the container's state.
+#   exit 0  UP
+#   exit 3  not UP: /health says otherwise, or does not answer (the container's state is printed)
+#   exit 1  neither /health nor Docker answers
+# `-o json` gives id, healthy, health, source, container, healthUrl and uiUrl.
+set -u
+exec kestractl status --probe "$@"
