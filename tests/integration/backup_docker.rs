@@ -1,14 +1,15 @@
 //! Backup, restore and upgrade on the real Docker Engine with real Postgres: a round trip through
 //! `stop --remove --volumes`, damaged archives refused with nothing touched, a restore killed
 //! during its database load, an upgrade from 1.3 to 2.0 that keeps the data, and upgrades that
-//! fail (a crash, never ready, another version) rolled back onto the pre-upgrade data.
+//! fail (a crash, never ready, another version, refused credentials) rolled back onto the
+//! pre-upgrade data.
 //!
 //! The upgrade tests use tags of the emulator images: `kestractl-test/kestra:1.3.26` (the 1.3
 //! mode) and `:2.0.5` (the 2.0 mode, which migrates the database for good, so 1.3 can no longer
 //! read it). With KESTRACTL_E2E_IMAGE (real Kestra) they upgrade from
 //! KESTRACTL_E2E_UPGRADE_FROM to KESTRACTL_E2E_IMAGE.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -29,30 +30,6 @@ fn flow(ns: &str, id: &str) -> String {
 /// Tags an existing image under another name (idempotent).
 fn tag(from: &str, to: &str) {
     docker_ok(&["tag", from, to]);
-}
-
-/// An image built from `base` with one more Dockerfile line (no registry: `base` is local).
-fn derived(base: &str, name: &str, line: &str) -> String {
-    let mut child = std::process::Command::new("docker")
-        .args(["build", "-q", "-t", name, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("docker build");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("FROM {base}\n{line}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "docker build {name}: {}",
-        text(&out.stderr)
-    );
-    name.to_string()
 }
 
 /// The images an upgrade goes from and to.
@@ -648,6 +625,14 @@ fn docker_failed_upgrades_roll_back_to_the_previous_image_and_data() {
         let wrong = format!("{REPO}:2.0.9");
         tag(EMULATOR_IMAGE, &wrong);
         assert_rolled_back(&stack, &from, &wrong, 3, "reports version 2.0.5, not 2.0.9");
+        // A Kestra that refuses the stack's credentials (a stricter password rule): stopped, then
+        // rolled back; exit 4 as for any refused credential.
+        let strict = derived(
+            &to,
+            &format!("{REPO}:strict"),
+            "ENV KESTRA_EMULATOR_PASSWORD_MIN_LENGTH=40",
+        );
+        assert_rolled_back(&stack, &from, &strict, 4, "refuses the credentials");
     }
 }
 

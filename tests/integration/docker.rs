@@ -197,3 +197,26 @@ pub fn api(method: &str, url: &str, content_type: Option<&str>, body: &str) -> (
 }
 
 pub const SAMPLE_FLOW: &str = "id: kept_across_restarts\nnamespace: e2e.docker\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hello\n";
+
+/// An image built from `base` with one more Dockerfile line (no registry: `base` is local).
+pub fn derived(base: &str, name: &str, line: &str) -> String {
+    let mut child = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", name, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("docker build");
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("FROM {base}\n{line}\n").as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker build {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    name.to_string()
+}

@@ -399,22 +399,11 @@ fn docker_compose_export_is_accepted_and_runs_the_same_stack() {
 fn docker_start_stops_a_kestra_that_refuses_its_credentials() {
     let stack = Stack::new();
     let strict = "kestractl-test/kestra-emulator:strict-password";
-    let mut build = std::process::Command::new("docker")
-        .args(["build", "-q", "-t", strict, "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = build.stdin.take().unwrap();
-        writeln!(
-            stdin,
-            "FROM {EMULATOR_IMAGE}\nENV KESTRA_EMULATOR_PASSWORD_MIN_LENGTH=40"
-        )
-        .unwrap();
-    }
-    assert!(build.wait().unwrap().success());
+    derived(
+        EMULATOR_IMAGE,
+        strict,
+        "ENV KESTRA_EMULATOR_PASSWORD_MIN_LENGTH=40",
+    );
 
     let out = stack.start().env("KESTRA_IMAGE", strict).output().unwrap();
     let stderr = text(&out.stderr);
@@ -474,28 +463,11 @@ fn docker_status_probe_reads_health_first_and_the_container_state_when_it_does_n
 
     // Kestra's container running, its management port silent: the state, exit 3.
     let silent = format!("kestractl-test/kestra:silent-{}", std::process::id());
-    let mut build = std::process::Command::new("docker")
-        .args(["build", "-q", "-t", &silent, "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        build
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(
-                format!(
-                    "FROM {}\nENTRYPOINT [\"sh\", \"-c\", \"exec sleep infinity\"]\n",
-                    kestra_image()
-                )
-                .as_bytes(),
-            )
-            .unwrap();
-    }
-    assert!(build.wait().unwrap().success());
+    derived(
+        &kestra_image(),
+        &silent,
+        "ENTRYPOINT [\"sh\", \"-c\", \"exec sleep infinity\"]",
+    );
     stack
         .start()
         .args(["--image", &silent, "--no-wait"])
