@@ -259,6 +259,14 @@ fn collect_files(
     Ok(())
 }
 
+/// A backup never overwrites a file.
+pub fn already_exists(path: &Path) -> Error {
+    Error::usage(
+        format!("{} already exists", path.display()),
+        "a backup never overwrites a file: choose another name with --file, or move the old one",
+    )
+}
+
 /// Creates `path` new, readable by its owner only, before a byte is written to it.
 pub fn create_private(path: &Path) -> Result<File> {
     let mut options = std::fs::OpenOptions::new();
@@ -270,11 +278,7 @@ pub fn create_private(path: &Path) -> Result<File> {
     }
     options.open(path).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
-            Error::usage(
-                format!("{} already exists", path.display()),
-                "a backup never overwrites a file: choose another name with --file, or move \
-                 the old one",
-            )
+            already_exists(path)
         } else {
             Error::io("cannot create", path, e)
         }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::archive::Writer;
 use super::manifest::{FORMAT, Manifest, Part, Served};
 use super::ticker::{Ticker, bytes};
-use super::{CONFIG_ENTRY, DUMP_ENTRY, REDACTED, STORAGE_PREFIX, postgres};
+use super::{CONFIG_ENTRY, DUMP_ENTRY, REDACTED, STOP_GRACE, STORAGE_PREFIX, beside, postgres};
 use crate::error::{Error, Result};
 use crate::kestra::KestraClient;
 use crate::kestra::executions::ExecutionFilter;
@@ -21,9 +21,6 @@ use crate::signals::Interrupts;
 use crate::stack::engine::Engine;
 use crate::stack::health::{self, ContainerState};
 use crate::stack::kestra_config;
-
-/// How long Kestra gets to stop cleanly before a consistent copy.
-const STOP_GRACE: Duration = Duration::from_secs(60);
 
 pub struct Options<'a> {
     pub file: PathBuf,
@@ -88,12 +85,6 @@ pub async fn served_now(client: &KestraClient) -> Result<(Option<String>, Served
     ))
 }
 
-fn sibling(file: &Path, suffix: &str) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
 /// The image reference and id a container runs.
 async fn part_of(engine: &Engine, container: &str, fallback_image: &str) -> Result<Part> {
     let inspect = engine.inspect(container).await?;
@@ -125,12 +116,9 @@ pub async fn create(
 ) -> Result<Taken> {
     let started = Instant::now();
     let file = &opts.file;
+    // Refused before Kestra is stopped, not only when the archive is created.
     if file.exists() {
-        return Err(Error::usage(
-            format!("{} already exists", file.display()),
-            "a backup never overwrites a file: choose another name with --file, or move the \
-             old one",
-        ));
+        return Err(super::archive::already_exists(file));
     }
     let postgres_state =
         health::state_of(engine.inspect(&stack.postgres_container).await?.as_ref());
@@ -186,8 +174,8 @@ pub async fn create(
             .await?;
         stopped_at = Some(Instant::now());
     }
-    let partial = sibling(file, ".partial");
-    let dump = sibling(file, ".dump.partial");
+    let partial = beside(file, ".partial");
+    let dump = beside(file, ".dump.partial");
     let copied = copy(
         engine,
         stack,

@@ -22,5 +22,16 @@ pub const CONFIG_ENTRY: &str = "config/application.yml";
 pub const STORAGE_PREFIX: &str = "storage/";
 pub const MANIFEST_ENTRY: &str = "manifest.json";
 
+/// How long Kestra gets to stop cleanly before a backup, a restore or an upgrade goes on.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `<path>` + `suffix`, beside it (same file system, so a rename moves it): `x.tar.gz.partial`,
+/// `storage.previous-…`.
+pub fn beside(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
 /// What replaces every password in the configuration a backup carries.
 pub const REDACTED: &str = "REDACTED-BY-KESTRACTL";

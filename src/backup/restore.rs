@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::postgres;
 use super::ticker::Ticker;
+use super::{beside, postgres};
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;
 use crate::settings::stack::StackSettings;
@@ -40,13 +40,6 @@ pub fn aside_database(db: &str, suffix: &str) -> String {
         head.pop();
     }
     format!("{head}{tail}")
-}
-
-/// `<dir>` + `suffix`, beside it (same file system, so a rename moves it).
-pub fn beside(dir: &Path, suffix: &str) -> PathBuf {
-    let mut name = dir.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 /// Moves the stack's database and storage directory aside and leaves an empty database and no

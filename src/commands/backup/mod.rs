@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::backup::beside;
 use crate::backup::create::{self, Options, Taken};
 use crate::backup::manifest::Manifest;
-use crate::backup::restore::beside;
 use crate::backup::ticker::bytes;
 use crate::backup::verify::{self, Tools};
 use crate::cli::{BackupArgs, BackupCommand, ImageArgs, ReadinessWait, StartArgs};

@@ -24,7 +24,7 @@ use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::signals::Interrupts;
 
-const STOP_GRACE: Duration = Duration::from_secs(60);
+use crate::backup::STOP_GRACE;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -25,7 +25,7 @@ use crate::settings::stack::{StackFlags, StackSettings};
 use crate::signals::Interrupts;
 use crate::stack::up;
 
-const STOP_GRACE: Duration = Duration::from_secs(60);
+use crate::backup::STOP_GRACE;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
