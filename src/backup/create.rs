@@ -243,7 +243,7 @@ async fn restart_kestra(
         health::wait_kestra(
             engine,
             &stack.kestra_container.value,
-            &stack.management_url(),
+            &crate::stack::local_api::management(stack, health::MANAGEMENT_TIMEOUT)?,
             client,
             Instant::now() + opts.wait_timeout,
             progress,

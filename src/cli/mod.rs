@@ -108,6 +108,10 @@ pub enum Command {
     /// Print the docker-compose file equivalent to the current settings (no secrets inline)
     Compose,
 
+    /// What Kestra's Prometheus endpoint says: executions by state, task runs, worker threads, backlog, heap, GC, uptime
+    #[command(long_about = METRICS_LONG)]
+    Metrics(MetricsArgs),
+
     /// The ops repository's services-manifest entry (kestra-orchestrator, stack tools); --merge FILE updates it in place
     #[command(long_about = MANIFEST_LONG)]
     Manifest(ManifestArgs),
@@ -281,6 +285,19 @@ pub struct StatusArgs {
     pub probe: bool,
 }
 
+const METRICS_LONG: &str = "Read Kestra's Prometheus endpoint (`/prometheus` on the management \
+port, KESTRA_MANAGEMENT_PORT) and show what an operator watches: executions started and ended by \
+state since Kestra started, task runs running, worker threads in use and of how many, jobs \
+waiting for a thread (the backlog), JVM heap, GC pauses and uptime. Figures Kestra does not \
+expose (yet: some meters appear on first use) show as `-`, never as a made-up zero.\n\n\
+A stack kestractl starts asks Basic Auth on the management port (the credential of its \
+rendered config, which this command reads); the port is published on 127.0.0.1 only.\n\n\
+Examples:\n  \
+kestractl metrics\n  \
+kestractl metrics --watch --interval 2s\n  \
+kestractl metrics -o json | jq .workerJobsPending\n  \
+kestractl metrics --raw | grep kestra_executor";
+
 const MANIFEST_LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
 needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status \
 (`status --probe`) and logs commands, the health URL on the management port, the UI URL, the ports and the \
@@ -290,6 +307,19 @@ services, or an object holding one, e.g. under `services`), leaving every other 
 text it was, and writes the file atomically with its permissions kept. A second run changes \
 nothing. A file that is not JSON, or holds no list, is refused with the line and column and \
 left untouched (exit 5).";
+
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// Print the endpoint's Prometheus text as served
+    #[arg(long)]
+    pub raw: bool,
+    /// Refresh until Ctrl-C
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+    /// Time between refreshes with --watch
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::interval, requires = "watch")]
+    pub interval: std::time::Duration,
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct ManifestArgs {

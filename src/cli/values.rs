@@ -27,6 +27,18 @@ pub fn logs_since(text: &str) -> Result<Duration> {
     parse_duration(text).map_err(|m| Error::usage(m, "fix --since"))
 }
 
+/// `metrics --interval`: at least a second, so a watch does not hammer the server.
+pub fn interval(text: &str) -> Result<Duration> {
+    let d = parse_duration(text).map_err(|m| Error::usage(m, "fix --interval, e.g. 5s"))?;
+    if d < Duration::from_secs(1) {
+        return Err(Error::usage(
+            format!("--interval {text} is shorter than a second"),
+            "use 1s or more",
+        ));
+    }
+    Ok(d)
+}
+
 /// `key=value` (labels, inputs). The key must not be empty.
 pub fn parse_pair(text: &str, what: &str) -> Result<(String, String)> {
     match text.split_once('=') {

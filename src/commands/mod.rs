@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod executions;
 pub mod flows;
 pub mod manifest;
+pub mod metrics;
 pub mod server;
 pub mod stack;
 
@@ -301,6 +302,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         }
         Command::Compose => stack::compose::run(ctx).await,
         Command::Manifest(args) => manifest::run(ctx, &args).await,
+        Command::Metrics(args) => metrics::run(ctx, &args).await,
         Command::Backup(args) => backup::run(ctx, &args).await,
         Command::Restore(args) => backup::restore::run(ctx, &args).await,
         Command::Upgrade(args) => backup::upgrade::run(ctx, &args).await,

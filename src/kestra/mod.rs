@@ -5,8 +5,10 @@ pub mod client;
 pub mod error;
 pub mod executions;
 pub mod flows;
+pub mod management;
 pub mod model;
 pub mod problem;
+pub mod prometheus;
 pub mod routes;
 pub mod sse;
 

@@ -118,6 +118,11 @@ impl Output {
         }
     }
 
+    /// Whether stdout is a terminal (a redraw in place only makes sense there).
+    pub fn is_terminal(&self) -> bool {
+        self.tty
+    }
+
     pub fn is_structured(&self) -> bool {
         matches!(self.format, Format::Json | Format::Jsonl | Format::Yaml)
     }

@@ -33,9 +33,10 @@ use crate::secrets::store::{Keyring, pending_entry};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::stack::engine::Engine;
+use crate::stack::health::MANAGEMENT_TIMEOUT;
 use crate::stack::health::{self, ContainerState};
 use crate::stack::local_api::local_client;
-use crate::stack::{files, kestra_config, spec};
+use crate::stack::{files, kestra_config, local_api, spec};
 
 /// Length of generated passwords (Kestra's policy needs 8+ with upper, lower and digit).
 pub const PASSWORD_LENGTH: usize = 32;
@@ -176,7 +177,7 @@ impl Target<'_> {
         health::wait_kestra(
             self.engine,
             self.kestra(),
-            &self.stack.management_url(),
+            &local_api::management(self.stack, MANAGEMENT_TIMEOUT)?,
             &self.client(password)?,
             Instant::now() + self.wait_timeout,
             self.progress,
@@ -535,7 +536,8 @@ async fn forward(
     // The Postgres password file keeps its content (and revision) until the commit: Postgres
     // itself is not recreated.
     let file_db = files::read_db_password(dir).unwrap_or_else(|| running.db.clone());
-    let mounted = files::write(dir, &config, &file_db).map_err(at(Step::Render))?;
+    let check = kestra_config::render_health_check(t.username, basic);
+    let mounted = files::write(dir, &config, &check, &file_db).map_err(at(Step::Render))?;
     injected(Step::Render).map_err(at(Step::Render))?;
     done(Step::Render, report, "Render: config written");
 

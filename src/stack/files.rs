@@ -19,6 +19,8 @@ pub const CONFIG_FILE: &str = "application.yml";
 /// a directory (never one an operator pointed it at, and never through a link).
 pub const CREATED_MARKER: &str = ".kestractl-created";
 pub const DB_PASSWORD_FILE: &str = "db-password";
+/// The management credential in curl's config syntax, for the Kestra container's health check.
+pub const HEALTH_CHECK_FILE: &str = "management.curlrc";
 
 /// Writes `content` to `path` with `mode` unless it already holds exactly that; atomic (temp file
 /// created with the final mode, then renamed). Returns whether it wrote.
@@ -120,12 +122,21 @@ pub fn empty_dir_except(dir: &Path, keep: Option<&str>) -> Result<()> {
 }
 
 /// Renders the files into `dir` and returns their paths and revision.
-pub fn write(dir: &Path, kestra_config: &str, db_password: &Secret) -> Result<MountedFiles> {
+pub fn write(
+    dir: &Path,
+    kestra_config: &str,
+    health_check: &str,
+    db_password: &Secret,
+) -> Result<MountedFiles> {
     // 0700, ours, and not a link: a planted link would carry the secrets elsewhere.
     crate::fsutil::private_dir(dir)?;
     let config = dir.join(CONFIG_FILE);
     let password = dir.join(DB_PASSWORD_FILE);
-    let changed_config = write_if_changed(&config, kestra_config.as_bytes(), 0o600)?;
+    let check = dir.join(HEALTH_CHECK_FILE);
+    // Both files carry the Basic Auth credential and change together; one revision covers them.
+    let changed_check = write_if_changed(&check, health_check.as_bytes(), 0o600)?;
+    let changed_config =
+        write_if_changed(&config, kestra_config.as_bytes(), 0o600)? || changed_check;
     // The Postgres entrypoint reads this file as the `postgres` user inside the container, so it
     // is world-readable; the 0700 directory keeps other users of this machine out.
     let changed_password = write_if_changed(&password, db_password.expose().as_bytes(), 0o644)?;
@@ -134,6 +145,7 @@ pub fn write(dir: &Path, kestra_config: &str, db_password: &Secret) -> Result<Mo
         db_password_revision: revision(&password, changed_password)?,
         kestra_config: config,
         db_password: password,
+        health_check: check,
     })
 }
 
@@ -204,6 +216,7 @@ pub fn snapshot(dir: &Path) -> Result<Snapshot> {
         (password.with_extension("rev"), 0o600),
         (config, 0o600),
         (password, 0o644),
+        (dir.join(HEALTH_CHECK_FILE), 0o600),
     ] {
         let bytes = match std::fs::read(&path) {
             Ok(b) => Some(b),
@@ -308,23 +321,27 @@ mod tests {
     fn modes_and_revision_follow_content() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("secrets");
-        let a = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        let a = write(&dir, "config: 1\n", "user = \"u:p\"\n", &Secret::new("pw1")).unwrap();
         assert_eq!(mode(&dir), 0o700);
         assert_eq!(mode(&a.kestra_config), 0o600);
         assert_eq!(mode(&a.db_password), 0o644);
         assert_eq!(read_db_password(&dir).unwrap().expose(), "pw1");
         // Same content: same revisions, nothing rewritten.
-        let b = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        let b = write(&dir, "config: 1\n", "user = \"u:p\"\n", &Secret::new("pw1")).unwrap();
         assert_eq!(a.config_revision, b.config_revision);
         assert_eq!(a.db_password_revision, b.db_password_revision);
         // A change renews the revision of that file only.
-        let c = write(&dir, "config: 2\n", &Secret::new("pw1")).unwrap();
+        let c = write(&dir, "config: 2\n", "user = \"u:p\"\n", &Secret::new("pw1")).unwrap();
         assert_ne!(b.config_revision, c.config_revision);
         assert_eq!(b.db_password_revision, c.db_password_revision);
-        let d = write(&dir, "config: 2\n", &Secret::new("pw2")).unwrap();
+        let d = write(&dir, "config: 2\n", "user = \"u:p\"\n", &Secret::new("pw2")).unwrap();
         assert_eq!(c.config_revision, d.config_revision);
         assert_ne!(c.db_password_revision, d.db_password_revision);
         assert_eq!(read_config(&dir).unwrap(), "config: 2\n");
+        // The health check's credential travels with the config: a change recreates Kestra.
+        let e = write(&dir, "config: 2\n", "user = \"u:q\"\n", &Secret::new("pw2")).unwrap();
+        assert_ne!(d.config_revision, e.config_revision);
+        assert_eq!(mode(&e.health_check), 0o600);
         // No temp files left behind.
         let names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -337,19 +354,19 @@ mod tests {
     fn snapshot_restores_files_and_revisions_exactly() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("secrets");
-        let a = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        let a = write(&dir, "config: 1\n", "user = \"u:p\"\n", &Secret::new("pw1")).unwrap();
         let snap = snapshot(&dir).unwrap();
-        let b = write(&dir, "config: 2\n", &Secret::new("pw2")).unwrap();
+        let b = write(&dir, "config: 2\n", "user = \"u:p\"\n", &Secret::new("pw2")).unwrap();
         assert_ne!(a.config_revision, b.config_revision);
         restore(&snap).unwrap();
-        let c = write(&dir, "config: 1\n", &Secret::new("pw1")).unwrap();
+        let c = write(&dir, "config: 1\n", "user = \"u:p\"\n", &Secret::new("pw1")).unwrap();
         assert_eq!(a.config_revision, c.config_revision);
         assert_eq!(a.db_password_revision, c.db_password_revision);
         assert_eq!(mode(&c.kestra_config), 0o600);
         // The DB password file can change without a new revision.
         replace_db_password(&dir, &Secret::new("pw3")).unwrap();
         assert_eq!(read_db_password(&dir).unwrap().expose(), "pw3");
-        let d = write(&dir, "config: 1\n", &Secret::new("pw3")).unwrap();
+        let d = write(&dir, "config: 1\n", "user = \"u:p\"\n", &Secret::new("pw3")).unwrap();
         assert_eq!(a.db_password_revision, d.db_password_revision);
     }
 
@@ -357,10 +374,10 @@ mod tests {
     fn a_loose_mode_is_tightened_even_without_a_content_change() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("s");
-        let f = write(&dir, "x", &Secret::new("p")).unwrap();
+        let f = write(&dir, "x", "user = \"u:p\"\n", &Secret::new("p")).unwrap();
         set_mode(&f.kestra_config, 0o644).unwrap();
         set_mode(&dir, 0o755).unwrap();
-        write(&dir, "x", &Secret::new("p")).unwrap();
+        write(&dir, "x", "user = \"u:p\"\n", &Secret::new("p")).unwrap();
         assert_eq!(mode(&f.kestra_config), 0o600);
         assert_eq!(mode(&dir), 0o700);
     }

@@ -8,6 +8,7 @@ use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, Health
 
 use super::engine::Engine;
 use crate::error::{Error, Result};
+use crate::kestra::management::{Health, Management};
 use crate::kestra::{CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
 use crate::settings::duration::format_duration;
@@ -164,45 +165,33 @@ pub async fn wait_postgres(
     }
 }
 
-/// Kestra's management `/health`: `Ok(true)` when it answers 200 with status UP.
-async fn health_up(http: &reqwest::Client, url: &str) -> bool {
-    let Ok(resp) = http.get(url).send().await else {
-        return false;
-    };
-    if !resp.status().is_success() {
-        return false;
-    }
-    resp.json::<serde_json::Value>()
-        .await
-        .ok()
-        .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(|s| s == "UP"))
-        .unwrap_or(false)
-}
+/// Each poll of the management port: it is on this machine, so a slow answer is a busy Kestra.
+pub const MANAGEMENT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Waits until Kestra's management health is UP and the credentials work on a protected route.
 pub async fn wait_kestra(
     engine: &Engine,
     name: &str,
-    management_url: &str,
+    management: &Management,
     client: &KestraClient,
     deadline: Instant,
     progress: &Progress,
 ) -> Result<Duration> {
     let started = Instant::now();
-    // The management port is on this machine: never through a proxy.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .no_proxy()
-        .build()
-        .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
-    let health_url = format!("{management_url}/health");
     let mut healthy = false;
+    let mut refused = false;
     progress.step(&format!("waiting for Kestra ({name}) to be ready"));
     loop {
         alive(engine, name).await?;
-        if !healthy && health_up(&http, &health_url).await {
-            healthy = true;
-            progress.step("Kestra is up; checking the credentials");
+        if !healthy {
+            match management.health().await {
+                Some(h) if h.is_up() => {
+                    healthy = true;
+                    progress.step("Kestra is up; checking the credentials");
+                }
+                Some(Health::Refused) => refused = true,
+                _ => {}
+            }
         }
         if healthy {
             match client.check_credentials().await {
@@ -227,6 +216,8 @@ pub async fn wait_kestra(
         if Instant::now() >= deadline {
             let what = if healthy {
                 "Kestra's API did not accept requests"
+            } else if refused {
+                "Kestra's management port refused the credential of the rendered config"
             } else {
                 "Kestra's health endpoint did not report UP"
             };

@@ -10,6 +10,9 @@ use crate::secret::Secret;
 
 /// Where the file is mounted inside the Kestra container; `MICRONAUT_CONFIG_FILES` names it.
 pub const CONFIG_MOUNT: &str = "/etc/kestractl/application.yml";
+/// Where the Docker health check's curl finds the management credential (`curl -K`), so the
+/// password is in neither the health check's command line nor `docker inspect`.
+pub const HEALTH_CHECK_MOUNT: &str = "/etc/kestractl/management.curlrc";
 /// Kestra's storage inside the container.
 pub const STORAGE_MOUNT: &str = "/app/storage";
 
@@ -30,6 +33,31 @@ pub struct KestraConfigInput<'a> {
 struct Root<'a> {
     datasources: Datasources<'a>,
     kestra: Kestra<'a>,
+    endpoints: Endpoints<'a>,
+}
+
+/// The management port (health, Prometheus, loggers, …). Kestra 1.3 leaves every endpoint open
+/// (`endpoints.all.sensitive: false`); 2.0 makes them sensitive by default, which without a
+/// security module means refused to everyone. `endpoints.all.basic-auth` turns on Kestra's
+/// `BasicAuthEndpointsFilter` (core/.../endpoints/BasicAuthEndpointsFilter.java in 1.3.25), which
+/// asks the credential on every `@Endpoint` of that port, `/health` included; `prometheus`
+/// marked not sensitive so the credential, not Micronaut's blanket refusal, is what guards it on
+/// 2.0. The same credential as the API, so one keyring entry and one rotation cover both.
+#[derive(Serialize)]
+struct Endpoints<'a> {
+    all: AllEndpoints<'a>,
+    prometheus: Sensitivity,
+}
+
+#[derive(Serialize)]
+struct AllEndpoints<'a> {
+    #[serde(rename = "basic-auth")]
+    basic_auth: BasicAuth<'a>,
+}
+
+#[derive(Serialize)]
+struct Sensitivity {
+    sensitive: bool,
 }
 
 #[derive(Serialize)]
@@ -134,12 +162,33 @@ pub fn render(input: &KestraConfigInput<'_>) -> anyhow::Result<String> {
             },
             url: format!("{}/", input.url.trim_end_matches('/')),
         },
+        endpoints: Endpoints {
+            all: AllEndpoints {
+                basic_auth: BasicAuth {
+                    username: input.username,
+                    password: input.password.expose(),
+                },
+            },
+            prometheus: Sensitivity { sensitive: false },
+        },
     };
     let body = serde_saphyr::to_string(&root)
         .map_err(|e| anyhow::anyhow!("cannot render Kestra's configuration: {e}"))?;
     Ok(format!(
         "# Written by kestractl start; regenerated on every start. Holds secrets: keep it 0600.\n{body}"
     ))
+}
+
+/// The curl config the container's health check reads: the management port asks the same Basic
+/// Auth credential as the API (see [`Endpoints`]). In curl's config syntax a double-quoted value
+/// takes `\\` and `\"` escapes; a password has no line break (Kestra's rule refuses one).
+pub fn render_health_check(username: &str, password: &Secret) -> String {
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "# Written by kestractl start: the management credential for the health check. 0600.\nuser = \"{}:{}\"\n",
+        quote(username),
+        quote(password.expose())
+    )
 }
 
 /// Kestra's password rule, exactly as `BasicAuthService` applies it (1.3.25 and 2.0):
@@ -217,6 +266,33 @@ pub fn basic_auth_password_of(rendered: &str) -> Option<Secret> {
     serde_saphyr::from_str::<R>(rendered)
         .ok()
         .map(|r| Secret::new(r.kestra.server.basic_auth.password))
+}
+
+/// Reads back the management port's credential (`endpoints.all.basic-auth`): what Kestra asks
+/// there. `None` for a file rendered before kestractl protected that port.
+pub fn management_credential_of(rendered: &str) -> Option<(String, Secret)> {
+    #[derive(serde::Deserialize)]
+    struct R {
+        endpoints: E,
+    }
+    #[derive(serde::Deserialize)]
+    struct E {
+        all: A,
+    }
+    #[derive(serde::Deserialize)]
+    struct A {
+        #[serde(rename = "basic-auth")]
+        basic_auth: B,
+    }
+    #[derive(serde::Deserialize)]
+    struct B {
+        username: String,
+        password: String,
+    }
+    serde_saphyr::from_str::<R>(rendered).ok().map(|r| {
+        let b = r.endpoints.all.basic_auth;
+        (b.username, Secret::new(b.password))
+    })
 }
 
 /// Reads back the Postgres password (`datasources.postgres.password`) from a rendered file.
@@ -307,11 +383,35 @@ mod tests {
             "/srv/kestra/workdir/tmp"
         );
         assert_eq!(v["kestra"]["url"], "http://localhost:8080/");
+        // The management port asks the same credential; Prometheus is guarded by it, not refused.
+        assert_eq!(
+            v["endpoints"]["all"]["basic-auth"]["username"],
+            "admin@kestra.io"
+        );
+        assert_eq!(
+            v["endpoints"]["all"]["basic-auth"]["password"],
+            "Adm1n-pass: #not a comment"
+        );
+        assert_eq!(v["endpoints"]["prometheus"]["sensitive"], false);
+        let (user, pw) = management_credential_of(&text).unwrap();
+        assert_eq!(
+            (user.as_str(), pw.expose()),
+            ("admin@kestra.io", "Adm1n-pass: #not a comment")
+        );
         assert_eq!(
             basic_auth_password_of(&text).unwrap().expose(),
             "Adm1n-pass: #not a comment"
         );
         assert_eq!(datasource_password_of(&text).unwrap().expose(), "db'\"pw");
+    }
+
+    #[test]
+    fn health_check_credential_is_quoted_for_curl() {
+        let text = render_health_check("ops@example.com", &Secret::new(r#"Pa"ss\w0rd"#));
+        assert!(
+            text.ends_with("user = \"ops@example.com:Pa\\\"ss\\\\w0rd\"\n"),
+            "{text}"
+        );
     }
 
     /// The verdicts of Kestra's own pattern (checked with java.util.regex), edge cases included:

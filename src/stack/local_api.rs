@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::kestra::management::Management;
 use crate::kestra::{ClientConfig, KestraClient};
 use crate::secret::Secret;
 use crate::settings::stack::StackSettings;
@@ -25,4 +26,14 @@ pub fn local_client(
         timeout,
         allow_insecure_http: true,
     })
+}
+
+/// The local stack's management port, with the credential its running configuration asks there
+/// (read from the rendered file, which only the stack's owner can read; without it the port's
+/// answers are 401s).
+pub fn management(stack: &StackSettings, timeout: Duration) -> Result<Management> {
+    let credential = super::files::read_config(&stack.secrets_dir)
+        .as_deref()
+        .and_then(super::kestra_config::management_credential_of);
+    Management::new(&stack.management_url(), credential, timeout)
 }

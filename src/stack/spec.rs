@@ -12,7 +12,7 @@ use bollard::models::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::kestra_config::{CONFIG_MOUNT, STORAGE_MOUNT};
+use super::kestra_config::{CONFIG_MOUNT, HEALTH_CHECK_MOUNT, STORAGE_MOUNT};
 use crate::settings::stack::StackSettings;
 
 pub const LABEL_MANAGED: &str = "io.kestractl.managed";
@@ -51,6 +51,8 @@ impl Role {
 pub struct MountedFiles {
     pub kestra_config: PathBuf,
     pub db_password: PathBuf,
+    /// The management credential for the container's health check (curl config syntax).
+    pub health_check: PathBuf,
     pub config_revision: String,
     pub db_password_revision: String,
 }
@@ -229,6 +231,7 @@ pub fn desired(
         let workdir = s.workdir_dir.value.display().to_string();
         let mut binds = vec![
             format!("{}:{CONFIG_MOUNT}:ro", files.kestra_config.display()),
+            format!("{}:{HEALTH_CHECK_MOUNT}:ro", files.health_check.display()),
             format!("{}:{STORAGE_MOUNT}", s.storage_dir.value.display()),
             // Task runners bind-mount paths of this directory into their own containers through
             // the host's engine, so it must have the same path on both sides.
@@ -268,8 +271,9 @@ pub fn desired(
             healthcheck: Some(HealthConfig {
                 test: Some(vec![
                     "CMD-SHELL".into(),
+                    // The management port asks the credential (kestra_config::Endpoints).
                     format!(
-                        "curl -fsS -o /dev/null http://localhost:{KESTRA_MANAGEMENT_PORT}/health"
+                        "curl -fsS -o /dev/null -K {HEALTH_CHECK_MOUNT} http://localhost:{KESTRA_MANAGEMENT_PORT}/health"
                     ),
                 ]),
                 interval: Some(5 * SECOND_NS),
@@ -347,6 +351,7 @@ mod tests {
         MountedFiles {
             kestra_config: "/state/secrets/application.yml".into(),
             db_password: "/state/secrets/db-password".into(),
+            health_check: "/state/secrets/management.curlrc".into(),
             config_revision: config_rev.into(),
             db_password_revision: db_rev.into(),
         }

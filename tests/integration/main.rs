@@ -25,6 +25,7 @@ mod flows_deploy;
 mod fuzz_regressions;
 mod hostile;
 mod manifest_cmd;
+mod metrics_cmd;
 mod operator;
 mod rotate_api;
 mod secret_leak;

@@ -18,6 +18,7 @@ pub async fn run(ctx: &Ctx) -> Result<Exit> {
     let mounted = MountedFiles {
         kestra_config: files::config_path(&stack.secrets_dir),
         db_password: stack.secrets_dir.join(files::DB_PASSWORD_FILE),
+        health_check: stack.secrets_dir.join(files::HEALTH_CHECK_FILE),
         config_revision: String::new(),
         db_password_revision: String::new(),
     };

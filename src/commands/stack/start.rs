@@ -19,7 +19,7 @@ use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::settings::{Settings, validate};
 use crate::stack::kestra_config;
-use crate::stack::local_api::local_client;
+use crate::stack::local_api::{self, local_client};
 use crate::stack::spec;
 use crate::stack::up::{self, Action, PartReport};
 use crate::stack::{files, health};
@@ -403,7 +403,8 @@ pub async fn start_phase(
 
     // Render the mounted files, then the desired containers.
     let config = kestra_config::render_for_stack(&stack, &username, &password, &db_password)?;
-    let mounted = files::write(&stack.secrets_dir, &config, &db_password)?;
+    let check = kestra_config::render_health_check(&username, &password);
+    let mounted = files::write(&stack.secrets_dir, &config, &check, &db_password)?;
     let images = spec::ImageIds {
         postgres: engine.image_id(&stack.postgres_image.value).await?,
         kestra: if stack.skip_kestra.value {
@@ -444,7 +445,7 @@ pub async fn start_phase(
                 let waited = match health::wait_kestra(
                     engine,
                     &kestra.name,
-                    &stack.management_url(),
+                    &local_api::management(&stack, health::MANAGEMENT_TIMEOUT)?,
                     &client,
                     deadline,
                     progress,

@@ -3,19 +3,20 @@
 
 use std::time::Duration;
 
-use bollard::models::ContainerInspectResponse;
+use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
 use serde::Serialize;
 
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::kestra::CredentialCheck;
+use crate::kestra::management::Health;
 use crate::output::{Output, Render, Style};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::engine::Engine;
 use crate::stack::health::{ContainerState, state_of};
 use crate::stack::inspect::{is_managed, port_descriptions};
-use crate::stack::local_api::local_client;
+use crate::stack::local_api::{self, local_client};
 use crate::stack::{files, kestra_config};
 
 #[derive(Debug, Serialize)]
@@ -131,9 +132,9 @@ async fn kestra_status(ctx: &Ctx, stack: &StackSettings, running: bool) -> Kestr
             credentials: "unchecked",
         };
     }
-    let health = health_of(&health_url(stack), Duration::from_secs(3))
+    let health = health_of(stack, Duration::from_secs(3))
         .await
-        .unwrap_or_else(|| "unreachable".into());
+        .map_or_else(|| "unreachable".into(), |h| h.label().to_string());
     // The password: given explicitly, else the running stack's own.
     let password = match ctx.password().await {
         Ok(Some(p)) => Some(p.secret.clone()),
@@ -242,55 +243,59 @@ pub struct ProbeReport {
 impl Render for ProbeReport {
     fn human(&self, out: &Output) -> Result<()> {
         let line = match (&self.container, self.healthy) {
-            (_, true) => format!("{}: UP ({})", self.id, self.health_url),
+            (None, true) => format!("{}: UP ({})", self.id, self.health_url),
+            (Some(state), true) => format!(
+                "{}: {} ({}); container {state}",
+                self.id, self.health, self.health_url
+            ),
             (None, false) => format!("{}: {} ({})", self.id, self.health, self.health_url),
             (Some(state), false) => format!(
-                "{}: {} does not answer; container {state}",
-                self.id, self.health_url
+                "{}: {} {}; container {state}",
+                self.id,
+                self.health_url,
+                if self.health == "unreachable" {
+                    "does not answer"
+                } else {
+                    &self.health
+                }
             ),
         };
         out.print(&format!("{line}\n"))
     }
 }
 
-/// Kestra's management /health: its status, or `None` when nothing answers in time.
-async fn health_of(url: &str, timeout: Duration) -> Option<String> {
-    // The management port is on this machine: never through a proxy.
-    let http = reqwest::Client::builder()
-        .timeout(timeout)
-        .no_proxy()
-        .build()
-        .ok()?;
-    let resp = http.get(url).send().await.ok()?;
-    Some(
-        resp.json::<serde_json::Value>()
-            .await
-            .ok()
-            .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
-            .unwrap_or_else(|| "DOWN".into()),
-    )
+/// Kestra's management /health, asked with the stack's credential; `None` when nothing answers
+/// in time.
+async fn health_of(stack: &StackSettings, timeout: Duration) -> Option<Health> {
+    local_api::management(stack, timeout).ok()?.health().await
 }
 
 async fn probe(ctx: &Ctx) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let url = health_url(&stack);
-    let health = health_of(&url, Duration::from_secs(2)).await;
-    let container = match &health {
-        Some(_) => None,
-        None => {
+    let health = health_of(&stack, Duration::from_secs(2)).await;
+    // The container's state when /health does not answer, or answers 401 because this user
+    // cannot read the stack's credential: then Docker's own health check (which has it) decides.
+    let (container, docker_healthy) = match &health {
+        Some(Health::Status(_)) => (None, false),
+        None | Some(Health::Refused) => {
             let engine = ctx.engine().await?;
             let inspect = engine.inspect(&stack.kestra_container.value).await?;
-            Some(match inspect.as_ref() {
-                None => "missing".to_string(),
-                Some(c) => c
-                    .state
-                    .as_ref()
-                    .and_then(|s| s.status)
-                    .map_or_else(|| "unknown".to_string(), |s| s.to_string()),
-            })
+            let state = inspect.as_ref().and_then(|c| c.state.as_ref());
+            let docker_healthy = state
+                .and_then(|s| s.health.as_ref())
+                .and_then(|h| h.status)
+                .is_some_and(|h| h == HealthStatusEnum::HEALTHY);
+            let label = match (inspect.as_ref(), state.and_then(|s| s.status)) {
+                (None, _) => "missing".to_string(),
+                (Some(_), None) => "unknown".to_string(),
+                (Some(_), Some(s)) if docker_healthy => format!("{s} (healthy)"),
+                (Some(_), Some(s)) => s.to_string(),
+            };
+            (Some(label), docker_healthy)
         }
     };
-    let healthy = health.as_deref() == Some("UP");
+    let healthy = health.as_ref().is_some_and(Health::is_up) || docker_healthy;
     ctx.out.emit(&ProbeReport {
         id: crate::stack::manifest::SERVICE_ID,
         healthy,
@@ -299,7 +304,7 @@ async fn probe(ctx: &Ctx) -> Result<Exit> {
         } else {
             "health"
         },
-        health: health.unwrap_or_else(|| "unreachable".into()),
+        health: health.map_or_else(|| "unreachable".into(), |h| h.label().to_string()),
         container,
         health_url: url,
         ui_url: stack.local_url(),

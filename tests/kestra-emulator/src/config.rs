@@ -43,6 +43,12 @@ pub struct EmulatorConfig {
     pub management_port: Option<u16>,
     /// `micronaut.server.port`.
     pub server_port: Option<u16>,
+    /// `endpoints.all.basic-auth.{username,password}`: Kestra's `BasicAuthEndpointsFilter` then
+    /// asks it on every management endpoint, `/health` included.
+    pub management_basic_auth: Option<BasicAuth>,
+    /// `endpoints.all.sensitive` and `endpoints.prometheus.sensitive` as configured.
+    pub endpoints_all_sensitive: Option<bool>,
+    pub prometheus_sensitive: Option<bool>,
 }
 
 /// Micronaut's relaxed binding: case and `-`/`_` separators do not matter.
@@ -153,6 +159,19 @@ pub fn resolve_placeholders(
     Ok(out)
 }
 
+fn lookup_bool(tree: &Map<String, Value>, path: &str) -> Result<Option<bool>> {
+    match lookup(tree, path) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            _ => bail!("{path}: {s:?} is not a boolean"),
+        },
+        Some(other) => bail!("{path}: {other} is not a boolean"),
+    }
+}
+
 fn lookup_u16(tree: &Map<String, Value>, path: &str) -> Result<Option<u16>> {
     match lookup_str(tree, path)? {
         None => Ok(None),
@@ -251,6 +270,15 @@ impl EmulatorConfig {
             tmp_dir: lookup_str(t, "kestra.tasks.tmp-dir.path")?,
             management_port: lookup_u16(t, "endpoints.all.port")?,
             server_port: lookup_u16(t, "micronaut.server.port")?,
+            management_basic_auth: match (
+                lookup_str(t, "endpoints.all.basic-auth.username")?,
+                lookup_str(t, "endpoints.all.basic-auth.password")?,
+            ) {
+                (Some(username), Some(password)) => Some(BasicAuth { username, password }),
+                _ => None,
+            },
+            endpoints_all_sensitive: lookup_bool(t, "endpoints.all.sensitive")?,
+            prometheus_sensitive: lookup_bool(t, "endpoints.prometheus.sensitive")?,
         })
     }
 

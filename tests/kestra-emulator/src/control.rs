@@ -184,6 +184,11 @@ impl Control {
         d.saturating_sub(self.started.elapsed())
     }
 
+    /// How long since the emulator started (Prometheus `process_uptime_seconds`).
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Still inside the configured start-up delay.
     pub(crate) fn warming_up(&self) -> bool {
         let d = self.lock().knobs.ready_delay;

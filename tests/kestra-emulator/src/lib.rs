@@ -327,14 +327,15 @@ pub fn hidden_routes(v: KestraVersion) -> Vec<(String, &'static str, &'static st
         .collect()
 }
 
-/// Routes served but not described by Kestra's OpenAPI: `/ping` on the API port, the health
-/// and `/emulator/*` routes on the management port.
+/// Routes served but not described by Kestra's OpenAPI: `/ping` on the API port, the health,
+/// Prometheus and `/emulator/*` routes on the management port.
 pub fn unspecified_routes() -> Vec<(&'static str, &'static str)> {
     vec![
         ("GET", "/ping"),
         ("GET", "/health"),
         ("GET", "/health/liveness"),
         ("GET", "/health/readiness"),
+        ("GET", "/prometheus"),
         ("GET", "/emulator/requests"),
         ("DELETE", "/emulator/requests"),
         ("GET", "/emulator/knobs"),

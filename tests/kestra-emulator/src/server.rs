@@ -254,6 +254,10 @@ fn miss_error(method: &axum::http::Method, uri: &str, miss: Miss) -> (ApiError, 
 pub fn management_router(state: Shared) -> Router {
     routes::management_routes()
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            routes::prometheus::guard,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), render_errors))
         .with_state(state)
 }

@@ -9,6 +9,7 @@ pub mod flows;
 pub mod health;
 pub mod logs;
 pub mod mod_util;
+pub mod prometheus;
 
 use axum::Router;
 use axum::http::Method;
@@ -63,6 +64,7 @@ pub fn management_routes() -> Router<Shared> {
         .route("/health", get(health::health))
         .route("/health/liveness", get(health::liveness))
         .route("/health/readiness", get(health::readiness))
+        .route("/prometheus", get(prometheus::prometheus))
         .route(
             "/emulator/requests",
             get(control::requests).delete(control::clear_requests),
