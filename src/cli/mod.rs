@@ -274,9 +274,11 @@ const STATUS_LONG: &str = "State, health, uptime, image and image id, ports, CPU
 both containers, Kestra's version and whether the credentials work, and the URLs (UI, \
 management, health). Exit 0 when ready, 3 when not.\n\n\
 --probe is for service launchers and health-check scripts: one request to Kestra's management \
-/health (2 s timeout), and only when that does not answer, the container's state from Docker. \
-Exit 0 when /health says UP; 3 when it says otherwise, or does not answer (the output says the \
-container's state: running, exited, missing); 1 when neither /health nor Docker answers.";
+/health (2 s timeout) with the stack's credential (the management port asks it), and only when \
+that does not answer, or answers 401 because this user cannot read the credential, the \
+container's state from Docker, with Docker's own health check. Exit 0 when /health says UP (or, \
+without the credential, Docker says healthy); 3 otherwise (the output says the container's \
+state: running, exited, missing); 1 when neither /health nor Docker answers.";
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {

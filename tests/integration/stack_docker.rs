@@ -261,6 +261,7 @@ fn docker_inspect_and_process_list_hold_no_password() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&secrets), 0o700);
     assert_eq!(mode(&secrets.join("application.yml")), 0o600);
+    assert_eq!(mode(&secrets.join("management.curlrc")), 0o600);
 }
 
 #[test]
@@ -491,4 +492,151 @@ fn docker_status_probe_reads_health_first_and_the_container_state_when_it_does_n
     let v = probe(3);
     assert_eq!(v["container"], "exited", "{v}");
     let _ = docker(&["rmi", "-f", &silent]);
+}
+
+/// A GET on this machine, with an optional Basic Auth credential; the status (0: no answer) and
+/// the body.
+fn get(url: &str, auth: Option<(&str, &str)>) -> (u16, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new()
+            .get(url)
+            .timeout(Duration::from_secs(10));
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        match req.send().await {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    })
+}
+
+/// The sum of a Prometheus metric's samples carrying `label` (all of them with "").
+fn prometheus_sum(text: &str, name: &str, label: &str) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix(name))
+        .filter(|rest| (rest.starts_with('{') || rest.starts_with(' ')) && rest.contains(label))
+        .map(|rest| rest.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn docker_metrics_match_the_endpoint_which_never_answers_without_the_credential() {
+    let stack = Stack::new();
+    stack.start().ran().code(0);
+    let management = format!("http://127.0.0.1:{}", stack.management_port);
+    let credential = Some((STACK_USER, STACK_PASSWORD));
+
+    // The management port asks the credential everywhere, /health included.
+    assert_eq!(get(&format!("{management}/prometheus"), None).0, 401);
+    assert_eq!(get(&format!("{management}/health"), None).0, 401);
+    assert_eq!(get(&format!("{management}/health"), credential).0, 200);
+
+    // Docker's own health check gets it from the mounted curl config, not its command line.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let health = docker_ok(&["inspect", "-f", "{{.State.Health.Status}}", &stack.name]);
+        if health.trim() == "healthy" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Docker health stayed {health}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let check = docker_ok(&["inspect", "-f", "{{json .Config.Healthcheck}}", &stack.name]);
+    assert!(
+        check.contains("-K /etc/kestractl/management.curlrc"),
+        "{check}"
+    );
+    assert!(!check.contains(STACK_PASSWORD), "{check}");
+
+    // Some executions, so the counters have something to count.
+    let flows = stack.sb.path().join("metrics-flows");
+    std::fs::create_dir_all(&flows).unwrap();
+    std::fs::write(flows.join("f.yml"), SAMPLE_FLOW).unwrap();
+    stack
+        .cmd()
+        .args(["--server", &stack.url(), "flows", "deploy"])
+        .arg(&flows)
+        .ran()
+        .code(0);
+    for _ in 0..2 {
+        stack
+            .cmd()
+            .args([
+                "--server",
+                &stack.url(),
+                "executions",
+                "run",
+                "e2e.docker",
+                "kept_across_restarts",
+                "--wait",
+            ])
+            .ran()
+            .code(0);
+    }
+
+    let out = stack.cmd().args(["metrics", "-o", "json"]).ran().code(0);
+    let v = stdout_json(&out);
+    let (status, served) = get(&format!("{management}/prometheus"), credential);
+    assert_eq!(status, 200);
+    // The figures that do not move between two scrapes of an idle Kestra.
+    assert_eq!(
+        v["executionsStarted"].as_f64().unwrap(),
+        prometheus_sum(&served, "kestra_executor_execution_started_count_total", ""),
+        "{served}"
+    );
+    assert_eq!(
+        v["executionsEnded"]["SUCCESS"].as_f64().unwrap(),
+        prometheus_sum(
+            &served,
+            "kestra_executor_execution_end_count_total",
+            "state=\"SUCCESS\""
+        )
+    );
+    assert!(
+        v["executionsEnded"]["SUCCESS"].as_f64().unwrap() >= 2.0,
+        "{v}"
+    );
+    assert_eq!(
+        v["workerThreads"].as_f64().unwrap(),
+        prometheus_sum(&served, "kestra_worker_job_thread", "")
+    );
+    assert!(v["heapUsedBytes"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["uptimeSeconds"].as_f64().unwrap() > 0.0, "{v}");
+    let out = stack.cmd().arg("metrics").ran().code(0);
+    assert!(
+        text(&out.stdout).contains("executions ended SUCCESS"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A launcher that cannot read the stack's credential: /health answers 401, and Docker's
+    // health (which has it) decides.
+    let config = stack
+        .data_dir()
+        .join(&stack.name)
+        .join("secrets/application.yml");
+    let aside = config.with_extension("aside");
+    std::fs::rename(&config, &aside).unwrap();
+    let out = stack
+        .cmd()
+        .args(["status", "--probe", "-o", "json"])
+        .ran()
+        .code(0);
+    let v = stdout_json(&out);
+    std::fs::rename(&aside, &config).unwrap();
+    assert_eq!(
+        (v["health"].as_str(), v["source"].as_str()),
+        (Some("credential refused"), Some("container")),
+        "{v}"
+    );
+    assert_eq!(v["container"], "running (healthy)");
 }
