@@ -344,3 +344,34 @@ fn refusals_say_what_to_do() {
         .code(2)
         .says("shorter than a second");
 }
+
+#[test]
+fn watch_refreshes_until_interrupted() {
+    let emu = guarded(KestraVersion::V2_0, Some(false), Duration::from_millis(50));
+    let sb = Sandbox::new();
+    write_stack_config(&sb, USER, PASSWORD);
+    let child = sb
+        .std_cmd()
+        .args(["metrics", "--watch", "--interval", "1s", "-o", "jsonl"])
+        .env("KESTRA_MANAGEMENT_PORT", management_port(&emu))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let snapshots: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(snapshots.len() >= 2, "{snapshots:?}");
+    assert!(snapshots.iter().all(|s| s["workerThreads"] == 16.0));
+    // Uptime moves between two refreshes.
+    assert!(snapshots[1]["uptimeSeconds"].as_f64() > snapshots[0]["uptimeSeconds"].as_f64());
+}
