@@ -697,6 +697,13 @@ async fn unspecified_routes_answer_as_documented() {
             match p {
                 "/ping" => assert_eq!((status, body.as_str()), (200, "pong")),
                 "/emulator/requests" if m == "DELETE" => assert_eq!(status, 204),
+                // 1.3 ships `endpoints.all.sensitive: false`; 2.0 leaves Micronaut's default, so
+                // the endpoint is refused to everyone until configured non-sensitive.
+                "/prometheus" if v == KestraVersion::V2_0 => assert_eq!(status, 401),
+                "/prometheus" => {
+                    assert_eq!(status, 200);
+                    assert!(body.contains("# TYPE kestra_worker_job_thread gauge"), "{body}");
+                }
                 _ => {
                     assert_eq!(status, 200, "{m} {p}");
                     let v: Value = serde_json::from_str(&body).unwrap();
