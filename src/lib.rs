@@ -89,9 +89,19 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     );
     // `backup`, `restore` and `upgrade` catch Ctrl-C and SIGTERM themselves (`signals`): they put
     // things back before they stop.
+    // `executions run --wait` and `watch` stop following on Ctrl-C and say the execution goes on.
     let own_signals = matches!(
         &cli.command,
         cli::Command::Backup(_) | cli::Command::Restore(_) | cli::Command::Upgrade(_)
+    ) || matches!(
+        &cli.command,
+        cli::Command::Executions(cli::ExecutionsArgs {
+            command: Some(
+                cli::ExecutionsCommand::Watch { .. }
+                    | cli::ExecutionsCommand::Run(cli::RunArgs { wait: true, .. })
+            ),
+            ..
+        })
     );
     if attach || own_signals {
         return commands::run(&ctx, cli.command).await;

@@ -5,6 +5,7 @@ pub mod client;
 pub mod error;
 pub mod executions;
 pub mod flows;
+pub mod inputs;
 pub mod management;
 pub mod model;
 pub mod problem;

@@ -336,13 +336,13 @@ fn errors_an_operator_meets_when_running() {
     out.assert_code(3);
     assert!(text(&out.stderr).contains("there is no flow exec.test/missing"));
 
+    // A required input left out is caught before Kestra is asked to start anything.
     let out = run(&["exec.test", "inputs"]);
     out.assert_code(5);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("refused the inputs"), "{stderr}");
     assert!(
-        stderr.contains("name"),
-        "Kestra's message names the input: {stderr}"
+        stderr.contains("input `name` (STRING) is required and has no default"),
+        "{stderr}"
     );
 
     let out = run(&["exec.test", "off"]);
@@ -727,4 +727,170 @@ fn watch_and_follow_of_an_unknown_execution_fail_at_once() {
             "no stream was opened"
         );
     }
+}
+
+/// Kestra ignores an input a flow does not declare, so `run` checks them first: a typo, a missing
+/// required input or a value of the wrong type is exit 5 with what to fix, and nothing starts.
+#[test]
+fn inputs_are_checked_against_the_flow_before_anything_starts() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+        let dir = sb.path().join("typed");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("typed.yml"),
+            "id: typed\nnamespace: exec.test\ninputs:\n  - id: count\n    type: INT\n  - id: env\n    type: SELECT\n    values: [dev, prod]\n    defaults: dev\n  - id: wait\n    type: DURATION\n    required: false\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ inputs.count }}\"\n",
+        )
+        .unwrap();
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .assert()
+            .success();
+        let executions = || {
+            let out = sb
+                .cmd_for(&emu)
+                .args([
+                    "executions",
+                    "--namespace",
+                    "exec.test",
+                    "--all",
+                    "-o",
+                    "jsonl",
+                ])
+                .output()
+                .unwrap();
+            text(&out.stdout).lines().count()
+        };
+        assert_eq!(executions(), 0);
+
+        for (args, says) in [
+            (
+                vec!["inputs", "--input", "nme=Ada"],
+                vec![
+                    "`nme` is not an input of this flow (did you mean `name`?)",
+                    "input `name` (STRING) is required and has no default",
+                ],
+            ),
+            (
+                vec!["typed", "--input", "count=three", "--input", "env=staging"],
+                vec![
+                    "input `count` (INT): `three` is not a whole number",
+                    "input `env` (SELECT): `staging` is not one of: dev, prod",
+                ],
+            ),
+            (
+                vec!["typed", "--input", "count=1", "--input", "wait=5m"],
+                vec!["`5m` is not an ISO-8601 duration such as PT5M"],
+            ),
+            (vec!["typed"], vec!["input `count` (INT) is required"]),
+            (
+                vec!["ok", "--input", "name=x"],
+                vec!["`name` is not an input of this flow (the flow declares no inputs)"],
+            ),
+        ] {
+            let mut full = vec!["executions", "run", "exec.test"];
+            full.extend(&args);
+            let mut ran = sb.cmd_for(&emu).args(&full).ran().code(5);
+            for s in says {
+                ran = ran.says(s);
+            }
+            ran.says("nothing was started")
+                .says("kestractl flows get exec.test");
+        }
+        assert_eq!(executions(), 0, "{version}: a refused run started nothing");
+
+        // Right inputs start as before.
+        sb.cmd_for(&emu)
+            .args([
+                "executions",
+                "run",
+                "exec.test",
+                "typed",
+                "--input",
+                "count=7",
+            ])
+            .args(["--input", "wait=PT1S", "--wait"])
+            .ran()
+            .code(0);
+        assert_eq!(executions(), 1);
+    }
+}
+
+/// A failed `run --wait` names the failing task and its last error line, and the command for the
+/// whole log.
+#[test]
+fn a_failed_run_names_the_failing_task_and_its_error() {
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        deploy_test_flows(&sb, &emu);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "fails", "--wait"])
+            .ran()
+            .code(6)
+            .says("FAILED task boom")
+            .says("    deliberate failure")
+            .says("full log: kestractl executions logs ");
+        // The task that succeeded before it is not blamed.
+        assert!(
+            !text(&out.stderr).contains("FAILED task before"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// Ctrl-C while following stops following, not the execution: the operator is told so, with the
+/// commands to pick it up again, and the execution still runs.
+#[test]
+fn ctrl_c_while_waiting_leaves_the_execution_running_and_says_how_to_follow_it() {
+    let (emu, sb) = with_test_flows(KestraVersion::V2_0, Duration::from_secs(30));
+    let child = sb
+        .std_cmd()
+        .args(["--server", &emu.api_url()])
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["executions", "run", "exec.test", "ok", "--wait"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("stopped following execution") && err.contains("the execution itself goes on"),
+        "{err}"
+    );
+    let id = err
+        .split("stopped following execution ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains(&format!("kestractl executions watch {id}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("kestractl executions kill {id}")),
+        "{err}"
+    );
+    let v = stdout_json(
+        &sb.cmd_for(&emu)
+            .args(["executions", "get", &id, "-o", "json"])
+            .ran()
+            .code(0),
+    );
+    assert_eq!(v["state"]["current"], "RUNNING", "{v}");
 }

@@ -12,9 +12,10 @@ use super::get::task_rows;
 use super::{UiBase, duration_cell, not_found, parse_execution, ui_url};
 use crate::cli::{RunArgs, WaitArgs};
 use crate::commands::Ctx;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Error, Exit, Kind, Result};
 use crate::inert;
 use crate::kestra::executions::InputValue;
+use crate::kestra::inputs::{self as kinputs, Given};
 use crate::kestra::model::{Execution, TaskRun, is_terminal};
 use crate::kestra::{ApiError, KestraClient, sse};
 use crate::output::progress::Progress;
@@ -75,12 +76,48 @@ fn flow_error(namespace: &str, flow: &str, e: ApiError) -> Error {
     }
 }
 
+/// Refuses inputs the flow does not declare, required ones left out and values of the wrong
+/// type, before anything starts: Kestra itself would start the run with an unknown input ignored.
+async fn check_inputs(
+    client: &KestraClient,
+    namespace: &str,
+    flow: &str,
+    inputs: &[(String, InputValue)],
+) -> Result<()> {
+    let definition = client
+        .get_flow(namespace, flow, false)
+        .await
+        .map_err(|e| flow_error(namespace, flow, e))?;
+    let declared = kinputs::declared(&definition);
+    let given: Vec<(&str, Given<'_>)> = inputs
+        .iter()
+        .map(|(name, value)| {
+            let v = match value {
+                InputValue::Text(t) => Given::Text(t.as_str()),
+                InputValue::File(_) => Given::File,
+            };
+            (name.as_str(), v)
+        })
+        .collect();
+    let problems = kinputs::problems(&declared, &given);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list: String = problems.iter().map(|p| format!("\n  - {p}")).collect();
+    Err(Error::rejected(
+        format!("nothing was started: the inputs do not fit {namespace}/{flow}:{list}"),
+        format!("`kestractl flows get {namespace} {flow}` shows the inputs it declares"),
+        Exit::InvalidInput,
+    ))
+}
+
 pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
     // Everything that can be checked locally is, before anything is started.
     let inputs = parse_inputs(args)?;
     let labels = &args.label;
     let wait_timeout = args.wait_args.wait_timeout;
     let client = ctx.kestra().await?;
+    check_inputs(client, &args.namespace, &args.flow, &inputs).await?;
     let raw = client
         .trigger(&args.namespace, &args.flow, &inputs, labels)
         .await
@@ -142,9 +179,8 @@ fn changes(before: Option<&Execution>, now: &Execution) -> Vec<String> {
     lines
 }
 
-/// Follows the execution's event stream until it ends; falls back to polling if the stream is
-/// cut. Prints progress on stderr, the final task table on stdout, and maps the end state to the
-/// exit code.
+/// Follows the execution to its end (see [`follow`]). Ctrl-C stops following, not the
+/// execution: the progress line is cleared and the operator is told how to pick it up again.
 async fn follow_to_end(
     ctx: &Ctx,
     client: &KestraClient,
@@ -152,9 +188,35 @@ async fn follow_to_end(
     timeout: Option<Duration>,
     fail_on_warning: bool,
 ) -> Result<Exit> {
+    let progress = Progress::new();
+    tokio::select! {
+        result = follow(ctx, client, id, timeout, fail_on_warning, &progress) => result,
+        _ = tokio::signal::ctrl_c() => {
+            progress.finish();
+            Err(Error::new(
+                Kind::Interrupted,
+                format!("stopped following execution {id}; the execution itself goes on"),
+                format!(
+                    "`kestractl executions watch {id}` follows it again, `kestractl executions kill {id}` stops it"
+                ),
+            ))
+        }
+    }
+}
+
+/// Follows the execution's event stream until it ends; falls back to polling if the stream is
+/// cut. Prints progress on stderr, the final task table on stdout, and maps the end state to the
+/// exit code; on a failure, the failing tasks and their last error lines.
+async fn follow(
+    ctx: &Ctx,
+    client: &KestraClient,
+    id: &str,
+    timeout: Option<Duration>,
+    fail_on_warning: bool,
+    progress: &Progress,
+) -> Result<Exit> {
     let started = Instant::now();
     let deadline = timeout.map(|t| started + t);
-    let progress = Progress::new();
     let mut last: Option<Execution> = None;
     let mut report = |e: Execution, progress: &Progress| {
         for line in changes(last.as_ref(), &e) {
@@ -210,7 +272,7 @@ async fn follow_to_end(
                 }
                 if let Ok(v) = inert::decode::<Value>(event.data.as_bytes())
                     && let Ok(e) = serde_json::from_value::<Execution>(v)
-                    && report(e, &progress)
+                    && report(e, progress)
                 {
                     finished = true;
                     break 'connection;
@@ -226,7 +288,7 @@ async fn follow_to_end(
             .get_execution(id)
             .await
             .map_err(|e| not_found(id, e))?;
-        finished = report(parse_execution(&v)?, &progress);
+        finished = report(parse_execution(&v)?, progress);
         short_lived = if opened_at.elapsed() < Duration::from_secs(1) {
             short_lived + 1
         } else {
@@ -243,7 +305,7 @@ async fn follow_to_end(
             .get_execution(id)
             .await
             .map_err(|e| not_found(id, e))?;
-        finished = report(parse_execution(&v)?, &progress);
+        finished = report(parse_execution(&v)?, progress);
         if !finished {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -279,11 +341,59 @@ async fn follow_to_end(
             "{summary} (some tasks warned; --fail-on-warning makes this exit 6)"
         )),
         (Exit::Ok, _) => ctx.out.note(&summary),
-        _ => ctx
-            .out
-            .note(&format!("{} {summary}", ctx.out.paint(Style::Red, "✗"))),
+        _ => {
+            ctx.out
+                .note(&format!("{} {summary}", ctx.out.paint(Style::Red, "✗")));
+            explain_failure(ctx, client, &e).await;
+        }
     }
     Ok(exit)
+}
+
+/// How many of a failing task's last error lines are shown.
+const ERROR_LINES: usize = 5;
+
+/// After an unsuccessful end: the tasks that failed (or were killed), their last ERROR log lines,
+/// and the command for the whole log. Best effort: the exit code is already decided.
+async fn explain_failure(ctx: &Ctx, client: &KestraClient, e: &Execution) {
+    let runs = e.task_run_list.as_deref().unwrap_or_default();
+    let failing: Vec<&TaskRun> = runs
+        .iter()
+        .filter(|t| matches!(t.state.current.as_str(), "FAILED" | "KILLED"))
+        .collect();
+    let errors = client
+        .execution_logs(&e.id, Some("ERROR"), None)
+        .await
+        .unwrap_or_default();
+    for t in &failing {
+        let value = t
+            .value
+            .as_deref()
+            .map(|v| format!(" [{v}]"))
+            .unwrap_or_default();
+        ctx.out
+            .note(&format!("  {} task {}{value}", t.state.current, t.task_id));
+        let lines: Vec<&str> = errors
+            .iter()
+            .filter(|l| l.task_run_id.as_deref() == Some(t.id.as_str()))
+            .filter_map(|l| l.message.as_deref())
+            .collect();
+        for line in &lines[lines.len().saturating_sub(ERROR_LINES)..] {
+            let first = line.lines().next().unwrap_or_default();
+            ctx.out.note(&format!("    {first}"));
+        }
+    }
+    if failing.is_empty() {
+        // Killed before any task failed, or an error outside the tasks (inputs, a trigger).
+        for l in errors.iter().rev().take(ERROR_LINES).rev() {
+            if let Some(m) = l.message.as_deref() {
+                let first = m.lines().next().unwrap_or_default();
+                ctx.out.note(&format!("    {first}"));
+            }
+        }
+    }
+    ctx.out
+        .note(&format!("  full log: kestractl executions logs {}", e.id));
 }
 
 /// A started execution as the server sent it; for people, its id and UI link.

@@ -702,7 +702,10 @@ async fn unspecified_routes_answer_as_documented() {
                 "/prometheus" if v == KestraVersion::V2_0 => assert_eq!(status, 401),
                 "/prometheus" => {
                     assert_eq!(status, 200);
-                    assert!(body.contains("# TYPE kestra_worker_job_thread gauge"), "{body}");
+                    assert!(
+                        body.contains("# TYPE kestra_worker_job_thread gauge"),
+                        "{body}"
+                    );
                 }
                 _ => {
                     assert_eq!(status, 200, "{m} {p}");
