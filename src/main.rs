@@ -30,7 +30,7 @@ fn main() -> ExitCode {
     // Colour in the log only where the output would have it: a terminal, no --no-color/NO_COLOR.
     let log_colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && !cli.global.no_color
-        && std::env::var_os("NO_COLOR").is_none();
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     init_logging(cli.global.verbose, log_colour);
 
     // A current-thread runtime starts in microseconds and is plenty for an I/O-bound CLI.

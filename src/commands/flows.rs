@@ -235,22 +235,26 @@ impl Render for DeployReport {
             })
             .collect();
         out.table(&["FILE", "NAMESPACE", "FLOW", "ACTION", "REVISION"], &rows)?;
+        let s = report.summary;
+        let verb = if report.dry_run { "would be " } else { "" };
+        let summary = format!(
+            "{} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}",
+            s.created,
+            s.updated,
+            s.unchanged,
+            s.deleted,
+            s.failed,
+            if report.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        );
         if out.format == crate::output::Format::Table {
-            let s = report.summary;
-            let verb = if report.dry_run { "would be " } else { "" };
-            out.print(&format!(
-                "{} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}\n",
-                s.created,
-                s.updated,
-                s.unchanged,
-                s.deleted,
-                s.failed,
-                if report.dry_run {
-                    " (dry run: nothing written)"
-                } else {
-                    ""
-                }
-            ))?;
+            out.print(&format!("{summary}\n"))?;
+        } else {
+            // Piped: stdout stays one row per flow for scripts; the log gets the totals last.
+            out.note(&summary);
         }
         Ok(())
     }
@@ -788,7 +792,7 @@ mod tests {
             text.ends_with("1 created, 0 updated, 1 unchanged, 0 deleted, 0 failed\n"),
             "{text}"
         );
-        // A dry run says so; piped, rows are tab-separated with no summary.
+        // A dry run says so; piped, rows are tab-separated and the summary goes to the log.
         let (out, seen) = Output::capturing(Format::Table);
         out.emit(&report(true)).unwrap();
         assert!(seen.lock().unwrap().stdout.contains(
@@ -800,6 +804,10 @@ mod tests {
         assert_eq!(
             seen.lock().unwrap().stdout,
             "a.yml\tcompany.team\ta\tcreated\t2\nb.yml\tcompany.team\tb\tunchanged\t2\n"
+        );
+        assert_eq!(
+            seen.lock().unwrap().stderr,
+            "1 created, 0 updated, 1 unchanged, 0 deleted, 0 failed\n"
         );
         // -o json: the plan as data, without the words meant for people.
         let (out, seen) = Output::capturing(Format::Json);

@@ -10,7 +10,21 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     /// Plain mode: the last message printed and when, so a stream of counters (`writing 12/1000`)
     /// prints its first line and then at most one line every few seconds.
-    last: std::sync::Mutex<(String, Option<Instant>)>,
+    last: std::sync::Mutex<Plain>,
+}
+
+/// Plain mode's memory: what was printed last, when, and the newest message held back since.
+#[derive(Default)]
+struct Plain {
+    printed: String,
+    at: Option<Instant>,
+    /// A counter update not printed yet: printed before the next kind of step, or at the end,
+    /// so a log never ends on a stale `writing flows: 0/1`.
+    held: Option<String>,
+}
+
+fn kind(message: &str) -> &str {
+    message.split(':').next().unwrap_or(message)
 }
 
 impl Progress {
@@ -25,7 +39,7 @@ impl Progress {
         });
         Progress {
             bar,
-            last: std::sync::Mutex::new((String::new(), None)),
+            last: std::sync::Mutex::new(Plain::default()),
         }
     }
 
@@ -37,13 +51,24 @@ impl Progress {
                 let Ok(mut last) = self.last.lock() else {
                     return;
                 };
-                let kind = |m: &str| m.split(':').next().unwrap_or(m).to_string();
-                let new_kind = kind(&last.0) != kind(message);
-                let quiet_for = last.1.map_or(Duration::MAX, |t| t.elapsed());
-                if last.0 != message && (new_kind || quiet_for >= Duration::from_secs(3)) {
+                let new_kind = kind(&last.printed) != kind(message);
+                let quiet_for = last.at.map_or(Duration::MAX, |t| t.elapsed());
+                if last.printed == message {
+                    return;
+                }
+                if new_kind || quiet_for >= Duration::from_secs(3) {
                     let mut err = std::io::stderr().lock();
+                    if new_kind && let Some(held) = last.held.take() {
+                        let _ = writeln!(err, "{held}");
+                    }
                     let _ = writeln!(err, "{message}");
-                    *last = (message.to_string(), Some(Instant::now()));
+                    *last = Plain {
+                        printed: message.to_string(),
+                        at: Some(Instant::now()),
+                        held: None,
+                    };
+                } else {
+                    last.held = Some(message.to_string());
                 }
             }
         }
@@ -54,15 +79,29 @@ impl Progress {
         match &self.bar {
             Some(bar) => bar.println(message),
             None => {
+                self.flush_held();
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(err, "{message}");
             }
         }
     }
 
+    /// Plain mode: prints the counter update held back, if any.
+    fn flush_held(&self) {
+        if let Ok(mut last) = self.last.lock()
+            && let Some(held) = last.held.take()
+        {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{held}");
+            last.printed = held;
+            last.at = Some(Instant::now());
+        }
+    }
+
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        match &self.bar {
+            Some(bar) => bar.finish_and_clear(),
+            None => self.flush_held(),
         }
     }
 }

@@ -576,3 +576,53 @@ fn a_separator_inside_a_document_is_blamed_on_the_right_file() {
         );
     }
 }
+
+/// In a CI log (stderr piped) the deploy ends with its totals, the last counter line is the final
+/// count (never a stale `writing flows: 0/N`), and `-v` lines carry no colour escapes.
+#[test]
+fn a_piped_deploy_ends_its_log_with_the_totals() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("ci-flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    for id in ["a", "b", "c"] {
+        std::fs::write(
+            dir.join(format!("{id}.yml")),
+            format!("id: {id}\nnamespace: ci.log\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"),
+        )
+        .unwrap();
+    }
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "deploy", dir.to_str().unwrap(), "-v"])
+        .ran()
+        .code(0);
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.lines().last(),
+        Some("3 created, 0 updated, 0 unchanged, 0 deleted, 0 failed"),
+        "{err}"
+    );
+    let counters: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("writing flows"))
+        .collect();
+    assert_eq!(counters.last(), Some(&"writing flows: 3/3"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape codes in a piped log: {err:?}"
+    );
+    // stdout stays one tab-separated row per flow.
+    assert_eq!(text(&out.stdout).lines().count(), 3);
+
+    std::fs::write(dir.join("a.yml"), "id: a\nnamespace: ci.log\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: changed\n").unwrap();
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .ran()
+        .code(0);
+    assert_eq!(
+        text(&out.stderr).lines().last(),
+        Some("0 created, 1 updated, 2 unchanged, 0 deleted, 0 failed")
+    );
+}
