@@ -297,15 +297,12 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         for d in &deletions {
             ctx.out.note(&format!("  {}/{}", d.namespace, d.id));
         }
-        if !confirm(
-            "Type `yes` to deploy and delete them: ",
+        confirm(
+            "Deploy and delete them?",
             "--prune deletes flows",
-        )? {
-            return Err(Error::usage(
-                "nothing was deployed or deleted",
-                "answer `yes`, pass --yes, or deploy without --prune",
-            ));
-        }
+            "nothing was deployed or deleted (deploy without --prune to keep them)",
+        )
+        .await?;
     }
 
     let outcomes: Option<Vec<Outcome>> = if args.dry_run {
@@ -629,16 +626,13 @@ async fn delete(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
         .get_flow(namespace, id, false)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
-    if !ctx.global.yes
-        && !confirm(
-            &format!("Delete flow {namespace}/{id}? Type `yes` to confirm: "),
+    if !ctx.global.yes {
+        confirm(
+            &format!("Delete flow {namespace}/{id}?"),
             "deleting a flow",
-        )?
-    {
-        return Err(Error::usage(
             "nothing was deleted",
-            "answer `yes`, or pass --yes",
-        ));
+        )
+        .await?;
     }
     client
         .delete_flow(namespace, id)

@@ -227,23 +227,60 @@ impl Output {
     }
 }
 
-/// Asks a yes/no question on the terminal. Without a terminal it refuses (exit 2) rather than
-/// guess: `why` says what needed the confirmation, and the error tells how to give it (`--yes`).
-pub fn confirm(question: &str, why: &str) -> Result<bool> {
+/// Asks a yes/no question on the terminal: `question [y/N] `, `y` or `yes` goes on, anything
+/// else (Enter included) is a no. Without a terminal it refuses (exit 2) rather than guess.
+/// `why` says what needs the question ("deleting a flow"), `nothing_done` what an answer other
+/// than yes leaves ("nothing was deleted"); both end up in the error. Ctrl-C at the prompt ends
+/// at once (exit 130) with the same words: the line is read on a thread of its own, so the
+/// signal is never stuck behind a blocking read.
+pub async fn confirm(question: &str, why: &str, nothing_done: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(Error::usage(
-            format!("{why} and needs a confirmation, but there is no terminal to ask on"),
+            format!(
+                "{why}: kestractl asks before doing that, but there is no terminal to ask on; {nothing_done}"
+            ),
             "pass --yes to confirm non-interactively",
         ));
     }
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question}");
-    let _ = err.flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("cannot read the answer from", "stdin", e))?;
-    Ok(answer.trim().eq_ignore_ascii_case("yes"))
+    {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{question} [y/N] ");
+        let _ = err.flush();
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Detached: if Ctrl-C wins, the process ends with this read still blocked, which is fine.
+    std::thread::spawn(move || {
+        let mut answer = String::new();
+        let read = std::io::stdin().read_line(&mut answer).map(|_| answer);
+        let _ = tx.send(read);
+    });
+    let answer = tokio::select! {
+        read = rx => read
+            .map_err(|_| Error::other("the answer could not be read"))?
+            .map_err(|e| Error::io("cannot read the answer from", "stdin", e))?,
+        _ = tokio::signal::ctrl_c() => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err);
+            return Err(Error::new(
+                crate::error::Kind::Interrupted,
+                format!("interrupted at the prompt: {nothing_done}"),
+                "",
+            ));
+        }
+    };
+    if is_yes(&answer) {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            nothing_done.to_string(),
+            "answer y to go on, or pass --yes to skip the question",
+        ))
+    }
+}
+
+/// `y` or `yes`, any case, surrounding blanks ignored.
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 pub fn render_structured<T: Serialize>(format: Format, value: &T) -> Result<String> {
@@ -313,6 +350,16 @@ fn fit_table(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_y_or_yes_confirms() {
+        for yes in ["y", "Y", "yes", "YES", " yes\n", "y\r\n"] {
+            assert!(super::is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "\n", "n", "no", "yep", "oui", "ye"] {
+            assert!(!super::is_yes(no), "{no:?}");
+        }
+    }
+
     use super::*;
 
     /// Width as shown on screen, in terminal columns: ANSI sequences take no room, East Asian wide

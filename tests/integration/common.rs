@@ -285,3 +285,107 @@ impl AssertCode for std::process::Output {
         );
     }
 }
+
+/// kestractl on a pseudo-terminal (util-linux `script`, which CI installs): what it prints is
+/// read as it comes, and keys are typed into it (`\x03` is Ctrl-C: the terminal turns it into
+/// SIGINT for the program, as for a person).
+pub struct Pty {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Pty {
+    /// Runs `kestractl ARGS` with `envs`, in `sb`'s sandbox; `None` (after reporting the missing
+    /// prerequisite) when `script` is not installed.
+    pub fn spawn(sb: &Sandbox, args: &[&str], envs: &[(&str, &str)]) -> Option<Pty> {
+        use std::io::Read;
+        if std::process::Command::new("script")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            kestra_emulator::prerequisite::missing(
+                "`script` is not installed (apt-get install bsdutils)",
+            );
+            return None;
+        }
+        let bin = assert_cmd::cargo::cargo_bin!("kestractl");
+        let quoted: Vec<String> = std::iter::once(bin.display().to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        let mut cmd = sb.std_cmd();
+        cmd.env("TERM", "xterm");
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        // `script -qec CMD /dev/null`: CMD on a new terminal, its output copied to stdout.
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &quoted.join(" "), "/dev/null"])
+            .env_clear()
+            .envs(
+                cmd.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .current_dir(sb.workdir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn script");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Some(Pty { child, stdin, seen })
+    }
+
+    pub fn output(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    /// Waits until `needle` has been printed (panics after 20 s with what was).
+    pub fn expect(&self, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.output().contains(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited for {needle:?}; the terminal shows {:?}",
+                self.output()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn send(&mut self, keys: &str) {
+        use std::io::Write;
+        self.stdin.write_all(keys.as_bytes()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The program's exit code (script passes it on with -e) and everything it printed.
+    pub fn wait(mut self) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return (status.code(), self.output());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running; the terminal shows {:?}", self.output());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}

@@ -314,3 +314,76 @@ fn a_closed_pipe_ends_quietly() {
     );
     assert!(text(&out.stderr).is_empty(), "quiet: {}", text(&out.stderr));
 }
+
+/// A prompt as people expect it: `[y/N]`, `y` or `yes` goes on, anything else keeps things, and
+/// Ctrl-C at the prompt ends at once with exit 130 and nothing deleted.
+#[test]
+fn prompts_take_y_and_ctrl_c_aborts_at_once() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("prompt-flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    for id in ["one", "two"] {
+        std::fs::write(
+            dir.join(format!("{id}.yml")),
+            format!("id: {id}\nnamespace: prompt.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"),
+        )
+        .unwrap();
+    }
+    sb.cmd_for(&emu)
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .ran()
+        .code(0);
+    let exists = |id: &str| {
+        sb.cmd_for(&emu)
+            .args(["flows", "get", "prompt.test", id])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            == Some(0)
+    };
+    let api = emu.api_url();
+    let delete = |id: &'static str| {
+        Pty::spawn(
+            &sb,
+            &["--server", &api, "flows", "delete", "prompt.test", id],
+            &[("KESTRACTL_PASSWORD", PASSWORD)],
+        )
+    };
+
+    // Ctrl-C at the prompt: at once, exit 130, nothing deleted.
+    let Some(mut pty) = delete("one") else { return };
+    pty.expect("Delete flow prompt.test/one? [y/N] ");
+    let asked = std::time::Instant::now();
+    pty.send("\x03");
+    let (code, shown) = pty.wait();
+    assert_eq!(code, Some(130), "{shown}");
+    assert!(asked.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        shown.contains("interrupted at the prompt: nothing was deleted"),
+        "{shown}"
+    );
+    assert!(exists("one"));
+
+    // Enter alone, or `no`: nothing deleted, exit 2.
+    for answer in ["\r", "no\r"] {
+        let mut pty = delete("one").unwrap();
+        pty.expect("[y/N] ");
+        pty.send(answer);
+        let (code, shown) = pty.wait();
+        assert_eq!(code, Some(2), "{answer:?}: {shown}");
+        assert!(shown.contains("nothing was deleted"), "{shown}");
+        assert!(exists("one"));
+    }
+
+    // `y` and `yes` go on.
+    for (id, answer) in [("one", "y\r"), ("two", "YES\r")] {
+        let mut pty = delete(id).unwrap();
+        pty.expect("[y/N] ");
+        pty.send(answer);
+        let (code, shown) = pty.wait();
+        assert_eq!(code, Some(0), "{answer:?}: {shown}");
+        assert!(!exists(id), "{id} deleted");
+    }
+}

@@ -212,17 +212,13 @@ pub(super) async fn show(ctx: &Ctx, args: &AuthShowArgs) -> Result<Exit> {
             },
         ));
     };
-    if std::io::stdout().is_terminal()
-        && !ctx.global.yes
-        && !confirm(
-            &format!("Print the password of `{entry}` on this terminal? Type `yes`: "),
+    if std::io::stdout().is_terminal() && !ctx.global.yes {
+        confirm(
+            &format!("Print the password of `{entry}` on this terminal?"),
             "`auth show --reveal` shows a password",
-        )?
-    {
-        return Err(Error::usage(
             "nothing was shown",
-            "answer `yes`, or pass --yes",
-        ));
+        )
+        .await?;
     }
     ctx.out.print(&format!("{}\n", secret.expose()))?;
     Ok(Exit::Ok)

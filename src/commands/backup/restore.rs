@@ -219,13 +219,16 @@ async fn restore_checked(
     let what = describe_backup(&unpacked.manifest);
     if !ctx.global.yes {
         let question = format!(
-            "Restore {} ({what}) over this machine's stack? The current database and storage \
-             are set aside until the restored Kestra serves. Type yes to go on: ",
+            "The current database and storage are set aside until the restored Kestra serves. \
+             Restore {} ({what}) over this machine's stack?",
             plan.args.file.display()
         );
-        if !confirm(&question, "a restore replaces the stack's data")? {
-            return Err(Error::usage("restore cancelled; nothing was changed", ""));
-        }
+        confirm(
+            &question,
+            "a restore replaces the stack's data",
+            "restore cancelled; nothing was changed",
+        )
+        .await?;
     }
     // Postgres up (the stack created if there is none), Kestra stopped.
     if plan.previous_running {

@@ -170,17 +170,20 @@ async fn upgrade(
     ));
     if !ctx.global.yes {
         let question = format!(
-            "Upgrade Kestra from {current} to {target}? Its first start migrates the database, \
-             which cannot be undone{}. Type yes to go on: ",
+            "Kestra's first start on {target} migrates the database, which cannot be undone{}. \
+             Upgrade from {current} to {target}?",
             if args.no_backup {
                 " and no backup will be taken (--no-backup)"
             } else {
                 "; a backup is taken first"
             }
         );
-        if !confirm(&question, "an upgrade migrates Kestra's database for good")? {
-            return Err(Error::usage("upgrade cancelled; nothing was changed", ""));
-        }
+        confirm(
+            &question,
+            "an upgrade migrates Kestra's database for good",
+            "upgrade cancelled; nothing was changed",
+        )
+        .await?;
     }
     // The image first: a target that cannot be had changes nothing.
     progress.step(&format!("checking the image {target}"));

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::StopArgs;
 use crate::commands::Ctx;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result};
 use crate::output::{Format, Output, Render, confirm};
 use crate::secrets::store;
 use crate::settings::stack::{StackFlags, StackSettings};
@@ -80,16 +80,13 @@ async fn stop(ctx: &Ctx, remove: bool, volumes: bool, grace: Duration) -> Result
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     // Ask before touching anything, so a refusal leaves the stack as it was.
     if volumes && !ctx.global.yes {
-        let question = format!(
-            "This deletes {}. Type `yes` to go on: ",
-            describe_data(&stack)
-        );
-        if !confirm(&question, "--volumes deletes data")? {
-            return Err(Error::usage(
-                "nothing was stopped or deleted",
-                "answer `yes`, or pass --yes",
-            ));
-        }
+        let question = format!("This deletes {}. Go on?", describe_data(&stack));
+        confirm(
+            &question,
+            "--volumes deletes data",
+            "nothing was stopped or deleted",
+        )
+        .await?;
     }
     // A folder that --volumes would empty must not be a link (its target would be emptied):
     // refused before anything is stopped or deleted.
