@@ -658,6 +658,10 @@ pub struct WaitArgs {
     /// Treat WARNING as unsuccessful (exit 6) instead of success with a note
     #[arg(long)]
     pub fail_on_warning: bool,
+
+    /// Stream the execution's log lines (on stderr) while waiting, like `docker compose up`
+    #[arg(long)]
+    pub logs: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -894,3 +894,38 @@ fn ctrl_c_while_waiting_leaves_the_execution_running_and_says_how_to_follow_it()
     );
     assert_eq!(v["state"]["current"], "RUNNING", "{v}");
 }
+
+/// `--logs` puts the execution's log lines on stderr while waiting, each once, before the end
+/// line; stdout keeps the final table.
+#[test]
+fn wait_with_logs_streams_each_line_once_before_the_end() {
+    for version in VERSIONS {
+        let (emu, sb) = with_test_flows(version, Duration::from_millis(1200));
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "run", "exec.test", "ok", "--wait", "--logs"])
+            .ran()
+            .code(0);
+        let err = text(&out.stderr);
+        for line in ["hello from ok", "second line"] {
+            assert_eq!(err.matches(line).count(), 1, "{version} {line}: {err}");
+        }
+        let end = err.find("ended SUCCESS").unwrap();
+        assert!(err.find("second line").unwrap() < end, "{err}");
+        assert!(!text(&out.stdout).contains("hello from ok"));
+
+        let id = run_ok(&sb, &emu);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["executions", "watch", &id, "--logs"])
+            .ran()
+            .code(0);
+        assert_eq!(text(&out.stderr).matches("hello from ok").count(), 1);
+    }
+    let (emu, sb) = with_test_flows(KestraVersion::V2_0, Duration::ZERO);
+    sb.cmd_for(&emu)
+        .args(["executions", "run", "exec.test", "ok", "--logs"])
+        .ran()
+        .code(2)
+        .says("--logs streams the logs while waiting, so it needs --wait");
+}

@@ -15,7 +15,7 @@ use crate::output::{Format, Style};
 // ---------------------------------------------------------------------------------------------
 // logs
 
-fn log_line(ctx: &Ctx, l: &LogEntry) -> String {
+pub(super) fn log_line(ctx: &Ctx, l: &LogEntry) -> String {
     let level = l.level.clone().unwrap_or_else(|| "INFO".into());
     let style = match level.as_str() {
         "ERROR" => Style::Red,
@@ -174,10 +174,10 @@ fn keep_task(l: &LogEntry, task: Option<&str>) -> bool {
 
 /// Log lines already printed, so a reopened stream's replay is not printed twice.
 #[derive(Default)]
-struct LogSeen(std::collections::HashSet<u64>);
+pub(super) struct LogSeen(std::collections::HashSet<u64>);
 
 impl LogSeen {
-    fn first_time(&mut self, l: &LogEntry) -> bool {
+    pub(super) fn first_time(&mut self, l: &LogEntry) -> bool {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         (&l.timestamp, &l.task_run_id, &l.level, &l.message).hash(&mut h);

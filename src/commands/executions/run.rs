@@ -9,6 +9,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::get::task_rows;
+use super::logs::{LogSeen, log_line};
 use super::{UiBase, duration_cell, not_found, parse_execution, ui_url};
 use crate::cli::{RunArgs, WaitArgs};
 use crate::commands::Ctx;
@@ -16,7 +17,7 @@ use crate::error::{Error, Exit, Kind, Result};
 use crate::inert;
 use crate::kestra::executions::InputValue;
 use crate::kestra::inputs::{self as kinputs, Given};
-use crate::kestra::model::{Execution, TaskRun, is_terminal};
+use crate::kestra::model::{Execution, LogEntry, TaskRun, is_terminal};
 use crate::kestra::{ApiError, KestraClient, sse};
 use crate::output::progress::Progress;
 use crate::output::{Format, Output, Render, Style};
@@ -115,7 +116,12 @@ pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
     // Everything that can be checked locally is, before anything is started.
     let inputs = parse_inputs(args)?;
     let labels = &args.label;
-    let wait_timeout = args.wait_args.wait_timeout;
+    if args.wait_args.logs && !args.wait {
+        return Err(Error::usage(
+            "--logs streams the logs while waiting, so it needs --wait",
+            "add --wait, or follow the logs with `kestractl executions logs -f ID`",
+        ));
+    }
     let client = ctx.kestra().await?;
     check_inputs(client, &args.namespace, &args.flow, &inputs).await?;
     let raw = client
@@ -132,25 +138,17 @@ pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
         "Started execution {} of {}/{}: {url}",
         e.id, e.namespace, e.flow_id
     ));
-    follow_to_end(
-        ctx,
-        client,
-        &e.id,
-        wait_timeout,
-        args.wait_args.fail_on_warning,
-    )
-    .await
+    follow_to_end(ctx, client, &e.id, &args.wait_args).await
 }
 
 pub(super) async fn watch(ctx: &Ctx, id: &str, w: &WaitArgs) -> Result<Exit> {
-    let timeout = w.wait_timeout;
     let client = ctx.kestra().await?;
     // Fail fast (exit 3) on an unknown id rather than waiting on its stream.
     client
         .get_execution(id)
         .await
         .map_err(|e| not_found(id, e))?;
-    follow_to_end(ctx, client, id, timeout, w.fail_on_warning).await
+    follow_to_end(ctx, client, id, w).await
 }
 
 /// Reports what changed between two snapshots of an execution (plain mode prints these lines).
@@ -185,12 +183,11 @@ async fn follow_to_end(
     ctx: &Ctx,
     client: &KestraClient,
     id: &str,
-    timeout: Option<Duration>,
-    fail_on_warning: bool,
+    wait: &WaitArgs,
 ) -> Result<Exit> {
     let progress = Progress::new();
     tokio::select! {
-        result = follow(ctx, client, id, timeout, fail_on_warning, &progress) => result,
+        result = follow(ctx, client, id, wait, &progress) => result,
         _ = tokio::signal::ctrl_c() => {
             progress.finish();
             Err(Error::new(
@@ -204,19 +201,14 @@ async fn follow_to_end(
     }
 }
 
-/// Follows the execution's event stream until it ends; falls back to polling if the stream is
-/// cut. Prints progress on stderr, the final task table on stdout, and maps the end state to the
-/// exit code; on a failure, the failing tasks and their last error lines.
-async fn follow(
-    ctx: &Ctx,
+/// Follows the execution's event stream until it ends or `deadline` passes (then `false`); falls
+/// back to polling if the stream is cut. Each change is a line on stderr.
+async fn wait_for_end(
     client: &KestraClient,
     id: &str,
-    timeout: Option<Duration>,
-    fail_on_warning: bool,
+    deadline: Option<Instant>,
     progress: &Progress,
-) -> Result<Exit> {
-    let started = Instant::now();
-    let deadline = timeout.map(|t| started + t);
+) -> Result<bool> {
     let mut last: Option<Execution> = None;
     let mut report = |e: Execution, progress: &Progress| {
         for line in changes(last.as_ref(), &e) {
@@ -310,6 +302,33 @@ async fn follow(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
+    Ok(finished)
+}
+
+/// Follows the execution to its end (with its log lines on stderr when asked). Prints the
+/// final task table on stdout, and maps the end state to the exit code; on a failure, the
+/// failing tasks and their last error lines.
+async fn follow(
+    ctx: &Ctx,
+    client: &KestraClient,
+    id: &str,
+    wait: &WaitArgs,
+    progress: &Progress,
+) -> Result<Exit> {
+    let started = Instant::now();
+    let deadline = wait.wait_timeout.map(|t| started + t);
+    let finished = if wait.logs {
+        let tail = LogTail::default();
+        let finished = tokio::select! {
+            finished = wait_for_end(client, id, deadline, progress) => finished?,
+            () = tail.stream(ctx, client, id, progress) => unreachable!("the log tail never ends"),
+        };
+        // Lines the stream had not delivered yet when the execution ended.
+        tail.sweep(ctx, client, id, progress).await;
+        finished
+    } else {
+        wait_for_end(client, id, deadline, progress).await?
+    };
     progress.finish();
     if !finished {
         return Err(Error::not_ready(
@@ -330,7 +349,7 @@ async fn follow(
     let e = parse_execution(&raw)?;
     ctx.out.emit(&Ended(raw))?;
     let state = e.state.current.as_str();
-    let exit = exit_for(state, fail_on_warning);
+    let exit = exit_for(state, wait.fail_on_warning);
     let summary = format!(
         "execution {} ended {state} after {}",
         e.id,
@@ -348,6 +367,55 @@ async fn follow(
         }
     }
     Ok(exit)
+}
+
+/// `--logs`: the execution's log lines on stderr while it runs, each printed once.
+#[derive(Default)]
+struct LogTail {
+    seen: std::sync::Mutex<LogSeen>,
+}
+
+impl LogTail {
+    fn print(&self, ctx: &Ctx, entries: &[LogEntry], progress: &Progress) {
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
+        for l in entries {
+            if seen.first_time(l) {
+                progress.done(log_line(ctx, l).trim_end_matches('\n'));
+            }
+        }
+    }
+
+    /// Follows the log stream, reopened whenever it ends (Kestra replays from the start; seen
+    /// lines are skipped). Never returns: the caller stops it once the execution has ended.
+    async fn stream(&self, ctx: &Ctx, client: &KestraClient, id: &str, progress: &Progress) {
+        loop {
+            if let Ok(resp) = client.follow_logs(id, None).await {
+                let mut body = resp.bytes_stream();
+                let mut parser = sse::Parser::default();
+                while let Some(Ok(chunk)) = body.next().await {
+                    let Ok(events) = parser.push(&chunk) else {
+                        break;
+                    };
+                    let entries: Vec<LogEntry> = events
+                        .iter()
+                        .filter(|ev| ev.id.as_deref() != Some(sse::START))
+                        .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
+                        .collect();
+                    self.print(ctx, &entries, progress);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The lines written before the end that the stream had not delivered.
+    async fn sweep(&self, ctx: &Ctx, client: &KestraClient, id: &str, progress: &Progress) {
+        if let Ok(entries) = client.execution_logs(id, None, None).await {
+            self.print(ctx, &entries, progress);
+        }
+    }
 }
 
 /// How many of a failing task's last error lines are shown.
