@@ -137,7 +137,10 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
         return result;
     }
     let hint = after_interrupt(&cli.command);
+    // Biased, the command first: one that listens for Ctrl-C itself (a prompt) sees the signal
+    // in the same poll and says what it left; otherwise the command is dropped here.
     tokio::select! {
+        biased;
         result = commands::run(&ctx, cli.command) => result,
         _ = tokio::signal::ctrl_c() => Err(Error::interrupted(hint)),
     }

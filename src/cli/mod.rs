@@ -487,18 +487,30 @@ pub enum FlowsCommand {
 
     /// List flows (all namespaces, or NS and its children)
     #[command(visible_alias = "ls")]
+    #[command(
+        after_help = "Examples:\n  kestractl flows list\n  kestractl flows list company.team\n  kestractl flows list -q | xargs -n1 kestractl flows get"
+    )]
     List {
         /// Namespace (prefix: child namespaces are included)
         namespace: Option<String>,
+        /// Only NAMESPACE/ID, one per line (for scripts)
+        #[arg(short, long)]
+        quiet: bool,
     },
 
     /// Print a flow's YAML source (its JSON with -o json)
-    #[command(visible_alias = "show")]
-    Get { namespace: String, id: String },
+    #[command(
+        visible_alias = "show",
+        after_help = "Examples:\n  kestractl flows get company.team hello\n  kestractl flows get company.team/hello -o json"
+    )]
+    Get(FlowRef),
 
     /// Delete a flow (asks first; --yes to confirm without a terminal)
-    #[command(visible_alias = "rm")]
-    Delete { namespace: String, id: String },
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  kestractl flows delete company.team hello\n  kestractl flows delete company.team/hello --yes"
+    )]
+    Delete(FlowRef),
 
     /// Write every flow's source to DIR/<namespace>/<id>.yml (deploy DIR right after: all unchanged)
     Export {
@@ -593,6 +605,10 @@ pub struct ListExecutionsArgs {
     /// All matching executions, page after page (with -o jsonl they stream as they arrive)
     #[arg(long)]
     pub all: bool,
+
+    /// Only the ids, one per line (for scripts: `kestractl executions -q --state FAILED | xargs …`)
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -664,10 +680,28 @@ pub struct WaitArgs {
     pub logs: bool,
 }
 
+/// A flow named as `NAMESPACE ID` or `NAMESPACE/ID` (the way kestractl prints it).
+#[derive(Debug, Clone, Args)]
+pub struct FlowRef {
+    /// The flow's namespace, or NAMESPACE/ID in one word
+    #[arg(value_name = "NAMESPACE")]
+    pub namespace: String,
+    /// The flow's id (omit it with NAMESPACE/ID)
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+}
+
+impl FlowRef {
+    /// (namespace, id), from two words or one `NAMESPACE/ID`.
+    pub fn resolve(&self) -> crate::error::Result<(String, String)> {
+        values::flow_ref(&self.namespace, self.id.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    pub namespace: String,
-    pub flow: String,
+    #[command(flatten)]
+    pub flow: FlowRef,
 
     /// An input: name=value, or name=@path to upload a file (repeatable)
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE", value_parser = values::input)]

@@ -27,6 +27,25 @@ pub fn logs_since(text: &str) -> Result<Duration> {
     parse_duration(text).map_err(|m| Error::usage(m, "fix --since"))
 }
 
+/// A flow as `NAMESPACE ID` or `NAMESPACE/ID`: namespaces and ids never hold a `/`, so the last
+/// one splits the word.
+pub fn flow_ref(namespace: &str, id: Option<&str>) -> Result<(String, String)> {
+    match (id, namespace.rsplit_once('/')) {
+        (Some(id), None) => Ok((namespace.to_string(), id.to_string())),
+        (None, Some((ns, id))) if !ns.is_empty() && !id.is_empty() => {
+            Ok((ns.to_string(), id.to_string()))
+        }
+        (Some(_), Some(_)) => Err(Error::usage(
+            format!("`{namespace}` already names a flow (NAMESPACE/ID) and an id follows it"),
+            "give the flow as NAMESPACE ID or as NAMESPACE/ID, not both",
+        )),
+        _ => Err(Error::usage(
+            format!("`{namespace}` names a namespace but no flow"),
+            "give the flow as NAMESPACE ID or NAMESPACE/ID, e.g. company.team hello",
+        )),
+    }
+}
+
 /// `metrics --interval`: at least a second, so a watch does not hammer the server.
 pub fn interval(text: &str) -> Result<Duration> {
     let d = parse_duration(text).map_err(|m| Error::usage(m, "fix --interval, e.g. 5s"))?;
@@ -153,6 +172,27 @@ pub fn parse_states(values: &[String]) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_flow_is_two_words_or_one_with_a_slash() {
+        let ok = |ns: &str, id: Option<&str>| flow_ref(ns, id).unwrap();
+        assert_eq!(
+            ok("company.team", Some("hello")),
+            ("company.team".into(), "hello".into())
+        );
+        assert_eq!(
+            ok("company.team/hello", None),
+            ("company.team".into(), "hello".into())
+        );
+        for (ns, id) in [
+            ("company.team", None),
+            ("company.team/", None),
+            ("/hello", None),
+            ("company.team/hello", Some("hello")),
+        ] {
+            assert!(flow_ref(ns, id).is_err(), "{ns} {id:?}");
+        }
+    }
+
     use super::*;
 
     fn now() -> OffsetDateTime {

@@ -32,9 +32,15 @@ pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
         FlowsCommand::Validate { path, namespace } => {
             validate(ctx, &path, namespace.as_deref()).await
         }
-        FlowsCommand::List { namespace } => list(ctx, namespace.as_deref()).await,
-        FlowsCommand::Get { namespace, id } => get(ctx, &namespace, &id).await,
-        FlowsCommand::Delete { namespace, id } => delete(ctx, &namespace, &id).await,
+        FlowsCommand::List { namespace, quiet } => list(ctx, namespace.as_deref(), quiet).await,
+        FlowsCommand::Get(flow) => {
+            let (namespace, id) = flow.resolve()?;
+            get(ctx, &namespace, &id).await
+        }
+        FlowsCommand::Delete(flow) => {
+            let (namespace, id) = flow.resolve()?;
+            delete(ctx, &namespace, &id).await
+        }
         FlowsCommand::Export {
             dir,
             namespace,
@@ -505,7 +511,7 @@ impl Render for ValidationReport {
     }
 }
 
-async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
+async fn list(ctx: &Ctx, namespace: Option<&str>, quiet: bool) -> Result<Exit> {
     let client = ctx.kestra().await?;
     const PAGE: u32 = 100;
     let mut page = 1;
@@ -515,7 +521,14 @@ async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
         let result = client.search_flows(namespace, page, PAGE).await?;
         let n = result.results.len();
         seen += n;
-        if ctx.out.format == crate::output::Format::Jsonl {
+        if quiet {
+            let text: String = result
+                .results
+                .iter()
+                .map(|f| format!("{}/{}\n", f.namespace, f.id))
+                .collect();
+            ctx.out.print(&text)?;
+        } else if ctx.out.format == crate::output::Format::Jsonl {
             let mut text = String::new();
             for f in &result.results {
                 text.push_str(&serde_json::to_string(f).map_err(anyhow::Error::from)?);
@@ -531,8 +544,12 @@ async fn list(ctx: &Ctx, namespace: Option<&str>) -> Result<Exit> {
         }
         page += 1;
     }
-    // jsonl has streamed every page already.
-    if ctx.out.format != crate::output::Format::Jsonl {
+    // jsonl and -q have streamed every page already.
+    if quiet || ctx.out.format == crate::output::Format::Jsonl {
+        if seen == 0 && !quiet {
+            ctx.out.note("No flows.");
+        }
+    } else {
         ctx.out.emit(&FlowList(all))?;
     }
     Ok(Exit::Ok)
@@ -545,6 +562,11 @@ struct FlowList(Vec<crate::kestra::model::Flow>);
 
 impl Render for FlowList {
     fn human(&self, out: &Output) -> Result<()> {
+        if self.0.is_empty() {
+            out.note("No flows.");
+            return Ok(());
+        }
+        let now = time::OffsetDateTime::now_utc();
         let rows: Vec<Vec<String>> = self
             .0
             .iter()
@@ -558,7 +580,7 @@ impl Render for FlowList {
                     } else {
                         "enabled".into()
                     },
-                    f.updated.clone().unwrap_or_else(|| "-".into()),
+                    out.time_cell(f.updated.as_deref(), now),
                 ]
             })
             .collect();

@@ -123,6 +123,16 @@ impl Output {
         self.tty
     }
 
+    /// A point in time in a table cell, by one rule everywhere: relative ("3 min ago") on a
+    /// terminal, the local ISO time when piped; `-` when absent or unreadable.
+    pub fn time_cell(&self, text: Option<&str>, now: ::time::OffsetDateTime) -> String {
+        match text.and_then(time::parse) {
+            Some(t) if self.format == Format::Table => time::relative(t, now),
+            Some(t) => time::local_time(t),
+            None => "-".into(),
+        }
+    }
+
     pub fn is_structured(&self) -> bool {
         matches!(self.format, Format::Json | Format::Jsonl | Format::Yaml)
     }

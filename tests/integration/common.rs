@@ -293,6 +293,7 @@ pub struct Pty {
     child: std::process::Child,
     stdin: std::process::ChildStdin,
     seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Pty {
@@ -338,7 +339,7 @@ impl Pty {
         let mut stdout = child.stdout.take().unwrap();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = seen.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stdout.read(&mut buf) {
                 if n == 0 {
@@ -347,7 +348,12 @@ impl Pty {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        Some(Pty { child, stdin, seen })
+        Some(Pty {
+            child,
+            stdin,
+            seen,
+            reader,
+        })
     }
 
     pub fn output(&self) -> String {
@@ -378,8 +384,10 @@ impl Pty {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(std::time::Duration::from_millis(100));
-                return (status.code(), self.output());
+                // Everything it printed: the reader stops at the end of script's output.
+                let _ = self.reader.join();
+                let shown = String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned();
+                return (status.code(), shown);
             }
             if std::time::Instant::now() > deadline {
                 let _ = self.child.kill();

@@ -158,11 +158,7 @@ fn every_command_sends_only_what_kestra_takes() {
         ok(&sb, &emu, &["executions", "watch", &id]);
         ok(&sb, &emu, &["executions", "restart", &failed]);
         let out = run(&sb, &emu, &["executions", "run", "conform.team", "conform"]);
-        let running = text(&out.stdout)
-            .split('\t')
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let running = text(&out.stdout).trim().to_string();
         ok(&sb, &emu, &["executions", "kill", &running]);
         ok(&sb, &emu, &["executions", "kill", &id]);
         ok(

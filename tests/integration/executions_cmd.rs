@@ -167,14 +167,21 @@ fn with_test_flows(version: KestraVersion, duration: Duration) -> (Emu, Sandbox)
     (emu, sb)
 }
 
-/// Starts `exec.test.ok` without waiting and returns the execution's id (the first column).
+/// Starts `exec.test.ok` without waiting and returns the execution's id (piped, the id alone).
 fn run_ok(sb: &Sandbox, emu: &kestra_emulator::BackgroundEmulator) -> String {
     let out = sb
         .cmd_for(emu)
         .args(["executions", "run", "exec.test", "ok"])
         .output()
         .unwrap();
-    text(&out.stdout).split('\t').next().unwrap().to_string()
+    let id = text(&out.stdout);
+    assert_eq!(id.lines().count(), 1, "the id alone on stdout: {id}");
+    assert!(
+        text(&out.stderr).contains("/ui/main/executions/exec.test/ok/"),
+        "the link on stderr: {}",
+        text(&out.stderr)
+    );
+    id.trim().to_string()
 }
 
 fn deploy_test_flows(sb: &Sandbox, emu: &kestra_emulator::BackgroundEmulator) {

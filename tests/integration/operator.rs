@@ -387,3 +387,107 @@ fn prompts_take_y_and_ctrl_c_aborts_at_once() {
         assert!(!exists(id), "{id} deleted");
     }
 }
+
+/// The same rules in every command: `NAMESPACE/ID` wherever a flow is asked for, an empty list
+/// says so, a capped list says how many it left out, `-q` prints ids alone.
+#[test]
+fn flows_by_one_name_empty_and_capped_lists_quiet_ids() {
+    let mut opts = Options::for_tests(KestraVersion::V2_0, USER, PASSWORD);
+    opts.knobs.seed_executions = 40;
+    let emu = emulator_with(opts);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("ref-flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hello.yml"),
+        "id: hello\nnamespace: ref.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+    )
+    .unwrap();
+    sb.cmd_for(&emu)
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .ran()
+        .code(0);
+
+    // NAMESPACE/ID and NAMESPACE ID name the same flow.
+    let two = sb
+        .cmd_for(&emu)
+        .args(["flows", "get", "ref.team", "hello"])
+        .ran()
+        .code(0);
+    let one = sb
+        .cmd_for(&emu)
+        .args(["flows", "get", "ref.team/hello"])
+        .ran()
+        .code(0);
+    assert_eq!(text(&two.stdout), text(&one.stdout));
+    sb.cmd_for(&emu)
+        .args(["flows", "get", "ref.team"])
+        .ran()
+        .code(2)
+        .says("`ref.team` names a namespace but no flow")
+        .says("NAMESPACE/ID");
+    let id = text(
+        &sb.cmd_for(&emu)
+            .args(["executions", "run", "ref.team/hello"])
+            .ran()
+            .code(0)
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    let listed = sb
+        .cmd_for(&emu)
+        .args(["executions", "--flow", "ref.team/hello", "-q"])
+        .ran()
+        .code(0);
+    assert_eq!(text(&listed.stdout).trim(), id);
+
+    // Empty lists say so (on stderr; stdout stays empty for scripts).
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "list", "no.such.ns"])
+        .ran()
+        .code(0);
+    assert!(text(&out.stdout).is_empty());
+    assert!(
+        text(&out.stderr).contains("No flows."),
+        "{}",
+        text(&out.stderr)
+    );
+    sb.cmd_for(&emu)
+        .args(["executions", "--namespace", "no.such.ns"])
+        .ran()
+        .code(0)
+        .says("No executions match.");
+
+    // A capped list says how many it left out.
+    let out = sb.cmd_for(&emu).arg("executions").ran().code(0);
+    assert_eq!(text(&out.stdout).lines().count(), 25);
+    assert!(
+        text(&out.stderr).contains("showing 25 of 41 (--all for every one, or --limit N)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sb.cmd_for(&emu).args(["executions", "--all"]).ran().code(0);
+    assert_eq!(text(&out.stdout).lines().count(), 41);
+    assert!(!text(&out.stderr).contains("showing"));
+
+    // -q: ids alone.
+    let out = sb
+        .cmd_for(&emu)
+        .args(["executions", "-q", "--limit", "3"])
+        .ran()
+        .code(0);
+    let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        ids.iter().all(|i| !i.contains('\t') && !i.is_empty()),
+        "{ids:?}"
+    );
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "list", "ref.team", "-q"])
+        .ran()
+        .code(0);
+    assert_eq!(text(&out.stdout), "ref.team/hello\n");
+}

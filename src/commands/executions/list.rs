@@ -17,9 +17,19 @@ use crate::output::{Format, Output, Render};
 // Parsing of the command line's values (pure).
 
 pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> ExecutionFilter {
+    // `--flow NAMESPACE/ID`, the way kestractl prints flows, stands for both filters.
+    let (namespace, flow) = match (
+        &args.namespace,
+        args.flow.as_deref().and_then(|f| f.rsplit_once('/')),
+    ) {
+        (None, Some((ns, id))) if !ns.is_empty() && !id.is_empty() => {
+            (Some(ns.to_string()), Some(id.to_string()))
+        }
+        _ => (args.namespace.clone(), args.flow.clone()),
+    };
     ExecutionFilter {
-        namespace: args.namespace.clone(),
-        flow: args.flow.clone(),
+        namespace,
+        flow,
         states: merge_states(&args.state),
         since: args.since.map(|w| w.resolve(now)),
         until: args.until.map(|w| w.resolve(now)),
@@ -57,19 +67,24 @@ pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
         args.limit as usize
     };
     // Streamed formats print each page as it arrives, so memory does not grow with the count.
-    let streaming = matches!(ctx.out.format, Format::Jsonl | Format::Plain);
+    let streaming = args.quiet || matches!(ctx.out.format, Format::Jsonl | Format::Plain);
     let mut kept: Vec<Value> = Vec::new();
     let mut seen = 0usize;
+    let mut matching = None;
     let mut page = 1;
     while seen < wanted {
         let result = client.search_executions(&filter, page, page_size).await?;
         let n = result.results.len();
         let take = n.min(wanted - seen);
+        matching = matching.or(result.total.and_then(|t| usize::try_from(t).ok()));
         let items = result.results.into_iter().take(take);
         if streaming {
             let mut text = String::new();
             for v in items {
-                if ctx.out.format == Format::Jsonl {
+                if args.quiet {
+                    text.push_str(&parse_execution(&v)?.id);
+                    text.push('\n');
+                } else if ctx.out.format == Format::Jsonl {
                     text.push_str(&serde_json::to_string(&v).map_err(anyhow::Error::from)?);
                     text.push('\n');
                 } else {
@@ -89,10 +104,17 @@ pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
         }
         page += 1;
     }
-    if streaming {
-        return Ok(Exit::Ok);
+    if !streaming {
+        ctx.out.emit(&ExecutionList { raw: kept, now })?;
+    } else if seen == 0 && !args.quiet {
+        ctx.out.note("No executions match.");
     }
-    ctx.out.emit(&ExecutionList { raw: kept, now })?;
+    // A capped list says so (on stderr: stdout stays the rows).
+    if let Some(total) = matching.filter(|t| !args.all && *t > seen && seen > 0) {
+        ctx.out.note(&format!(
+            "showing {seen} of {total} (--all for every one, or --limit N)"
+        ));
+    }
     Ok(Exit::Ok)
 }
 

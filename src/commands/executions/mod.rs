@@ -17,7 +17,7 @@ use crate::error::{Error, Exit, Result};
 use crate::kestra::model::Execution;
 use crate::kestra::routes::segment;
 use crate::kestra::{ApiError, KestraClient};
-use crate::output::{Format, Output, Style, time as otime};
+use crate::output::{Output, Style};
 use crate::settings::duration::format_duration;
 
 pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
@@ -51,11 +51,7 @@ fn state_style(state: &str) -> Style {
 }
 
 fn started_cell(out: &Output, start: Option<&str>, now: OffsetDateTime) -> String {
-    match start.and_then(otime::parse) {
-        Some(t) if out.format == Format::Table => otime::relative(t, now),
-        Some(t) => otime::local_time(t),
-        None => "-".into(),
-    }
+    out.time_cell(start, now)
 }
 
 fn duration_cell(state: &crate::kestra::model::State) -> String {

@@ -114,6 +114,7 @@ async fn check_inputs(
 
 pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
     // Everything that can be checked locally is, before anything is started.
+    let (namespace, flow) = args.flow.resolve()?;
     let inputs = parse_inputs(args)?;
     let labels = &args.label;
     if args.wait_args.logs && !args.wait {
@@ -123,11 +124,11 @@ pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
         ));
     }
     let client = ctx.kestra().await?;
-    check_inputs(client, &args.namespace, &args.flow, &inputs).await?;
+    check_inputs(client, &namespace, &flow, &inputs).await?;
     let raw = client
-        .trigger(&args.namespace, &args.flow, &inputs, labels)
+        .trigger(&namespace, &flow, &inputs, labels)
         .await
-        .map_err(|e| flow_error(&args.namespace, &args.flow, e))?;
+        .map_err(|e| flow_error(&namespace, &flow, e))?;
     let e = parse_execution(&raw)?;
     let url = ui_url(&UiBase::of(client), &e);
     if !args.wait {
@@ -484,7 +485,9 @@ impl Render for Started {
                 e.id, e.namespace, e.flow_id
             ))
         } else {
-            out.print(&format!("{}\t{url}\n", e.id))
+            // Piped: the id alone, for `id=$(kestractl executions run …)`; the link for people.
+            out.note(url);
+            out.print(&format!("{}\n", e.id))
         }
     }
 }
