@@ -20,7 +20,7 @@ mod settings;
 mod signals;
 mod stack;
 
-pub use cli::Cli;
+pub use cli::{Cli, command};
 pub use error::{Error, Exit, Kind as ErrorKind, Report};
 pub use output::time::init_local_offset;
 

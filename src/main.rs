@@ -3,13 +3,15 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
 use kestractl::{Cli, Error, Exit, Report};
 
 fn main() -> ExitCode {
     // Before any thread exists: reading the local UTC offset later is refused on Unix.
     kestractl::init_local_offset();
-    let cli = match Cli::try_parse() {
+    let parsed = kestractl::command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // A value our own parsers refused (cli::values) reads like every other error of ours.

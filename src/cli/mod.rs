@@ -12,6 +12,205 @@ pub use crate::stack::up::PullPolicy;
 
 const GLOBAL: &str = "Global options";
 
+/// The command line as kestractl parses it: clap's derive output, then what derive cannot say.
+/// The global options are described once, in `kestractl --help`; every other command's help
+/// lists them in one short "Inherited flags" line instead of twenty lines of repeats, and only
+/// `kestractl` itself has `--version` (`kestractl version` works too).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut root = Cli::command();
+    let globals: Vec<clap::Arg> = root
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let inherited = format!(
+        "Inherited flags: {} (see `kestractl --help`)",
+        globals
+            .iter()
+            .map(|a| match (a.get_short(), a.get_long()) {
+                (Some(s), Some(l)) => format!("-{s}/--{l}"),
+                (None, Some(l)) => format!("--{l}"),
+                (Some(s), None) => format!("-{s}"),
+                (None, None) => a.get_id().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for sub in root.get_subcommands_mut() {
+        tidy_subcommand(sub, "", &globals, &inherited);
+    }
+    root
+}
+
+/// Examples for the commands whose definition above does not carry them, by command path.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "start",
+        "kestractl start\n  kestractl start --port 18080 --image kestra/kestra:v1.3.25\n  kestractl start --no-wait && kestractl status",
+    ),
+    (
+        "status",
+        "kestractl status\n  kestractl status -o json | jq .kestra.health\n  kestractl status --probe   # for launchers: exit 0 when UP",
+    ),
+    (
+        "logs",
+        "kestractl logs\n  kestractl logs kestra -f --since 10m\n  kestractl logs postgres --tail 50",
+    ),
+    (
+        "stop",
+        "kestractl stop\n  kestractl stop --remove\n  kestractl stop --remove --volumes --yes   # deletes the data",
+    ),
+    (
+        "restart",
+        "kestractl restart\n  kestractl restart --image kestra/kestra:v1.3.26",
+    ),
+    (
+        "compose",
+        "kestractl compose > docker-compose.yml\n  docker compose -f docker-compose.yml config",
+    ),
+    (
+        "manifest",
+        "kestractl manifest\n  kestractl manifest --merge config/services-manifest.json",
+    ),
+    (
+        "backup",
+        "kestractl backup\n  kestractl backup --file /srv/backups/kestra-nightly.tar.gz --consistent\n  kestractl backup verify /srv/backups/kestra-2026-12-01.tar.gz",
+    ),
+    (
+        "backup verify",
+        "kestractl backup verify kestra-2026-12-01.tar.gz\n  kestractl backup verify kestra-2026-12-01.tar.gz -o json",
+    ),
+    (
+        "restore",
+        "kestractl restore kestra-2026-12-01.tar.gz\n  kestractl restore kestra-2026-12-01.tar.gz --yes --keep-previous",
+    ),
+    (
+        "upgrade",
+        "kestractl upgrade --to v2.0.5\n  kestractl upgrade --image registry.example.com/kestra:v2.0.5 --backup-file pre-upgrade.tar.gz",
+    ),
+    (
+        "doctor",
+        "kestractl doctor\n  kestractl doctor -o json | jq '.[] | select(.status != \"ok\")'",
+    ),
+    (
+        "completions",
+        "kestractl completions bash > /etc/bash_completion.d/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"",
+    ),
+    (
+        "man",
+        "kestractl man > /usr/local/share/man/man1/kestractl.1",
+    ),
+    ("version", "kestractl version\n  kestractl version -o json"),
+    (
+        "flows deploy",
+        "kestractl flows deploy flows/\n  kestractl flows deploy flows/ --dry-run\n  kestractl flows deploy flows/team --namespace company.team --prune",
+    ),
+    (
+        "flows validate",
+        "kestractl flows validate flows/\n  kestractl flows validate flows/ -o json",
+    ),
+    (
+        "flows export",
+        "kestractl flows export backup-flows/\n  kestractl flows export backup-flows/ --namespace company.team",
+    ),
+    (
+        "executions",
+        "kestractl executions\n  kestractl executions --namespace company.team --state FAILED --since 1d\n  kestractl executions --flow company.team/hello -q",
+    ),
+    (
+        "executions list",
+        "kestractl executions list --state RUNNING\n  kestractl executions list --all -o jsonl | jq -c '{id, state: .state.current}'",
+    ),
+    (
+        "executions get",
+        "kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE --outputs -o json",
+    ),
+    (
+        "executions watch",
+        "kestractl executions watch 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions watch 4fGpDPJmkkZ8lAfd1a2QqE --logs --wait-timeout 10m",
+    ),
+    (
+        "executions logs",
+        "kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE -f --level WARN",
+    ),
+    (
+        "executions kill",
+        "kestractl executions kill 4fGpDPJmkkZ8lAfd1a2QqE",
+    ),
+    (
+        "executions restart",
+        "kestractl executions restart 4fGpDPJmkkZ8lAfd1a2QqE",
+    ),
+    (
+        "server info",
+        "kestractl server info\n  kestractl server info --server https://kestra.example.com -o json",
+    ),
+    ("config use", "kestractl config use prod"),
+    ("config list", "kestractl config list"),
+    (
+        "config show",
+        "kestractl config show\n  kestractl config show --context prod -o json",
+    ),
+    ("config remove", "kestractl config remove staging"),
+    (
+        "auth login",
+        "kestractl auth login\n  printf '%s\\n' \"$PASSWORD\" | kestractl auth login --password-stdin",
+    ),
+    (
+        "auth logout",
+        "kestractl auth logout\n  kestractl auth logout --context prod",
+    ),
+    (
+        "auth status",
+        "kestractl auth status\n  kestractl auth status -o json",
+    ),
+    ("auth show", "kestractl auth show --reveal"),
+    (
+        "auth import-env",
+        "kestractl auth import-env\n  kestractl auth import-env --file ops/.env --rewrite-env",
+    ),
+    (
+        "auth import-kestractl",
+        "kestractl auth import-kestractl\n  kestractl auth import-kestractl --overwrite --delete-source",
+    ),
+    (
+        "auth rotate",
+        "kestractl auth rotate\n  kestractl auth rotate --db\n  kestractl auth rotate --dry-run",
+    ),
+];
+
+fn examples_for(path: &str) -> Option<&'static str> {
+    EXAMPLES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
+}
+
+/// Gives `cmd` (and its subcommands) hidden copies of the global options before clap propagates
+/// them (clap skips an argument a subcommand already has), the "Inherited flags" line, and no
+/// `--version`.
+fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg], inherited: &str) {
+    let mut owned = std::mem::replace(cmd, clap::Command::new("placeholder"));
+    let path = format!("{parent} {}", owned.get_name()).trim().to_string();
+    for arg in globals {
+        owned = owned.arg(arg.clone().hide(true));
+    }
+    let after = match (owned.get_after_help(), examples_for(&path)) {
+        (Some(text), _) => format!("{text}\n\n{inherited}"),
+        (None, Some(examples)) => format!("Examples:\n  {examples}\n\n{inherited}"),
+        (None, None) => inherited.to_string(),
+    };
+    let long_after = owned
+        .get_after_long_help()
+        .map(|text| format!("{text}\n\n{inherited}"));
+    owned = owned.after_help(after).disable_version_flag(true);
+    if let Some(long) = long_after {
+        owned = owned.after_long_help(long);
+    }
+    *cmd = owned;
+    for sub in cmd.get_subcommands_mut() {
+        tidy_subcommand(sub, &path, globals, inherited);
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kestractl",
@@ -24,9 +223,7 @@ const GLOBAL: &str = "Global options";
         (`kestractl config`), then defaults. Passwords are never taken as arguments: use \
         --password-stdin, or KESTRACTL_PASSWORD in CI.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 not ready / not found, 4 authentication, \
-        5 invalid input, 6 execution unsuccessful, 130 interrupted.",
-    propagate_version = true,
-    disable_help_subcommand = true
+        5 invalid input, 6 execution unsuccessful, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -140,18 +337,22 @@ pub enum Command {
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(
-        after_help = "Install, e.g.:\n  kestractl completions bash > ~/.local/share/bash-completion/completions/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"\n  kestractl completions fish > ~/.config/fish/completions/kestractl.fish"
+        after_help = "Examples:\n  kestractl completions bash > ~/.local/share/bash-completion/completions/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"\n  kestractl completions fish > ~/.config/fish/completions/kestractl.fish"
     )]
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
 
     /// Print the man page (roff), generated from this command line's definitions
     #[command(
-        after_help = "Install, e.g.:\n  mkdir -p ~/.local/share/man/man1 && kestractl man > ~/.local/share/man/man1/kestractl.1"
+        after_help = "Examples:\n  mkdir -p ~/.local/share/man/man1 && kestractl man > ~/.local/share/man/man1/kestractl.1"
     )]
     Man,
+
+    /// Print kestractl's version (as `kestractl --version`)
+    Version,
 
     /// Flows: deploy a folder with a plan, validate, list, get, delete, export
     #[command(subcommand)]
@@ -620,6 +821,7 @@ pub enum ExecutionsCommand {
     /// One execution: state history, task runs, inputs, outputs, labels, UI link
     #[command(visible_alias = "show")]
     Get {
+        /// The execution's id (the first column of `kestractl executions`)
         id: String,
         /// Also fetch the task outputs (Kestra 2.0 serves them on their own route)
         #[arg(long)]
@@ -634,6 +836,7 @@ pub enum ExecutionsCommand {
 
     /// Follow an execution live until it ends (exit 0 on success, 6 otherwise)
     Watch {
+        /// The execution's id
         id: String,
         #[command(flatten)]
         wait: WaitArgs,
@@ -641,6 +844,7 @@ pub enum ExecutionsCommand {
 
     /// Print an execution's logs; -f follows them until the execution ends
     Logs {
+        /// The execution's id
         id: String,
         /// Follow new lines until the execution has ended
         #[arg(short, long)]
@@ -654,10 +858,16 @@ pub enum ExecutionsCommand {
     },
 
     /// Kill a running execution
-    Kill { id: String },
+    Kill {
+        /// The execution's id
+        id: String,
+    },
 
     /// Restart a failed or killed execution
-    Restart { id: String },
+    Restart {
+        /// The execution's id
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -735,7 +945,7 @@ pub enum ServerCommand {
 pub enum ConfigCommand {
     /// Add a context from --server, --tenant and --username (current with --use, or if it is the first)
     #[command(
-        after_help = "Example:\n  kestractl config add prod --server https://kestra.example.com --username ops@example.com --use"
+        after_help = "Examples:\n  kestractl config add prod --server https://kestra.example.com --username ops@example.com --use"
     )]
     Add(ConfigAddArgs),
 

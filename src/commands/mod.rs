@@ -289,6 +289,18 @@ impl Ctx {
     }
 }
 
+/// `kestractl version`.
+#[derive(serde::Serialize)]
+struct VersionReport {
+    version: &'static str,
+}
+
+impl crate::output::Render for VersionReport {
+    fn human(&self, out: &crate::output::Output) -> Result<()> {
+        out.print(&format!("kestractl {}\n", self.version))
+    }
+}
+
 /// Runs one command to completion.
 pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
     match command {
@@ -308,19 +320,25 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Upgrade(args) => backup::upgrade::run(ctx, &args).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Completions { shell } => {
-            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut cmd = crate::cli::command();
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut cmd, "kestractl", &mut text);
             ctx.out.print(&String::from_utf8_lossy(&text))?;
             Ok(Exit::Ok)
         }
         Command::Man => {
-            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let cmd = crate::cli::command();
             let mut text = Vec::new();
             clap_mangen::Man::new(cmd)
                 .render(&mut text)
                 .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
             ctx.out.print(&String::from_utf8_lossy(&text))?;
+            Ok(Exit::Ok)
+        }
+        Command::Version => {
+            ctx.out.emit(&VersionReport {
+                version: env!("CARGO_PKG_VERSION"),
+            })?;
             Ok(Exit::Ok)
         }
         Command::Flows(cmd) => flows::run(ctx, cmd).await,

@@ -20,7 +20,7 @@ fn command_paths() -> Vec<Vec<String>> {
         }
     }
     let mut out = vec![Vec::new()];
-    walk(&kestractl::Cli::command(), Vec::new(), &mut out);
+    walk(&kestractl::command(), Vec::new(), &mut out);
     out
 }
 
@@ -490,4 +490,117 @@ fn flows_by_one_name_empty_and_capped_lists_quiet_ids() {
         .ran()
         .code(0);
     assert_eq!(text(&out.stdout), "ref.team/hello\n");
+}
+
+/// Help that teaches: every command has examples, and every example parses with the command line
+/// it documents; every positional argument is described; the global options are listed once
+/// (one "Inherited flags" line elsewhere); only `kestractl` has --version; `kestractl help CMD`
+/// and `kestractl version` work.
+#[test]
+fn help_has_examples_that_parse_and_describes_every_argument() {
+    fn leaves(cmd: &clap::Command, prefix: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let path = format!("{prefix} {}", sub.get_name()).trim().to_string();
+            let has_children = sub.get_subcommands().next().is_some();
+            // A group whose own invocation does something (executions, backup) counts too.
+            if !has_children || sub.is_args_conflicts_with_subcommands_set() || path == "executions"
+            {
+                out.push((path.clone(), sub.clone()));
+            }
+            leaves(sub, &path, out);
+        }
+    }
+    let root = kestractl::command();
+    let mut all = Vec::new();
+    leaves(&root, "", &mut all);
+    assert!(all.len() > 40, "{}", all.len());
+    let mut parsed = 0;
+    for (path, cmd) in &all {
+        let after = cmd
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let long = cmd
+            .get_long_about()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(
+            after.contains("Examples:") || long.contains("Examples:"),
+            "`kestractl {path}` has no examples"
+        );
+        assert!(
+            after.contains("Inherited flags: --context"),
+            "{path}: {after}"
+        );
+        for arg in cmd.get_positionals() {
+            assert!(
+                arg.get_help().is_some(),
+                "{path}: <{}> is not described",
+                arg.get_id()
+            );
+        }
+        // Every example line that runs kestractl parses with the real definition.
+        for line in after.lines().chain(long.lines()).map(str::trim) {
+            let Some(rest) = line.strip_prefix("kestractl ") else {
+                continue;
+            };
+            let words: Vec<&str> = rest
+                .split(['|', '>', '#'])
+                .next()
+                .unwrap()
+                .split("&&")
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect();
+            let mut argv = vec!["kestractl"];
+            argv.extend(&words);
+            if let Err(e) = kestractl::command().try_get_matches_from(&argv) {
+                panic!("{path}: the example `{line}` does not parse: {e}");
+            }
+            parsed += 1;
+        }
+    }
+    assert!(parsed > 60, "{parsed} examples parsed");
+
+    let sb = Sandbox::new();
+    // The global options: described at the top only.
+    let top = text(&offline(&sb).arg("--help").ran().code(0).stdout);
+    assert!(top.contains("--password-stdin"), "{top}");
+    let sub = text(
+        &offline(&sb)
+            .args(["flows", "deploy", "--help"])
+            .ran()
+            .code(0)
+            .stdout,
+    );
+    assert!(
+        !sub.contains("Read the password from the first line of stdin"),
+        "{sub}"
+    );
+    assert!(sub.contains("Inherited flags:"), "{sub}");
+    assert!(!sub.contains("--version"), "{sub}");
+    // …and still accepted after a subcommand.
+    offline(&sb)
+        .args(["config", "show", "-o", "json", "--no-color"])
+        .ran()
+        .code(0);
+    offline(&sb)
+        .args(["flows", "--version"])
+        .ran()
+        .code(2)
+        .says("unexpected argument '--version'");
+    let help = text(
+        &offline(&sb)
+            .args(["help", "flows", "deploy"])
+            .ran()
+            .code(0)
+            .stdout,
+    );
+    assert!(help.contains("Usage: kestractl flows deploy"), "{help}");
+    let v = offline(&sb).arg("version").ran().code(0);
+    assert_eq!(
+        text(&v.stdout),
+        format!("kestractl {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
