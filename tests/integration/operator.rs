@@ -4,7 +4,6 @@
 
 use std::process::Command as StdCommand;
 
-use clap::CommandFactory;
 use kestra_emulator::{KestraVersion, Knobs, Options};
 
 use crate::common::*;
