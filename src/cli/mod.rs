@@ -625,8 +625,8 @@ pub enum Service {
 
 #[derive(Debug, Clone, Args)]
 pub struct LogsArgs {
-    /// Only this container (both by default)
-    #[arg(value_enum)]
+    /// Only this container, kestra or postgres (both by default)
+    #[arg(value_name = "kestra|postgres", value_parser = values::service)]
     pub service: Option<Service>,
 
     /// Keep following new lines until Ctrl-C or the containers stop

@@ -46,6 +46,29 @@ pub fn flow_ref(namespace: &str, id: Option<&str>) -> Result<(String, String)> {
     }
 }
 
+/// `logs [kestra|postgres]`. An execution's id here is a common slip (`kestractl logs ID`): the
+/// error names the command that shows an execution's logs.
+pub fn service(text: &str) -> Result<super::Service> {
+    match text.to_ascii_lowercase().as_str() {
+        "kestra" => Ok(super::Service::Kestra),
+        "postgres" => Ok(super::Service::Postgres),
+        _ if looks_like_execution_id(text) => Err(Error::usage(
+            format!("`{text}` looks like an execution id, not a container"),
+            format!("an execution's logs: `kestractl executions logs {text}` (-f to follow)"),
+        )),
+        _ => Err(Error::usage(
+            format!("`{text}` is not a container of the stack"),
+            "use kestra or postgres, or nothing for both",
+        )),
+    }
+}
+
+/// Kestra's execution ids: base62 UUIDs, 22 characters (`IdUtils.create`, FriendlyId); a few
+/// more or fewer tolerated.
+fn looks_like_execution_id(text: &str) -> bool {
+    (18..=26).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// `metrics --interval`: at least a second, so a watch does not hammer the server.
 pub fn interval(text: &str) -> Result<Duration> {
     let d = parse_duration(text).map_err(|m| Error::usage(m, "fix --interval, e.g. 5s"))?;
@@ -172,6 +195,25 @@ pub fn parse_states(values: &[String]) -> Result<Vec<String>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn logs_takes_a_container_and_points_an_execution_id_elsewhere() {
+        assert_eq!(service("kestra").unwrap(), crate::cli::Service::Kestra);
+        assert_eq!(service("Postgres").unwrap(), crate::cli::Service::Postgres);
+        let e = service("4fGpDPJmkkZ8lAfd1a2QqE").unwrap_err();
+        assert!(e.message().contains("looks like an execution id"), "{e:?}");
+        assert!(
+            e.hint()
+                .unwrap()
+                .contains("kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE")
+        );
+        assert!(
+            service("redis")
+                .unwrap_err()
+                .message()
+                .contains("not a container")
+        );
+    }
+
     #[test]
     fn a_flow_is_two_words_or_one_with_a_slash() {
         let ok = |ns: &str, id: Option<&str>| flow_ref(ns, id).unwrap();

@@ -243,29 +243,43 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
     }
     let stack = ctx.stack_settings(&StackFlags::default()).await;
 
-    // Docker.
-    let host = ctx
-        .env("DOCKER_HOST")
-        .filter(|h| !h.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_HOST.to_string());
-    let engine = ctx.engine().await;
-    match &engine {
-        Ok(e) => checks.push(ok(
-            "docker",
-            format!("Docker {} (API {}) at {}", e.version, e.api_version, e.host),
+    // A context whose server is another machine's Kestra: the local stack's checks do not apply.
+    let remote = match (&settings, &stack) {
+        (Ok(set), Ok(st)) if !st.serves(&set.server.value) => Some(format!(
+            "the server ({}) is not this machine's stack: its containers are not managed here",
+            crate::settings::display_url(&set.server.value)
         )),
-        Err(e) => checks.push(from_error("docker", e)),
-    }
-    checks.push(socket_check(
+        _ => None,
+    };
+    if let Some(why) = &remote {
+        for check in ["docker", "docker socket", "ports"] {
+            checks.push(skipped(check, why));
+        }
+    } else {
+        // Docker.
+        let host = ctx
+            .env("DOCKER_HOST")
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let engine = ctx.engine().await;
         match &engine {
-            Ok(e) => Ok(*e),
-            Err(e) => Err(Error::engine(e.to_string(), e.hint().unwrap_or_default())),
-        },
-        &host,
-    ));
-    match &stack {
-        Ok(s) => checks.extend(port_checks(engine.as_ref().ok().copied(), s).await),
-        Err(e) => checks.push(from_error("ports", e)),
+            Ok(e) => checks.push(ok(
+                "docker",
+                format!("Docker {} (API {}) at {}", e.version, e.api_version, e.host),
+            )),
+            Err(e) => checks.push(from_error("docker", e)),
+        }
+        checks.push(socket_check(
+            match &engine {
+                Ok(e) => Ok(*e),
+                Err(e) => Err(Error::engine(e.to_string(), e.hint().unwrap_or_default())),
+            },
+            &host,
+        ));
+        match &stack {
+            Ok(s) => checks.extend(port_checks(engine.as_ref().ok().copied(), s).await),
+            Err(e) => checks.push(from_error("ports", e)),
+        }
     }
 
     // Keyring.
@@ -379,7 +393,10 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
     }
 
     // Disk space where Kestra keeps its files.
-    if let Ok(s) = &stack {
+    if let Some(why) = &remote {
+        checks.push(skipped("disk: storage", why));
+        checks.push(skipped("disk: workdir", why));
+    } else if let Ok(s) = &stack {
         for (check, dir) in [
             ("disk: storage", &s.storage_dir.value),
             ("disk: workdir", &s.workdir_dir.value),

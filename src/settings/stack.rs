@@ -52,6 +52,19 @@ pub struct StackSettings {
 
 impl StackSettings {
     /// The URL the UI and API are reached at from this machine.
+    /// Whether `server` is this machine's stack: a loopback address (or this stack's own bind
+    /// address) on the stack's API port. Anything else is a server kestractl does not run here,
+    /// whose containers are not on this machine.
+    pub fn serves(&self, server: &url::Url) -> bool {
+        let port = server.port_or_known_default();
+        let host_is_ours = super::validate::is_loopback(server)
+            || server
+                .host_str()
+                .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+                .is_some_and(|ip| ip == self.bind.value);
+        host_is_ours && port == Some(self.http_port.value)
+    }
+
     pub fn local_url(&self) -> String {
         let host = match self.bind.value {
             IpAddr::V4(v4) if v4.is_unspecified() => "localhost".to_string(),
@@ -374,6 +387,33 @@ mod tests {
             &flags,
             Path::new("/home/op"),
         )
+    }
+
+    #[test]
+    fn the_local_stack_serves_loopback_on_its_port_only() {
+        let s = run(&[("HOME", "/home/op")], &[], StackFlags::default()).unwrap();
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        for ours in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080/",
+            "http://[::1]:8080",
+        ] {
+            assert!(s.serves(&url(ours)), "{ours}");
+        }
+        for theirs in [
+            "http://localhost:9090",
+            "https://kestra.example.com",
+            "http://10.0.0.5:8080",
+        ] {
+            assert!(!s.serves(&url(theirs)), "{theirs}");
+        }
+        let bound = run(
+            &[("HOME", "/home/op"), ("KESTRA_BIND", "10.0.0.5")],
+            &[],
+            StackFlags::default(),
+        )
+        .unwrap();
+        assert!(bound.serves(&url("http://10.0.0.5:8080")));
     }
 
     #[test]

@@ -104,7 +104,10 @@ fn doctor_reports_a_missing_docker_and_a_taken_port_with_their_fixes() {
     let sb = Sandbox::new();
     let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = holder.local_addr().unwrap().port();
+    // The server is the local stack's (derived from KESTRA_HTTP_PORT), so its checks apply.
     let out = offline(&sb)
+        .env_remove("KESTRACTL_SERVER")
+        .env("KESTRACTL_TIMEOUT", "2s")
         .env("KESTRA_HTTP_PORT", port.to_string())
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
         .args(["doctor", "-o", "json"])
@@ -153,7 +156,12 @@ fn doctor_reports_a_missing_docker_and_a_taken_port_with_their_fixes() {
     drop(holder);
 
     // The human form marks each check and prints the fixes; no escape codes when piped.
-    let out = offline(&sb).arg("doctor").ran().code(1);
+    let out = offline(&sb)
+        .env_remove("KESTRACTL_SERVER")
+        .env("KESTRACTL_TIMEOUT", "2s")
+        .arg("doctor")
+        .ran()
+        .code(1);
     let stdout = text(&out.stdout);
     assert!(
         stdout.lines().any(|l| l.starts_with("docker\tfail\t")),
@@ -602,4 +610,83 @@ fn help_has_examples_that_parse_and_describes_every_argument() {
         text(&v.stdout),
         format!("kestractl {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// A context that points at another machine's Kestra: `status` reports its API without Docker
+/// and says the containers are not managed here; `doctor` skips the local-stack checks instead of
+/// failing them; `logs ID` with an execution id points to `executions logs`.
+#[test]
+fn remote_servers_need_no_docker() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let nowhere = |cmd: &mut assert_cmd::Command| {
+        cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    };
+    let mut status = sb.cmd_for(&emu);
+    nowhere(&mut status);
+    let out = status.args(["status", "-o", "json"]).ran().code(0);
+    let v = stdout_json(&out);
+    assert_eq!(v["managed"], false, "{v}");
+    assert_eq!(v["health"], "UP");
+    assert_eq!(v["version"], "2.0.5");
+    assert_eq!(v["credentials"], "valid");
+    assert_eq!(v["ready"], true);
+    let mut status = sb.cmd_for(&emu);
+    nowhere(&mut status);
+    let out = status.arg("status").ran().code(0);
+    assert!(
+        text(&out.stdout).contains("not managed here"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Refused credentials, and a server that does not answer: not ready (exit 3).
+    let mut status = sb.cmd_for(&emu);
+    nowhere(&mut status);
+    let out = status
+        .env("KESTRACTL_PASSWORD", "Wrong-passw0rd")
+        .args(["status", "-o", "json"])
+        .ran()
+        .code(3);
+    assert_eq!(stdout_json(&out)["credentials"], "refused");
+    let mut status = sb.cmd();
+    nowhere(&mut status);
+    let out = status
+        .args(["--server", &format!("http://127.0.0.1:{}", dead_port())])
+        .args(["--timeout", "2s", "status", "-o", "json"])
+        .ran()
+        .code(3);
+    assert_eq!(stdout_json(&out)["health"], "unreachable");
+
+    // doctor: the local stack's checks are skipped, with the reason, not failed.
+    let mut doctor = sb.cmd_for(&emu);
+    nowhere(&mut doctor);
+    let out = doctor.args(["doctor", "-o", "json"]).ran().code(0);
+    let checks = stdout_json(&out);
+    for name in [
+        "docker",
+        "docker socket",
+        "ports",
+        "disk: storage",
+        "disk: workdir",
+    ] {
+        let c = checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .unwrap_or_else(|| panic!("{name}: {checks}"));
+        assert_eq!(c["status"], "skip", "{c}");
+        assert!(
+            c["detail"].as_str().unwrap().contains("not managed here"),
+            "{c}"
+        );
+    }
+
+    sb.cmd()
+        .args(["logs", "4fGpDPJmkkZ8lAfd1a2QqE"])
+        .ran()
+        .code(2)
+        .says("looks like an execution id")
+        .says("kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE");
 }

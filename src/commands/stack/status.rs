@@ -312,9 +312,100 @@ async fn probe(ctx: &Ctx) -> Result<Exit> {
     Ok(if healthy { Exit::Ok } else { Exit::NotReady })
 }
 
+/// `status` for a server kestractl does not run on this machine: what its API says (no Docker).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteStatus {
+    pub ready: bool,
+    pub url: String,
+    /// Always false: the containers of this server are not on this machine.
+    pub managed: bool,
+    /// `UP` when `/ping` answers, else `unreachable`.
+    pub health: String,
+    pub version: Option<String>,
+    pub edition: Option<String>,
+    /// `valid`, `forbidden`, `refused`, `missing` (no password known).
+    pub credentials: &'static str,
+    pub username: String,
+}
+
+impl Render for RemoteStatus {
+    fn human(&self, out: &Output) -> Result<()> {
+        out.record(&[
+            ("Server", self.url.clone()),
+            (
+                "Containers",
+                "not managed here (a remote server: its API only)".into(),
+            ),
+            ("Health", self.health.clone()),
+            (
+                "Version",
+                match (&self.version, &self.edition) {
+                    (Some(v), Some(e)) => format!("{v} ({e})"),
+                    (Some(v), None) => v.clone(),
+                    _ => "-".into(),
+                },
+            ),
+            (
+                "Credentials",
+                format!("{} for {}", self.credentials, self.username),
+            ),
+            ("Ready", if self.ready { "yes" } else { "no" }.to_string()),
+        ])
+    }
+}
+
+async fn remote(ctx: &Ctx) -> Result<Exit> {
+    use crate::kestra::Request;
+    let client = ctx.kestra_probe().await?;
+    let url = crate::settings::display_url(client.server());
+    let reachable = client
+        .send(&Request::get("/ping").anonymous())
+        .await
+        .is_ok();
+    let (version, edition, credentials) = if reachable {
+        let discovered = client.discover().await.ok();
+        let credentials = match client.check_credentials().await {
+            Ok(CredentialCheck::Valid) => "valid",
+            Ok(CredentialCheck::ValidForbidden) => "forbidden",
+            Ok(CredentialCheck::Refused) => "refused",
+            Ok(CredentialCheck::Missing) => "missing",
+            Err(_) => "unchecked",
+        };
+        (
+            discovered.and_then(|d| d.config.version.clone()),
+            discovered.and_then(|d| d.config.edition.clone()),
+            credentials,
+        )
+    } else {
+        (None, None, "unchecked")
+    };
+    let ready = reachable && matches!(credentials, "valid" | "forbidden");
+    ctx.out.emit(&RemoteStatus {
+        ready,
+        url,
+        managed: false,
+        health: if reachable { "UP" } else { "unreachable" }.into(),
+        version,
+        edition,
+        credentials,
+        username: client.username().to_string(),
+    })?;
+    Ok(if ready { Exit::Ok } else { Exit::NotReady })
+}
+
 pub async fn run(ctx: &Ctx, args: &crate::cli::StatusArgs) -> Result<Exit> {
     if args.probe {
         return probe(ctx).await;
+    }
+    // A context pointing at another machine's Kestra: its API, not this machine's containers.
+    let server = ctx.settings().await?.server.value.clone();
+    if !ctx
+        .stack_settings(&StackFlags::default())
+        .await?
+        .serves(&server)
+    {
+        return remote(ctx).await;
     }
     let report = collect(ctx).await?;
     ctx.out.emit(&report)?;
