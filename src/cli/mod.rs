@@ -223,7 +223,7 @@ fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg],
         (`kestractl config`), then defaults. Passwords are never taken as arguments: use \
         --password-stdin, or KESTRACTL_PASSWORD in CI.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 not ready / not found, 4 authentication, \
-        5 invalid input, 6 execution unsuccessful, 130 interrupted."
+        5 invalid input, 6 execution unsuccessful, 7 port or container name taken, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -347,9 +347,13 @@ pub enum Command {
 
     /// Print the man page (roff), generated from this command line's definitions
     #[command(
-        after_help = "Examples:\n  mkdir -p ~/.local/share/man/man1 && kestractl man > ~/.local/share/man/man1/kestractl.1"
+        after_help = "Examples:\n  kestractl man > ~/.local/share/man/man1/kestractl.1\n  kestractl man --dir ~/.local/share/man/man1   # kestractl-flows-deploy(1), …"
     )]
-    Man,
+    Man {
+        /// Write every page (kestractl.1 and one per command) into this folder instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 
     /// Print kestractl's version (as `kestractl --version`)
     Version,

@@ -218,7 +218,11 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
             Ok(c) => checks.push(ok(
                 "config file",
                 if path.exists() {
-                    format!("{} ({} context(s))", path.display(), c.contexts.len())
+                    format!(
+                        "{} ({})",
+                        path.display(),
+                        crate::output::count(c.contexts.len(), "context")
+                    )
                 } else {
                     format!("{} (not created yet; defaults apply)", path.display())
                 },
@@ -475,7 +479,7 @@ impl Render for DoctorReport {
             text.push_str(&if failed == 0 {
                 "All checks passed.\n".to_string()
             } else {
-                format!("{failed} check(s) failed.\n")
+                format!("{} failed.\n", crate::output::count(failed, "check"))
             });
             out.print(&text)?;
         } else {
@@ -527,7 +531,7 @@ mod tests {
         out.emit(&failing).unwrap();
         let text = seen.lock().unwrap().stdout.clone();
         assert!(text.contains("fix: start Docker"), "{text}");
-        assert!(text.ends_with("1 check(s) failed.\n"), "{text}");
+        assert!(text.ends_with("1 check failed.\n"), "{text}");
 
         // Piped: one tab-separated row per check, the fix in its own column.
         let (out, seen) = Output::capturing(Format::Plain);

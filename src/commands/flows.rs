@@ -19,7 +19,7 @@ use crate::flows::{FileProblem, LocalFlow, load};
 use crate::fsutil;
 use crate::kestra::{ApiError, KestraClient};
 use crate::output::progress::Progress;
-use crate::output::{Output, Render, Style, confirm};
+use crate::output::{Output, Render, Style, confirm, count};
 
 /// Kestra's validate route takes several documents; batches keep each request small.
 const VALIDATE_BATCH: usize = 100;
@@ -275,7 +275,10 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let client = ctx.kestra().await?;
     client.discover().await?;
     let progress = Progress::new();
-    progress.step(&format!("validating {} flow(s) on the server", flows.len()));
+    progress.step(&format!(
+        "validating {} on the server",
+        count(flows.len(), "flow")
+    ));
     let problems = validate_on_server(ctx, client, &flows).await?;
     if !problems.is_empty() {
         progress.finish();
@@ -284,8 +287,8 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     }
     let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
     progress.step(&format!(
-        "reading {} namespace(s) from the server",
-        namespaces.len()
+        "reading {} from the server",
+        count(namespaces.len(), "namespace")
     ));
     let remote = read_namespaces(client, &namespaces).await?;
     let items: Vec<PlanItem> = plan(&flows, &remote, args.prune);
@@ -297,8 +300,8 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     if !args.dry_run && !deletions.is_empty() && !ctx.global.yes {
         progress.finish();
         ctx.out.note(&format!(
-            "--prune would delete {} flow(s) the folder no longer has:",
-            deletions.len()
+            "--prune would delete {} the folder no longer has:",
+            count(deletions.len(), "flow")
         ));
         for d in &deletions {
             ctx.out.note(&format!("  {}/{}", d.namespace, d.id));
@@ -396,8 +399,8 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         let skipped = report.plan.iter().filter(|r| r.result == "skipped").count();
         return Err(Error::server(
             format!(
-                "{} flow(s) failed to deploy{}",
-                failures.len(),
+                "{} failed to deploy{}",
+                count(failures.len(), "flow"),
                 if skipped > 0 && args.fail_fast {
                     format!(" and {skipped} were not attempted (--fail-fast)")
                 } else if skipped > 0 {
@@ -412,8 +415,13 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
                     "nothing was written; fix the cause and run deploy again".into()
                 } else {
                     format!(
-                        "the other {written} change(s) were written; fix the cause and run deploy \
-                         again (unchanged flows are not rewritten)"
+                        "the other {} written; fix the cause and run deploy again (unchanged \
+                         flows are not rewritten)",
+                        if written == 1 {
+                            "change was".to_string()
+                        } else {
+                            format!("{written} changes were")
+                        }
                     )
                 }
             },
@@ -685,8 +693,8 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
     if let Some(first) = unsafe_names.first() {
         return Err(Error::unsafe_(
             format!(
-                "the server answered {} flow(s) whose namespace or id Kestra does not allow, e.g. {first}: as file names they could write outside {}; nothing was written",
-                unsafe_names.len(),
+                "the server answered {} whose namespace or id Kestra does not allow, e.g. {first}: as file names they could write outside {}; nothing was written",
+                count(unsafe_names.len(), "flow"),
                 dir.display()
             ),
             "check that --server is the Kestra you meant; a real Kestra never stores such names",
@@ -714,8 +722,13 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
     if !conflicts.is_empty() {
         return Err(Error::usage(
             format!(
-                "{} file(s) already exist with other content, e.g. {}; nothing was written",
-                conflicts.len(),
+                "{} with other content already {}, e.g. {}; nothing was written",
+                count(conflicts.len(), "file"),
+                if conflicts.len() == 1 {
+                    "exists"
+                } else {
+                    "exist"
+                },
                 conflicts[0]
             ),
             "pass --overwrite to replace them, or export into an empty folder",
@@ -752,11 +765,11 @@ struct ExportReport {
 impl Render for ExportReport {
     fn human(&self, out: &Output) -> Result<()> {
         out.print(&format!(
-            "Exported {} flow(s) of {} namespace(s) to {} ({} file(s) written, the rest already identical)\n",
-            self.flows,
-            self.namespaces.len(),
+            "Exported {} of {} to {} ({} written, the rest already identical)\n",
+            count(self.flows, "flow"),
+            count(self.namespaces.len(), "namespace"),
             self.directory,
-            self.written
+            count(self.written, "file")
         ))
     }
 }

@@ -271,7 +271,8 @@ impl Ctx {
 
     async fn new_client(&self, retry: RetryPolicy) -> Result<KestraClient> {
         let s = self.settings().await?;
-        let password = self.password().await?.map(|p| p.secret.clone());
+        let given = self.password().await?;
+        let password = given.map(|p| p.secret.clone());
         let client = KestraClient::new(ClientConfig {
             server: s.server.value.clone(),
             tenant: s.tenant.value.clone(),
@@ -280,6 +281,10 @@ impl Ctx {
             timeout: s.timeout.value,
             allow_insecure_http: s.allow_insecure_http.value,
         })?;
+        let client = match given {
+            Some(p) => client.with_password_source(p.source.to_string()),
+            None => client,
+        };
         // A long wait on an unavailable server is never silent.
         Ok(client
             .with_retry(retry)
@@ -326,13 +331,27 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             ctx.out.print(&String::from_utf8_lossy(&text))?;
             Ok(Exit::Ok)
         }
-        Command::Man => {
+        Command::Man { dir } => {
             let cmd = crate::cli::command();
-            let mut text = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut text)
-                .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
-            ctx.out.print(&String::from_utf8_lossy(&text))?;
+            let Some(dir) = dir else {
+                let page = crate::output::man::main_page(&cmd)
+                    .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
+                ctx.out.print(&String::from_utf8_lossy(&page))?;
+                return Ok(Exit::Ok);
+            };
+            let pages = crate::output::man::pages(&cmd)
+                .map_err(|e| anyhow::anyhow!("cannot render the man pages: {e}"))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| crate::error::Error::io("cannot create", &dir, e))?;
+            for (name, text) in &pages {
+                let path = dir.join(name);
+                crate::fsutil::write_atomic(&path, text, Some(0o644))?;
+            }
+            ctx.out.note(&format!(
+                "wrote {} to {}",
+                crate::output::count(pages.len(), "man page"),
+                dir.display()
+            ));
             Ok(Exit::Ok)
         }
         Command::Version => {

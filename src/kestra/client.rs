@@ -209,9 +209,18 @@ pub struct KestraClient {
     notice: Option<RetryNotice>,
     last_notice: std::sync::Mutex<Option<Instant>>,
     discovery: OnceCell<Discovery>,
+    /// Where the password came from (`environment KESTRACTL_PASSWORD`, the keyring entry, …),
+    /// named in the hint when the server refuses it.
+    password_source: Option<String>,
 }
 
 impl KestraClient {
+    /// Names where the password came from, for the hint of a refusal.
+    pub fn with_password_source(mut self, source: String) -> Self {
+        self.password_source = Some(source);
+        self
+    }
+
     pub fn new(cfg: ClientConfig) -> Result<Self> {
         if cfg.password.is_some()
             && cfg.server.scheme() == "http"
@@ -245,6 +254,7 @@ impl KestraClient {
             notice: None,
             last_notice: std::sync::Mutex::new(None),
             discovery: OnceCell::new(),
+            password_source: None,
         })
     }
 
@@ -527,6 +537,7 @@ impl KestraClient {
             location,
             username: self.username.clone(),
             password_given: self.password.is_some() && req.authenticated,
+            password_from: self.password_source.clone(),
             retried_for,
         }
     }

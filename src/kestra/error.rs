@@ -47,6 +47,8 @@ pub enum ApiError {
         location: Option<String>,
         username: String,
         password_given: bool,
+        /// Where the password came from, when the client knows.
+        password_from: Option<String>,
         /// Set when an unavailable server (502/503/504) was retried this long before giving up.
         retried_for: Option<Duration>,
     },
@@ -162,6 +164,7 @@ impl From<ApiError> for Error {
                 location,
                 username,
                 password_given,
+                password_from,
                 retried_for,
             } => {
                 let said = problem.summary();
@@ -207,7 +210,14 @@ impl From<ApiError> for Error {
                                 "Kestra requires a password and none was given (HTTP 401 on {method} {url})"
                             )
                         },
-                        auth_hint(password_given),
+                        match (password_given, password_from) {
+                            (true, Some(from)) => format!(
+                                "the password came from {from}: check it, and the username \
+                                 (--username, KESTRACTL_USERNAME or the context: `kestractl config \
+                                 show`); `kestractl auth login` stores a new one"
+                            ),
+                            (given, _) => auth_hint(given),
+                        },
                     ),
                     403 => Error::auth(
                         format!("{username} may not do this (HTTP 403 on {method} {url}){said}"),
@@ -260,6 +270,7 @@ mod tests {
             location: None,
             username: "admin@kestra.io".into(),
             password_given,
+            password_from: None,
             retried_for: None,
         }
     }

@@ -4,6 +4,7 @@
 //! colour, so `cut`/`awk` work); `-o json|jsonl|yaml` on request. Colour only on a terminal and never
 //! with `--no-color` or `NO_COLOR`. Warnings, progress and errors go to stderr.
 
+pub mod man;
 pub mod progress;
 pub mod time;
 
@@ -237,6 +238,16 @@ impl Output {
     }
 }
 
+/// `1 flow`, `2 flows`, `0 flows`: a count with its noun (every noun kestractl counts takes an
+/// `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Asks a yes/no question on the terminal: `question [y/N] `, `y` or `yes` goes on, anything
 /// else (Enter included) is a no. Without a terminal it refuses (exit 2) rather than guess.
 /// `why` says what needs the question ("deleting a flow"), `nothing_done` what an answer other
@@ -360,6 +371,13 @@ fn fit_table(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_take_the_plural_they_need() {
+        assert_eq!(super::count(1, "flow"), "1 flow");
+        assert_eq!(super::count(0, "flow"), "0 flows");
+        assert_eq!(super::count(2, "task run"), "2 task runs");
+    }
+
     #[test]
     fn only_y_or_yes_confirms() {
         for yes in ["y", "Y", "yes", "YES", " yes\n", "y\r\n"] {

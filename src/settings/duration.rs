@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// The accepted forms, for error messages.
-pub const DURATION_FORMS: &str = "a number with a unit: 500ms, 30s, 5m, 2h, 7d, or a sum such as 1m30s (a bare number means seconds)";
+pub const DURATION_FORMS: &str = "a number with a unit: 500ms, 30s, 5m, 2h, 7d, 1w, or a sum such as 1m30s (a bare number means seconds)";
 
 /// The longest duration accepted.
 const MAX_SECONDS: f64 = 10.0 * 365.0 * 86_400.0;
@@ -68,6 +68,7 @@ fn parse_part(text: &str, t: &str, bare_allowed: bool) -> Result<f64, String> {
         "m" | "min" | "mins" => 60.0,
         "h" | "hr" | "hrs" => 3600.0,
         "d" | "day" | "days" => 86_400.0,
+        "w" | "wk" | "week" | "weeks" => 604_800.0,
         other => {
             return Err(format!(
                 "`{text}` has an unknown unit `{other}`; expected {DURATION_FORMS}"
@@ -124,6 +125,14 @@ mod tests {
             Duration::from_secs(7 * 86_400)
         );
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            parse_duration("1w").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert_eq!(
+            parse_duration("2weeks").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
     }
 
     #[test]

@@ -379,6 +379,12 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         value: DEFAULT_SERVER.into(),
         source: Source::Default,
     });
+    let ui_address = validate::server_of_ui_address(&server.value).map(|s| {
+        format!(
+            "{} is a page of Kestra's UI; using its server, {s}",
+            server.source
+        )
+    });
     let server = Resolved {
         value: validate::server_url(&server.value).map_err(|m| invalid(&server.source, m))?,
         source: server.source,
@@ -441,7 +447,7 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         // Never from `.env`: a security switch is the operator's, not a working directory's.
         l.env(&["KESTRACTL_ALLOW_INSECURE_HTTP"])
     };
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = ui_address.into_iter().collect();
     if let Some(ignored) = l.dotenv(&["KESTRACTL_ALLOW_INSECURE_HTTP"]) {
         warnings.push(format!(
             "{} sets KESTRACTL_ALLOW_INSECURE_HTTP: ignored, a security switch is never read from \

@@ -20,6 +20,7 @@ fn redact_userinfo(text: &str) -> String {
 /// A Kestra server URL: http(s), a host, optionally a path prefix (reverse proxy), no credentials,
 /// no query. Returned without a trailing slash so routes can be appended.
 pub fn server_url(text: &str) -> Result<Url, String> {
+    let text = &server_of_ui_address(text).unwrap_or_else(|| text.to_string());
     let shown = redact_userinfo(text.trim());
     let trimmed = shown.as_str();
     let url = Url::parse(text.trim()).map_err(|e| {
@@ -51,6 +52,22 @@ pub fn server_url(text: &str) -> Result<Url, String> {
     let path = url.path().trim_end_matches('/').to_string();
     url.set_path(&path);
     Ok(url)
+}
+
+/// A page of Kestra's UI pasted as the server (`http://host:8080/ui/main/flows/…`): the server is
+/// what comes before `/ui`. `None` when `text` is no UI address.
+pub fn server_of_ui_address(text: &str) -> Option<String> {
+    let mut url = Url::parse(text.trim()).ok()?;
+    let path = url.path().to_string();
+    let at = if path == "/ui" || path.ends_with("/ui") {
+        path.len() - "/ui".len()
+    } else {
+        path.find("/ui/")?
+    };
+    url.set_path(&path[..at]);
+    url.set_query(None);
+    url.set_fragment(None);
+    Some(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// Kestra's tenant id pattern (`^[a-z0-9][a-z0-9_-]*`); OSS always uses `main`.
@@ -106,6 +123,25 @@ pub fn is_loopback(url: &Url) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_ui_address_gives_its_server() {
+        for (pasted, server) in [
+            (
+                "http://localhost:8080/ui/main/flows/edit/company.team/hello?tab=topology",
+                "http://localhost:8080/",
+            ),
+            (
+                "https://kestra.example.com/kestra/ui/",
+                "https://kestra.example.com/kestra",
+            ),
+            ("http://localhost:8080/ui", "http://localhost:8080/"),
+        ] {
+            assert_eq!(server_url(pasted).unwrap().as_str(), server, "{pasted}");
+        }
+        assert_eq!(server_of_ui_address("http://localhost:8080/api/v1"), None);
+        assert_eq!(server_of_ui_address("http://localhost:8080/build"), None);
+    }
+
     use super::*;
 
     #[test]

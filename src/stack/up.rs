@@ -177,7 +177,8 @@ pub async fn ensure_image(
                 .values()
                 .fold((0i64, 0i64), |(d, t), (c, tt)| (d + c, t + tt));
             progress.step(&format!(
-                "pulling {image}: {complete} layer(s) complete, {} of {} MB",
+                "pulling {image}: {} complete, {} of {} MB",
+                crate::output::count(complete, "layer"),
                 done >> 20,
                 total >> 20
             ));

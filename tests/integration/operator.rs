@@ -87,8 +87,29 @@ fn completions_man_page_and_compose_work_offline() {
 
     let out = offline(&sb).arg("man").ran().code(0);
     let page = text(&out.stdout);
-    assert!(page.contains(".TH kestractl 1"), "{page}");
+    assert!(page.contains(".TH KESTRACTL 1"), "{page}");
     assert!(page.contains("doctor"));
+    assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+
+    // One page per command, each with its examples and the reader's sections.
+    let dir = sb.path().join("man1");
+    offline(&sb)
+        .args(["man", "--dir"])
+        .arg(&dir)
+        .ran()
+        .code(0)
+        .says("man pages to");
+    let deploy = std::fs::read_to_string(dir.join("kestractl-flows-deploy.1")).unwrap();
+    for section in [
+        ".SH EXAMPLES",
+        ".SH \"ENVIRONMENT\"",
+        ".SH \"FILES\"",
+        ".SH \"EXIT STATUS\"",
+    ] {
+        assert!(deploy.contains(section), "{section}");
+    }
+    assert!(dir.join("kestractl-executions-run.1").exists());
+    assert!(dir.join("kestractl.1").exists());
 
     let out = offline(&sb)
         .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
@@ -682,6 +703,25 @@ fn remote_servers_need_no_docker() {
             "{c}"
         );
     }
+
+    // A refused password: the hint says where it came from.
+    sb.cmd_for(&emu)
+        .env("KESTRACTL_PASSWORD", "Wrong-passw0rd")
+        .args(["flows", "list"])
+        .ran()
+        .code(4)
+        .says("the password came from environment KESTRACTL_PASSWORD");
+    // A page of the UI pasted as the server: its server is used, with a note.
+    let page = format!(
+        "{}/ui/main/flows/edit/company.team/hello?tab=source",
+        emu.api_url()
+    );
+    sb.cmd()
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .args(["--server", &page, "flows", "list"])
+        .ran()
+        .code(0)
+        .says("is a page of Kestra's UI; using its server");
 
     sb.cmd()
         .args(["logs", "4fGpDPJmkkZ8lAfd1a2QqE"])

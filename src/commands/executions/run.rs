@@ -221,10 +221,9 @@ async fn wait_for_end(
             .filter(|t| is_terminal(&t.state.current))
             .count();
         progress.step(&format!(
-            "{}: {}/{} task run(s) done",
+            "{}: {done} of {} done",
             e.state.current,
-            done,
-            runs.len()
+            crate::output::count(runs.len(), "task run")
         ));
         let terminal = is_terminal(&e.state.current);
         last = Some(e);
