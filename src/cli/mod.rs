@@ -688,6 +688,10 @@ pub enum FlowsCommand {
         /// Check them as if deployed into this namespace
         #[arg(long, value_name = "NS")]
         namespace: Option<String>,
+        /// Without a server (pre-commit hooks): YAML, ids, namespaces, tasks present, known
+        /// top-level keys; the server's checks of tasks and plugins are skipped
+        #[arg(long)]
+        offline: bool,
     },
 
     /// List flows (all namespaces, or NS and its children)

@@ -11,6 +11,7 @@ use super::Ctx;
 use crate::cli::{DeployArgs, FlowsCommand};
 use crate::error::{Error, Exit, Result};
 use crate::flows::apply::{Outcome, apply};
+use crate::flows::locate;
 use crate::flows::plan::{Action, PlanItem, RemoteFlow, Summary, plan};
 use crate::flows::source::{
     check_id, check_id_pattern, check_namespace, parse_head, scan_head, split_documents,
@@ -29,9 +30,11 @@ const READ_CONCURRENCY: usize = 8;
 pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
     match cmd {
         FlowsCommand::Deploy(args) => deploy(ctx, &args).await,
-        FlowsCommand::Validate { path, namespace } => {
-            validate(ctx, &path, namespace.as_deref()).await
-        }
+        FlowsCommand::Validate {
+            path,
+            namespace,
+            offline,
+        } => validate(ctx, &path, namespace.as_deref(), offline).await,
         FlowsCommand::List { namespace, quiet } => list(ctx, namespace.as_deref(), quiet).await,
         FlowsCommand::Get(flow) => {
             let (namespace, id) = flow.resolve()?;
@@ -97,9 +100,12 @@ async fn validate_on_server(
                 .as_deref()
                 .filter(|c| !c.trim().is_empty())
             {
+                // Kestra names a key, not a line: found in the text when it can be.
+                let line = locate::line_of(&flow.source, c.trim())
+                    .map_or(flow.first_line, |l| flow.first_line + l - 1);
                 problems.push(FileProblem {
                     file: flow.file.clone(),
-                    line: Some(flow.first_line),
+                    line: Some(line),
                     column: None,
                     message: format!("Kestra: {}", c.trim().replace('\n', "; ")),
                 });
@@ -439,9 +445,41 @@ struct ValidationRow {
     problems: Vec<String>,
 }
 
-async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>) -> Result<Exit> {
+/// Whether problem `p` is about flow `f`: same file, at or after its first line and before the
+/// next flow of that file.
+fn is_about(p: &FileProblem, f: &LocalFlow, flows: &[LocalFlow]) -> bool {
+    let Some(line) = p.line else { return false };
+    p.file == f.file
+        && line >= f.first_line
+        && !flows
+            .iter()
+            .any(|g| g.file == f.file && g.first_line > f.first_line && g.first_line <= line)
+}
+
+async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool) -> Result<Exit> {
     let (flows, mut problems) = load(path, namespace)?;
-    if !flows.is_empty() {
+    if offline {
+        // What the server would refuse on any version: a top-level key Kestra does not know.
+        for f in &flows {
+            for (key, line, near) in locate::unknown_top_level_keys(&f.source) {
+                problems.push(FileProblem {
+                    file: f.file.clone(),
+                    line: Some(f.first_line + line - 1),
+                    column: Some(1),
+                    message: format!(
+                        "`{key}` is not a flow property Kestra knows{}",
+                        near.map(|n| format!(" (did you mean `{n}`?)"))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+        }
+        ctx.out.note(
+            "checked offline: YAML, ids, namespaces, tasks present and top-level keys; the \
+             server also checks task types and properties",
+        );
+    } else if !flows.is_empty() {
+        // Every file that passed locally is still checked on the server, in the same run.
         let client = ctx.kestra().await?;
         problems.extend(validate_on_server(ctx, client, &flows).await?);
     }
@@ -450,7 +488,7 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>) -> Result<Exi
         .map(|f| ValidationRow {
             problems: problems
                 .iter()
-                .filter(|p| p.file == f.file && p.line == Some(f.first_line))
+                .filter(|p| is_about(p, f, &flows))
                 .map(|p| p.message.clone())
                 .collect(),
             file: f.file.clone(),
@@ -464,10 +502,7 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>) -> Result<Exi
     }
     // Problems of files that did not even yield a flow.
     for p in &problems {
-        let attached = flows
-            .iter()
-            .any(|f| f.file == p.file && p.line == Some(f.first_line));
-        if !attached {
+        if !flows.iter().any(|f| is_about(p, f, &flows)) {
             rows.push(ValidationRow {
                 file: p.file.clone(),
                 namespace: None,
@@ -497,7 +532,6 @@ struct ValidationReport {
 
 impl Render for ValidationReport {
     fn human(&self, out: &Output) -> Result<()> {
-        show_problems(out, &self.problems);
         let table: Vec<Vec<String>> = self
             .rows
             .iter()
@@ -515,7 +549,18 @@ impl Render for ValidationReport {
                 ]
             })
             .collect();
-        out.table(&["FILE", "NAMESPACE", "FLOW", "RESULT"], &table)
+        out.table(&["FILE", "NAMESPACE", "FLOW", "RESULT"], &table)?;
+        // The problems last, where a reader's eye ends, with their count.
+        show_problems(out, &self.problems);
+        if !self.problems.is_empty() {
+            let files: BTreeSet<&str> = self.problems.iter().map(|p| p.file.as_str()).collect();
+            out.note(&format!(
+                "{} in {}",
+                count(self.problems.len(), "problem"),
+                count(files.len(), "file")
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod discover;
+pub mod locate;
 pub mod plan;
 pub mod source;
 

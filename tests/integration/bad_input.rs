@@ -409,7 +409,7 @@ fn flow_kestra_rejects_server_side_exits_5_and_writes_nothing() {
         expect(
             &out,
             5,
-            &["task-defaults.yml:1: Kestra:", "taskDefaults"],
+            &["task-defaults.yml:3: Kestra:", "taskDefaults"],
             &["fix the files listed above"],
         );
     }

@@ -145,7 +145,8 @@ fn one_rejected_file_means_nothing_is_written() {
                 .ran()
                 .code(5);
             let stderr = text(&out.stderr);
-            assert!(stderr.contains("logs.yaml:1: Kestra:"), "{stderr}");
+            // At the line of the key Kestra names, not the flow's first line.
+            assert!(stderr.contains("logs.yaml:8: Kestra:"), "{stderr}");
             assert!(stderr.contains("taskDefaults"), "{stderr}");
             assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
         }
@@ -554,7 +555,8 @@ fn a_separator_inside_a_document_is_blamed_on_the_right_file() {
             .unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(5), "{version}: {stderr}");
-        assert!(stderr.contains("b.yml:1: Kestra:"), "{version}: {stderr}");
+        // At the offending key's line (7), in the right file.
+        assert!(stderr.contains("b.yml:7: Kestra:"), "{version}: {stderr}");
         assert!(!stderr.contains("a.yml:"), "{version}: {stderr}");
         assert!(!stderr.contains("c.yml:"), "{version}: {stderr}");
         assert!(writes(&emu).is_empty());
@@ -625,4 +627,88 @@ fn a_piped_deploy_ends_its_log_with_the_totals() {
         text(&out.stderr).lines().last(),
         Some("0 created, 1 updated, 2 unchanged, 0 deleted, 0 failed")
     );
+}
+
+/// `flows validate`: local and server problems in one run, each at the line of the key it is
+/// about, listed after the rows with a count; `--offline` checks without a server.
+#[test]
+fn validate_points_at_lines_and_works_offline() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("to-validate");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("good.yml"),
+        "id: good\nnamespace: v.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+    )
+    .unwrap();
+    // Valid YAML with a mistyped task key: only the server sees it.
+    std::fs::write(
+        dir.join("typo.yml"),
+        "id: typo\nnamespace: v.test\ntasks:\n  - id: first\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n  - id: second\n    typ: io.kestra.plugin.core.log.Log\n    message: hi\n",
+    )
+    .unwrap();
+    // Not even YAML: a local problem.
+    std::fs::write(dir.join("broken.yml"), "id: broken\nnamespace: [\n").unwrap();
+    // A mistyped top-level key.
+    std::fs::write(
+        dir.join("top.yml"),
+        "id: top\nnamespace: v.test\ndescripton: x\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+    )
+    .unwrap();
+
+    for version in [KestraVersion::V1_3, KestraVersion::V2_0] {
+        let emu = emulator(version);
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "validate", dir.to_str().unwrap()])
+            .ran()
+            .code(5);
+        let err = text(&out.stderr);
+        // The server's problem at the mistyped key's line, the local one in the same run.
+        assert!(
+            err.contains("typo.yml:8: Kestra: Invalid type: null"),
+            "{version}: {err}"
+        );
+        assert!(
+            err.contains("top.yml:3: Kestra: Unrecognized field \"descripton\""),
+            "{err}"
+        );
+        assert!(err.contains("broken.yml:"), "{err}");
+        assert!(
+            err.contains("4 problems in 3 files") || err.contains("3 problems in 3 files"),
+            "{err}"
+        );
+        let rows = text(&out.stdout);
+        assert!(rows.contains("good.yml\tv.test\tgood\tvalid"), "{rows}");
+        assert!(rows.contains("typo.yml\tv.test\ttypo\tinvalid"), "{rows}");
+    }
+
+    // Offline: no server asked (none answers here), the top-level typo still caught.
+    let out = sb
+        .cmd()
+        .env(
+            "KESTRACTL_SERVER",
+            format!("http://127.0.0.1:{}", dead_port()),
+        )
+        .args(["flows", "validate", dir.to_str().unwrap(), "--offline"])
+        .ran()
+        .code(5);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("top.yml:3:1: `descripton` is not a flow property Kestra knows (did you mean `description`?)"),
+        "{err}"
+    );
+    assert!(err.contains("checked offline"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+    let good = sb.path().join("only-good");
+    std::fs::create_dir_all(&good).unwrap();
+    std::fs::copy(dir.join("good.yml"), good.join("good.yml")).unwrap();
+    sb.cmd()
+        .env(
+            "KESTRACTL_SERVER",
+            format!("http://127.0.0.1:{}", dead_port()),
+        )
+        .args(["flows", "validate", good.to_str().unwrap(), "--offline"])
+        .ran()
+        .code(0);
 }
