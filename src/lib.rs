@@ -20,9 +20,15 @@ mod settings;
 mod signals;
 mod stack;
 
-pub use cli::{Cli, command};
+pub use cli::Cli;
 pub use error::{Error, Exit, Kind as ErrorKind, Report};
 pub use output::time::init_local_offset;
+
+/// The command line as kestractl parses and completes it: `cli`'s definition with the
+/// completers that read the config and the server (`commands::complete`).
+pub fn command() -> clap::Command {
+    commands::complete::attach(cli::command())
+}
 
 /// The pure parsers that read outside input (flow files, settings, server responses), for the
 /// fuzz targets (`fuzz/`) and the stable replay of their regressions. Not a library API.

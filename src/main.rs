@@ -8,6 +8,9 @@ use kestractl::{Cli, Error, Exit, Report};
 fn main() -> ExitCode {
     // Before any thread exists: reading the local UTC offset later is refused on Unix.
     kestractl::init_local_offset();
+    // Called back by the shell's completion (`COMPLETE=bash kestractl -- words`): answers and
+    // exits; otherwise does nothing.
+    clap_complete::CompleteEnv::with_factory(kestractl::command).complete();
     let parsed = kestractl::command()
         .try_get_matches()
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));

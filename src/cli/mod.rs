@@ -902,10 +902,12 @@ pub struct WaitArgs {
 #[derive(Debug, Clone, Args)]
 pub struct FlowRef {
     /// The flow's namespace, or NAMESPACE/ID in one word
-    #[arg(value_name = "NAMESPACE")]
+    // Explicit indices: completers are attached later (`commands::complete`), and clap re-adds
+    // an argument it changes, which would otherwise renumber the positionals.
+    #[arg(value_name = "NAMESPACE", index = 1)]
     pub namespace: String,
     /// The flow's id (omit it with NAMESPACE/ID)
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", index = 2)]
     pub id: Option<String>,
 }
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod complete;
 pub mod config;
 pub mod doctor;
 pub mod executions;
@@ -325,14 +326,31 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Upgrade(args) => backup::upgrade::run(ctx, &args).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Completions { shell } => {
-            let mut cmd = crate::cli::command();
+            use clap_complete::env::EnvCompleter;
+            // The registration script: the shell calls `COMPLETE=<shell> kestractl -- words` for
+            // each completion, so contexts, states and the server's names are live.
+            let completer: &dyn EnvCompleter = match shell {
+                clap_complete::Shell::Bash => &clap_complete::env::Bash,
+                clap_complete::Shell::Zsh => &clap_complete::env::Zsh,
+                clap_complete::Shell::Fish => &clap_complete::env::Fish,
+                clap_complete::Shell::PowerShell => &clap_complete::env::Powershell,
+                clap_complete::Shell::Elvish => &clap_complete::env::Elvish,
+                _ => {
+                    return Err(crate::error::Error::usage(
+                        format!("no completion for {shell}"),
+                        "use bash, zsh, fish, powershell or elvish",
+                    ));
+                }
+            };
             let mut text = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "kestractl", &mut text);
+            completer
+                .write_registration("COMPLETE", "kestractl", "kestractl", "kestractl", &mut text)
+                .map_err(|e| anyhow::anyhow!("cannot write the completion script: {e}"))?;
             ctx.out.print(&String::from_utf8_lossy(&text))?;
             Ok(Exit::Ok)
         }
         Command::Man { dir } => {
-            let cmd = crate::cli::command();
+            let cmd = crate::command();
             let Some(dir) = dir else {
                 let page = crate::output::man::main_page(&cmd)
                     .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;

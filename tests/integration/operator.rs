@@ -68,18 +68,21 @@ fn help_of_every_command_works_offline_without_escape_codes() {
 fn completions_man_page_and_compose_work_offline() {
     let sb = Sandbox::new();
     for (shell, needle) in [
-        ("bash", "_kestractl()"),
+        ("bash", "_clap_complete_kestractl()"),
         ("zsh", "#compdef kestractl"),
-        ("fish", "complete -c kestractl"),
+        (
+            "fish",
+            "complete --keep-order --exclusive --command kestractl",
+        ),
         ("powershell", "Register-ArgumentCompleter"),
         ("elvish", "edit:completion:arg-completer[kestractl]"),
     ] {
         let out = offline(&sb).args(["completions", shell]).ran().code(0);
         let script = text(&out.stdout);
-        assert!(script.contains(needle), "{shell}");
-        // Subcommands are completed.
+        assert!(script.contains(needle), "{shell}: {script}");
+        // Each completion asks kestractl itself (so it knows contexts and the server).
         assert!(
-            script.contains("deploy") && script.contains("executions"),
+            script.contains(shell) && script.contains("kestractl"),
             "{shell}"
         );
     }
@@ -729,4 +732,106 @@ fn remote_servers_need_no_docker() {
         .code(2)
         .says("looks like an execution id")
         .says("kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE");
+}
+
+/// The bash completion, run in bash: context names from the config file, `--state` values (the
+/// last of a comma list), directories for a flows folder, and — from a server that answers —
+/// flows as NAMESPACE/ID and recent execution ids.
+#[test]
+fn bash_completion_knows_contexts_states_paths_and_the_server() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    for (name, server) in [
+        ("prod", "https://kestra.example.com"),
+        ("staging", "https://staging.example.com"),
+    ] {
+        sb.cmd()
+            .args(["config", "add", name, "--server", server])
+            .ran()
+            .code(0);
+    }
+    let dir = sb.workdir().join("flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("hello.yml"),
+        "id: hello\nnamespace: comp.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+    )
+    .unwrap();
+    sb.cmd_for(&emu)
+        .args(["flows", "deploy", dir.to_str().unwrap()])
+        .ran()
+        .code(0);
+    let id = text(
+        &sb.cmd_for(&emu)
+            .args(["executions", "run", "comp.team/hello"])
+            .ran()
+            .code(0)
+            .stdout,
+    )
+    .trim()
+    .to_string();
+
+    let bin_dir = assert_cmd::cargo::cargo_bin!("kestractl")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    // words typed so far, the word being completed: COMPREPLY, one per line.
+    let complete = |words: &[&str]| -> Vec<String> {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let current = words.last().unwrap();
+        let previous = words[words.len() - 2];
+        let script = format!(
+            "source <(kestractl completions bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_clap_complete_kestractl kestractl '{current}' '{previous}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            quoted.join(" "),
+            words.len() - 1
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin_dir.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", sb.path().join("home"))
+            .env("KESTRACTL_CONFIG_DIR", sb.config_dir())
+            .env("KESTRACTL_KEYRING", "none")
+            .env("KESTRACTL_SERVER", emu.api_url())
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .current_dir(sb.workdir())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+
+    assert_eq!(complete(&["kestractl", "--context", "st"]), ["staging"]);
+    let used = complete(&["kestractl", "config", "use", ""]);
+    assert!(
+        used.contains(&"prod".to_string()) && used.contains(&"staging".to_string()),
+        "{used:?}"
+    );
+    assert_eq!(
+        complete(&["kestractl", "executions", "--state", "failed,RU"]),
+        ["failed,RUNNING"]
+    );
+    let levels = complete(&["kestractl", "executions", "logs", "x", "--level", "W"]);
+    assert_eq!(levels, ["WARN"]);
+    assert!(complete(&["kestractl", "flows", "deploy", "fl"]).contains(&"flows/".to_string()));
+    assert_eq!(
+        complete(&["kestractl", "flows", "get", "comp."]),
+        ["comp.team/hello"]
+    );
+    assert!(
+        complete(&["kestractl", "executions", "get", ""]).contains(&id),
+        "recent executions offered"
+    );
 }

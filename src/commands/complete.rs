@@ -1,0 +1,230 @@
+//! Shell completion that knows the config and the server (clap's dynamic completion): the shell
+//! calls `kestractl` back with `COMPLETE=<shell>` and the words typed so far, and these
+//! completers answer with context names, execution states, log levels, paths and — when a
+//! server answers within a short time — namespaces, flows and recent execution ids.
+//!
+//! The completers hang off the command line in [`attach`], which `kestractl::command()` applies
+//! (the `cli` layer cannot see settings or the API).
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+use clap::ValueHint;
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
+
+use crate::commands::Ctx;
+use crate::kestra::executions::ExecutionFilter;
+use crate::kestra::model::STATES;
+
+/// A server that does not answer in this long is not waited for: a completion must be quick.
+const SERVER_BUDGET: Duration = Duration::from_millis(1500);
+
+fn matching(current: &OsStr, values: impl IntoIterator<Item = String>) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
+    values
+        .into_iter()
+        .filter(|v| v.starts_with(prefix.as_ref()))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// The contexts of the config file (where `--context` and `config use` look).
+fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
+    let env = |k: &str| std::env::var(k).ok();
+    let names = crate::settings::config_file::config_dir(&env)
+        .ok()
+        .map(|dir| dir.join(crate::settings::config_file::FILE_NAME))
+        .and_then(|path| crate::settings::ConfigFile::load(&path).ok())
+        .map(|c| c.contexts.into_keys().collect::<Vec<_>>())
+        .unwrap_or_default();
+    matching(current, names)
+}
+
+/// `--state failed,RUN<tab>`: the last state of a comma-separated list.
+fn states(current: &OsStr) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy();
+    let (done, last) = match typed.rsplit_once(',') {
+        Some((d, l)) => (format!("{d},"), l.to_ascii_uppercase()),
+        None => (String::new(), typed.to_ascii_uppercase()),
+    };
+    STATES
+        .iter()
+        .filter(|s| s.starts_with(&last))
+        .map(|s| CompletionCandidate::new(format!("{done}{s}")))
+        .collect()
+}
+
+fn levels(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(
+        current,
+        ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].map(String::from),
+    )
+}
+
+/// What to ask the server for.
+#[derive(Clone, Copy)]
+enum FromServer {
+    Namespaces,
+    Flows,
+    Executions,
+}
+
+/// Values read from the server of the current settings, or nothing when it does not answer
+/// within [`SERVER_BUDGET`] (or no credential is at hand): a completion never hangs.
+fn from_server(what: FromServer) -> Vec<String> {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    runtime.block_on(async move {
+        let ask = async move {
+            let ctx = Ctx::new(crate::cli::GlobalArgs::default());
+            let client = ctx.kestra_probe().await.ok()?;
+            let values = match what {
+                FromServer::Namespaces => client.distinct_namespaces().await.ok()?,
+                FromServer::Flows => client
+                    .search_flows(None, 1, 200)
+                    .await
+                    .ok()?
+                    .results
+                    .into_iter()
+                    .map(|f| format!("{}/{}", f.namespace, f.id))
+                    .collect(),
+                FromServer::Executions => client
+                    .search_executions(&ExecutionFilter::default(), 1, 25)
+                    .await
+                    .ok()?
+                    .results
+                    .into_iter()
+                    .filter_map(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
+                    .collect(),
+            };
+            Some(values)
+        };
+        tokio::time::timeout(SERVER_BUDGET, ask)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    })
+}
+
+fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(current, from_server(FromServer::Namespaces))
+}
+
+fn flows(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(current, from_server(FromServer::Flows))
+}
+
+fn executions(current: &OsStr) -> Vec<CompletionCandidate> {
+    matching(current, from_server(FromServer::Executions))
+}
+
+/// Applies `f` to the argument `id` of `cmd` and of every subcommand that has one.
+fn everywhere(
+    cmd: clap::Command,
+    id: &'static str,
+    f: &dyn Fn(clap::Arg) -> clap::Arg,
+) -> clap::Command {
+    let mut cmd = if cmd.get_arguments().any(|a| a.get_id() == id) {
+        cmd.mut_arg(id, f)
+    } else {
+        cmd
+    };
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, |sub| everywhere(sub, id, f));
+    }
+    cmd
+}
+
+/// Applies `f` to argument `id` of the command at `path` (`["flows", "get"]`).
+fn at(
+    cmd: clap::Command,
+    path: &[&str],
+    id: &'static str,
+    f: impl Fn(clap::Arg) -> clap::Arg + Clone,
+) -> clap::Command {
+    match path.split_first() {
+        None => cmd.mut_arg(id, f),
+        Some((first, rest)) => {
+            let rest = rest.to_vec();
+            cmd.mut_subcommand(*first, move |sub| at(sub, &rest, id, f))
+        }
+    }
+}
+
+/// The command line with its completers.
+pub fn attach(cmd: clap::Command) -> clap::Command {
+    let completer = |c: fn(&OsStr) -> Vec<CompletionCandidate>| {
+        move |a: clap::Arg| a.add(ArgValueCompleter::new(c))
+    };
+    let hint = |h: ValueHint| move |a: clap::Arg| a.value_hint(h);
+    let mut cmd = everywhere(cmd, "context", &completer(contexts));
+    cmd = at(cmd, &["config", "use"], "name", completer(contexts));
+    cmd = at(cmd, &["config", "remove"], "name", completer(contexts));
+    cmd = at(cmd, &["executions"], "state", completer(states));
+    cmd = at(cmd, &["executions", "list"], "state", completer(states));
+    cmd = at(cmd, &["executions"], "namespace", completer(namespaces));
+    cmd = at(
+        cmd,
+        &["executions", "list"],
+        "namespace",
+        completer(namespaces),
+    );
+    cmd = at(cmd, &["executions", "logs"], "level", completer(levels));
+    cmd = at(cmd, &["flows", "list"], "namespace", completer(namespaces));
+    for path in [["flows", "get"], ["flows", "delete"], ["executions", "run"]] {
+        cmd = at(cmd, &path, "namespace", completer(flows));
+    }
+    for sub in ["get", "watch", "logs", "kill", "restart"] {
+        cmd = at(cmd, &["executions", sub], "id", completer(executions));
+    }
+    for (path, id) in [
+        (&["flows", "deploy"][..], "path"),
+        (&["flows", "validate"][..], "path"),
+        (&["flows", "export"][..], "dir"),
+        (&["man"][..], "dir"),
+    ] {
+        cmd = at(cmd, path, id, hint(ValueHint::DirPath));
+    }
+    for (path, id) in [
+        (&["restore"][..], "file"),
+        (&["backup", "verify"][..], "file"),
+        (&["backup"][..], "file"),
+        (&["manifest"][..], "merge"),
+    ] {
+        cmd = at(cmd, path, id, hint(ValueHint::FilePath));
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_complete_the_last_of_a_list() {
+        let got: Vec<String> = states(OsStr::new("failed,RU"))
+            .iter()
+            .map(|c| c.get_value().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(got, ["failed,RUNNING"]);
+        assert_eq!(states(OsStr::new("")).len(), STATES.len());
+        assert!(states(OsStr::new("ZZZ")).is_empty());
+    }
+
+    #[test]
+    fn every_completer_lands_on_an_argument_that_exists() {
+        // `mut_arg` and `mut_subcommand` panic on a name that is not there: building the whole
+        // command proves every path and id above.
+        let mut cmd = attach(crate::cli::command());
+        cmd.build();
+    }
+}
