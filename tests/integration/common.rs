@@ -397,3 +397,23 @@ impl Pty {
         }
     }
 }
+
+/// Writes `files` (name, YAML) into the sandbox folder `folder` and deploys it to `emu`.
+pub fn deploy_files(
+    sb: &Sandbox,
+    emu: &BackgroundEmulator,
+    folder: &str,
+    files: &[(&str, &str)],
+) -> PathBuf {
+    let dir = sb.path().join(folder);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (name, yaml) in files {
+        std::fs::write(dir.join(name), yaml).expect("write flow");
+    }
+    sb.cmd_for(emu)
+        .args(["flows", "deploy"])
+        .arg(&dir)
+        .assert()
+        .success();
+    dir
+}

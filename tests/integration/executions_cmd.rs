@@ -744,17 +744,15 @@ fn inputs_are_checked_against_the_flow_before_anything_starts() {
         let emu = emulator(version);
         let sb = Sandbox::new();
         deploy_test_flows(&sb, &emu);
-        let dir = sb.path().join("typed");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("typed.yml"),
-            "id: typed\nnamespace: exec.test\ninputs:\n  - id: count\n    type: INT\n  - id: env\n    type: SELECT\n    values: [dev, prod]\n    defaults: dev\n  - id: wait\n    type: DURATION\n    required: false\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ inputs.count }}\"\n",
-        )
-        .unwrap();
-        sb.cmd_for(&emu)
-            .args(["flows", "deploy", dir.to_str().unwrap()])
-            .assert()
-            .success();
+        deploy_files(
+            &sb,
+            &emu,
+            "typed",
+            &[(
+                "typed.yml",
+                "id: typed\nnamespace: exec.test\ninputs:\n  - id: count\n    type: INT\n  - id: env\n    type: SELECT\n    values: [dev, prod]\n    defaults: dev\n  - id: wait\n    type: DURATION\n    required: false\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{ inputs.count }}\"\n",
+            )],
+        );
         let executions = || {
             let out = sb
                 .cmd_for(&emu)

@@ -110,22 +110,21 @@ fn status_of(url: &str, auth: Option<(&str, &str)>, accept: Option<&str>) -> u16
 }
 
 fn deploy_and_run(sb: &Sandbox, emu: &Emu) {
-    let dir = sb.path().join("flows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("ok.yml"),
-        "id: ok\nnamespace: metrics.test\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("fails.yml"),
-        "id: fails\nnamespace: metrics.test\ntasks:\n  - id: boom\n    type: io.kestra.plugin.core.execution.Fail\n",
-    )
-    .unwrap();
-    sb.cmd_for(emu)
-        .args(["flows", "deploy", dir.to_str().unwrap()])
-        .assert()
-        .success();
+    deploy_files(
+        sb,
+        emu,
+        "flows",
+        &[
+            (
+                "ok.yml",
+                "id: ok\nnamespace: metrics.test\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n",
+            ),
+            (
+                "fails.yml",
+                "id: fails\nnamespace: metrics.test\ntasks:\n  - id: boom\n    type: io.kestra.plugin.core.execution.Fail\n",
+            ),
+        ],
+    );
     for (flow, code) in [("ok", 0), ("ok", 0), ("fails", 6)] {
         sb.cmd_for(emu)
             .args(["executions", "run", "metrics.test", flow, "--wait"])
@@ -221,17 +220,15 @@ fn running_task_runs_show_while_an_execution_runs() {
     let emu = guarded(KestraVersion::V2_0, Some(false), Duration::from_secs(30));
     let sb = Sandbox::new();
     write_stack_config(&sb, USER, PASSWORD);
-    let dir = sb.path().join("flows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("slow.yml"),
-        "id: slow\nnamespace: metrics.test\ntasks:\n  - id: wait\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT30S\n",
-    )
-    .unwrap();
-    sb.cmd_for(&emu)
-        .args(["flows", "deploy", dir.to_str().unwrap()])
-        .assert()
-        .success();
+    deploy_files(
+        &sb,
+        &emu,
+        "flows",
+        &[(
+            "slow.yml",
+            "id: slow\nnamespace: metrics.test\ntasks:\n  - id: wait\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT30S\n",
+        )],
+    );
     sb.cmd_for(&emu)
         .args(["executions", "run", "metrics.test", "slow"])
         .ran()

@@ -427,17 +427,15 @@ fn flows_by_one_name_empty_and_capped_lists_quiet_ids() {
     opts.knobs.seed_executions = 40;
     let emu = emulator_with(opts);
     let sb = Sandbox::new();
-    let dir = sb.path().join("ref-flows");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("hello.yml"),
-        "id: hello\nnamespace: ref.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
-    )
-    .unwrap();
-    sb.cmd_for(&emu)
-        .args(["flows", "deploy", dir.to_str().unwrap()])
-        .ran()
-        .code(0);
+    deploy_files(
+        &sb,
+        &emu,
+        "ref-flows",
+        &[(
+            "hello.yml",
+            "id: hello\nnamespace: ref.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+        )],
+    );
 
     // NAMESPACE/ID and NAMESPACE ID name the same flow.
     let two = sb
