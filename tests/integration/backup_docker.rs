@@ -65,22 +65,6 @@ fn deploy(stack: &Stack, ns: &str, id: &str) {
     );
 }
 
-fn run_execution(stack: &Stack, ns: &str, id: &str) {
-    stack
-        .cmd()
-        .args([
-            "--server",
-            &stack.url(),
-            "executions",
-            "run",
-            ns,
-            id,
-            "--wait",
-        ])
-        .ran()
-        .code(0);
-}
-
 /// What a search route of the server returns, one line per result, sorted.
 fn search(stack: &Stack, route: &str, line: impl Fn(&serde_json::Value) -> String) -> Vec<String> {
     let body = api_ok(stack, "GET", &format!("{route}?size=100&page=1"), None, "");

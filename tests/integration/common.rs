@@ -417,3 +417,23 @@ pub fn deploy_files(
         .success();
     dir
 }
+
+/// Runs `cmd` with its output captured, sends it SIGINT (what Ctrl-C sends) after `after`, and
+/// returns what it printed and how it ended.
+pub fn interrupted_after(
+    mut cmd: std::process::Command,
+    after: std::time::Duration,
+) -> std::process::Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(after);
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    child.wait_with_output().expect("wait")
+}

@@ -12,7 +12,7 @@ use assert_cmd::Command;
 
 use kestra_emulator::testkit::StackNames;
 
-use crate::common::{Sandbox, dead_port};
+use crate::common::{RanExt, Sandbox, dead_port};
 
 pub const POSTGRES_IMAGE: &str = "kestractl-test/postgres:15";
 pub const EMULATOR_IMAGE: &str = "kestractl-test/kestra-emulator:dev";
@@ -219,4 +219,21 @@ pub fn derived(base: &str, name: &str, line: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     name.to_string()
+}
+
+/// Runs flow `ns/id` on the stack and waits for it to succeed.
+pub fn run_execution(stack: &Stack, ns: &str, id: &str) {
+    stack
+        .cmd()
+        .args([
+            "--server",
+            &stack.url(),
+            "executions",
+            "run",
+            ns,
+            id,
+            "--wait",
+        ])
+        .ran()
+        .code(0);
 }

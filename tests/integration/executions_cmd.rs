@@ -853,22 +853,11 @@ fn a_failed_run_names_the_failing_task_and_its_error() {
 #[test]
 fn ctrl_c_while_waiting_leaves_the_execution_running_and_says_how_to_follow_it() {
     let (emu, sb) = with_test_flows(KestraVersion::V2_0, Duration::from_secs(30));
-    let child = sb
-        .std_cmd()
-        .args(["--server", &emu.api_url()])
+    let mut cmd = sb.std_cmd();
+    cmd.args(["--server", &emu.api_url()])
         .env("KESTRACTL_PASSWORD", PASSWORD)
-        .args(["executions", "run", "exec.test", "ok", "--wait"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = child.wait_with_output().unwrap();
+        .args(["executions", "run", "exec.test", "ok", "--wait"]);
+    let out = interrupted_after(cmd, Duration::from_millis(1500));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(

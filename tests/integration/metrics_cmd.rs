@@ -347,21 +347,10 @@ fn watch_refreshes_until_interrupted() {
     let emu = guarded(KestraVersion::V2_0, Some(false), Duration::from_millis(50));
     let sb = Sandbox::new();
     write_stack_config(&sb, USER, PASSWORD);
-    let child = sb
-        .std_cmd()
-        .args(["metrics", "--watch", "--interval", "1s", "-o", "jsonl"])
-        .env("KESTRA_MANAGEMENT_PORT", management_port(&emu))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = sb.std_cmd();
+    cmd.args(["metrics", "--watch", "--interval", "1s", "-o", "jsonl"])
+        .env("KESTRA_MANAGEMENT_PORT", management_port(&emu));
+    let out = interrupted_after(cmd, Duration::from_millis(2500));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let snapshots: Vec<serde_json::Value> = text(&out.stdout)
         .lines()

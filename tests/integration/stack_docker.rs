@@ -568,19 +568,7 @@ fn docker_metrics_match_the_endpoint_which_never_answers_without_the_credential(
         .ran()
         .code(0);
     for _ in 0..2 {
-        stack
-            .cmd()
-            .args([
-                "--server",
-                &stack.url(),
-                "executions",
-                "run",
-                "e2e.docker",
-                "kept_across_restarts",
-                "--wait",
-            ])
-            .ran()
-            .code(0);
+        run_execution(&stack, "e2e.docker", "kept_across_restarts");
     }
 
     let out = stack.cmd().args(["metrics", "-o", "json"]).ran().code(0);
