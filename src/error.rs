@@ -18,6 +18,8 @@ pub enum Exit {
     /// A port or container name the stack needs is taken: the caller (an ops repository's
     /// start-stacks script) may go on with its other services.
     Taken = 7,
+    /// `flows diff`: the server differs from the folder; a deploy would change it (CI gates).
+    ChangesPending = 8,
     Interrupted = 130,
 }
 

@@ -104,11 +104,15 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("version", "kestractl version\n  kestractl version -o json"),
     (
         "flows deploy",
-        "kestractl flows deploy flows/\n  kestractl flows deploy flows/ --dry-run\n  kestractl flows deploy flows/team --namespace company.team --prune",
+        "kestractl flows deploy flows/\n  kestractl flows deploy flows/ --dry-run --diff\n  kestractl flows deploy flows/team --namespace company.team --prune",
+    ),
+    (
+        "flows diff",
+        "kestractl flows diff flows/\n  kestractl flows diff flows/ --prune -o json\n  kestractl flows diff flows/ || echo changes pending   # exit 8",
     ),
     (
         "flows validate",
-        "kestractl flows validate flows/\n  kestractl flows validate flows/ -o json",
+        "kestractl flows validate flows/\n  kestractl flows validate flows/ --offline   # in a pre-commit hook\n  kestractl flows validate flows/ -o json",
     ),
     (
         "flows export",
@@ -223,7 +227,8 @@ fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg],
         (`kestractl config`), then defaults. Passwords are never taken as arguments: use \
         --password-stdin, or KESTRACTL_PASSWORD in CI.",
     after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 not ready / not found, 4 authentication, \
-        5 invalid input, 6 execution unsuccessful, 7 port or container name taken, 130 interrupted."
+        5 invalid input, 6 execution unsuccessful, 7 port or container name taken, 8 changes pending \
+        (flows diff), 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -679,6 +684,20 @@ pub enum FlowsCommand {
     #[command(visible_alias = "apply", long_about = DEPLOY_LONG)]
     Deploy(DeployArgs),
 
+    /// What a deploy of PATH would change: each update as a unified diff; exit 0 when nothing
+    /// would, 8 when something would (for CI gates)
+    Diff {
+        /// Folder or file of flows
+        #[arg(default_value = "flows")]
+        path: PathBuf,
+        /// Compare them as if deployed into this namespace
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Also count the server's flows the folder no longer has (what deploy --prune deletes)
+        #[arg(long)]
+        prune: bool,
+    },
+
     /// Validate flow files locally and on the server, without deploying
     #[command(visible_alias = "check")]
     Validate {
@@ -766,6 +785,10 @@ pub struct DeployArgs {
     /// Stop at the first failed write
     #[arg(long)]
     pub fail_fast: bool,
+
+    /// Show a unified diff of each flow the deploy updates (with --dry-run: would update)
+    #[arg(long)]
+    pub diff: bool,
 
     /// How many writes run at once
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]

@@ -11,6 +11,7 @@ use super::Ctx;
 use crate::cli::{DeployArgs, FlowsCommand};
 use crate::error::{Error, Exit, Result};
 use crate::flows::apply::{Outcome, apply};
+use crate::flows::diff::{self, Change};
 use crate::flows::locate;
 use crate::flows::plan::{Action, PlanItem, RemoteFlow, Summary, plan};
 use crate::flows::source::{
@@ -35,6 +36,11 @@ pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
             namespace,
             offline,
         } => validate(ctx, &path, namespace.as_deref(), offline).await,
+        FlowsCommand::Diff {
+            path,
+            namespace,
+            prune,
+        } => diff(ctx, &path, namespace.as_deref(), prune).await,
         FlowsCommand::List { namespace, quiet } => list(ctx, namespace.as_deref(), quiet).await,
         FlowsCommand::Get(flow) => {
             let (namespace, id) = flow.resolve()?;
@@ -204,6 +210,9 @@ struct DeployReport {
     dry_run: bool,
     plan: Vec<PlanRow>,
     summary: Summary,
+    /// With --diff: each change, an update with its unified diff.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    changes: Vec<Change>,
     /// Each row's action as shown to a person (`create`, `updated`, `failed`…).
     #[serde(skip)]
     words: Vec<&'static str>,
@@ -225,6 +234,7 @@ fn action_word(action: Action, outcome: Option<&Outcome>) -> &'static str {
 
 impl Render for DeployReport {
     fn human(&self, out: &Output) -> Result<()> {
+        show_changes(out, &self.changes)?;
         let report = self;
         let rows: Vec<Vec<String>> = report
             .plan
@@ -387,6 +397,11 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         dry_run: args.dry_run,
         plan: rows,
         summary,
+        changes: if args.diff {
+            diff::changes(&items, &flows, &remote)
+        } else {
+            Vec::new()
+        },
         words,
     };
     ctx.out.emit(&report)?;
@@ -443,6 +458,108 @@ struct ValidationRow {
     id: Option<String>,
     valid: bool,
     problems: Vec<String>,
+}
+
+/// Changes as a reviewer reads them: a unified diff per update (coloured on a terminal), a line
+/// per create and delete.
+fn show_changes(out: &Output, changes: &[Change]) -> Result<()> {
+    for c in changes {
+        let text = match (&c.diff, c.action) {
+            (Some(diff), _) => diff
+                .lines()
+                .map(|l| {
+                    let style = if l.starts_with("+++") || l.starts_with("---") {
+                        Some(Style::Bold)
+                    } else if l.starts_with('+') {
+                        Some(Style::Green)
+                    } else if l.starts_with('-') {
+                        Some(Style::Red)
+                    } else if l.starts_with("@@") {
+                        Some(Style::Dim)
+                    } else {
+                        None
+                    };
+                    match style {
+                        Some(s) => format!("{}\n", out.paint(s, l)),
+                        None => format!("{l}\n"),
+                    }
+                })
+                .collect::<String>(),
+            (None, "create") => format!(
+                "{}\n",
+                out.paint(
+                    Style::Green,
+                    &format!(
+                        "+ {}/{} (new, from {})",
+                        c.namespace,
+                        c.id,
+                        c.file.as_deref().unwrap_or("-")
+                    )
+                )
+            ),
+            (None, _) => format!(
+                "{}\n",
+                out.paint(
+                    Style::Red,
+                    &format!(
+                        "- {}/{} (deleted: the folder no longer has it)",
+                        c.namespace, c.id
+                    )
+                )
+            ),
+        };
+        out.print(&text)?;
+    }
+    Ok(())
+}
+
+/// `flows diff`: what a deploy would change, and the exit code CI gates on.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DiffReport {
+    /// How many flows a deploy would change.
+    pending: usize,
+    changes: Vec<Change>,
+    unchanged: usize,
+}
+
+impl Render for DiffReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        show_changes(out, &self.changes)?;
+        let by = |a: &str| self.changes.iter().filter(|c| c.action == a).count();
+        out.note(&format!(
+            "{} to create, {} to update, {} to delete, {} unchanged",
+            by("create"),
+            by("update"),
+            by("delete"),
+            self.unchanged
+        ));
+        Ok(())
+    }
+}
+
+async fn diff(ctx: &Ctx, path: &Path, namespace: Option<&str>, prune: bool) -> Result<Exit> {
+    let (flows, problems) = load(path, namespace)?;
+    if !problems.is_empty() {
+        print_problems(ctx, &problems);
+        return Err(invalid_input(problems.len(), "nothing was compared"));
+    }
+    let client = ctx.kestra().await?;
+    let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
+    let remote = read_namespaces(client, &namespaces).await?;
+    let items = plan(&flows, &remote, prune);
+    let changes = diff::changes(&items, &flows, &remote);
+    let report = DiffReport {
+        pending: changes.len(),
+        unchanged: items.len() - changes.len(),
+        changes,
+    };
+    ctx.out.emit(&report)?;
+    Ok(if report.pending == 0 {
+        Exit::Ok
+    } else {
+        Exit::ChangesPending
+    })
 }
 
 /// Whether problem `p` is about flow `f`: same file, at or after its first line and before the
@@ -845,6 +962,7 @@ mod tests {
                 unchanged: 1,
                 ..Summary::default()
             },
+            changes: Vec::new(),
             words: vec!["created", "unchanged"],
         }
     }

@@ -2,6 +2,7 @@
 //! application.
 
 pub mod apply;
+pub mod diff;
 pub mod discover;
 pub mod locate;
 pub mod plan;

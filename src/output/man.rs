@@ -70,6 +70,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("5", "invalid input (flows, inputs, a damaged archive)"),
     ("6", "an execution that did not succeed"),
     ("7", "a port or container name the stack needs is taken"),
+    (
+        "8",
+        "changes pending: the server differs from the folder (flows diff)",
+    ),
     ("130", "interrupted (Ctrl-C)"),
 ];
 

@@ -712,3 +712,112 @@ fn validate_points_at_lines_and_works_offline() {
         .ran()
         .code(0);
 }
+
+/// `flows diff` for CI gates (exit 0: nothing to change, 8: changes pending) and `deploy --diff`:
+/// a unified diff per update, carried as a field with -o json; nothing written by either.
+#[test]
+fn diff_shows_what_a_deploy_would_change_and_gates_on_it() {
+    let flow = |message: &str| {
+        format!(
+            "id: one\nnamespace: diff.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {message}\n"
+        )
+    };
+    for version in [KestraVersion::V1_3, KestraVersion::V2_0] {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = deploy_files(
+            &sb,
+            &emu,
+            "diff-flows",
+            &[
+                ("one.yml", &flow("first")),
+                (
+                    "two.yml",
+                    "id: two\nnamespace: diff.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+                ),
+            ],
+        );
+        let diff = |extra: &[&str]| {
+            let mut cmd = sb.cmd_for(&emu);
+            cmd.args(["flows", "diff", dir.to_str().unwrap()])
+                .args(extra);
+            cmd
+        };
+        // In step with the server: exit 0.
+        diff(&[])
+            .ran()
+            .code(0)
+            .says("0 to create, 0 to update, 0 to delete, 2 unchanged");
+
+        // A changed flow, a new one, and (with --prune) one the folder no longer has.
+        std::fs::write(dir.join("one.yml"), flow("second")).unwrap();
+        std::fs::write(
+            dir.join("three.yml"),
+            "id: three\nnamespace: diff.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+        )
+        .unwrap();
+        std::fs::remove_file(dir.join("two.yml")).unwrap();
+        let before = writes(&emu).len();
+        let out = diff(&[]).ran().code(8);
+        let shown = text(&out.stdout);
+        assert!(
+            shown.contains("--- diff.test/one (server)\n+++ diff.test/one (local)\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("-    message: first\n+    message: second\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("+ diff.test/three (new, from three.yml)"),
+            "{shown}"
+        );
+        assert!(!shown.contains("two"), "no --prune, no deletion: {shown}");
+        let v = stdout_json(&diff(&["--prune", "-o", "json"]).ran().code(8));
+        assert_eq!(v["pending"], 3, "{v}");
+        let actions: Vec<&str> = v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["update", "create", "delete"], "{v}");
+
+        // deploy --dry-run --diff shows the same diff and writes nothing.
+        let out = sb
+            .cmd_for(&emu)
+            .args([
+                "flows",
+                "deploy",
+                dir.to_str().unwrap(),
+                "--dry-run",
+                "--diff",
+                "-o",
+                "json",
+            ])
+            .ran()
+            .code(0);
+        let v = stdout_json(&out);
+        assert!(
+            v["changes"][0]["diff"]
+                .as_str()
+                .unwrap()
+                .contains("+    message: second"),
+            "{v}"
+        );
+        assert_eq!(
+            writes(&emu).len(),
+            before,
+            "diff and a dry run write nothing"
+        );
+
+        // After the deploy, nothing pending (without --prune, `two` stays and is not counted).
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap(), "--diff"])
+            .ran()
+            .code(0)
+            .stdout
+            .len();
+        diff(&[]).ran().code(0);
+    }
+}
