@@ -107,6 +107,14 @@ const EXAMPLES: &[(&str, &str)] = &[
         "kestractl flows deploy flows/\n  kestractl flows deploy flows/ --dry-run --diff\n  kestractl flows deploy flows/team --namespace company.team --prune",
     ),
     (
+        "flows revisions",
+        "kestractl flows revisions company.team hello\n  kestractl flows revisions company.team/hello -o json",
+    ),
+    (
+        "flows rollback",
+        "kestractl flows rollback company.team hello --to 3\n  kestractl flows rollback company.team/hello --to 3 --yes",
+    ),
+    (
         "flows diff",
         "kestractl flows diff flows/\n  kestractl flows diff flows/ --prune -o json\n  kestractl flows diff flows/ || echo changes pending   # exit 8",
     ),
@@ -683,6 +691,18 @@ pub enum FlowsCommand {
     /// Deploy every flow of a folder: validate, plan against the server, then apply
     #[command(visible_alias = "apply", long_about = DEPLOY_LONG)]
     Deploy(DeployArgs),
+
+    /// A flow's revisions, oldest first, the current one marked
+    Revisions(FlowRef),
+
+    /// Write an earlier revision's source as the flow's new revision (shows the diff, asks first)
+    Rollback {
+        #[command(flatten)]
+        flow: FlowRef,
+        /// The revision whose source to restore
+        #[arg(long, value_name = "REVISION")]
+        to: i64,
+    },
 
     /// What a deploy of PATH would change: each update as a unified diff; exit 0 when nothing
     /// would, 8 when something would (for CI gates)

@@ -41,6 +41,14 @@ pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
             namespace,
             prune,
         } => diff(ctx, &path, namespace.as_deref(), prune).await,
+        FlowsCommand::Revisions(flow) => {
+            let (namespace, id) = flow.resolve()?;
+            revisions(ctx, &namespace, &id).await
+        }
+        FlowsCommand::Rollback { flow, to } => {
+            let (namespace, id) = flow.resolve()?;
+            rollback(ctx, &namespace, &id, to).await
+        }
         FlowsCommand::List { namespace, quiet } => list(ctx, namespace.as_deref(), quiet).await,
         FlowsCommand::Get(flow) => {
             let (namespace, id) = flow.resolve()?;
@@ -560,6 +568,151 @@ async fn diff(ctx: &Ctx, path: &Path, namespace: Option<&str>, prune: bool) -> R
     } else {
         Exit::ChangesPending
     })
+}
+
+/// `flows revisions`: the server's list, oldest first; for people, a table with the current one
+/// marked.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct RevisionList(Vec<crate::kestra::model::Flow>);
+
+impl Render for RevisionList {
+    fn human(&self, out: &Output) -> Result<()> {
+        let now = time::OffsetDateTime::now_utc();
+        let last = self.0.iter().filter_map(|f| f.revision).max();
+        let rows: Vec<Vec<String>> = self
+            .0
+            .iter()
+            .map(|f| {
+                vec![
+                    f.revision.map_or_else(|| "-".into(), |r| r.to_string()),
+                    out.time_cell(f.updated.as_deref(), now),
+                    if f.revision == last { "current" } else { "" }.to_string(),
+                ]
+            })
+            .collect();
+        out.table(&["REVISION", "UPDATED", ""], &rows)
+    }
+}
+
+async fn revisions(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
+    check_names(namespace, id)?;
+    let client = ctx.kestra().await?;
+    let list = client
+        .flow_revisions(namespace, id)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    if list.is_empty() {
+        return Err(Error::not_found(
+            format!("there is no flow {namespace}/{id}"),
+            format!("`kestractl flows list {namespace}` lists the flows of that namespace"),
+        ));
+    }
+    ctx.out.emit(&RevisionList(list))?;
+    Ok(Exit::Ok)
+}
+
+/// `flows rollback`: the new revision written.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RollbackReport {
+    namespace: String,
+    id: String,
+    restored_from: i64,
+    /// The revision the server gave the restored source; `None` when nothing had to change.
+    revision: Option<i64>,
+}
+
+impl Render for RollbackReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let line = match self.revision {
+            Some(r) => format!(
+                "{}/{} is now revision {r}, with the source of revision {}",
+                self.namespace, self.id, self.restored_from
+            ),
+            None => format!(
+                "{}/{} already has the source of revision {}: nothing was written",
+                self.namespace, self.id, self.restored_from
+            ),
+        };
+        out.print(&format!("{line}\n"))
+    }
+}
+
+async fn rollback(ctx: &Ctx, namespace: &str, id: &str, to: i64) -> Result<Exit> {
+    check_names(namespace, id)?;
+    let client = ctx.kestra().await?;
+    let list = client
+        .flow_revisions(namespace, id)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    let (Some(current), Some(target)) = (
+        list.iter().max_by_key(|f| f.revision),
+        list.iter().find(|f| f.revision == Some(to)),
+    ) else {
+        let known: Vec<String> = list
+            .iter()
+            .filter_map(|f| f.revision.map(|r| r.to_string()))
+            .collect();
+        return Err(Error::not_found(
+            format!("{namespace}/{id} has no revision {to}"),
+            if known.is_empty() {
+                format!("`kestractl flows list {namespace}` lists the flows of that namespace")
+            } else {
+                format!("its revisions: {}", known.join(", "))
+            },
+        ));
+    };
+    let (Some(now), Some(then)) = (current.source.as_deref(), target.source.as_deref()) else {
+        return Err(Error::server(
+            format!("the server sent the revisions of {namespace}/{id} without their source"),
+            "check the server's version with `kestractl server info`",
+        ));
+    };
+    if now == then {
+        ctx.out.emit(&RollbackReport {
+            namespace: namespace.into(),
+            id: id.into(),
+            restored_from: to,
+            revision: None,
+        })?;
+        return Ok(Exit::Ok);
+    }
+    // What will change, before anything does.
+    let label = format!("{namespace}/{id}");
+    let changes = [Change {
+        namespace: namespace.into(),
+        id: id.into(),
+        action: "update",
+        file: None,
+        diff: Some(
+            diff::unified(&label, now, then)
+                .replacen("(server)", "(current)", 1)
+                .replacen("(local)", &format!("(revision {to})"), 1),
+        ),
+    }];
+    if !ctx.out.is_structured() {
+        show_changes(&ctx.out, &changes)?;
+    }
+    if !ctx.global.yes {
+        confirm(
+            &format!("Write revision {to}'s source as the new revision of {label}?"),
+            "a rollback writes a new revision",
+            "nothing was written",
+        )
+        .await?;
+    }
+    let written = client
+        .update_flow(namespace, id, then)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    ctx.out.emit(&RollbackReport {
+        namespace: namespace.into(),
+        id: id.into(),
+        restored_from: to,
+        revision: written.revision,
+    })?;
+    Ok(Exit::Ok)
 }
 
 /// Whether problem `p` is about flow `f`: same file, at or after its first line and before the

@@ -196,6 +196,13 @@ impl KestraClient {
         self.json(&req).await
     }
 
+    /// Every revision of a flow with its source, oldest first (`FlowController.listFlowRevisions`,
+    /// `GET {namespace}/{id}/revisions`, 1.3.25 FC:188; the same route in the 2.0 spec).
+    pub async fn flow_revisions(&self, namespace: &str, id: &str) -> Result<Vec<Flow>, ApiError> {
+        let req = Request::get(format!("{}/revisions", self.flow_path(namespace, id)));
+        self.json(&req).await
+    }
+
     pub async fn delete_flow(&self, namespace: &str, id: &str) -> Result<(), ApiError> {
         let mut req = Request::get(self.flow_path(namespace, id));
         req.method = Method::DELETE;

@@ -821,3 +821,78 @@ fn diff_shows_what_a_deploy_would_change_and_gates_on_it() {
         diff(&[]).ran().code(0);
     }
 }
+
+/// `flows revisions` lists them; `flows rollback --to N` writes revision N's source, byte for
+/// byte, as a new revision, after showing the diff; refusals change nothing.
+#[test]
+fn rollback_restores_an_old_source_as_a_new_revision() {
+    let source = |message: &str| {
+        format!(
+            "id: r\nnamespace: rb.test\n# kept as written\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: {message}\n"
+        )
+    };
+    for version in [KestraVersion::V1_3, KestraVersion::V2_0] {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = deploy_files(&sb, &emu, "rb", &[("r.yml", &source("one"))]);
+        std::fs::write(dir.join("r.yml"), source("two")).unwrap();
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .ran()
+            .code(0);
+        let revisions = || {
+            stdout_json(
+                &sb.cmd_for(&emu)
+                    .args(["flows", "revisions", "rb.test/r", "-o", "json"])
+                    .ran()
+                    .code(0),
+            )
+        };
+        let before = revisions();
+        assert_eq!(before.as_array().unwrap().len(), 2, "{version}: {before}");
+
+        // Refusals: no terminal to ask on, a revision that does not exist, a flow that does not.
+        sb.cmd_for(&emu)
+            .args(["flows", "rollback", "rb.test", "r", "--to", "1"])
+            .ran()
+            .code(2)
+            .says("nothing was written");
+        sb.cmd_for(&emu)
+            .args(["flows", "rollback", "rb.test/r", "--to", "9", "--yes"])
+            .ran()
+            .code(3)
+            .says("rb.test/r has no revision 9")
+            .says("its revisions: 1, 2");
+        sb.cmd_for(&emu)
+            .args(["flows", "rollback", "rb.test/nope", "--to", "1", "--yes"])
+            .ran()
+            .code(3);
+        assert_eq!(revisions(), before, "refusals wrote nothing");
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "rollback", "rb.test/r", "--to", "1", "--yes"])
+            .ran()
+            .code(0);
+        let shown = text(&out.stdout);
+        assert!(
+            shown.contains("-    message: two\n+    message: one\n"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("is now revision 3, with the source of revision 1"),
+            "{shown}"
+        );
+        let after = revisions();
+        assert_eq!(after.as_array().unwrap().len(), 3);
+        assert_eq!(after[2]["source"], after[0]["source"], "byte for byte");
+        assert_eq!(after[2]["source"].as_str().unwrap(), source("one"));
+
+        // Already that source: nothing written.
+        sb.cmd_for(&emu)
+            .args(["flows", "rollback", "rb.test/r", "--to", "1", "--yes"])
+            .ran()
+            .code(0);
+        assert_eq!(revisions().as_array().unwrap().len(), 3);
+    }
+}
