@@ -685,11 +685,12 @@ async fn rollback(ctx: &Ctx, namespace: &str, id: &str, to: i64) -> Result<Exit>
         id: id.into(),
         action: "update",
         file: None,
-        diff: Some(
-            diff::unified(&label, now, then)
-                .replacen("(server)", "(current)", 1)
-                .replacen("(local)", &format!("(revision {to})"), 1),
-        ),
+        diff: Some(diff::unified(
+            &label,
+            ("current", &format!("revision {to}")),
+            now,
+            then,
+        )),
     }];
     if !ctx.out.is_structured() {
         show_changes(&ctx.out, &changes)?;

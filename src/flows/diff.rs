@@ -22,12 +22,17 @@ pub struct Change {
     pub diff: Option<String>,
 }
 
-/// A unified diff (3 lines of context) from `old` to `new`, headed with `label`.
-pub fn unified(label: &str, old: &str, new: &str) -> String {
+/// A unified diff (3 lines of context) from `old` to `new`, its headers naming each side:
+/// `--- {label} ({old_side})` and `+++ {label} ({new_side})`.
+pub fn unified(label: &str, sides: (&str, &str), old: &str, new: &str) -> String {
+    let (old_side, new_side) = sides;
     similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("{label} (server)"), &format!("{label} (local)"))
+        .header(
+            &format!("{label} ({old_side})"),
+            &format!("{label} ({new_side})"),
+        )
         .to_string()
 }
 
@@ -50,7 +55,8 @@ pub fn changes(items: &[PlanItem], local: &[LocalFlow], remote: &[RemoteFlow]) -
                     .and_then(|r| r.source.as_deref())
                     .unwrap_or("");
                 let new = file.map_or("", |f| f.source.as_str());
-                unified(&format!("{}/{}", item.namespace, item.id), old, new)
+                let label = format!("{}/{}", item.namespace, item.id);
+                unified(&label, ("server", "local"), old, new)
             });
             Some(Change {
                 namespace: item.namespace.clone(),
@@ -79,7 +85,12 @@ mod tests {
 
     #[test]
     fn an_update_carries_its_unified_diff() {
-        let d = unified("team/a", "id: a\nmessage: old\n", "id: a\nmessage: new\n");
+        let d = unified(
+            "team/a",
+            ("server", "local"),
+            "id: a\nmessage: old\n",
+            "id: a\nmessage: new\n",
+        );
         assert!(
             d.starts_with("--- team/a (server)\n+++ team/a (local)\n"),
             "{d}"
