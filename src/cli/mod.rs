@@ -379,6 +379,10 @@ pub enum Command {
     #[command(visible_alias = "ex", args_conflicts_with_subcommands = true)]
     Executions(ExecutionsArgs),
 
+    /// The KV store: a namespace's keys, one value, set (typed, with a TTL), delete
+    #[command(subcommand)]
+    Kv(KvCommand),
+
     /// The Kestra server: version, edition, whether the credentials work
     #[command(subcommand)]
     Server(ServerCommand),
@@ -980,6 +984,76 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub wait_args: WaitArgs,
+}
+
+/// A namespace and one of its KV keys.
+#[derive(Debug, Clone, Args)]
+pub struct KvKey {
+    /// The namespace the key belongs to
+    #[arg(value_name = "NAMESPACE", index = 1)]
+    pub namespace: String,
+    /// The key: letters, digits, `.`, `_`, `-`, starting with a letter or digit
+    #[arg(value_name = "KEY", index = 2)]
+    pub key: String,
+}
+
+const KV_SET_LONG: &str = "Set a key's value in a namespace's KV store.\n\n\
+VALUE is the value itself, @FILE to read it from a file, or @- to read it from standard input \
+(use a file or stdin for anything sensitive: a value on the command line is visible to other \
+users of the machine). Without --type the type follows the value: a JSON number, boolean, \
+object or array keeps its type, an RFC 3339 date-time or a date becomes Kestra's DATETIME or DATE, \
+anything else is text. --type string stores numbers and JSON as text. The value is checked \
+against the type before anything is sent, and the type Kestra stored is read back and shown.";
+
+#[derive(Debug, Subcommand)]
+pub enum KvCommand {
+    /// A namespace's keys (not its children's): description, updated, expiry
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  kestractl kv list company.team\n  kestractl kv list company.team -q"
+    )]
+    List {
+        /// The namespace whose keys to list
+        namespace: String,
+        /// Only the keys, one per line (for scripts)
+        #[arg(short, long)]
+        quiet: bool,
+    },
+
+    /// Print a value: text as is, anything else as JSON (the whole entry with -o json)
+    #[command(
+        after_help = "Examples:\n  kestractl kv get company.team db.url\n  kestractl kv get company.team settings -o json"
+    )]
+    Get(KvKey),
+
+    /// Set a value (VALUE, @FILE or @- for stdin), its type inferred or given, with a TTL
+    #[command(
+        long_about = KV_SET_LONG,
+        after_help = "Examples:\n  kestractl kv set company.team retries 3\n  kestractl kv set company.team greeting 'hello world'\n  kestractl kv set company.team zip 01234 --type string\n  kestractl kv set company.team settings @settings.json --ttl 7d\n  vault read -field=token secret/x | kestractl kv set company.team token @-"
+    )]
+    Set {
+        #[command(flatten)]
+        key: KvKey,
+        /// The value, @FILE to read it from a file, or @- from standard input
+        #[arg(value_name = "VALUE", index = 3, allow_hyphen_values = true)]
+        value: String,
+        /// Store it as this type (checked before sending) instead of inferring one
+        #[arg(long = "type", value_enum, value_name = "TYPE")]
+        kind: Option<crate::kestra::kv::KvType>,
+        /// Kestra deletes the key this long after it is set (e.g. 1h, 7d)
+        #[arg(long, value_name = "DURATION", value_parser = values::kv_ttl)]
+        ttl: Option<Duration>,
+        /// A description shown beside the key
+        #[arg(long, value_name = "TEXT")]
+        description: Option<String>,
+    },
+
+    /// Delete a key (asks first; --yes to confirm without a terminal)
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  kestractl kv delete company.team db.url\n  kestractl kv delete company.team db.url --yes"
+    )]
+    Delete(KvKey),
 }
 
 #[derive(Debug, Subcommand)]

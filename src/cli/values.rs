@@ -69,6 +69,19 @@ fn looks_like_execution_id(text: &str) -> bool {
     (18..=26).contains(&text.len()) && text.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// `kv set --ttl`: at least a second (Kestra keeps expiry dates to the millisecond, but a key
+/// that expires before it can be read is a slip).
+pub fn kv_ttl(text: &str) -> Result<Duration> {
+    let d = parse_duration(text).map_err(|m| Error::usage(m, "fix --ttl, e.g. 1h or 7d"))?;
+    if d < Duration::from_secs(1) {
+        return Err(Error::usage(
+            format!("--ttl {text} is shorter than a second"),
+            "use 1s or more",
+        ));
+    }
+    Ok(d)
+}
+
 /// `metrics --interval`: at least a second, so a watch does not hammer the server.
 pub fn interval(text: &str) -> Result<Duration> {
     let d = parse_duration(text).map_err(|m| Error::usage(m, "fix --interval, e.g. 5s"))?;

@@ -180,6 +180,9 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     );
     cmd = at(cmd, &["executions", "logs"], "level", completer(levels));
     cmd = at(cmd, &["flows", "list"], "namespace", completer(namespaces));
+    for sub in ["list", "get", "set", "delete"] {
+        cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
+    }
     for path in [["flows", "get"], ["flows", "delete"], ["executions", "run"]] {
         cmd = at(cmd, &path, "namespace", completer(flows));
     }

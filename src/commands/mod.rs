@@ -11,6 +11,7 @@ pub mod config;
 pub mod doctor;
 pub mod executions;
 pub mod flows;
+pub mod kv;
 pub mod manifest;
 pub mod metrics;
 pub mod server;
@@ -380,6 +381,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         }
         Command::Flows(cmd) => flows::run(ctx, cmd).await,
         Command::Executions(args) => executions::run(ctx, args).await,
+        Command::Kv(cmd) => kv::run(ctx, cmd).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
         Command::Auth(cmd) => auth::run(ctx, cmd).await,

@@ -144,6 +144,8 @@ pub struct Request {
     /// route whose declared `produces` the Accept header does not name, so each call names
     /// exactly what its route produces (docs/kestra-compatibility.md).
     pub accept: &'static str,
+    /// Headers a route reads parameters from (the KV store's `ttl` and `description`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 /// What most routes produce (Micronaut's default `produces`).
@@ -162,6 +164,7 @@ impl Request {
             authenticated: true,
             stream: false,
             accept: JSON,
+            headers: Vec::new(),
         }
     }
 
@@ -184,6 +187,11 @@ impl Request {
     /// `text/json`).
     pub fn accepting(mut self, media_type: &'static str) -> Self {
         self.accept = media_type;
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -309,6 +317,9 @@ impl KestraClient {
         }
         if !req.query.is_empty() {
             b = b.query(&req.query);
+        }
+        for (name, value) in &req.headers {
+            b = b.header(*name, value);
         }
         if req.authenticated
             && let Some(pw) = &self.password

@@ -6,6 +6,7 @@ pub mod error;
 pub mod executions;
 pub mod flows;
 pub mod inputs;
+pub mod kv;
 pub mod management;
 pub mod model;
 pub mod problem;

@@ -72,6 +72,29 @@ fn every_command_sends_only_what_kestra_takes() {
             &emu,
             &["flows", "export", &export.display().to_string()],
         );
+        ok(&sb, &emu, &["flows", "diff", &d, "--prune"]);
+        ok(&sb, &emu, &["flows", "revisions", "conform.team/conform"]);
+        ok(
+            &sb,
+            &emu,
+            &[
+                "flows",
+                "rollback",
+                "conform.team/conform",
+                "--to",
+                "1",
+                "--yes",
+            ],
+        );
+        ok(
+            &sb,
+            &emu,
+            &["kv", "set", "conform.team", "n", "1", "--ttl", "1h"],
+        );
+        ok(&sb, &emu, &["kv", "set", "conform.team", "s", "text"]);
+        ok(&sb, &emu, &["kv", "list", "conform.team"]);
+        ok(&sb, &emu, &["kv", "get", "conform.team", "n"]);
+        ok(&sb, &emu, &["kv", "delete", "conform.team", "s", "--yes"]);
 
         let out = ok(
             &sb,

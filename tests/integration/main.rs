@@ -24,6 +24,7 @@ mod faults;
 mod flows_deploy;
 mod fuzz_regressions;
 mod hostile;
+mod kv_cmd;
 mod manifest_cmd;
 mod metrics_cmd;
 mod operator;

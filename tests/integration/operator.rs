@@ -573,17 +573,27 @@ fn help_has_examples_that_parse_and_describes_every_argument() {
             let Some(rest) = line.strip_prefix("kestractl ") else {
                 continue;
             };
-            let words: Vec<&str> = rest
+            let command = rest
                 .split(['|', '>', '#'])
                 .next()
                 .unwrap()
                 .split("&&")
                 .next()
-                .unwrap()
-                .split_whitespace()
+                .unwrap();
+            // Words as a shell splits them: a single-quoted value is one word.
+            let words: Vec<String> = command
+                .split('\'')
+                .enumerate()
+                .flat_map(|(i, part)| {
+                    if i % 2 == 1 {
+                        vec![part.to_string()]
+                    } else {
+                        part.split_whitespace().map(str::to_string).collect()
+                    }
+                })
                 .collect();
-            let mut argv = vec!["kestractl"];
-            argv.extend(&words);
+            let mut argv = vec!["kestractl".to_string()];
+            argv.extend(words);
             if let Err(e) = kestractl::command().try_get_matches_from(&argv) {
                 panic!("{path}: the example `{line}` does not parse: {e}");
             }

@@ -184,6 +184,17 @@ impl ApiError {
         ApiError::new(Problem::NotFound, "Not Found", Some(message.into()))
     }
 
+    /// `ResourceExpiredException` (an expired KV value): 410 "Resource has expired" on 1.x; the
+    /// 2.0 problem type for it was not readable, `not-found` with the 410 stands in.
+    pub fn gone(message: impl Into<String>) -> Self {
+        ApiError::new(
+            Problem::NotFound,
+            "Resource has expired",
+            Some(message.into()),
+        )
+        .with_status(StatusCode::GONE)
+    }
+
     /// A 404 with no message, as Micronaut answers a route returning null.
     pub fn not_found_bare() -> Self {
         ApiError::new(Problem::NotFound, "Not Found", None)

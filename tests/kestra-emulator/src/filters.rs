@@ -168,6 +168,8 @@ pub enum Resource {
     Flow,
     Execution,
     Log,
+    /// `QueryFilter.Resource.KV_METADATA` (1.3.25 `core/…/models/QueryFilter.java`): the KV list.
+    KvMetadata,
 }
 
 impl Resource {
@@ -176,6 +178,7 @@ impl Resource {
             Resource::Flow => "FLOW",
             Resource::Execution => "EXECUTION",
             Resource::Log => "LOG",
+            Resource::KvMetadata => "KV_METADATA",
         }
     }
 
@@ -198,6 +201,9 @@ impl Resource {
                 Kind,
                 TimeRange,
             ],
+            // Kestra also takes `updated` and `expirationDate`; the emulator does not (a 400):
+            // kestractl filters on the namespace only.
+            Resource::KvMetadata => &[Query, Namespace],
             Resource::Log => &[
                 Query, MinLevel, TaskId, TaskRunId, StartDate, EndDate, Namespace, FlowId,
             ],

@@ -7,6 +7,7 @@ pub mod control;
 pub mod executions;
 pub mod flows;
 pub mod health;
+pub mod kv;
 pub mod logs;
 pub mod mod_util;
 pub mod prometheus;
@@ -56,6 +57,7 @@ pub fn table(v: KestraVersion) -> Vec<Declared> {
     r.extend(flows::routes(v));
     r.extend(executions::routes(v));
     r.extend(logs::routes(v));
+    r.extend(kv::routes(v));
     r
 }
 

@@ -30,6 +30,10 @@ impl Backend for MemoryBackend {
         async { Ok(()) }.boxed()
     }
 
+    fn delete_file<'a>(&'a self, _uri: &'a str) -> BoxFuture<'a, Result<()>> {
+        async { Ok(()) }.boxed()
+    }
+
     fn save_setting<'a>(&'a self, _key: &'a str, _value: &'a Value) -> BoxFuture<'a, Result<()>> {
         async { Ok(()) }.boxed()
     }

@@ -48,6 +48,7 @@ pub trait Backend: Send + Sync {
     fn save_executions<'a>(&'a self, e: &'a [Arc<Execution>]) -> BoxFuture<'a, Result<()>>;
     fn append_logs<'a>(&'a self, l: &'a [LogEntry]) -> BoxFuture<'a, Result<()>>;
     fn save_file<'a>(&'a self, uri: &'a str, bytes: &'a [u8]) -> BoxFuture<'a, Result<()>>;
+    fn delete_file<'a>(&'a self, uri: &'a str) -> BoxFuture<'a, Result<()>>;
     /// Insert or replace one setting.
     fn save_setting<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Result<()>>;
     fn delete_setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -379,6 +380,28 @@ impl Store {
 
     pub fn file(&self, uri: &str) -> Option<Vec<u8>> {
         self.read().files.get(uri).cloned()
+    }
+
+    /// Remove a stored file; `false` when there was none.
+    pub async fn delete_file(&self, uri: &str) -> Result<bool> {
+        if !self.read().files.contains_key(uri) {
+            return Ok(false);
+        }
+        self.backend.delete_file(uri).await?;
+        Ok(self.write().files.remove(uri).is_some())
+    }
+
+    /// Every stored file whose URI starts with `prefix`, in URI order.
+    pub fn files_under(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<(String, Vec<u8>)> = self
+            .read()
+            .files
+            .iter()
+            .filter(|(uri, _)| uri.starts_with(prefix))
+            .map(|(uri, bytes)| (uri.clone(), bytes.clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     // ---- settings ----------------------------------------------------------------------

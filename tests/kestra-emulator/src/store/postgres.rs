@@ -383,6 +383,16 @@ impl Backend for PostgresBackend {
         .boxed()
     }
 
+    fn delete_file<'a>(&'a self, uri: &'a str) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            c.execute("DELETE FROM emulator_files WHERE uri = $1", &[&uri])
+                .await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
     fn save_setting<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Result<()>> {
         async move {
             let c = self.client().await?;

@@ -1,0 +1,305 @@
+//! Kestra's KV store (`KVController`, 1.3.25
+//! `webserver/…/controllers/api/KVController.java`; the same routes in the 2.0 spec): the keys of
+//! a namespace, one value, setting and deleting one.
+//!
+//! Kestra reads a value it is given (`PUT …/kv/{key}`, `text/plain`) with its Ion reader and
+//! stores what that reader makes of it: `42` a number, `true` a boolean, `{"a":1}` JSON,
+//! `2026-01-01T10:00:00Z` a timestamp, `"text"` a string. Unquoted text is an Ion symbol list, so
+//! `hello world` would be kept as `hello` alone. The encoding below therefore always sends a
+//! string quoted, and checks a value against the type asked for before anything is sent.
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+
+use super::client::{Body, KestraClient, Request};
+use super::error::ApiError;
+use super::model::Paged;
+use super::routes::segment;
+use reqwest::Method;
+
+/// The types a value can be stored as through the API (`KVType`; DURATION has no Ion form, so
+/// the API cannot produce it: a flow's `io.kestra.plugin.core.kv.Set` task can).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KvType {
+    String,
+    Number,
+    Boolean,
+    Json,
+    Datetime,
+    Date,
+}
+
+/// Kestra's key rule (`KVStore.KEY_VALIDATOR_PATTERN`): `[a-zA-Z0-9][a-zA-Z0-9._-]*`.
+pub fn check_key(key: &str) -> Result<(), String> {
+    let mut chars = key.chars();
+    match chars.next() {
+        None => Err("a key cannot be empty".into()),
+        Some(c) if !c.is_ascii_alphanumeric() => {
+            Err(format!("key `{key}` must start with a letter or a digit"))
+        }
+        _ if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) => Err(
+            format!("key `{key}` may hold only letters, digits, `.`, `_` and `-`"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn is_date(text: &str) -> bool {
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &f).is_ok()
+}
+
+fn is_datetime(text: &str) -> bool {
+    text.contains('T') && time::OffsetDateTime::parse(text, &Rfc3339).is_ok()
+}
+
+/// The body to send for `value`, and the type Kestra will store it as. Without a type asked for,
+/// JSON values keep their JSON type, RFC 3339 dates and date-times become Kestra's dates, and
+/// anything else is a string.
+pub fn encode(value: &str, asked: Option<KvType>) -> Result<(String, KvType), String> {
+    let quoted = || serde_json::Value::String(value.to_string()).to_string();
+    let json = serde_json::from_str::<serde_json::Value>(value.trim());
+    match asked {
+        Some(KvType::String) => Ok((quoted(), KvType::String)),
+        Some(KvType::Number) => match json {
+            Ok(serde_json::Value::Number(_)) => Ok((value.trim().to_string(), KvType::Number)),
+            _ => Err(format!("`{value}` is not a number")),
+        },
+        Some(KvType::Boolean) => match json {
+            Ok(serde_json::Value::Bool(_)) => Ok((value.trim().to_string(), KvType::Boolean)),
+            _ => Err(format!("`{value}` is not a boolean (true or false)")),
+        },
+        // Kestra calls JSON what is neither text, number nor boolean: an object or an array.
+        Some(KvType::Json) => match json {
+            Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                Ok((v.to_string(), KvType::Json))
+            }
+            Ok(_) => Err(format!(
+                "`{value}` is JSON but not an object or array, which Kestra stores as JSON"
+            )),
+            Err(e) => Err(format!("the value is not JSON: {e}")),
+        },
+        Some(KvType::Datetime) if is_datetime(value.trim()) => {
+            Ok((value.trim().to_string(), KvType::Datetime))
+        }
+        Some(KvType::Datetime) => Err(format!(
+            "`{value}` is not an RFC 3339 date-time, e.g. 2026-12-06T10:00:00Z"
+        )),
+        Some(KvType::Date) if is_date(value.trim()) => Ok((value.trim().to_string(), KvType::Date)),
+        Some(KvType::Date) => Err(format!("`{value}` is not a date, e.g. 2026-12-06")),
+        None => Ok(match json {
+            Ok(serde_json::Value::Number(_)) => (value.trim().to_string(), KvType::Number),
+            Ok(serde_json::Value::Bool(_)) => (value.trim().to_string(), KvType::Boolean),
+            Ok(serde_json::Value::String(_)) => (value.trim().to_string(), KvType::String),
+            Ok(v @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+                (v.to_string(), KvType::Json)
+            }
+            // `null` is a word here, not an absent value.
+            Ok(serde_json::Value::Null) | Err(_) => {
+                let t = value.trim();
+                if is_datetime(t) {
+                    (t.to_string(), KvType::Datetime)
+                } else if is_date(t) {
+                    (t.to_string(), KvType::Date)
+                } else {
+                    (quoted(), KvType::String)
+                }
+            }
+        }),
+    }
+}
+
+/// A key as Kestra lists it (`KVEntry`; 1.3 names the revision `version`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KvEntry {
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub key: String,
+    #[serde(default, alias = "version")]
+    pub revision: Option<i64>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub creation_date: Option<String>,
+    #[serde(default)]
+    pub update_date: Option<String>,
+    #[serde(default)]
+    pub expiration_date: Option<String>,
+}
+
+/// One value (`KVController.KvDetail`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct KvDetail {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub revision: Option<i64>,
+    #[serde(default)]
+    pub updated: Option<String>,
+}
+
+/// What `set` sends beside the value: Kestra reads both from request headers.
+#[derive(Debug, Clone, Default)]
+pub struct KvMetadata {
+    /// ISO-8601 duration (`PT1H`), read by Java's `Duration.parse`.
+    pub ttl: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Java's `Duration.toString` form of a duration, which `Duration.parse` reads back.
+pub fn iso_duration(d: std::time::Duration) -> String {
+    let millis = d.as_millis();
+    if millis.is_multiple_of(1000) {
+        format!("PT{}S", millis / 1000)
+    } else {
+        format!("PT{}.{:03}S", millis / 1000, millis % 1000)
+    }
+}
+
+const PAGE: u32 = 100;
+
+impl KestraClient {
+    fn kv_key_path(&self, namespace: &str, key: &str) -> String {
+        format!(
+            "{}/namespaces/{}/kv/{}",
+            super::routes::tenant_base(self.tenant()),
+            segment(namespace),
+            segment(key)
+        )
+    }
+
+    /// Every key of one namespace (not its children), by pages of `GET /kv` filtered on the
+    /// namespace: the per-namespace list `GET /namespaces/{ns}/kv` is deprecated in 1.3.25 and
+    /// gone from the 2.0 spec.
+    pub async fn kv_list(&self, namespace: &str) -> Result<Vec<KvEntry>, ApiError> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let req = Request::get(format!("{}/kv", super::routes::tenant_base(self.tenant())))
+                .query("page", page.to_string())
+                .query("size", PAGE.to_string())
+                .query("sort", "key:asc")
+                .query("filters[namespace][EQUALS]", namespace);
+            let got: Paged<KvEntry> = self.json(&req).await?;
+            let n = got.results.len();
+            all.extend(got.results);
+            let total = got.total.and_then(|t| usize::try_from(t).ok());
+            if n < PAGE as usize || total.is_some_and(|t| all.len() >= t) {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    pub async fn kv_get(&self, namespace: &str, key: &str) -> Result<KvDetail, ApiError> {
+        self.json(&Request::get(self.kv_key_path(namespace, key)))
+            .await
+    }
+
+    /// `PUT …/kv/{key}` with the encoded value as `text/plain` (the only type the route
+    /// consumes); TTL and description as the `ttl` and `description` headers.
+    pub async fn kv_set(
+        &self,
+        namespace: &str,
+        key: &str,
+        encoded: &str,
+        meta: &KvMetadata,
+    ) -> Result<(), ApiError> {
+        let mut req = Request::with_body(
+            Method::PUT,
+            self.kv_key_path(namespace, key),
+            Body::Bytes("text/plain", encoded.as_bytes().to_vec()),
+            true,
+        );
+        if let Some(ttl) = &meta.ttl {
+            req = req.header("ttl", ttl.clone());
+        }
+        if let Some(d) = &meta.description {
+            req = req.header("description", d.clone());
+        }
+        self.send(&req).await.map(|_| ())
+    }
+
+    /// `DELETE …/kv/{key}`: Kestra answers `true`, or `false` when there was no such key.
+    pub async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, ApiError> {
+        let mut req = Request::get(self.kv_key_path(namespace, key));
+        req.method = Method::DELETE;
+        self.json(&req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_kestras_rule() {
+        assert!(check_key("db.url").is_ok());
+        assert!(check_key("A-1_b").is_ok());
+        assert!(check_key("").is_err());
+        assert!(check_key(".hidden").unwrap_err().contains("start"));
+        assert!(check_key("a/b").unwrap_err().contains("only"));
+        assert!(check_key("é").is_err());
+    }
+
+    #[test]
+    fn inferred_types() {
+        let e = |v| encode(v, None).unwrap();
+        assert_eq!(e("42"), ("42".into(), KvType::Number));
+        assert_eq!(e(" 4.5 "), ("4.5".into(), KvType::Number));
+        assert_eq!(e("true"), ("true".into(), KvType::Boolean));
+        assert_eq!(e(r#"{"a": 1}"#), (r#"{"a":1}"#.into(), KvType::Json));
+        assert_eq!(e("[1,2]"), ("[1,2]".into(), KvType::Json));
+        assert_eq!(e(r#""quoted""#), (r#""quoted""#.into(), KvType::String));
+        assert_eq!(
+            e("hello world"),
+            (r#""hello world""#.into(), KvType::String)
+        );
+        assert_eq!(e("null"), (r#""null""#.into(), KvType::String));
+        assert_eq!(
+            e("2026-12-06T10:00:00Z"),
+            ("2026-12-06T10:00:00Z".into(), KvType::Datetime)
+        );
+        assert_eq!(e("2026-12-06"), ("2026-12-06".into(), KvType::Date));
+        // Quotes, backslashes and newlines are escaped, never passed through.
+        assert_eq!(
+            e("say \"hi\"\\\n"),
+            (r#""say \"hi\"\\\n""#.into(), KvType::String)
+        );
+    }
+
+    #[test]
+    fn asked_types_are_checked() {
+        assert_eq!(
+            encode("42", Some(KvType::String)).unwrap(),
+            (r#""42""#.into(), KvType::String)
+        );
+        assert!(
+            encode("abc", Some(KvType::Number))
+                .unwrap_err()
+                .contains("number")
+        );
+        assert!(encode("yes", Some(KvType::Boolean)).is_err());
+        assert!(
+            encode("{a", Some(KvType::Json))
+                .unwrap_err()
+                .contains("JSON")
+        );
+        assert!(encode("2026-13-01", Some(KvType::Date)).is_err());
+        assert!(encode("2026-12-06", Some(KvType::Datetime)).is_err());
+        assert!(
+            encode("\"x\"", Some(KvType::Json))
+                .unwrap_err()
+                .contains("object")
+        );
+    }
+
+    #[test]
+    fn durations_in_javas_form() {
+        use std::time::Duration;
+        assert_eq!(iso_duration(Duration::from_secs(3600)), "PT3600S");
+        assert_eq!(iso_duration(Duration::from_millis(1500)), "PT1.500S");
+    }
+}
