@@ -17,8 +17,8 @@ use super::model::Paged;
 use super::routes::segment;
 use reqwest::Method;
 
-/// The types a value can be stored as through the API (`KVType`; DURATION has no Ion form, so
-/// the API cannot produce it: a flow's `io.kestra.plugin.core.kv.Set` task can).
+/// The types a value can be stored as (`KVType`). DURATION has no Ion form: Kestra stores the
+/// text and reports any string of its duration pattern as a DURATION when it is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum KvType {
     String,
@@ -27,6 +27,41 @@ pub enum KvType {
     Json,
     Datetime,
     Date,
+    Duration,
+}
+
+/// Kestra's `InternalKVStore.DURATION_PATTERN`: `P[nD][T[nH][nM][nS]]`, whole numbers, at least
+/// one part.
+pub fn is_kestra_duration(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let digits_then = |part: &str, unit: char| {
+        part.strip_suffix(unit)
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+    };
+    let date_ok = date.is_empty() || digits_then(date, 'D');
+    let time_ok = match time {
+        None => !date.is_empty(),
+        Some("") => false,
+        Some(t) => {
+            // Each unit at most once, in the order H, M, S.
+            let mut left = t;
+            for unit in ['H', 'M', 'S'] {
+                if let Some(i) = left.find(unit)
+                    && digits_then(&left[..=i], unit)
+                {
+                    left = &left[i + 1..];
+                }
+            }
+            left.is_empty()
+        }
+    };
+    date_ok && time_ok
 }
 
 /// Kestra's key rule (`KVStore.KEY_VALIDATOR_PATTERN`): `[a-zA-Z0-9][a-zA-Z0-9._-]*`.
@@ -56,8 +91,12 @@ fn is_datetime(text: &str) -> bool {
 /// The body to send for `value`, and the type Kestra will store it as. Without a type asked for,
 /// JSON values keep their JSON type, RFC 3339 dates and date-times become Kestra's dates, and
 /// anything else is a string.
+fn quoted_text(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}
+
 pub fn encode(value: &str, asked: Option<KvType>) -> Result<(String, KvType), String> {
-    let quoted = || serde_json::Value::String(value.to_string()).to_string();
+    let quoted = || quoted_text(value);
     let json = serde_json::from_str::<serde_json::Value>(value.trim());
     match asked {
         Some(KvType::String) => Ok((quoted(), KvType::String)),
@@ -87,6 +126,12 @@ pub fn encode(value: &str, asked: Option<KvType>) -> Result<(String, KvType), St
         )),
         Some(KvType::Date) if is_date(value.trim()) => Ok((value.trim().to_string(), KvType::Date)),
         Some(KvType::Date) => Err(format!("`{value}` is not a date, e.g. 2026-12-06")),
+        Some(KvType::Duration) if is_kestra_duration(value.trim()) => {
+            Ok((quoted_text(value.trim()), KvType::Duration))
+        }
+        Some(KvType::Duration) => Err(format!(
+            "`{value}` is not an ISO-8601 duration as Kestra reads one, e.g. PT30M, PT1H, P1D"
+        )),
         None => Ok(match json {
             Ok(serde_json::Value::Number(_)) => (value.trim().to_string(), KvType::Number),
             Ok(serde_json::Value::Bool(_)) => (value.trim().to_string(), KvType::Boolean),
@@ -101,6 +146,8 @@ pub fn encode(value: &str, asked: Option<KvType>) -> Result<(String, KvType), St
                     (t.to_string(), KvType::Datetime)
                 } else if is_date(t) {
                     (t.to_string(), KvType::Date)
+                } else if is_kestra_duration(value) {
+                    (quoted(), KvType::Duration)
                 } else {
                     (quoted(), KvType::String)
                 }
@@ -263,6 +310,8 @@ mod tests {
             ("2026-12-06T10:00:00Z".into(), KvType::Datetime)
         );
         assert_eq!(e("2026-12-06"), ("2026-12-06".into(), KvType::Date));
+        assert_eq!(e("PT30M"), (r#""PT30M""#.into(), KvType::Duration));
+        assert_eq!(e("PT"), (r#""PT""#.into(), KvType::String));
         // Quotes, backslashes and newlines are escaped, never passed through.
         assert_eq!(
             e("say \"hi\"\\\n"),
@@ -293,6 +342,31 @@ mod tests {
             encode("\"x\"", Some(KvType::Json))
                 .unwrap_err()
                 .contains("object")
+        );
+    }
+
+    #[test]
+    fn kestras_duration_pattern() {
+        for ok in [
+            "P1D",
+            "PT1H",
+            "PT30M",
+            "PT5S",
+            "P1DT2H3M4S",
+            "PT1H30M",
+            "PT0S",
+        ] {
+            assert!(is_kestra_duration(ok), "{ok}");
+        }
+        for bad in [
+            "P", "PT", "1h", "PT1.5S", "PT1S1H", "P1H", "PT1D", "p1d", "P1DT",
+        ] {
+            assert!(!is_kestra_duration(bad), "{bad}");
+        }
+        assert!(
+            encode("1h", Some(KvType::Duration))
+                .unwrap_err()
+                .contains("PT1H")
         );
     }
 

@@ -50,6 +50,7 @@ fn set_get_list_delete_with_types_as_kestra_stores_them() {
         set(&["kv.test", "settings", r#"{"a": [1, 2]}"#]);
         set(&["kv.test", "day", "2026-12-06"]);
         set(&["kv.test", "neg", "-5"]);
+        set(&["kv.test", "wait", "PT30M"]).says("(DURATION)");
         assert_eq!(
             last_put_content_type(&emu, "neg"),
             "text/plain",
@@ -76,6 +77,7 @@ fn set_get_list_delete_with_types_as_kestra_stores_them() {
         assert_eq!(detail(&sb, &emu, "kv.test", "settings")["value"]["a"][1], 2);
         assert_eq!(detail(&sb, &emu, "kv.test", "day")["type"], "DATE");
         assert_eq!(detail(&sb, &emu, "kv.test", "neg")["value"], -5);
+        assert_eq!(detail(&sb, &emu, "kv.test", "wait")["type"], "DURATION");
 
         // For people: the value alone, so `$(kestractl kv get …)` is the value.
         let got = sb
@@ -116,7 +118,9 @@ fn set_get_list_delete_with_types_as_kestra_stores_them() {
             .collect();
         assert_eq!(
             keys,
-            ["day", "greeting", "neg", "on", "retries", "settings", "zip"],
+            [
+                "day", "greeting", "neg", "on", "retries", "settings", "wait", "zip"
+            ],
             "{version}"
         );
         let table = sb
@@ -137,7 +141,7 @@ fn set_get_list_delete_with_types_as_kestra_stores_them() {
             .args(["kv", "ls", "kv.test", "-q"])
             .ran()
             .code(0);
-        assert_eq!(text(&quiet.stdout).lines().count(), 7);
+        assert_eq!(text(&quiet.stdout).lines().count(), 8);
         let empty = sb
             .cmd_for(&emu)
             .args(["kv", "list", "kv.none"])

@@ -202,8 +202,19 @@ async fn get_value(
             .map_err(|err| ApiError::internal(err.to_string()))?;
         return Err(ApiError::gone("The requested value has expired"));
     }
+    // `InternalKVStore.getValue`: a stored string of the duration pattern is read as a Duration.
+    let stored_type = match e.doc.get("value") {
+        Some(Value::String(t))
+            if t.starts_with('P')
+                && !t.contains(['.', '-', '+'])
+                && parse_duration(t).is_some() =>
+        {
+            json!("DURATION")
+        }
+        _ => e.doc.get("type").cloned().unwrap_or(Value::Null),
+    };
     Ok(Json(json!({
-        "type": e.doc.get("type"),
+        "type": stored_type,
         "value": e.doc.get("value"),
         "revision": e.doc.get("revision"),
         "updated": e.ms("updateDate").map(fmt_instant),
