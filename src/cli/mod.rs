@@ -764,6 +764,21 @@ pub enum FlowsCommand {
     )]
     Delete(FlowRef),
 
+    /// Enable a disabled flow (Kestra writes `disabled: false` into it: a new revision)
+    #[command(
+        after_help = "Examples:\n  kestractl flows enable company.team hello\n  kestractl flows enable company.team/hello -o json"
+    )]
+    Enable(FlowRef),
+
+    /// Disable a flow: its triggers stop, new executions are refused (a new revision)
+    #[command(
+        long_about = "Disable a flow: its triggers stop firing and Kestra refuses new executions \
+        of it; running ones go on. Kestra writes `disabled: true` into the flow's source, a new \
+        revision; a later `flows deploy` of a file without that line enables it again.",
+        after_help = "Examples:\n  kestractl flows disable company.team hello\n  kestractl flows enable company.team/hello"
+    )]
+    Disable(FlowRef),
+
     /// Write every flow's source to DIR/<namespace>/<id>.yml (deploy DIR right after: all unchanged)
     Export {
         /// Folder to write into (created)

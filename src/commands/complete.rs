@@ -183,7 +183,15 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     for sub in ["list", "get", "set", "delete"] {
         cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
     }
-    for path in [["flows", "get"], ["flows", "delete"], ["executions", "run"]] {
+    for path in [
+        ["flows", "get"],
+        ["flows", "delete"],
+        ["flows", "enable"],
+        ["flows", "disable"],
+        ["flows", "revisions"],
+        ["flows", "rollback"],
+        ["executions", "run"],
+    ] {
         cmd = at(cmd, &path, "namespace", completer(flows));
     }
     for sub in ["get", "watch", "logs", "kill", "restart"] {

@@ -58,6 +58,14 @@ pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
             let (namespace, id) = flow.resolve()?;
             delete(ctx, &namespace, &id).await
         }
+        FlowsCommand::Enable(flow) => {
+            let (namespace, id) = flow.resolve()?;
+            set_disabled(ctx, &namespace, &id, false).await
+        }
+        FlowsCommand::Disable(flow) => {
+            let (namespace, id) = flow.resolve()?;
+            set_disabled(ctx, &namespace, &id, true).await
+        }
         FlowsCommand::Export {
             dir,
             namespace,
@@ -985,6 +993,85 @@ async fn delete(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     ctx.out.note(&format!("Deleted flow {namespace}/{id}"));
+    Ok(Exit::Ok)
+}
+
+/// `flows enable` / `flows disable`: what changed.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DisabledReport {
+    namespace: String,
+    id: String,
+    disabled: bool,
+    /// `false` when the flow already was in that state (nothing written).
+    changed: bool,
+    revision: Option<i64>,
+}
+
+impl Render for DisabledReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        let (state, verb) = if self.disabled {
+            ("disabled", "Disabled")
+        } else {
+            ("enabled", "Enabled")
+        };
+        if !self.changed {
+            out.note(&format!(
+                "{}/{} is already {state}: nothing was written",
+                self.namespace, self.id
+            ));
+            return Ok(());
+        }
+        let revision = self
+            .revision
+            .map(|r| format!(" (revision {r})"))
+            .unwrap_or_default();
+        out.note(&format!(
+            "{verb} flow {}/{}{revision}",
+            self.namespace, self.id
+        ));
+        if self.disabled {
+            out.note(
+                "Kestra wrote `disabled: true` into its source: a `flows deploy` of a file \
+                 without that line enables it again",
+            );
+        }
+        Ok(())
+    }
+}
+
+async fn set_disabled(ctx: &Ctx, namespace: &str, id: &str, disabled: bool) -> Result<Exit> {
+    check_names(namespace, id)?;
+    let client = ctx.kestra().await?;
+    // Kestra's by-ids route answers an unknown flow with a bare "No value present"; the flow is
+    // read first so the error names it, and so a flow already in that state is not written.
+    let flow = client
+        .get_flow(namespace, id, false)
+        .await
+        .map_err(|e| not_found(namespace, id, e))?;
+    let is_disabled = |f: &serde_json::Value| f["disabled"].as_bool().unwrap_or(false);
+    let mut report = DisabledReport {
+        namespace: namespace.into(),
+        id: id.into(),
+        disabled,
+        changed: false,
+        revision: flow["revision"].as_i64(),
+    };
+    if is_disabled(&flow) != disabled {
+        let count = client
+            .set_flow_disabled(namespace, id, disabled)
+            .await
+            .map_err(|e| not_found(namespace, id, e))?;
+        report.changed = count > 0;
+        if report.changed {
+            report.revision = client
+                .get_flow(namespace, id, false)
+                .await
+                .ok()
+                .and_then(|f| f["revision"].as_i64());
+        }
+    }
+    ctx.out.emit(&report)?;
     Ok(Exit::Ok)
 }
 

@@ -74,6 +74,8 @@ fn every_command_sends_only_what_kestra_takes() {
         );
         ok(&sb, &emu, &["flows", "diff", &d, "--prune"]);
         ok(&sb, &emu, &["flows", "revisions", "conform.team/conform"]);
+        ok(&sb, &emu, &["flows", "disable", "conform.team/fails"]);
+        ok(&sb, &emu, &["flows", "enable", "conform.team/fails"]);
         ok(
             &sb,
             &emu,

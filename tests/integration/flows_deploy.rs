@@ -896,3 +896,90 @@ fn rollback_restores_an_old_source_as_a_new_revision() {
         assert_eq!(revisions().as_array().unwrap().len(), 3);
     }
 }
+
+#[test]
+fn disable_and_enable_write_a_revision_and_refuse_executions_meanwhile() {
+    let source = "id: sw\nnamespace: sw.test\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n";
+    for version in [KestraVersion::V1_3, KestraVersion::V2_0] {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = deploy_files(&sb, &emu, "sw", &[("sw.yml", source)]);
+        let flow = |field: &str| {
+            stdout_json(
+                &sb.cmd_for(&emu)
+                    .args(["flows", "get", "sw.test/sw", "-o", "json"])
+                    .ran()
+                    .code(0),
+            )[field]
+                .clone()
+        };
+
+        let out = sb
+            .cmd_for(&emu)
+            .args(["flows", "disable", "sw.test", "sw"])
+            .ran()
+            .code(0)
+            .says("Disabled flow sw.test/sw (revision 2)")
+            .says("enables it again");
+        assert!(out.stdout.is_empty());
+        assert_eq!(flow("disabled"), true, "{version}");
+        assert!(
+            flow("source")
+                .as_str()
+                .unwrap()
+                .ends_with("\ndisabled: true"),
+            "{version}: Kestra appends the line"
+        );
+        // Kestra refuses to start a disabled flow.
+        sb.cmd_for(&emu)
+            .args(["executions", "run", "sw.test/sw"])
+            .ran()
+            .code(1)
+            .says("disabled");
+        // Already disabled: nothing written.
+        sb.cmd_for(&emu)
+            .args(["flows", "disable", "sw.test/sw"])
+            .ran()
+            .code(0)
+            .says("already disabled: nothing was written");
+        assert_eq!(flow("revision"), 2);
+
+        let report = stdout_json(
+            &sb.cmd_for(&emu)
+                .args(["flows", "enable", "sw.test/sw", "-o", "json"])
+                .ran()
+                .code(0),
+        );
+        assert_eq!(
+            (&report["disabled"], &report["changed"], &report["revision"]),
+            (
+                &serde_json::json!(false),
+                &serde_json::json!(true),
+                &serde_json::json!(3)
+            ),
+            "{version}: {report}"
+        );
+        assert_eq!(flow("disabled"), false);
+        sb.cmd_for(&emu)
+            .args(["executions", "run", "sw.test/sw"])
+            .ran()
+            .code(0);
+
+        // An unknown flow is named, nothing written; a bad name never reaches the server.
+        sb.cmd_for(&emu)
+            .args(["flows", "disable", "sw.test/nope"])
+            .ran()
+            .code(3)
+            .says("there is no flow sw.test/nope");
+        sb.cmd_for(&emu)
+            .args(["flows", "enable", "sw test", "x"])
+            .ran()
+            .code(2);
+        assert_eq!(flow("revision"), 3);
+        // The folder is now behind the server by the injected line: deploy converges it.
+        sb.cmd_for(&emu)
+            .args(["flows", "diff", dir.to_str().unwrap()])
+            .ran()
+            .code(8);
+    }
+}

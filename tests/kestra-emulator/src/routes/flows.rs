@@ -43,6 +43,16 @@ pub fn routes(v: KestraVersion) -> Vec<Declared> {
             get(distinct_namespaces),
         ),
         Declared::new(
+            Method::POST,
+            "/api/v1/{tenant}/flows/enable/by-ids",
+            post(enable_by_ids),
+        ),
+        Declared::new(
+            Method::POST,
+            "/api/v1/{tenant}/flows/disable/by-ids",
+            post(disable_by_ids),
+        ),
+        Declared::new(
             Method::GET,
             "/api/v1/{tenant}/flows/{namespace}",
             get(list_namespace),
@@ -675,4 +685,82 @@ async fn distinct_namespaces(
         Some(needle) => all.into_iter().filter(|n| n.contains(&needle)).collect(),
         None => all,
     })
+}
+
+/// `FlowService.injectDisabled` (1.3.25 `core/…/services/FlowService.java`): replace a top-level
+/// `disabled:` line holding the other value, else append `\ndisabled: <value>` to the source.
+fn inject_disabled(source: &str, disabled: bool) -> String {
+    let other = if disabled { "false" } else { "true" };
+    // Java's pattern under MULTILINE; its trailing `\s*` eats the line end and any blank lines
+    // after it, and the replacement brings one newline back.
+    let Ok(re) = regex::Regex::new(&format!(r"(?m)^disabled\s*:\s*{other}\s*")) else {
+        return source.to_string();
+    };
+    if re.is_match(source) {
+        re.replace_all(source, format!("disabled: {disabled}\n").as_str())
+            .into_owned()
+    } else {
+        format!("{source}\ndisabled: {disabled}")
+    }
+}
+
+/// `FlowController.setFlowsDisableByIds`: element by element (not atomic: an unknown flow is a
+/// 404 "No value present" after the earlier ones were changed); flows already in the asked state
+/// are left alone and not counted; each change is a new revision of the injected source.
+async fn set_disabled_by_ids(
+    state: &Shared,
+    body: &[u8],
+    disabled: bool,
+) -> Result<Response, ApiError> {
+    let ids: Vec<Value> = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            crate::errors::Problem::InvalidJson,
+            "Invalid json",
+            Some(e.to_string()),
+        )
+    })?;
+    let mut count = 0;
+    for item in &ids {
+        let ns = item
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+        let Some(flow) = state.store.flow(ns, id, None, false) else {
+            return Err(ApiError::not_found("No value present"));
+        };
+        if flow.disabled == disabled {
+            continue;
+        }
+        let source = inject_disabled(&flow.source, disabled);
+        update_source(state, ns, id, source, false, true).await?;
+        count += 1;
+    }
+    Ok(Json(json!({ "count": count })).into_response())
+}
+
+async fn enable_by_ids(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    set_disabled_by_ids(&state, &body, false).await
+}
+
+async fn disable_by_ids(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    set_disabled_by_ids(&state, &body, true).await
+}
+
+#[cfg(test)]
+mod inject_tests {
+    use super::inject_disabled;
+
+    #[test]
+    fn injects_as_kestra_does() {
+        assert_eq!(inject_disabled("id: a\n", true), "id: a\n\ndisabled: true");
+        assert_eq!(
+            inject_disabled("id: a\ndisabled: true\ntasks: []\n", false),
+            "id: a\ndisabled: false\ntasks: []\n"
+        );
+        assert_eq!(
+            inject_disabled("id: a\ndisabled:   false\n", true),
+            "id: a\ndisabled: true\n"
+        );
+    }
 }
