@@ -12,6 +12,7 @@ mod flows;
 mod fsutil;
 mod inert;
 mod kestra;
+mod nsfiles;
 mod output;
 mod rotation;
 mod secret;

@@ -379,6 +379,10 @@ pub enum Command {
     #[command(visible_alias = "ex", args_conflicts_with_subcommands = true)]
     Executions(ExecutionsArgs),
 
+    /// Namespace files (the scripts and queries flows read): push a folder, list, get, delete
+    #[command(subcommand)]
+    Nsfiles(NsfilesCommand),
+
     /// The KV store: a namespace's keys, one value, set (typed, with a TTL), delete
     #[command(subcommand)]
     Kv(KvCommand),
@@ -999,6 +1003,91 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub wait_args: WaitArgs,
+}
+
+const NSFILES_PUSH_LONG: &str = "Push a folder as a namespace's files.\n\n\
+Every file under DIR (hidden files and folders skipped) is stored at its path relative to DIR. \
+The plan is made against the server first: a file absent there is created, one of another size \
+updated, and one of the same size read back and compared byte for byte, so a file already there \
+is not rewritten and its revision does not move. With --prune, the namespace's files that DIR \
+no longer has are deleted, after a confirmation. Writes run concurrently; each file's result is \
+reported, and the exit code is 1 if any write failed.\n\n\
+Refused before anything is sent: a `_flows/` folder at the top of DIR (Kestra imports files there \
+as flows), a name longer than 255 characters, and two files Kestra would store at the same path \
+(it turns spaces in paths into `+`).\n\n\
+`kestractl flows deploy` ships a `_files/` folder beside a namespace's flows the same way.";
+
+#[derive(Debug, Clone, Args)]
+pub struct NsfilesPushArgs {
+    /// The namespace to push into
+    #[arg(value_name = "NAMESPACE")]
+    pub namespace: String,
+    /// The folder whose files to push
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Also delete the namespace's files that DIR no longer has (asks first)
+    #[arg(long)]
+    pub prune: bool,
+    /// Show the plan and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop at the first failed write
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// How many reads and writes run at once
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+/// A namespace and a path among its files.
+#[derive(Debug, Clone, Args)]
+pub struct NsfilePath {
+    /// The namespace the file belongs to
+    #[arg(value_name = "NAMESPACE", index = 1)]
+    pub namespace: String,
+    /// The file's path in the namespace, e.g. scripts/etl.py
+    #[arg(value_name = "PATH", index = 2)]
+    pub path: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NsfilesCommand {
+    /// Push a folder as the namespace's files: plan, unchanged files not rewritten, --prune
+    #[command(
+        long_about = NSFILES_PUSH_LONG,
+        after_help = "Examples:\n  kestractl nsfiles push company.team scripts/\n  kestractl nsfiles push company.team scripts/ --dry-run\n  kestractl nsfiles push company.team scripts/ --prune --yes"
+    )]
+    Push(NsfilesPushArgs),
+
+    /// A namespace's files (all of them, or those under PATH): size and last update
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  kestractl nsfiles list company.team\n  kestractl nsfiles list company.team scripts -q"
+    )]
+    List {
+        /// The namespace whose files to list
+        #[arg(value_name = "NAMESPACE")]
+        namespace: String,
+        /// Only the files under this folder
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
+        /// Only the paths, one per line (for scripts)
+        #[arg(short, long)]
+        quiet: bool,
+    },
+
+    /// Write a file's content to standard output
+    #[command(
+        after_help = "Examples:\n  kestractl nsfiles get company.team scripts/etl.py\n  kestractl nsfiles get company.team data/model.bin > model.bin"
+    )]
+    Get(NsfilePath),
+
+    /// Delete a file, or a folder with everything under it (asks first; --yes to confirm)
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  kestractl nsfiles delete company.team scripts/old.py\n  kestractl nsfiles delete company.team scripts --yes"
+    )]
+    Delete(NsfilePath),
 }
 
 /// A namespace and one of its KV keys.

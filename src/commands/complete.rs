@@ -183,6 +183,9 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     for sub in ["list", "get", "set", "delete"] {
         cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
     }
+    for sub in ["push", "list", "get", "delete"] {
+        cmd = at(cmd, &["nsfiles", sub], "namespace", completer(namespaces));
+    }
     for path in [
         ["flows", "get"],
         ["flows", "delete"],
@@ -202,6 +205,7 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
         (&["flows", "validate"][..], "path"),
         (&["flows", "export"][..], "dir"),
         (&["man"][..], "dir"),
+        (&["nsfiles", "push"][..], "dir"),
     ] {
         cmd = at(cmd, path, id, hint(ValueHint::DirPath));
     }

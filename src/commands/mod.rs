@@ -14,6 +14,7 @@ pub mod flows;
 pub mod kv;
 pub mod manifest;
 pub mod metrics;
+pub mod nsfiles;
 pub mod server;
 pub mod stack;
 
@@ -382,6 +383,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Flows(cmd) => flows::run(ctx, cmd).await,
         Command::Executions(args) => executions::run(ctx, args).await,
         Command::Kv(cmd) => kv::run(ctx, cmd).await,
+        Command::Nsfiles(cmd) => nsfiles::run(ctx, cmd).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
         Command::Auth(cmd) => auth::run(ctx, cmd).await,

@@ -9,6 +9,7 @@ pub mod inputs;
 pub mod kv;
 pub mod management;
 pub mod model;
+pub mod nsfiles;
 pub mod problem;
 pub mod prometheus;
 pub mod routes;

@@ -27,6 +27,7 @@ mod hostile;
 mod kv_cmd;
 mod manifest_cmd;
 mod metrics_cmd;
+mod nsfiles_cmd;
 mod operator;
 mod rotate_api;
 mod secret_leak;

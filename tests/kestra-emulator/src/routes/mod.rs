@@ -10,6 +10,7 @@ pub mod health;
 pub mod kv;
 pub mod logs;
 pub mod mod_util;
+pub mod nsfiles;
 pub mod prometheus;
 
 use axum::Router;
@@ -58,6 +59,7 @@ pub fn table(v: KestraVersion) -> Vec<Declared> {
     r.extend(executions::routes(v));
     r.extend(logs::routes(v));
     r.extend(kv::routes(v));
+    r.extend(nsfiles::routes(v));
     r
 }
 

@@ -1,0 +1,211 @@
+//! Namespace files (`NamespaceFileController`, 1.3.25
+//! `webserver/…/controllers/api/NamespaceFileController.java`; the same routes in the 2.0 spec):
+//! the files a namespace's flows read (scripts, queries), under `BASE/namespaces/{ns}/files`.
+
+use futures_util::{StreamExt, stream};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+
+use super::client::{Body, KestraClient, ReadError, Request, mib, read_capped};
+use super::error::ApiError;
+use super::routes::{segment, tenant_base};
+
+/// What the file content route produces (`getFileContent`).
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// The folder Kestra reserves for flows: a file under it is imported as a flow, and every other
+/// route refuses it (`forbiddenPathsGuard`, 422 "Forbidden path").
+pub const FLOWS_FOLDER: &str = "_flows";
+
+/// Kestra's limit on one name of a path (`MAX_FILE_NAME_LENGTH`).
+pub const MAX_NAME: usize = 255;
+
+/// The path Kestra stores for a relative path: `/` + the path, where every space has become `+`
+/// (the controller reads `path` through `new URI(URLEncoder.encode(path)).getPath()`, which
+/// decodes everything back except the `+` URLEncoder wrote for a space).
+pub fn server_path(relative: &str) -> String {
+    format!("/{}", relative.trim_start_matches('/').replace(' ', "+"))
+}
+
+/// One entry of a directory (`FileAttributes`): `type` is `File` or `Directory`; times in epoch
+/// milliseconds.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileAttributes {
+    pub file_name: String,
+    #[serde(default)]
+    pub last_modified_time: Option<i64>,
+    #[serde(default)]
+    pub creation_time: Option<i64>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+impl FileAttributes {
+    pub fn is_directory(&self) -> bool {
+        self.kind.as_deref() == Some("Directory")
+    }
+}
+
+/// A file found on the server by [`KestraClient::nsfile_tree`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteFile {
+    /// Its path as Kestra stores it (`/dir/file.sql`).
+    pub path: String,
+    pub size: u64,
+    /// Last modification, epoch milliseconds.
+    pub updated: Option<i64>,
+}
+
+/// A namespace file read into memory larger than this is refused (kestractl compares and prints
+/// files; a bigger one belongs in object storage, not beside flows).
+const MAX_FILE: usize = 512 * 1024 * 1024;
+
+/// How many directories are listed at once while walking a tree.
+const WALK_CONCURRENCY: usize = 8;
+
+impl KestraClient {
+    fn nsfiles_base(&self, namespace: &str) -> String {
+        format!(
+            "{}/namespaces/{}/files",
+            tenant_base(self.tenant()),
+            segment(namespace)
+        )
+    }
+
+    /// The direct entries of a directory (`GET …/files/directory?path=`; 404 for a missing
+    /// directory other than the root, which always exists).
+    pub async fn nsfile_dir(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> Result<Vec<FileAttributes>, ApiError> {
+        let req =
+            Request::get(format!("{}/directory", self.nsfiles_base(namespace))).query("path", path);
+        self.json(&req).await
+    }
+
+    /// Every file under `path` (a directory), walked level by level with several directories
+    /// listed at once; sorted by path.
+    pub async fn nsfile_tree(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> Result<Vec<RemoteFile>, ApiError> {
+        let mut files = Vec::new();
+        let mut level = vec![path.trim_end_matches('/').to_string()];
+        while !level.is_empty() {
+            let listed: Vec<(String, Result<Vec<FileAttributes>, ApiError>)> = stream::iter(level)
+                .map(|dir| async move {
+                    let shown = if dir.is_empty() {
+                        "/".to_string()
+                    } else {
+                        dir.clone()
+                    };
+                    let entries = self.nsfile_dir(namespace, &shown).await;
+                    (dir, entries)
+                })
+                .buffer_unordered(WALK_CONCURRENCY)
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for (dir, entries) in listed {
+                for e in entries? {
+                    let child = format!("{dir}/{}", e.file_name);
+                    if e.is_directory() {
+                        next.push(child);
+                    } else {
+                        files.push(RemoteFile {
+                            path: child,
+                            size: e.size.unwrap_or(0),
+                            updated: e.last_modified_time,
+                        });
+                    }
+                }
+            }
+            level = next;
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// One file's or directory's attributes (`GET …/files/stats?path=`).
+    pub async fn nsfile_stats(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> Result<FileAttributes, ApiError> {
+        let req =
+            Request::get(format!("{}/stats", self.nsfiles_base(namespace))).query("path", path);
+        self.json(&req).await
+    }
+
+    /// A file's content (`GET …/files?path=`, which produces only `application/octet-stream`).
+    pub async fn nsfile_get(&self, namespace: &str, path: &str) -> Result<Vec<u8>, ApiError> {
+        let req = Request::get(self.nsfiles_base(namespace))
+            .query("path", path)
+            .accepting(OCTET_STREAM);
+        let resp = self.send(&req).await?;
+        let url = resp.url().to_string();
+        read_capped(resp, MAX_FILE)
+            .await
+            .map_err(|e| ApiError::Decode {
+                method: "GET".into(),
+                url,
+                detail: match e {
+                    ReadError::TooLarge(cap) => format!(
+                        "{path} of {namespace} is larger than {}; it was not read",
+                        mib(cap)
+                    ),
+                    ReadError::Transport(e) => e.to_string(),
+                },
+            })
+    }
+
+    /// Writes a file (`POST …/files?path=`, multipart part `fileContent`): created, or replaced
+    /// as a new revision. The part's file name is fixed: Kestra extracts an upload whose file
+    /// name ends in `.zip` (ignoring `path`), which must never happen to a file that is one.
+    pub async fn nsfile_put(
+        &self,
+        namespace: &str,
+        path: &str,
+        content: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        let req = Request::with_body(
+            Method::POST,
+            self.nsfiles_base(namespace),
+            Body::Multipart(vec![(
+                "fileContent".into(),
+                Some("content".into()),
+                content,
+            )]),
+            true,
+        )
+        .query("path", path);
+        self.send(&req).await.map(|_| ())
+    }
+
+    /// Deletes a file, or a directory with everything under it (`DELETE …/files?path=`; Kestra
+    /// answers 200 for a path that does not exist).
+    pub async fn nsfile_delete(&self, namespace: &str, path: &str) -> Result<(), ApiError> {
+        let mut req = Request::get(self.nsfiles_base(namespace)).query("path", path);
+        req.method = Method::DELETE;
+        self.send(&req).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_as_kestra_stores_them() {
+        assert_eq!(server_path("scripts/a.py"), "/scripts/a.py");
+        assert_eq!(server_path("/q.sql"), "/q.sql");
+        assert_eq!(server_path("my report.sql"), "/my+report.sql");
+        assert_eq!(server_path("a+b/ü.txt"), "/a+b/ü.txt");
+    }
+}
