@@ -1020,10 +1020,11 @@ as flows), a name longer than 255 characters, and two files Kestra would store a
 #[derive(Debug, Clone, Args)]
 pub struct NsfilesPushArgs {
     /// The namespace to push into
-    #[arg(value_name = "NAMESPACE")]
+    // Explicit indices: completers are attached later and clap re-adds the arguments it changes.
+    #[arg(value_name = "NAMESPACE", index = 1)]
     pub namespace: String,
     /// The folder whose files to push
-    #[arg(value_name = "DIR")]
+    #[arg(value_name = "DIR", index = 2)]
     pub dir: PathBuf,
     /// Also delete the namespace's files that DIR no longer has (asks first)
     #[arg(long)]
@@ -1066,10 +1067,10 @@ pub enum NsfilesCommand {
     )]
     List {
         /// The namespace whose files to list
-        #[arg(value_name = "NAMESPACE")]
+        #[arg(value_name = "NAMESPACE", index = 1)]
         namespace: String,
         /// Only the files under this folder
-        #[arg(value_name = "PATH")]
+        #[arg(value_name = "PATH", index = 2)]
         path: Option<String>,
         /// Only the paths, one per line (for scripts)
         #[arg(short, long)]
