@@ -226,6 +226,9 @@ struct DeployReport {
     dry_run: bool,
     plan: Vec<PlanRow>,
     summary: Summary,
+    /// The namespace files of `_files/` folders, one push per namespace.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<super::nsfiles::PushReport>,
     /// With --diff: each change, an update with its unified diff.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     changes: Vec<Change>,
@@ -294,12 +297,33 @@ impl Render for DeployReport {
             // Piped: stdout stays one row per flow for scripts; the log gets the totals last.
             out.note(&summary);
         }
+        for pushed in &self.files {
+            if out.format == crate::output::Format::Table {
+                out.print("\n")?;
+                out.table(&["FILE", "PATH", "ACTION"], &pushed.rows(out))?;
+                pushed.show_failures(out);
+                out.print(&format!("namespace files of {}\n", pushed.totals()))?;
+            } else {
+                pushed.show_failures(out);
+                out.note(&format!("namespace files of {}", pushed.totals()));
+            }
+        }
         Ok(())
     }
 }
 
 async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
-    let (flows, problems) = load(&args.path, args.namespace.as_deref())?;
+    let (flows, mut problems) = load(&args.path, args.namespace.as_deref())?;
+    // `_files/` folders beside the flows: their namespace is settled, and their files found, before
+    // anything is written.
+    let folders = crate::flows::discover::files_folders(&args.path)?;
+    let (targets, folder_problems) =
+        crate::flows::files_namespaces(&args.path, &folders, &flows, args.namespace.as_deref());
+    problems.extend(folder_problems);
+    let mut file_sets = Vec::new();
+    for (folder, namespace) in targets {
+        file_sets.push((namespace, crate::nsfiles::discover(&folder)?));
+    }
     if !problems.is_empty() {
         print_problems(ctx, &problems);
         return Err(invalid_input(problems.len(), "nothing was deployed"));
@@ -344,6 +368,19 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
             "nothing was deployed or deleted (deploy without --prune to keep them)",
         )
         .await?;
+    }
+
+    // Namespace files before flows: a flow started right after the deploy finds its files.
+    let mut files = Vec::new();
+    for (namespace, local) in &file_sets {
+        let opts = super::nsfiles::PushOptions {
+            prune: args.prune,
+            dry_run: args.dry_run,
+            fail_fast: args.fail_fast,
+            concurrency: usize::from(args.concurrency),
+            yes: ctx.global.yes,
+        };
+        files.push(super::nsfiles::push(ctx, client, namespace, local, &opts, &progress).await?);
     }
 
     let outcomes: Option<Vec<Outcome>> = if args.dry_run {
@@ -413,6 +450,7 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         dry_run: args.dry_run,
         plan: rows,
         summary,
+        files,
         changes: if args.diff {
             diff::changes(&items, &flows, &remote)
         } else {
@@ -462,6 +500,14 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
                     )
                 }
             },
+        ));
+    }
+    let failed_files: usize = report.files.iter().map(|f| f.summary.failed).sum();
+    if failed_files > 0 {
+        return Err(Error::server(
+            format!("{} failed to push", count(failed_files, "namespace file")),
+            "the flows were deployed; fix the cause and run deploy again (files and flows \
+             already there are not rewritten)",
         ));
     }
     Ok(Exit::Ok)
@@ -1198,6 +1244,7 @@ mod tests {
                 row("a", Action::Create, "done"),
                 row("b", Action::Unchanged, "unchanged"),
             ],
+            files: Vec::new(),
             summary: Summary {
                 created: 1,
                 unchanged: 1,

@@ -15,6 +15,44 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.'))
 }
 
+/// A folder of namespace files beside a namespace's flows (`flows deploy` pushes it; its YAML
+/// files are scripts and data, not flows).
+pub const FILES_FOLDER: &str = "_files";
+
+fn is_files_folder(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()) == Some(FILES_FOLDER)
+}
+
+/// The `_files` folders under `root` (hidden folders skipped), sorted; none for a single file.
+pub fn files_folders(root: &Path) -> Result<Vec<PathBuf>> {
+    if !root.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("cannot read", &dir, e))?;
+            let path = entry.path();
+            let is_dir = entry
+                .file_type()
+                .map_err(|e| Error::io("cannot read", &path, e))?
+                .is_dir();
+            if !is_dir || is_hidden(&path) {
+                continue;
+            }
+            if is_files_folder(&path) {
+                found.push(path);
+            } else {
+                stack.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 fn is_flow_file(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -51,7 +89,9 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>> {
                 .file_type()
                 .map_err(|e| Error::io("cannot read", &path, e))?;
             if file_type.is_dir() {
-                stack.push(path);
+                if !is_files_folder(&path) {
+                    stack.push(path);
+                }
             } else if is_flow_file(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
                 files.push(path);
             }
@@ -112,6 +152,8 @@ mod tests {
             ".hidden.yml",
             ".git/x.yml",
             "sub/.d.yaml",
+            "_files/script.yml",
+            "sub/_files/q.yaml",
         ] {
             let p = root.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -123,6 +165,14 @@ mod tests {
             .map(|p| display_path(root, p))
             .collect();
         assert_eq!(found, ["a.yaml", "b.yml", "sub/c.YML"]);
+        // `_files` folders hold namespace files, found apart.
+        let folders: Vec<String> = files_folders(root)
+            .unwrap()
+            .iter()
+            .map(|p| display_path(root, p))
+            .collect();
+        assert_eq!(folders, ["_files", "sub/_files"]);
+        assert!(files_folders(&root.join("b.yml")).unwrap().is_empty());
         // A single file is itself.
         assert_eq!(discover(&root.join("b.yml")).unwrap().len(), 1);
         let err = discover(&root.join("nope")).unwrap_err();

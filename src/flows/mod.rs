@@ -48,6 +48,56 @@ impl fmt::Display for FileProblem {
     }
 }
 
+/// The namespace each `_files` folder under `root` ships to: `namespace` when given, else the one
+/// namespace of the flows in the folder that holds it. A folder with no flow beside it, or flows
+/// of several namespaces, is a problem (nothing can be deployed until it is settled).
+pub fn files_namespaces(
+    root: &Path,
+    folders: &[std::path::PathBuf],
+    flows: &[LocalFlow],
+    namespace: Option<&str>,
+) -> (Vec<(std::path::PathBuf, String)>, Vec<FileProblem>) {
+    let mut targets = Vec::new();
+    let mut problems = Vec::new();
+    for folder in folders {
+        let shown = discover::display_path(root, folder);
+        let problem = |message: String| FileProblem {
+            file: format!("{shown}/"),
+            line: None,
+            column: None,
+            message,
+        };
+        if let Some(ns) = namespace {
+            targets.push((folder.clone(), ns.to_string()));
+            continue;
+        }
+        let holder = folder.parent().unwrap_or(root);
+        let beside: std::collections::BTreeSet<&str> = flows
+            .iter()
+            .filter(|f| root.join(&f.file).parent() == Some(holder))
+            .map(|f| f.namespace.as_str())
+            .collect();
+        match beside.len() {
+            1 => {
+                if let Some(ns) = beside.first() {
+                    targets.push((folder.clone(), (*ns).to_string()));
+                }
+            }
+            0 => problems.push(problem(
+                "no flow beside it says which namespace its files belong to: put the \
+                 namespace's flows in the same folder, or pass --namespace"
+                    .into(),
+            )),
+            _ => problems.push(problem(format!(
+                "the flows beside it belong to several namespaces ({}): keep one namespace's \
+                 flows per folder with its _files",
+                beside.into_iter().collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+    (targets, problems)
+}
+
 /// Every flow under `root` with every local problem (YAML syntax, Kestra's id and namespace rules,
 /// missing tasks, the same flow defined twice). `namespace` rewrites each flow's namespace.
 pub fn load(root: &Path, namespace: Option<&str>) -> Result<(Vec<LocalFlow>, Vec<FileProblem>)> {
@@ -172,6 +222,39 @@ mod tests {
             [("a.yaml", "a1", 1), ("a.yaml", "a2", 5), ("b.yml", "b", 1)]
         );
         assert_eq!(flows[1].source, "id: a2\nnamespace: m\ntasks: [x]\n");
+    }
+
+    #[test]
+    fn files_folders_ship_to_the_namespace_of_the_flows_beside_them() {
+        let flow = |ns: &str, id: &str| format!("id: {id}\nnamespace: {ns}\ntasks: [x]\n");
+        let dir = tree(&[
+            ("team/a.yml", &flow("company.team", "a")),
+            ("team/_files/q.sql", "select 1"),
+            ("mixed/b.yml", &flow("x", "b")),
+            ("mixed/c.yml", &flow("y", "c")),
+            ("mixed/_files/q.sql", "select 1"),
+            ("alone/_files/q.sql", "select 1"),
+        ]);
+        let root = dir.path();
+        let (flows, problems) = load(root, None).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let folders = discover::files_folders(root).unwrap();
+        let (targets, problems) = files_namespaces(root, &folders, &flows, None);
+        assert_eq!(
+            targets,
+            [(root.join("team/_files"), "company.team".to_string())]
+        );
+        let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said[0].starts_with("alone/_files/: no flow beside it"),
+            "{said:?}"
+        );
+        assert!(said[1].contains("several namespaces (x, y)"), "{said:?}");
+        // --namespace settles every folder.
+        let (targets, problems) = files_namespaces(root, &folders, &flows, Some("one"));
+        assert_eq!(targets.len(), 3);
+        assert!(problems.is_empty());
     }
 
     #[test]

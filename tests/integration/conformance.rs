@@ -97,6 +97,24 @@ fn every_command_sends_only_what_kestra_takes() {
         ok(&sb, &emu, &["kv", "list", "conform.team"]);
         ok(&sb, &emu, &["kv", "get", "conform.team", "n"]);
         ok(&sb, &emu, &["kv", "delete", "conform.team", "s", "--yes"]);
+        let files = sb.path().join("nsfiles");
+        std::fs::create_dir_all(files.join("sub")).unwrap();
+        std::fs::write(files.join("a.sql"), "select 1").unwrap();
+        std::fs::write(files.join("sub/b.py"), "print(1)").unwrap();
+        let f = files.display().to_string();
+        ok(&sb, &emu, &["nsfiles", "push", "conform.team", &f]);
+        ok(
+            &sb,
+            &emu,
+            &["nsfiles", "push", "conform.team", &f, "--prune", "--yes"],
+        );
+        ok(&sb, &emu, &["nsfiles", "list", "conform.team"]);
+        ok(&sb, &emu, &["nsfiles", "get", "conform.team", "sub/b.py"]);
+        ok(
+            &sb,
+            &emu,
+            &["nsfiles", "delete", "conform.team", "sub", "--yes"],
+        );
 
         let out = ok(
             &sb,

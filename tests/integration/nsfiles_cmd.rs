@@ -349,3 +349,78 @@ fn the_emulator_refuses_what_kestra_refuses() {
     );
     assert_eq!(extracted, 200);
 }
+
+#[test]
+fn a_flow_deploy_ships_each_namespaces_files_folder() {
+    let flow = |ns: &str, id: &str| {
+        format!(
+            "id: {id}\nnamespace: {ns}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+        )
+    };
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let root = sb.path().join("repo");
+        write(&root, "team/hello.yml", flow("nf.team", "hello").as_bytes());
+        write(&root, "team/_files/scripts/etl.py", b"print(1)\n");
+        // YAML under _files is a namespace file, not a flow.
+        write(&root, "team/_files/conf.yml", b"not: a flow\n");
+        write(&root, "other/x.yml", flow("nf.other", "x").as_bytes());
+        let deploy = |extra: &[&str]| {
+            let mut args = vec!["flows", "deploy", root.to_str().unwrap(), "-o", "json"];
+            args.extend_from_slice(extra);
+            stdout_json(&sb.cmd_for(&emu).args(&args).ran().code(0))
+        };
+
+        let first = deploy(&[]);
+        assert_eq!(first["summary"]["created"], 2, "{version}: {first}");
+        let files = &first["files"];
+        assert_eq!(files.as_array().unwrap().len(), 1, "{version}: {first}");
+        assert_eq!(files[0]["namespace"], "nf.team");
+        assert_eq!(files[0]["summary"]["created"], 2);
+        let got = sb
+            .cmd_for(&emu)
+            .args(["nsfiles", "get", "nf.team", "scripts/etl.py"])
+            .ran()
+            .code(0);
+        assert_eq!(got.stdout, b"print(1)\n");
+        let writes = file_writes(&emu);
+
+        let again = deploy(&[]);
+        assert_eq!(
+            again["files"][0]["summary"]["unchanged"], 2,
+            "{version}: {again}"
+        );
+        assert_eq!(
+            file_writes(&emu),
+            writes,
+            "{version}: an unchanged deploy wrote files"
+        );
+
+        write(&root, "team/_files/scripts/etl.py", b"print(2)\n");
+        let plan = deploy(&["--dry-run"]);
+        assert_eq!(
+            plan["files"][0]["summary"]["updated"], 1,
+            "{version}: {plan}"
+        );
+        assert_eq!(
+            file_writes(&emu),
+            writes,
+            "{version}: a dry run wrote files"
+        );
+
+        // A _files folder nobody claims stops the whole deploy before anything is written.
+        write(&root, "loose/_files/q.sql", b"select 1");
+        write(&root, "team/new.yml", flow("nf.team", "new").as_bytes());
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", root.to_str().unwrap()])
+            .ran()
+            .code(5)
+            .says("loose/_files/: no flow beside it");
+        assert_eq!(file_writes(&emu), writes);
+        sb.cmd_for(&emu)
+            .args(["flows", "get", "nf.team/new"])
+            .ran()
+            .code(3);
+    }
+}
