@@ -96,7 +96,8 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     );
     // `backup`, `restore` and `upgrade` catch Ctrl-C and SIGTERM themselves (`signals`): they put
     // things back before they stop.
-    // `executions run --wait` and `watch` stop following on Ctrl-C and say the execution goes on.
+    // `executions run --wait`, `replay --wait` and `watch` stop following on Ctrl-C and say the
+    // execution goes on.
     let own_signals = matches!(
         &cli.command,
         cli::Command::Backup(_) | cli::Command::Restore(_) | cli::Command::Upgrade(_)
@@ -106,6 +107,7 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
             command: Some(
                 cli::ExecutionsCommand::Watch { .. }
                     | cli::ExecutionsCommand::Run(cli::RunArgs { wait: true, .. })
+                    | cli::ExecutionsCommand::Replay { wait: true, .. }
             ),
             ..
         })

@@ -383,6 +383,10 @@ pub enum Command {
     #[command(subcommand)]
     Nsfiles(NsfilesCommand),
 
+    /// Triggers: list them with their next and last dates, enable, disable, unlock
+    #[command(subcommand)]
+    Triggers(TriggersCommand),
+
     /// The KV store: a namespace's keys, one value, set (typed, with a TTL), delete
     #[command(subcommand)]
     Kv(KvCommand),
@@ -942,6 +946,100 @@ pub enum ExecutionsCommand {
         /// The execution's id
         id: String,
     },
+
+    /// Pause a running execution (its running tasks finish; no new task starts until resumed)
+    #[command(after_help = "Examples:\n  kestractl executions pause 4Ld8mQk2sYbVtZxW1nPq7a")]
+    Pause {
+        /// The execution's id
+        id: String,
+    },
+
+    /// Resume a paused execution
+    #[command(after_help = "Examples:\n  kestractl executions resume 4Ld8mQk2sYbVtZxW1nPq7a")]
+    Resume {
+        /// The execution's id
+        id: String,
+    },
+
+    /// Run an execution again as a new one, from the start or from a task (same inputs)
+    #[command(
+        after_help = "Examples:\n  kestractl executions replay 4Ld8mQk2sYbVtZxW1nPq7a\n  kestractl executions replay 4Ld8mQk2sYbVtZxW1nPq7a --from load --wait"
+    )]
+    Replay {
+        /// The execution's id
+        id: String,
+        /// Start from this task (its last run): the tasks before it keep their results
+        #[arg(long, value_name = "TASK_ID")]
+        from: Option<String>,
+        /// Run this revision of the flow instead of the one the execution ran
+        #[arg(long, value_name = "N")]
+        revision: Option<i64>,
+        /// Follow the new execution until it ends (exit 6 if it does not succeed)
+        #[arg(long)]
+        wait: bool,
+    },
+
+    /// Delete an execution with its logs and files (asks first; --yes)
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:\n  kestractl executions delete 4Ld8mQk2sYbVtZxW1nPq7a\n  kestractl executions delete 4Ld8mQk2sYbVtZxW1nPq7a --keep-logs --yes"
+    )]
+    Delete {
+        /// The execution's id
+        id: String,
+        /// Keep its logs
+        #[arg(long)]
+        keep_logs: bool,
+        /// Delete it even though it has not ended (Kestra does not stop it first)
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// The latest execution of a flow (the one that ended, or started, last)
+    #[command(
+        after_help = "Examples:\n  kestractl executions latest company.team nightly\n  kestractl executions latest company.team/nightly -q"
+    )]
+    Latest {
+        #[command(flatten)]
+        flow: FlowRef,
+        /// Only its id (for scripts)
+        #[arg(short, long)]
+        quiet: bool,
+    },
+
+    /// An execution's output files: list them, or download them into a folder
+    #[command(subcommand)]
+    Outputs(OutputsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutputsCommand {
+    /// The files an execution's tasks produced (kestra:// URIs in their outputs)
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  kestractl executions outputs list 4Ld8mQk2sYbVtZxW1nPq7a"
+    )]
+    List {
+        /// The execution's id
+        id: String,
+        /// Only this task's files
+        #[arg(long, value_name = "TASK_ID")]
+        task: Option<String>,
+    },
+
+    /// Download an execution's output files into DIR/<task>/<file>
+    #[command(
+        after_help = "Examples:\n  kestractl executions outputs download 4Ld8mQk2sYbVtZxW1nPq7a ./out\n  kestractl executions outputs download 4Ld8mQk2sYbVtZxW1nPq7a ./out --task export"
+    )]
+    Download {
+        /// The execution's id
+        id: String,
+        /// The folder to write into (created; existing files are not overwritten)
+        dir: PathBuf,
+        /// Only this task's files
+        #[arg(long, value_name = "TASK_ID")]
+        task: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -1089,6 +1187,78 @@ pub enum NsfilesCommand {
         after_help = "Examples:\n  kestractl nsfiles delete company.team scripts/old.py\n  kestractl nsfiles delete company.team scripts --yes"
     )]
     Delete(NsfilePath),
+}
+
+/// A trigger named as `NAMESPACE FLOW TRIGGER` or `NAMESPACE/FLOW TRIGGER`.
+#[derive(Debug, Clone, Args)]
+pub struct TriggerRef {
+    /// The flow's namespace, or NAMESPACE/FLOW in one word
+    #[arg(value_name = "NAMESPACE", index = 1)]
+    pub namespace: String,
+    /// The flow's id (omit it with NAMESPACE/FLOW)
+    #[arg(value_name = "FLOW", index = 2)]
+    pub flow: String,
+    /// The trigger's id in the flow
+    #[arg(value_name = "TRIGGER", index = 3)]
+    pub trigger: Option<String>,
+}
+
+impl TriggerRef {
+    /// (namespace, flow, trigger), from three words or `NAMESPACE/FLOW TRIGGER`.
+    pub fn resolve(&self) -> crate::error::Result<(String, String, String)> {
+        match &self.trigger {
+            Some(t) => {
+                let (ns, flow) = values::flow_ref(&self.namespace, Some(&self.flow))?;
+                Ok((ns, flow, t.clone()))
+            }
+            None => {
+                let (ns, flow) = values::flow_ref(&self.namespace, None)?;
+                Ok((ns, flow, self.flow.clone()))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TriggersCommand {
+    /// Triggers Kestra schedules: type, enabled, locked, next and last dates
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  kestractl triggers list\n  kestractl triggers list --namespace company.team\n  kestractl triggers list --flow company.team/nightly -o json"
+    )]
+    List {
+        /// Only this namespace and its children
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Only this flow (NAMESPACE/ID, or an id with --namespace)
+        #[arg(long, value_name = "FLOW")]
+        flow: Option<String>,
+        /// Only NAMESPACE/FLOW/TRIGGER, one per line (for scripts)
+        #[arg(short, long)]
+        quiet: bool,
+    },
+
+    /// Let a disabled trigger fire again (a schedule's next date becomes now)
+    #[command(
+        after_help = "Examples:\n  kestractl triggers enable company.team nightly schedule\n  kestractl triggers enable company.team/nightly schedule"
+    )]
+    Enable(TriggerRef),
+
+    /// Stop a trigger from firing, without touching its flow
+    #[command(
+        after_help = "Examples:\n  kestractl triggers disable company.team nightly schedule\n  kestractl triggers disable company.team/nightly schedule -o json"
+    )]
+    Disable(TriggerRef),
+
+    /// Release a trigger stuck on an execution or evaluation (asks first; --yes)
+    #[command(
+        long_about = "Release a locked trigger. Kestra locks a trigger while it evaluates it and \
+        while an execution it started runs (when the flow allows no concurrent runs); a trigger \
+        left locked by a crash never fires again until it is unlocked. Unlocking one whose \
+        execution still runs lets it fire alongside it, so kestractl shows the execution and asks.",
+        after_help = "Examples:\n  kestractl triggers unlock company.team nightly schedule\n  kestractl triggers unlock company.team/nightly schedule --yes"
+    )]
+    Unlock(TriggerRef),
 }
 
 /// A namespace and one of its KV keys.

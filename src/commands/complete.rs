@@ -183,6 +183,15 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     for sub in ["list", "get", "set", "delete"] {
         cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
     }
+    for sub in ["enable", "disable", "unlock"] {
+        cmd = at(cmd, &["triggers", sub], "namespace", completer(flows));
+    }
+    cmd = at(
+        cmd,
+        &["triggers", "list"],
+        "namespace",
+        completer(namespaces),
+    );
     for sub in ["push", "list", "get", "delete"] {
         cmd = at(cmd, &["nsfiles", sub], "namespace", completer(namespaces));
     }
@@ -193,11 +202,14 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
         ["flows", "disable"],
         ["flows", "revisions"],
         ["flows", "rollback"],
+        ["executions", "latest"],
         ["executions", "run"],
     ] {
         cmd = at(cmd, &path, "namespace", completer(flows));
     }
-    for sub in ["get", "watch", "logs", "kill", "restart"] {
+    for sub in [
+        "get", "watch", "logs", "kill", "restart", "pause", "resume", "replay", "delete",
+    ] {
         cmd = at(cmd, &["executions", sub], "id", completer(executions));
     }
     for (path, id) in [

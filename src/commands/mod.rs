@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod nsfiles;
 pub mod server;
 pub mod stack;
+pub mod triggers;
 
 use std::path::PathBuf;
 
@@ -384,6 +385,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Executions(args) => executions::run(ctx, args).await,
         Command::Kv(cmd) => kv::run(ctx, cmd).await,
         Command::Nsfiles(cmd) => nsfiles::run(ctx, cmd).await,
+        Command::Triggers(cmd) => triggers::run(ctx, cmd).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Config(cmd) => config::run(ctx, cmd).await,
         Command::Auth(cmd) => auth::run(ctx, cmd).await,

@@ -209,6 +209,114 @@ impl KestraClient {
         self.json(&req).await
     }
 
+    /// An action route of one execution: 1.3 `/{id}/{action}`, 2.0 `/{id}/actions/{action}`.
+    async fn action_path(&self, id: &str, action: &str) -> Result<String, ApiError> {
+        let api = self.discover().await?.api;
+        Ok(match api {
+            ApiVersion::V1 => format!("{}/{}/{action}", self.executions_base(), segment(id)),
+            ApiVersion::V2 => {
+                format!(
+                    "{}/{}/actions/{action}",
+                    self.executions_base(),
+                    segment(id)
+                )
+            }
+        })
+    }
+
+    /// `pauseExecution`: 1.3 answers 200 without a body, 2.0 the execution.
+    pub async fn pause_execution(&self, id: &str) -> Result<(), ApiError> {
+        let mut req = Request::get(self.action_path(id, "pause").await?);
+        req.method = Method::POST;
+        self.send(&req).await.map(|_| ())
+    }
+
+    /// `resumeExecution`: the route consumes only `multipart/form-data` (the paused task's
+    /// `onResume` inputs as parts); without inputs an empty multipart body. 1.3 answers 204, 2.0
+    /// the execution.
+    pub async fn resume_execution(&self, id: &str) -> Result<(), ApiError> {
+        let req = Request::with_body(
+            Method::POST,
+            self.action_path(id, "resume").await?,
+            Body::Multipart(Vec::new()),
+            true,
+        );
+        self.send(&req).await.map(|_| ())
+    }
+
+    /// `replayExecution`: a new execution of the same flow and inputs, from the start or from a
+    /// task run (`taskRunId`, not checked by Kestra); `revision` picks the flow's revision.
+    pub async fn replay_execution(
+        &self,
+        id: &str,
+        task_run_id: Option<&str>,
+        revision: Option<i64>,
+    ) -> Result<Value, ApiError> {
+        let mut req = Request::get(self.action_path(id, "replay").await?);
+        req.method = Method::POST;
+        // Replaying twice would start two executions.
+        req.idempotent = false;
+        if let Some(t) = task_run_id {
+            req = req.query("taskRunId", t);
+        }
+        if let Some(r) = revision {
+            req = req.query("revision", r.to_string());
+        }
+        self.json(&req).await
+    }
+
+    /// `deleteExecution` (`DELETE /executions/{id}`; no state check on Kestra's side). Logs,
+    /// metrics and the execution's files go too unless `keep_logs`.
+    pub async fn delete_execution(&self, id: &str, keep_logs: bool) -> Result<(), ApiError> {
+        let mut req = Request::get(format!("{}/{}", self.executions_base(), segment(id)))
+            .query("deleteLogs", (!keep_logs).to_string())
+            .query("deleteMetrics", "true")
+            .query("deleteStorage", "true");
+        req.method = Method::DELETE;
+        self.send(&req).await.map(|_| ())
+    }
+
+    /// `getLatestExecutions` (`POST /executions/latest`, a body of `{namespace, id}`): the
+    /// execution of each flow that ended (or started) last; flows without one are absent.
+    pub async fn latest_executions(
+        &self,
+        flows: &[(&str, &str)],
+    ) -> Result<Vec<LatestExecution>, ApiError> {
+        let body: Vec<Value> = flows
+            .iter()
+            .map(|(ns, id)| serde_json::json!({ "namespace": ns, "id": id }))
+            .collect();
+        let req = Request::with_body(
+            Method::POST,
+            format!("{}/latest", self.executions_base()),
+            Body::Bytes(
+                "application/json",
+                Value::Array(body).to_string().into_bytes(),
+            ),
+            true,
+        );
+        self.json(&req).await
+    }
+
+    /// `downloadFileFromExecution`: one of the execution's files (`kestra://` URI) as bytes. The
+    /// route produces `application/octet-stream` (2.0 also `application/x-ndjson` for
+    /// `format=JSONL`); the raw bytes are asked for.
+    pub async fn execution_file(&self, id: &str, uri: &str) -> Result<Vec<u8>, ApiError> {
+        let req = Request::get(format!("{}/{}/file", self.executions_base(), segment(id)))
+            .query("path", uri)
+            .accepting("application/octet-stream");
+        let resp = self.send(&req).await?;
+        let url = resp.url().to_string();
+        resp.bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| ApiError::Decode {
+                method: "GET".into(),
+                url,
+                detail: e.to_string(),
+            })
+    }
+
     pub async fn execution_logs(
         &self,
         id: &str,
@@ -249,6 +357,19 @@ impl KestraClient {
         )
         .await
     }
+}
+
+/// One item of `getLatestExecutions` (`ExecutionController.LastExecutionResponse`).
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestExecution {
+    pub id: String,
+    pub flow_id: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[cfg(test)]

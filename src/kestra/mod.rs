@@ -14,6 +14,7 @@ pub mod problem;
 pub mod prometheus;
 pub mod routes;
 pub mod sse;
+pub mod triggers;
 
 pub use client::{ClientConfig, CredentialCheck, KestraClient, Request};
 pub use error::ApiError;

@@ -36,3 +36,4 @@ mod settings_precedence;
 mod stack_cli;
 mod stack_docker;
 mod tools_stack_docker;
+mod triggers_cmd;

@@ -1,9 +1,12 @@
-//! `kestractl executions [list|get|run|watch|logs|kill|restart]`.
+//! `kestractl executions [list|get|run|watch|logs|kill|restart|pause|resume|replay|delete|latest|
+//! outputs]`.
 
 mod actions;
+mod controls;
 mod get;
 mod list;
 mod logs;
+mod outputs;
 mod run;
 
 use std::time::Duration;
@@ -35,6 +38,23 @@ pub async fn run(ctx: &Ctx, args: ExecutionsArgs) -> Result<Exit> {
         }) => logs::logs(ctx, &id, follow, level.as_deref(), task.as_deref()).await,
         Some(ExecutionsCommand::Kill { id }) => actions::kill(ctx, &id).await,
         Some(ExecutionsCommand::Restart { id }) => actions::restart(ctx, &id).await,
+        Some(ExecutionsCommand::Pause { id }) => controls::pause(ctx, &id).await,
+        Some(ExecutionsCommand::Resume { id }) => controls::resume(ctx, &id).await,
+        Some(ExecutionsCommand::Replay {
+            id,
+            from,
+            revision,
+            wait,
+        }) => controls::replay(ctx, &id, from.as_deref(), revision, wait).await,
+        Some(ExecutionsCommand::Delete {
+            id,
+            keep_logs,
+            force,
+        }) => controls::delete(ctx, &id, keep_logs, force).await,
+        Some(ExecutionsCommand::Latest { flow, quiet }) => {
+            controls::latest(ctx, &flow, quiet).await
+        }
+        Some(ExecutionsCommand::Outputs(cmd)) => outputs::run(ctx, cmd).await,
     }
 }
 

@@ -40,6 +40,8 @@ struct Inner {
     /// Every API request answers 503 until then (Kestra restarting behind a proxy).
     unavailable_until: Option<Instant>,
     requests: Vec<RecordedRequest>,
+    /// Trigger locks to apply: (namespace, flow, trigger, execution id).
+    trigger_locks: Vec<(String, String, String, String)>,
 }
 
 /// Cheap clone handle; every clone controls the same emulator.
@@ -59,6 +61,7 @@ impl Control {
                 lost_answers: Vec::new(),
                 unavailable_until: None,
                 requests: Vec::new(),
+                trigger_locks: Vec::new(),
             })),
             started: Instant::now(),
         }
@@ -69,6 +72,28 @@ impl Control {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Locks a trigger as Kestra's scheduler does while an evaluation runs or an execution it
+    /// started is going on (`executionId` and `evaluateRunningDate` set); applied at the next
+    /// trigger request.
+    pub fn lock_trigger(
+        &self,
+        namespace: &str,
+        flow_id: &str,
+        trigger_id: &str,
+        execution_id: &str,
+    ) {
+        self.lock().trigger_locks.push((
+            namespace.into(),
+            flow_id.into(),
+            trigger_id.into(),
+            execution_id.into(),
+        ));
+    }
+
+    pub(crate) fn take_trigger_locks(&self) -> Vec<(String, String, String, String)> {
+        std::mem::take(&mut self.lock().trigger_locks)
     }
 
     /// Replace all knobs; the 503 budget restarts at `k.fail_first`.

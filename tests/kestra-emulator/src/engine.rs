@@ -191,18 +191,18 @@ async fn reload(state: &Shared, id: &str) -> anyhow::Result<Step> {
     Ok(Step::Continue(Box::new((*e).clone())))
 }
 
-/// Sleep in short slices so a kill is noticed promptly.
+/// Sleep in short slices so a kill is noticed promptly; while the execution is PAUSED (the pause
+/// route), time stands still until it is resumed.
 async fn pause(state: &Shared, id: &str, total: Duration) -> anyhow::Result<bool> {
     let slice = Duration::from_millis(25);
     let mut left = total;
     while !left.is_zero() {
         let d = left.min(slice);
         tokio::time::sleep(d).await;
-        left -= d;
-        if let Some(e) = state.store.execution(id)
-            && e.state.current == "KILLING"
-        {
-            return Ok(false);
+        match state.store.execution(id) {
+            Some(e) if e.state.current == "KILLING" => return Ok(false),
+            Some(e) if e.state.current == "PAUSED" => {}
+            _ => left -= d,
         }
     }
     Ok(true)
@@ -334,6 +334,33 @@ async fn drive(state: &Shared, id: &str, flow_body: &Value) -> anyhow::Result<()
                 tr.outputs = task_outputs(task);
             }
         }
+        // `io.kestra.plugin.core.storage.Write`: its content becomes a file of the execution's
+        // storage, its output `uri`.
+        if outcome != "FAILED" && is_type(&task.kind, ".storage.Write") {
+            let extension = task
+                .body
+                .get("extension")
+                .map(scalar_string)
+                .unwrap_or_else(|| ".ion".into());
+            let uri = format!(
+                "{}/tasks/{}/{}/{}{extension}",
+                crate::routes::execution_controls::storage_prefix(&e),
+                task.id,
+                task_run_id,
+                crate::ids::new_id()
+            );
+            let content = task
+                .body
+                .get("content")
+                .map(scalar_string)
+                .unwrap_or_default();
+            state.store.put_file(&uri, content.into_bytes()).await?;
+            if let Some(tr) = e.task_runs.iter_mut().find(|t| t.id == task_run_id) {
+                let mut m = serde_json::Map::new();
+                m.insert("uri".into(), json!(uri));
+                tr.outputs = Some(m);
+            }
+        }
         if outcome == "FAILED" {
             e.state.transition("FAILED", now);
             state.store.put_execution(e).await?;
@@ -344,13 +371,21 @@ async fn drive(state: &Shared, id: &str, flow_body: &Value) -> anyhow::Result<()
         }
         state.store.put_execution(e).await?;
     }
+    if !matches!(reload(state, id).await?, Step::Continue(_)) {
+        return Ok(());
+    }
+    if plan.is_empty() && !per_task.is_zero() {
+        let _ = pause(state, id, per_task).await?;
+    }
+    // A pause that came during the last task holds the end back until a resume.
+    if !pause(state, id, Duration::from_millis(1)).await? {
+        let _ = reload(state, id).await?;
+        return Ok(());
+    }
     let mut e = match reload(state, id).await? {
         Step::Continue(e) => *e,
         _ => return Ok(()),
     };
-    if plan.is_empty() && !per_task.is_zero() {
-        let _ = pause(state, id, per_task).await?;
-    }
     e.state.transition(&final_state, now_ms());
     state.store.put_execution(e).await?;
     Ok(())

@@ -170,6 +170,8 @@ pub enum Resource {
     Log,
     /// `QueryFilter.Resource.KV_METADATA` (1.3.25 `core/…/models/QueryFilter.java`): the KV list.
     KvMetadata,
+    /// `QueryFilter.Resource.TRIGGER`: the trigger search.
+    Trigger,
 }
 
 impl Resource {
@@ -179,6 +181,7 @@ impl Resource {
             Resource::Execution => "EXECUTION",
             Resource::Log => "LOG",
             Resource::KvMetadata => "KV_METADATA",
+            Resource::Trigger => "TRIGGER",
         }
     }
 
@@ -204,6 +207,9 @@ impl Resource {
             // Kestra also takes `updated` and `expirationDate`; the emulator does not (a 400):
             // kestractl filters on the namespace only.
             Resource::KvMetadata => &[Query, Namespace],
+            // Kestra also takes scope, workerId, startDate, endDate, triggerId and triggerState;
+            // the emulator does not (a 400): kestractl filters on namespace and flow only.
+            Resource::Trigger => &[Query, Namespace, FlowId],
             Resource::Log => &[
                 Query, MinLevel, TaskId, TaskRunId, StartDate, EndDate, Namespace, FlowId,
             ],
@@ -702,6 +708,12 @@ pub fn legacy_filters(q: &[(String, String)], resource: Resource) -> Result<Filt
             m.insert((*k).to_string(), (*v).to_string());
         }
         f.push(Field::Labels, Op::Equals, FilterValue::Map(m));
+    }
+    // `TriggerController.searchTriggers` maps a flat `flowId` too (`RequestUtils`).
+    if resource == Resource::Trigger
+        && let Some(v) = first(q, "flowId").filter(|v| !v.is_empty())
+    {
+        f.push(Field::FlowId, Op::Equals, text(v));
     }
     if resource == Resource::Execution {
         if let Some(v) = first(q, "flowId").filter(|v| !v.is_empty()) {

@@ -4,6 +4,7 @@
 pub mod basic_auth;
 pub mod configs;
 pub mod control;
+pub mod execution_controls;
 pub mod executions;
 pub mod flows;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod logs;
 pub mod mod_util;
 pub mod nsfiles;
 pub mod prometheus;
+pub mod triggers;
 
 use axum::Router;
 use axum::http::Method;
@@ -57,9 +59,11 @@ pub fn table(v: KestraVersion) -> Vec<Declared> {
     }
     r.extend(flows::routes(v));
     r.extend(executions::routes(v));
+    r.extend(execution_controls::routes(v));
     r.extend(logs::routes(v));
     r.extend(kv::routes(v));
     r.extend(nsfiles::routes(v));
+    r.extend(triggers::routes(v));
     r
 }
 

@@ -34,6 +34,10 @@ impl Backend for MemoryBackend {
         async { Ok(()) }.boxed()
     }
 
+    fn delete_execution<'a>(&'a self, _id: &'a str, _logs: bool) -> BoxFuture<'a, Result<()>> {
+        async { Ok(()) }.boxed()
+    }
+
     fn save_setting<'a>(&'a self, _key: &'a str, _value: &'a Value) -> BoxFuture<'a, Result<()>> {
         async { Ok(()) }.boxed()
     }

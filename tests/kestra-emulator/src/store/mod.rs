@@ -49,6 +49,8 @@ pub trait Backend: Send + Sync {
     fn append_logs<'a>(&'a self, l: &'a [LogEntry]) -> BoxFuture<'a, Result<()>>;
     fn save_file<'a>(&'a self, uri: &'a str, bytes: &'a [u8]) -> BoxFuture<'a, Result<()>>;
     fn delete_file<'a>(&'a self, uri: &'a str) -> BoxFuture<'a, Result<()>>;
+    /// Remove an execution, and its logs when `logs`.
+    fn delete_execution<'a>(&'a self, id: &'a str, logs: bool) -> BoxFuture<'a, Result<()>>;
     /// Insert or replace one setting.
     fn save_setting<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Result<()>>;
     fn delete_setting<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<()>>;
@@ -305,6 +307,19 @@ impl Store {
 
     pub async fn put_execution(&self, e: Execution) -> Result<()> {
         self.put_executions(vec![e]).await
+    }
+
+    /// `ExecutionService.delete`: the execution goes, its logs too when `logs`.
+    pub async fn delete_execution(&self, id: &str, logs: bool) -> Result<()> {
+        self.backend.delete_execution(id, logs).await?;
+        let mut d = self.write();
+        if let Some(e) = d.executions.remove(id) {
+            d.by_start.remove(&(e.start_ms(), id.to_string()));
+        }
+        if logs {
+            d.logs.remove(id);
+        }
+        Ok(())
     }
 
     pub fn execution_count(&self) -> usize {

@@ -393,6 +393,20 @@ impl Backend for PostgresBackend {
         .boxed()
     }
 
+    fn delete_execution<'a>(&'a self, id: &'a str, logs: bool) -> BoxFuture<'a, Result<()>> {
+        async move {
+            let c = self.client().await?;
+            c.execute("DELETE FROM emulator_executions WHERE id = $1", &[&id])
+                .await?;
+            if logs {
+                c.execute("DELETE FROM emulator_logs WHERE execution_id = $1", &[&id])
+                    .await?;
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
     fn save_setting<'a>(&'a self, key: &'a str, value: &'a Value) -> BoxFuture<'a, Result<()>> {
         async move {
             let c = self.client().await?;
