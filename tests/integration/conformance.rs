@@ -12,6 +12,7 @@ use crate::common::*;
 
 const FLOW: &str = "id: conform\nnamespace: conform.team\ninputs:\n  - id: name\n    type: STRING\n    defaults: world\n  - id: data\n    type: FILE\n    required: false\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n  - id: later\n    type: io.kestra.plugin.core.log.Log\n    level: WARN\n    message: careful\n";
 const FAILS: &str = "id: fails\nnamespace: conform.team\ntasks:\n  - id: boom\n    type: io.kestra.plugin.core.execution.Fail\n";
+const SCHEDULED: &str = "id: scheduled\nnamespace: conform.team\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\ntriggers:\n  - id: daily\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: \"0 2 * * *\"\n";
 const CHILD: &str = "id: child\nnamespace: conform.team.sub\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n";
 
 fn run(sb: &Sandbox, emu: &Emu, args: &[&str]) -> std::process::Output {
@@ -48,6 +49,7 @@ fn every_command_sends_only_what_kestra_takes() {
         std::fs::write(dir.join("conform.yml"), FLOW).unwrap();
         std::fs::write(dir.join("fails.yml"), FAILS).unwrap();
         std::fs::write(dir.join("sub/child.yml"), CHILD).unwrap();
+        std::fs::write(dir.join("scheduled.yml"), SCHEDULED).unwrap();
         let d = dir.display().to_string();
         let input = sb.path().join("input.txt");
         std::fs::write(&input, "file input").unwrap();
@@ -199,6 +201,39 @@ fn every_command_sends_only_what_kestra_takes() {
             ],
         );
         ok(&sb, &emu, &["executions", "watch", &id]);
+        ok(&sb, &emu, &["executions", "latest", "conform.team/conform"]);
+        ok(&sb, &emu, &["executions", "outputs", "list", &id]);
+        let out = ok(&sb, &emu, &["executions", "replay", &id, "--from", "later"]);
+        let replayed = text(&out.stdout).trim().to_string();
+        // Paused and resumed while it runs (or refused once it ended: the requests count).
+        run(&sb, &emu, &["executions", "pause", &replayed]);
+        run(&sb, &emu, &["executions", "resume", &replayed]);
+        ok(&sb, &emu, &["executions", "watch", &replayed]);
+        ok(&sb, &emu, &["executions", "delete", &replayed, "--yes"]);
+        ok(&sb, &emu, &["triggers", "list"]);
+        ok(
+            &sb,
+            &emu,
+            &["triggers", "disable", "conform.team/scheduled", "daily"],
+        );
+        ok(
+            &sb,
+            &emu,
+            &["triggers", "enable", "conform.team/scheduled", "daily"],
+        );
+        emu.control()
+            .lock_trigger("conform.team", "scheduled", "daily", "x");
+        ok(
+            &sb,
+            &emu,
+            &[
+                "triggers",
+                "unlock",
+                "conform.team/scheduled",
+                "daily",
+                "--yes",
+            ],
+        );
         ok(&sb, &emu, &["executions", "restart", &failed]);
         let out = run(&sb, &emu, &["executions", "run", "conform.team", "conform"]);
         let running = text(&out.stdout).trim().to_string();

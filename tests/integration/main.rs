@@ -19,6 +19,7 @@ mod backup_docker;
 mod bad_input;
 mod config_cmd;
 mod conformance;
+mod execution_controls_cmd;
 mod executions_cmd;
 mod faults;
 mod flows_deploy;
