@@ -69,16 +69,15 @@ fn missing(k: &KvKey, e: ApiError) -> Error {
     }
 }
 
+/// The keys; as JSON, the list alone.
+#[derive(Serialize)]
+#[serde(transparent)]
 struct KeyList {
     entries: Vec<KvEntry>,
+    #[serde(skip)]
     namespace: String,
+    #[serde(skip)]
     quiet: bool,
-}
-
-impl Serialize for KeyList {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.entries.serialize(s)
-    }
 }
 
 impl Render for KeyList {

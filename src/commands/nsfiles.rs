@@ -297,16 +297,14 @@ async fn push_command(ctx: &Ctx, args: &NsfilesPushArgs) -> Result<Exit> {
 }
 
 /// `nsfiles list`: the files under a folder.
+#[derive(Serialize)]
+#[serde(transparent)]
 struct FileList {
+    #[serde(skip)]
     namespace: String,
     files: Vec<RemoteFile>,
+    #[serde(skip)]
     quiet: bool,
-}
-
-impl Serialize for FileList {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.files.serialize(s)
-    }
 }
 
 impl Render for FileList {

@@ -31,15 +31,12 @@ fn short_type(kind: Option<&str>) -> String {
     )
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct TriggerList {
     triggers: Vec<TriggerState>,
+    #[serde(skip)]
     quiet: bool,
-}
-
-impl Serialize for TriggerList {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.triggers.serialize(s)
-    }
 }
 
 impl Render for TriggerList {

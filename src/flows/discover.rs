@@ -29,28 +29,40 @@ pub fn files_folders(root: &Path) -> Result<Vec<PathBuf>> {
         return Ok(Vec::new());
     }
     let mut found = Vec::new();
+    walk(root, &mut |path, is_dir| {
+        if is_dir && is_files_folder(&path) {
+            found.push(path);
+            return false;
+        }
+        is_dir
+    })?;
+    found.sort();
+    Ok(found)
+}
+
+/// Walks the folders under `root`, hidden entries skipped. `visit(path, is_dir)` is called for
+/// each entry and says, for a folder, whether to go into it. Symlinked folders are not followed
+/// (no cycles): they are visited as entries that are not folders.
+fn walk(root: &Path, visit: &mut dyn FnMut(PathBuf, bool) -> bool) -> Result<()> {
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("cannot read", &dir, e))?;
             let path = entry.path();
+            if is_hidden(&path) {
+                continue;
+            }
             let is_dir = entry
                 .file_type()
                 .map_err(|e| Error::io("cannot read", &path, e))?
                 .is_dir();
-            if !is_dir || is_hidden(&path) {
-                continue;
-            }
-            if is_files_folder(&path) {
-                found.push(path);
-            } else {
+            if visit(path.clone(), is_dir) && is_dir {
                 stack.push(path);
             }
         }
     }
-    found.sort();
-    Ok(found)
+    Ok(())
 }
 
 fn is_flow_file(path: &Path) -> bool {
@@ -75,28 +87,16 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("cannot read", &dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io("cannot read", &dir, e))?;
-            let path = entry.path();
-            if is_hidden(&path) {
-                continue;
-            }
-            // Symlinked folders are not followed (no cycles); symlinked files are.
-            let file_type = entry
-                .file_type()
-                .map_err(|e| Error::io("cannot read", &path, e))?;
-            if file_type.is_dir() {
-                if !is_files_folder(&path) {
-                    stack.push(path);
-                }
-            } else if is_flow_file(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-                files.push(path);
-            }
+    walk(root, &mut |path, is_dir| {
+        if is_dir {
+            return !is_files_folder(&path);
         }
-    }
+        // Symlinked files are followed.
+        if is_flow_file(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            files.push(path);
+        }
+        false
+    })?;
     files.sort();
     Ok(files)
 }

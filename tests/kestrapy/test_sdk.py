@@ -165,6 +165,128 @@ def check(label: str, condition: bool, detail: Any = "") -> None:
     print(f"  ok  {label}")
 
 
+def second_wave(client, ns: str) -> None:
+    """The routes of kestractl's second wave through the SDK: flow switches, KV, namespace files,
+    triggers, pause and resume, latest, an execution's file, delete."""
+    ids = [{"namespace": ns, "id": "plain"}]
+    done = client.flows.disable_flows_by_ids(tenant=TENANT, ids=ids)
+    check("disable_flows_by_ids counts the flow", done.count == 1, done)
+    f = client.flows.flow(namespace=ns, id="plain", tenant=TENANT, source=True)
+    check("the flow is disabled, its source says so", f.disabled and f.source.endswith("\ndisabled: true"), f.source)
+    done = client.flows.enable_flows_by_ids(tenant=TENANT, ids=ids)
+    check("enable_flows_by_ids counts the flow", done.count == 1, done)
+
+    # KV: text is sent as the SDK sends it (the body as given, text/plain).
+    client.kv.set_key_value(namespace=ns, key="settings", tenant=TENANT, body='{"pool": 8}')
+    client.kv.set_key_value(namespace=ns, key="greeting", tenant=TENANT, body='"hello world"')
+    d = client.kv.key_value(namespace=ns, key="settings", tenant=TENANT)
+    kind = d.type.value if hasattr(d.type, "value") else str(d.type)
+    check("key_value reads JSON back typed", kind == "JSON" and d.value == {"pool": 8}, d)
+    d = client.kv.key_value(namespace=ns, key="greeting", tenant=TENANT)
+    check("a quoted text is a STRING", d.value == "hello world", d)
+    page = client.kv.list_all_keys(
+        tenant=TENANT,
+        page=1,
+        size=10,
+        filters=[{"field": "namespace", "operation": "EQUALS", "value": ns}],
+    )
+    check("list_all_keys filters on the namespace", page.total == 2, page)
+    gone = client.kv.delete_key_value(namespace=ns, key="greeting", tenant=TENANT)
+    again = client.kv.delete_key_value(namespace=ns, key="greeting", tenant=TENANT)
+    check("delete_key_value: true, then false", gone is True and again is False, (gone, again))
+
+    # Namespace files.
+    client.files.create_namespace_file(
+        namespace=ns, path="/scripts/etl.py", tenant=TENANT, file_content=b"print(1)\n"
+    )
+    content = client.files.file_content(namespace=ns, path="/scripts/etl.py", tenant=TENANT)
+    check("file_content gives the bytes back", content == b"print(1)\n", content)
+    entries = client.files.list_namespace_directory_files(namespace=ns, tenant=TENANT, path="/scripts")
+    check(
+        "list_namespace_directory_files",
+        [(e.file_name, e.size) for e in entries] == [("etl.py", 9)],
+        entries,
+    )
+    client.files.delete_file_directory(namespace=ns, path="/scripts", tenant=TENANT)
+    try:
+        client.files.file_content(namespace=ns, path="/scripts/etl.py", tenant=TENANT)
+        raise AssertionError("a deleted file is still served")
+    except exceptions.NotFoundException:
+        print("  ok  delete_file_directory: the file is gone")
+
+    # Triggers: a schedule has a context; on 2.x the SDK switches it off.
+    client.flows.create_flow(
+        tenant=TENANT,
+        body=flow_yaml(ns, "sched", "tick")
+        + "triggers:\n  - id: daily\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+        + "    cron: \"0 2 * * *\"\n",
+    )
+    found = client.triggers.search_triggers(
+        tenant=TENANT,
+        page=1,
+        size=10,
+        filters=[{"field": "namespace", "operation": "EQUALS", "value": ns}],
+    )
+    items = found["results"]
+    check("search_triggers finds the schedule", found["total"] == 1 and len(items) == 1, found)
+    ctx = items[0]["state"] if V2 else items[0]["triggerContext"]
+    check("its context names it", ctx["triggerId"] == "daily" and ctx["disabled"] is False, ctx)
+    if V2:
+        state = client.triggers.disable_trigger_by_id(
+            tenant=TENANT,
+            request={"namespace": ns, "flowId": "sched", "triggerId": "daily", "disabled": True},
+        )
+        check("disable_trigger_by_id", state["disabled"] is True and state["locked"] is False, state)
+    try:
+        client.triggers.unlock_trigger(tenant=TENANT, namespace=ns, flow_id="sched", trigger_id="daily")
+        raise AssertionError("unlocking a trigger that is not locked was accepted")
+    except exceptions.ConflictException:
+        print("  ok  unlock_trigger of an unlocked trigger is a conflict")
+    client.flows.delete_flow(namespace=ns, id="sched", tenant=TENANT)
+
+    # Pause and resume a running execution.
+    e = client.executions.create_execution(tenant=TENANT, namespace=ns, id="plain")
+    wait_for(client, e.id, {"RUNNING"})
+    client.executions.pause_execution(execution_id=e.id, tenant=TENANT)
+    paused = client.executions.execution(execution_id=e.id, tenant=TENANT)
+    check("pause_execution", state_of(paused) == "PAUSED", state_of(paused))
+    client.executions.resume_execution(execution_id=e.id, tenant=TENANT)
+    e = wait_for(client, e.id, TERMINAL)
+    check("resume_execution: it ends", state_of(e) == "SUCCESS", state_of(e))
+
+    latest = client.executions.latest_executions(
+        tenant=TENANT, filters=[{"namespace": ns, "id": "plain"}]
+    )
+    check("latest_executions", len(latest) == 1 and latest[0].id == e.id, latest)
+
+    # An execution's file: a Write task's output, read through the SDK's download.
+    client.flows.create_flow(
+        tenant=TENANT,
+        body=f"id: writes\nnamespace: {ns}\ntasks:\n"
+        "  - id: w\n    type: io.kestra.plugin.core.storage.Write\n    content: data\n",
+    )
+    w = client.executions.create_execution(tenant=TENANT, namespace=ns, id="writes", wait=True)
+    journal = requests.get(
+        f"{URL}/api/v1/main/outputs/{w.id}" if V2 else f"{URL}/api/v1/main/executions/{w.id}",
+        auth=(os.environ["KESTRA_USERNAME"], os.environ["KESTRA_PASSWORD"]),
+        timeout=10,
+    ).json()
+    if V2:
+        import json
+
+        uri = json.loads(journal[0]["value"])["uri"]
+    else:
+        uri = journal["taskRunList"][0]["outputs"]["uri"]
+    data = client.executions.download_file_from_execution(execution_id=w.id, path_uri=uri, tenant=TENANT)
+    check("download_file_from_execution", data == b"data", data)
+    client.executions.delete_execution(execution_id=w.id, tenant=TENANT)
+    try:
+        client.executions.execution(execution_id=w.id, tenant=TENANT)
+        raise AssertionError("a deleted execution is still found")
+    except exceptions.NotFoundException:
+        print("  ok  delete_execution: it is gone")
+
+
 def main() -> int:
     ns = f"kestrapy.t{uuid.uuid4().hex[:8]}"
     client = KestraClient(
@@ -276,8 +398,10 @@ def main() -> int:
     except exceptions.ConflictException:
         print("  ok  restart of a KILLED execution is a conflict")
 
+    second_wave(client, ns)
+
     # Delete the flows.
-    for fid in ("greet", "plain", "boom"):
+    for fid in ("greet", "plain", "boom", "writes"):
         client.flows.delete_flow(namespace=ns, id=fid, tenant=TENANT)
     try:
         client.flows.flow(namespace=ns, id="greet", tenant=TENANT)

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{not_found, parse_execution};
+use super::parse_execution;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::kestra::ApiError;
@@ -47,11 +47,7 @@ pub(super) async fn kill(ctx: &Ctx, id: &str) -> Result<Exit> {
     // Kestra accepts a kill of an execution that has already ended (with its default
     // `isOnKillCascade=true` it still reaches the subflow executions it started): say so rather
     // than claim something was stopped.
-    let before = client
-        .get_execution(id)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    let state = parse_execution(&before)?.state.current;
+    let state = super::load_execution(ctx, id).await?.state.current;
     client
         .kill_execution(id)
         .await

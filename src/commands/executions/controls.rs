@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{not_found, parse_execution};
+use super::{load_execution, not_found, parse_execution};
 use crate::cli::{FlowRef, WaitArgs};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
@@ -41,12 +41,7 @@ fn refused(id: &str, action: &str, state: &str, e: ApiError) -> Error {
 }
 
 async fn current_state(ctx: &Ctx, id: &str) -> Result<String> {
-    let client = ctx.kestra().await?;
-    let raw = client
-        .get_execution(id)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    Ok(parse_execution(&raw)?.state.current)
+    Ok(load_execution(ctx, id).await?.state.current)
 }
 
 pub(super) async fn pause(ctx: &Ctx, id: &str) -> Result<Exit> {
@@ -106,11 +101,7 @@ pub(super) async fn replay(
     wait: bool,
 ) -> Result<Exit> {
     let client = ctx.kestra().await?;
-    let raw = client
-        .get_execution(id)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    let execution = parse_execution(&raw)?;
+    let execution = load_execution(ctx, id).await?;
     // Kestra does not check the task run it is given: an unknown one would replay from nowhere.
     let task_run = match from {
         None => None,
@@ -218,15 +209,12 @@ pub(super) async fn delete(ctx: &Ctx, id: &str, keep_logs: bool, force: bool) ->
     Ok(Exit::Ok)
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct Latest {
     execution: LatestExecution,
+    #[serde(skip)]
     quiet: bool,
-}
-
-impl Serialize for Latest {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.execution.serialize(s)
-    }
 }
 
 impl Render for Latest {

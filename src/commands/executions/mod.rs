@@ -125,6 +125,17 @@ fn not_found(id: &str, e: ApiError) -> Error {
     }
 }
 
+/// One execution, read and parsed; an unknown id is "there is no execution ID".
+async fn load_execution(ctx: &Ctx, id: &str) -> Result<Execution> {
+    let raw = ctx
+        .kestra()
+        .await?
+        .get_execution(id)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    parse_execution(&raw)
+}
+
 fn parse_execution(v: &Value) -> Result<Execution> {
     serde_json::from_value(v.clone()).map_err(|e| {
         Error::server(

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{not_found, parse_execution};
+use super::{load_execution, not_found};
 use crate::cli::OutputsCommand;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
@@ -85,11 +85,7 @@ pub fn files_of(task_id: &str, task_run_id: &str, outputs: &Value) -> Vec<Output
 
 async fn collect(ctx: &Ctx, id: &str, task: Option<&str>) -> Result<Vec<OutputFile>> {
     let client = ctx.kestra().await?;
-    let raw = client
-        .get_execution(id)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    let execution = parse_execution(&raw)?;
+    let execution = load_execution(ctx, id).await?;
     let mut files = Vec::new();
     if client.discover().await?.api == ApiVersion::V2 {
         let items = client.execution_outputs(id).await?;
@@ -125,13 +121,9 @@ async fn collect(ctx: &Ctx, id: &str, task: Option<&str>) -> Result<Vec<OutputFi
     Ok(files)
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct FileList(Vec<OutputFile>);
-
-impl Serialize for FileList {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
 
 impl Render for FileList {
     fn human(&self, out: &Output) -> Result<()> {
@@ -180,13 +172,9 @@ struct Downloaded {
     bytes: usize,
 }
 
+#[derive(Serialize)]
+#[serde(transparent)]
 struct DownloadReport(Vec<Downloaded>);
-
-impl Serialize for DownloadReport {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
 
 impl Render for DownloadReport {
     fn human(&self, out: &Output) -> Result<()> {
