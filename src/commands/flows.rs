@@ -312,18 +312,29 @@ impl Render for DeployReport {
     }
 }
 
+/// The `_files/` folders under `root` with the namespace each ships to and its files; a folder
+/// whose namespace cannot be told is a problem, reported with the flows' own.
+fn file_sets(
+    root: &Path,
+    flows: &[crate::flows::LocalFlow],
+    namespace: Option<&str>,
+    problems: &mut Vec<crate::flows::FileProblem>,
+) -> Result<Vec<(String, Vec<crate::nsfiles::LocalFile>)>> {
+    let folders = crate::flows::discover::files_folders(root)?;
+    let (targets, folder_problems) =
+        crate::flows::files_namespaces(root, &folders, flows, namespace);
+    problems.extend(folder_problems);
+    targets
+        .into_iter()
+        .map(|(folder, ns)| Ok((ns, crate::nsfiles::discover(&folder)?)))
+        .collect()
+}
+
 async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let (flows, mut problems) = load(&args.path, args.namespace.as_deref())?;
     // `_files/` folders beside the flows: their namespace is settled, and their files found, before
     // anything is written.
-    let folders = crate::flows::discover::files_folders(&args.path)?;
-    let (targets, folder_problems) =
-        crate::flows::files_namespaces(&args.path, &folders, &flows, args.namespace.as_deref());
-    problems.extend(folder_problems);
-    let mut file_sets = Vec::new();
-    for (folder, namespace) in targets {
-        file_sets.push((namespace, crate::nsfiles::discover(&folder)?));
-    }
+    let file_sets = file_sets(&args.path, &flows, args.namespace.as_deref(), &mut problems)?;
     if !problems.is_empty() {
         print_problems(ctx, &problems);
         return Err(invalid_input(problems.len(), "nothing was deployed"));
@@ -579,18 +590,52 @@ fn show_changes(out: &Output, changes: &[Change]) -> Result<()> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct DiffReport {
-    /// How many flows a deploy would change.
+    /// How many flows and namespace files a deploy would change.
     pending: usize,
     changes: Vec<Change>,
     unchanged: usize,
+    /// The namespace files of `_files/` folders a deploy would write or delete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    file_changes: Vec<FileChange>,
+}
+
+/// A namespace file a deploy would change (binary content: no unified diff).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FileChange {
+    namespace: String,
+    path: String,
+    action: &'static str,
+    file: Option<String>,
 }
 
 impl Render for DiffReport {
     fn human(&self, out: &Output) -> Result<()> {
         show_changes(out, &self.changes)?;
+        for f in &self.file_changes {
+            let style = match f.action {
+                "create" => Style::Green,
+                "update" => Style::Yellow,
+                _ => Style::Red,
+            };
+            out.print(&format!(
+                "{} namespace file {}:{}\n",
+                out.paint(style, f.action),
+                f.namespace,
+                f.path
+            ))?;
+        }
         let by = |a: &str| self.changes.iter().filter(|c| c.action == a).count();
+        let files = if self.file_changes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} to write or delete",
+                count(self.file_changes.len(), "namespace file")
+            )
+        };
         out.note(&format!(
-            "{} to create, {} to update, {} to delete, {} unchanged",
+            "{} to create, {} to update, {} to delete, {} unchanged{files}",
             by("create"),
             by("update"),
             by("delete"),
@@ -601,7 +646,8 @@ impl Render for DiffReport {
 }
 
 async fn diff(ctx: &Ctx, path: &Path, namespace: Option<&str>, prune: bool) -> Result<Exit> {
-    let (flows, problems) = load(path, namespace)?;
+    let (flows, mut problems) = load(path, namespace)?;
+    let file_sets = file_sets(path, &flows, namespace, &mut problems)?;
     if !problems.is_empty() {
         print_problems(ctx, &problems);
         return Err(invalid_input(problems.len(), "nothing was compared"));
@@ -611,10 +657,37 @@ async fn diff(ctx: &Ctx, path: &Path, namespace: Option<&str>, prune: bool) -> R
     let remote = read_namespaces(client, &namespaces).await?;
     let items = plan(&flows, &remote, prune);
     let changes = diff::changes(&items, &flows, &remote);
+    // The `_files/` folders a deploy would push: the same plan, run dry (reads only).
+    let progress = Progress::new();
+    let mut file_changes = Vec::new();
+    for (ns, local) in &file_sets {
+        let opts = super::nsfiles::PushOptions {
+            prune,
+            dry_run: true,
+            fail_fast: false,
+            concurrency: 32,
+            yes: true,
+        };
+        let planned = super::nsfiles::push(ctx, client, ns, local, &opts, &progress).await?;
+        file_changes.extend(
+            planned
+                .files
+                .into_iter()
+                .filter(|f| f.action.is_write())
+                .map(|f| FileChange {
+                    namespace: ns.clone(),
+                    path: f.path,
+                    action: f.action.label(),
+                    file: f.file,
+                }),
+        );
+    }
+    progress.finish();
     let report = DiffReport {
-        pending: changes.len(),
+        pending: changes.len() + file_changes.len(),
         unchanged: items.len() - changes.len(),
         changes,
+        file_changes,
     };
     ctx.out.emit(&report)?;
     Ok(if report.pending == 0 {

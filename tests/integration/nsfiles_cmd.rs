@@ -397,7 +397,27 @@ fn a_flow_deploy_ships_each_namespaces_files_folder() {
             "{version}: an unchanged deploy wrote files"
         );
 
+        sb.cmd_for(&emu)
+            .args(["flows", "diff", root.to_str().unwrap()])
+            .ran()
+            .code(0);
         write(&root, "team/_files/scripts/etl.py", b"print(2)\n");
+        // A CI gate on `flows diff` sees a pending namespace-file change too.
+        let gate = sb
+            .cmd_for(&emu)
+            .args(["flows", "diff", root.to_str().unwrap(), "-o", "json"])
+            .ran()
+            .code(8);
+        let gate = stdout_json(&gate);
+        assert_eq!(gate["pending"], 1, "{version}: {gate}");
+        assert_eq!(gate["fileChanges"][0]["path"], "/scripts/etl.py");
+        assert_eq!(gate["fileChanges"][0]["action"], "update");
+        sb.cmd_for(&emu)
+            .args(["flows", "diff", root.to_str().unwrap()])
+            .ran()
+            .code(8)
+            .says("1 namespace file to write or delete");
+        assert_eq!(file_writes(&emu), writes, "{version}: a diff wrote files");
         let plan = deploy(&["--dry-run"]);
         assert_eq!(
             plan["files"][0]["summary"]["updated"], 1,
