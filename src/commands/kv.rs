@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::{KvCommand, KvKey};
 use crate::error::{Error, Exit, Result};
-use crate::flows::source::check_namespace;
 use crate::kestra::ApiError;
 use crate::kestra::kv::{self, KvDetail, KvEntry, KvMetadata, KvType};
 use crate::output::{self, Output, Render, confirm};
@@ -39,12 +38,8 @@ pub async fn run(ctx: &Ctx, cmd: KvCommand) -> Result<Exit> {
     }
 }
 
-fn check_ns(namespace: &str) -> Result<()> {
-    check_namespace(namespace).map_err(|m| Error::usage(m, "check the namespace"))
-}
-
 fn check(k: &KvKey) -> Result<()> {
-    check_ns(&k.namespace)?;
+    super::namespace_arg(&k.namespace, "check the namespace")?;
     kv::check_key(&k.key).map_err(|m| Error::usage(m, "check the key"))
 }
 
@@ -117,7 +112,7 @@ impl Render for KeyList {
 }
 
 async fn list(ctx: &Ctx, namespace: &str, quiet: bool) -> Result<Exit> {
-    check_ns(namespace)?;
+    super::namespace_arg(namespace, "check the namespace")?;
     let client = ctx.kestra().await?;
     let entries = client.kv_list(namespace).await?;
     ctx.out.emit(&KeyList {

@@ -41,6 +41,12 @@ struct Loaded {
     dotenv: DotEnv,
 }
 
+/// A namespace given on the command line, checked with Kestra's rule before any request.
+pub fn namespace_arg(namespace: &str, hint: &str) -> Result<()> {
+    crate::flows::source::check_namespace(namespace)
+        .map_err(|m| crate::error::Error::usage(m, hint))
+}
+
 /// Reads an environment variable; a function so tests and callers can substitute a map.
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 

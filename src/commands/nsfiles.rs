@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::{NsfilePath, NsfilesCommand, NsfilesPushArgs};
 use crate::error::{Error, Exit, Result, stdout_error};
-use crate::flows::source::check_namespace;
 use crate::kestra::nsfiles::{RemoteFile, server_path};
 use crate::kestra::{ApiError, KestraClient};
 use crate::nsfiles::{self, Action, Item, LocalFile, Outcome};
@@ -26,10 +25,6 @@ pub async fn run(ctx: &Ctx, cmd: NsfilesCommand) -> Result<Exit> {
         NsfilesCommand::Get(p) => get(ctx, &p).await,
         NsfilesCommand::Delete(p) => delete(ctx, &p).await,
     }
-}
-
-fn check_ns(namespace: &str) -> Result<()> {
-    check_namespace(namespace).map_err(|m| Error::usage(m, "check the namespace"))
 }
 
 /// How a push went, per file and in total.
@@ -268,7 +263,7 @@ pub async fn push(
 }
 
 async fn push_command(ctx: &Ctx, args: &NsfilesPushArgs) -> Result<Exit> {
-    check_ns(&args.namespace)?;
+    super::namespace_arg(&args.namespace, "check the namespace")?;
     let local = nsfiles::discover(&args.dir)?;
     let client = ctx.kestra().await?;
     let progress = Progress::new();
@@ -365,7 +360,7 @@ fn missing(namespace: &str, path: &str, e: ApiError) -> Error {
 }
 
 async fn list(ctx: &Ctx, namespace: &str, under: Option<&str>, quiet: bool) -> Result<Exit> {
-    check_ns(namespace)?;
+    super::namespace_arg(namespace, "check the namespace")?;
     let client = ctx.kestra().await?;
     let dir = under.map_or_else(|| "/".to_string(), server_path);
     let files = client
@@ -381,7 +376,7 @@ async fn list(ctx: &Ctx, namespace: &str, under: Option<&str>, quiet: bool) -> R
 }
 
 async fn get(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
-    check_ns(&p.namespace)?;
+    super::namespace_arg(&p.namespace, "check the namespace")?;
     let path = server_path(&p.path);
     let client = ctx.kestra().await?;
     let stats = client
@@ -416,7 +411,7 @@ async fn get(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
 }
 
 async fn delete(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
-    check_ns(&p.namespace)?;
+    super::namespace_arg(&p.namespace, "check the namespace")?;
     let path = server_path(&p.path);
     if path == "/" {
         return Err(Error::usage(

@@ -5,7 +5,6 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::{TriggerRef, TriggersCommand, values};
 use crate::error::{Error, Exit, Result};
-use crate::flows::source::check_namespace;
 use crate::kestra::triggers::TriggerState;
 use crate::kestra::{ApiError, KestraClient};
 use crate::output::{self, Output, Render, Style, confirm};
@@ -115,7 +114,7 @@ async fn list(ctx: &Ctx, namespace: Option<&str>, flow: Option<&str>, quiet: boo
         (ns, f) => (ns.map(str::to_string), f.map(str::to_string)),
     };
     if let Some(ns) = &namespace {
-        check_namespace(ns).map_err(|m| Error::usage(m, "fix --namespace"))?;
+        super::namespace_arg(ns, "fix --namespace")?;
     }
     let client = ctx.kestra().await?;
     let triggers = client
@@ -123,10 +122,6 @@ async fn list(ctx: &Ctx, namespace: Option<&str>, flow: Option<&str>, quiet: boo
         .await?;
     ctx.out.emit(&TriggerList { triggers, quiet })?;
     Ok(Exit::Ok)
-}
-
-fn check(ns: &str) -> Result<()> {
-    check_namespace(ns).map_err(|m| Error::usage(m, "check the namespace"))
 }
 
 /// The trigger as the search shows it; a clear refusal naming the flow's triggers if it is not
@@ -191,7 +186,7 @@ fn refused(e: ApiError, name: &str) -> Error {
 
 async fn switch(ctx: &Ctx, t: &TriggerRef, disabled: bool) -> Result<Exit> {
     let (ns, flow, trigger) = t.resolve()?;
-    check(&ns)?;
+    super::namespace_arg(&ns, "check the namespace")?;
     let client = ctx.kestra().await?;
     let current = find(client, &ns, &flow, &trigger).await?;
     let name = format!("{trigger} of {ns}/{flow}");
@@ -229,7 +224,7 @@ async fn switch(ctx: &Ctx, t: &TriggerRef, disabled: bool) -> Result<Exit> {
 
 async fn unlock(ctx: &Ctx, t: &TriggerRef) -> Result<Exit> {
     let (ns, flow, trigger) = t.resolve()?;
-    check(&ns)?;
+    super::namespace_arg(&ns, "check the namespace")?;
     let client = ctx.kestra().await?;
     let current = find(client, &ns, &flow, &trigger).await?;
     let name = format!("{trigger} of {ns}/{flow}");

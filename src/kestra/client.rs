@@ -713,6 +713,26 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
     Ok(body)
 }
 
+/// A GET answer's body, at most `cap` bytes, as [`read_capped`]; what went wrong is the
+/// request's `ApiError::Decode`, naming `what` was too large.
+pub async fn read_body(
+    resp: reqwest::Response,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let url = resp.url().to_string();
+    read_capped(resp, cap).await.map_err(|e| ApiError::Decode {
+        method: "GET".into(),
+        url,
+        detail: match e {
+            ReadError::TooLarge(cap) => {
+                format!("{what} is larger than {}; it was not read", mib(cap))
+            }
+            ReadError::Transport(e) => e.to_string(),
+        },
+    })
+}
+
 /// "64 MiB" and the like.
 pub fn mib(bytes: usize) -> String {
     format!("{} MiB", bytes >> 20)

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use reqwest::Method;
 
-use super::client::{Body, KestraClient, ReadError, Request, mib, read_capped};
+use super::client::{Body, KestraClient, Request, read_body};
 use super::error::ApiError;
 use super::model::{Flow, Paged, ValidateResult};
 use super::routes::{segment, tenant_base};
@@ -96,19 +96,7 @@ impl KestraClient {
             .query("filters[namespace][EQUALS]", namespace);
         let resp = self.send(&req).await?;
         let url = resp.url().to_string();
-        let bytes = read_capped(resp, MAX_EXPORT)
-            .await
-            .map_err(|e| ApiError::Decode {
-                method: "GET".into(),
-                url: url.clone(),
-                detail: match e {
-                    ReadError::TooLarge(cap) => format!(
-                        "the export of {namespace} is larger than {}; it was not read",
-                        mib(cap)
-                    ),
-                    ReadError::Transport(e) => e.to_string(),
-                },
-            })?;
+        let bytes = read_body(resp, MAX_EXPORT, &format!("the export of {namespace}")).await?;
         unzip_sources(&bytes).map_err(|detail| ApiError::Decode {
             method: "GET".into(),
             url,

@@ -6,7 +6,7 @@ use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Body, KestraClient, ReadError, Request, mib, read_capped};
+use super::client::{Body, KestraClient, Request, read_body};
 use super::error::ApiError;
 use super::routes::{segment, tenant_base};
 
@@ -149,20 +149,7 @@ impl KestraClient {
             .query("path", path)
             .accepting(OCTET_STREAM);
         let resp = self.send(&req).await?;
-        let url = resp.url().to_string();
-        read_capped(resp, MAX_FILE)
-            .await
-            .map_err(|e| ApiError::Decode {
-                method: "GET".into(),
-                url,
-                detail: match e {
-                    ReadError::TooLarge(cap) => format!(
-                        "{path} of {namespace} is larger than {}; it was not read",
-                        mib(cap)
-                    ),
-                    ReadError::Transport(e) => e.to_string(),
-                },
-            })
+        read_body(resp, MAX_FILE, &format!("{path} of {namespace}")).await
     }
 
     /// Writes a file (`POST …/files?path=`, multipart part `fileContent`): created, or replaced

@@ -179,6 +179,15 @@ impl ApiError {
         self
     }
 
+    /// A body Jackson cannot read as JSON: 422 "Invalid json".
+    pub fn invalid_json(cause: impl std::fmt::Display) -> Self {
+        ApiError::new(
+            Problem::InvalidJson,
+            "Invalid json",
+            Some(cause.to_string()),
+        )
+    }
+
     /// A missing resource: 1.x "Not Found", 2.0 `not-found`.
     pub fn not_found(message: impl Into<String>) -> Self {
         ApiError::new(Problem::NotFound, "Not Found", Some(message.into()))

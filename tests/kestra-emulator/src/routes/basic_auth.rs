@@ -51,8 +51,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Ap
             Some("Required Body [basicAuthCredentials] not specified".into()),
         ));
     }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(Problem::InvalidJson, "Invalid json", Some(e.to_string())))?;
+    let v: Value = super::mod_util::json_body(body)?;
     match v {
         Value::Object(m) => Ok(m),
         _ => Err(ApiError::new(

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 
-use super::mod_util::{query_bool, query_i32};
+use super::mod_util::{json_body, query_bool, query_i32};
 use crate::errors::ApiError;
 use crate::execution::{Execution, Shape, State as ExecState};
 use crate::filters;
@@ -223,13 +223,7 @@ pub fn storage_prefix(e: &Execution) -> String {
 /// execution, the one that ended (or started) last, as `{id, flowId, namespace, startDate,
 /// status}`.
 async fn latest(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let wanted: Vec<Value> = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            crate::errors::Problem::InvalidJson,
-            "Invalid json",
-            Some(e.to_string()),
-        )
-    })?;
+    let wanted: Vec<Value> = json_body(&body)?;
     let keys: Vec<(String, String)> = wanted
         .iter()
         .map(|w| {

@@ -229,13 +229,7 @@ fn json_flow_source(body: &[u8]) -> Result<String, ApiError> {
             Some("Required Body [flow] not specified".into()),
         ));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            crate::errors::Problem::InvalidJson,
-            "Invalid json",
-            Some(e.to_string()),
-        )
-    })?;
+    let v: Value = super::mod_util::json_body(body)?;
     if let Some(src) = v.get("source").and_then(Value::as_str) {
         return Ok(src.to_string());
     }
@@ -712,13 +706,7 @@ async fn set_disabled_by_ids(
     body: &[u8],
     disabled: bool,
 ) -> Result<Response, ApiError> {
-    let ids: Vec<Value> = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            crate::errors::Problem::InvalidJson,
-            "Invalid json",
-            Some(e.to_string()),
-        )
-    })?;
+    let ids: Vec<Value> = super::mod_util::json_body(body)?;
     let mut count = 0;
     for item in &ids {
         let ns = item

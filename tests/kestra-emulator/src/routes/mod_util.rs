@@ -65,3 +65,8 @@ pub fn body_text(body: &[u8]) -> Result<String, ApiError> {
         )
     })
 }
+
+/// A JSON request body (unreadable JSON: 422 "Invalid json").
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(ApiError::invalid_json)
+}

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 
+use super::mod_util::json_body;
 use crate::errors::ApiError;
 use crate::filters::{self, Field, Record, Resource};
 use crate::flow::FlowRevision;
@@ -386,23 +387,13 @@ async fn set_disabled(
     Ok(ctx)
 }
 
-fn body_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            crate::errors::Problem::InvalidJson,
-            "Invalid json",
-            Some(e.to_string()),
-        )
-    })
-}
-
 fn field<'a>(v: &'a Value, name: &str) -> &'a str {
     v.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// 1.3 `PUT /triggers` with a `Trigger` body (`disabled` absent reads as false).
 async fn update_v1(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let b = body_json(&body)?;
+    let b: Value = json_body(&body)?;
     let disabled = b.get("disabled").and_then(Value::as_bool).unwrap_or(false);
     let ctx = set_disabled(
         &state,
@@ -417,7 +408,7 @@ async fn update_v1(State(state): State<Shared>, body: Bytes) -> Result<Response,
 
 /// 2.0 `PUT /triggers/set-disabled` (`ApiDisableTriggerRequest`).
 async fn set_disabled_v2(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let b = body_json(&body)?;
+    let b: Value = json_body(&body)?;
     let disabled = b.get("disabled").and_then(Value::as_bool).unwrap_or(false);
     let ctx = set_disabled(
         &state,
