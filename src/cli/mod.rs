@@ -1277,7 +1277,8 @@ VALUE is the value itself, @FILE to read it from a file, or @- to read it from s
 (use a file or stdin for anything sensitive: a value on the command line is visible to other \
 users of the machine). Without --type the type follows the value: a JSON number, boolean, \
 object or array keeps its type, an RFC 3339 date-time or a date becomes Kestra's DATETIME or DATE, \
-anything else is text. --type string stores numbers and JSON as text. The value is checked \
+an ISO-8601 duration such as PT30M is stored as text that Kestra reports as DURATION, anything \
+else is text. --type string stores numbers and JSON as text. The value is checked \
 against the type before anything is sent, and the type Kestra stored is read back and shown.";
 
 #[derive(Debug, Subcommand)]
