@@ -13,16 +13,56 @@ use clap::ValueHint;
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 
 use crate::commands::Ctx;
+use crate::flows::source::{check_id_pattern, check_namespace};
 use crate::kestra::executions::ExecutionFilter;
 use crate::kestra::model::STATES;
 
 /// A server that does not answer in this long is not waited for: a completion must be quick.
 const SERVER_BUDGET: Duration = Duration::from_millis(1500);
 
-fn matching(current: &OsStr, values: impl IntoIterator<Item = String>) -> Vec<CompletionCandidate> {
+/// What a candidate must look like. The shell inserts a candidate into the command line as it
+/// is (neither bash nor zsh quotes what a completer returns), so a name a server (or a config
+/// file) supplies is offered only when it matches the pattern Kestra itself allows for that kind
+/// of name; anything else — `$(…)`, a quote, a space, a newline, an escape sequence — is dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A context name, as `config add` accepts it.
+    Context,
+    /// A namespace (`^[a-z0-9][a-z0-9._-]*`).
+    Namespace,
+    /// `NAMESPACE/ID`.
+    Flow,
+    /// An execution id (base62, with `-` and `_` tolerated).
+    Execution,
+}
+
+/// Whether `value` is a name of `kind` that is safe to put on a command line as it is.
+fn is_safe(kind: Kind, value: &str) -> bool {
+    match kind {
+        Kind::Context => crate::settings::config_file::validate_context_name(value).is_ok(),
+        Kind::Namespace => check_namespace(value).is_ok(),
+        Kind::Flow => value
+            .split_once('/')
+            .is_some_and(|(ns, id)| check_namespace(ns).is_ok() && check_id_pattern(id).is_ok()),
+        Kind::Execution => {
+            (1..=64).contains(&value.len())
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        }
+    }
+}
+
+/// The values of `kind` that start with what was typed; unsafe ones are never offered.
+fn matching(
+    kind: Kind,
+    current: &OsStr,
+    values: impl IntoIterator<Item = String>,
+) -> Vec<CompletionCandidate> {
     let prefix = current.to_string_lossy();
     values
         .into_iter()
+        .filter(|v| is_safe(kind, v))
         .filter(|v| v.starts_with(prefix.as_ref()))
         .map(CompletionCandidate::new)
         .collect()
@@ -37,7 +77,7 @@ fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
         .and_then(|path| crate::settings::ConfigFile::load(&path).ok())
         .map(|c| c.contexts.into_keys().collect::<Vec<_>>())
         .unwrap_or_default();
-    matching(current, names)
+    matching(Kind::Context, current, names)
 }
 
 /// `--state failed,RUN<tab>`: the last state of a comma-separated list.
@@ -55,10 +95,12 @@ fn states(current: &OsStr) -> Vec<CompletionCandidate> {
 }
 
 fn levels(current: &OsStr) -> Vec<CompletionCandidate> {
-    matching(
-        current,
-        ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].map(String::from),
-    )
+    let typed = current.to_string_lossy().to_ascii_uppercase();
+    ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+        .into_iter()
+        .filter(|l| l.starts_with(&typed))
+        .map(CompletionCandidate::new)
+        .collect()
 }
 
 /// What to ask the server for.
@@ -112,15 +154,23 @@ fn from_server(what: FromServer) -> Vec<String> {
 }
 
 fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
-    matching(current, from_server(FromServer::Namespaces))
+    matching(
+        Kind::Namespace,
+        current,
+        from_server(FromServer::Namespaces),
+    )
 }
 
 fn flows(current: &OsStr) -> Vec<CompletionCandidate> {
-    matching(current, from_server(FromServer::Flows))
+    matching(Kind::Flow, current, from_server(FromServer::Flows))
 }
 
 fn executions(current: &OsStr) -> Vec<CompletionCandidate> {
-    matching(current, from_server(FromServer::Executions))
+    matching(
+        Kind::Execution,
+        current,
+        from_server(FromServer::Executions),
+    )
 }
 
 /// Applies `f` to the argument `id` of `cmd` and of every subcommand that has one.
@@ -245,6 +295,62 @@ mod tests {
         assert_eq!(got, ["failed,RUNNING"]);
         assert_eq!(states(OsStr::new("")).len(), STATES.len());
         assert!(states(OsStr::new("ZZZ")).is_empty());
+    }
+
+    #[test]
+    fn only_names_kestra_allows_are_offered() {
+        let offered = |kind, values: &[&str]| -> Vec<String> {
+            matching(kind, OsStr::new(""), values.iter().map(|v| v.to_string()))
+                .iter()
+                .map(|c| c.get_value().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            offered(
+                Kind::Namespace,
+                &[
+                    "company.team",
+                    "c$(touch x)",
+                    "a b",
+                    "a\n--server=x",
+                    "`id`",
+                    "A",
+                    "x;y"
+                ]
+            ),
+            ["company.team"]
+        );
+        assert_eq!(
+            offered(
+                Kind::Flow,
+                &[
+                    "company/hello",
+                    "company/$(id)",
+                    "company/a'b",
+                    "x",
+                    "c/\u{1b}[2J"
+                ]
+            ),
+            ["company/hello"]
+        );
+        assert_eq!(
+            offered(
+                Kind::Execution,
+                &["4fGpDPJmkkZ8lAfd1a2QqE", "e1;rm", "$HOME", ""]
+            ),
+            ["4fGpDPJmkkZ8lAfd1a2QqE"]
+        );
+        assert_eq!(offered(Kind::Context, &["prod", "st ag", "p|q"]), ["prod"]);
+        // Typed text narrows, it never widens what is safe.
+        let narrowed: Vec<String> = matching(
+            Kind::Namespace,
+            OsStr::new("c"),
+            ["company".to_string(), "c$(x)".to_string()],
+        )
+        .iter()
+        .map(|c| c.get_value().to_string_lossy().into_owned())
+        .collect();
+        assert_eq!(narrowed, ["company"]);
     }
 
     #[test]

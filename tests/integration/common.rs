@@ -437,3 +437,46 @@ pub fn interrupted_after(
     assert!(sent.success());
     child.wait_with_output().expect("wait")
 }
+
+/// What bash's completion of `kestractl` offers (COMPREPLY, one a line) for the words typed so
+/// far, the last being the word completed, with `server` as KESTRACTL_SERVER.
+pub fn complete_in_bash(sb: &Sandbox, server: &str, words: &[&str]) -> Vec<String> {
+    let bin_dir = assert_cmd::cargo::cargo_bin!("kestractl")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let current = words.last().unwrap();
+    let previous = words[words.len() - 2];
+    let script = format!(
+        "source <(kestractl completions bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_clap_complete_kestractl kestractl '{current}' '{previous}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.len() - 1
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", sb.path().join("home"))
+        .env("KESTRACTL_CONFIG_DIR", sb.config_dir())
+        .env("KESTRACTL_KEYRING", "none")
+        .env("KESTRACTL_SERVER", server)
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .current_dir(sb.workdir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}

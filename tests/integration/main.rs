@@ -25,6 +25,7 @@ mod faults;
 mod flows_deploy;
 mod fuzz_regressions;
 mod hostile;
+mod hostile_surfaces;
 mod kv_cmd;
 mod manifest_cmd;
 mod metrics_cmd;

@@ -779,47 +779,7 @@ fn bash_completion_knows_contexts_states_paths_and_the_server() {
     .trim()
     .to_string();
 
-    let bin_dir = assert_cmd::cargo::cargo_bin!("kestractl")
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    // words typed so far, the word being completed: COMPREPLY, one per line.
-    let complete = |words: &[&str]| -> Vec<String> {
-        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-        let current = words.last().unwrap();
-        let previous = words[words.len() - 2];
-        let script = format!(
-            "source <(kestractl completions bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_clap_complete_kestractl kestractl '{current}' '{previous}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
-            quoted.join(" "),
-            words.len() - 1
-        );
-        let out = std::process::Command::new("bash")
-            .arg("-c")
-            .arg(&script)
-            .env_clear()
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin_dir.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("HOME", sb.path().join("home"))
-            .env("KESTRACTL_CONFIG_DIR", sb.config_dir())
-            .env("KESTRACTL_KEYRING", "none")
-            .env("KESTRACTL_SERVER", emu.api_url())
-            .env("KESTRACTL_PASSWORD", PASSWORD)
-            .current_dir(sb.workdir())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
+    let complete = |words: &[&str]| complete_in_bash(&sb, &emu.api_url(), words);
 
     assert_eq!(complete(&["kestractl", "--context", "st"]), ["staging"]);
     let used = complete(&["kestractl", "config", "use", ""]);
