@@ -50,23 +50,6 @@ pub fn clean_str(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Every string of `value`, keys included, cleaned.
-pub fn clean_value(value: Value) -> Value {
-    match value {
-        Value::String(s) => match clean_str(&s) {
-            Cow::Borrowed(_) => Value::String(s),
-            Cow::Owned(c) => Value::String(c),
-        },
-        Value::Array(items) => Value::Array(items.into_iter().map(clean_value).collect()),
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (clean_str(&k).into_owned(), clean_value(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
 /// Decodes a JSON answer with every string cleaned. The text is cleaned before it is parsed
 /// ([`clean_json`]), so the answer is decoded once, straight into `T`: no intermediate tree of
 /// the whole answer (which takes many times the answer's size in memory).
@@ -201,6 +184,23 @@ fn utf8_len(lead: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every string of `value`, keys included, cleaned.
+    fn clean_value(value: Value) -> Value {
+        match value {
+            Value::String(s) => match clean_str(&s) {
+                Cow::Borrowed(_) => Value::String(s),
+                Cow::Owned(c) => Value::String(c),
+            },
+            Value::Array(items) => Value::Array(items.into_iter().map(clean_value).collect()),
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (clean_str(&k).into_owned(), clean_value(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
 
     #[test]
     fn escape_sequences_and_overrides_are_made_inert() {
