@@ -9,7 +9,6 @@
 use std::borrow::Cow;
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 /// What stands in for a removed character.
 const REPLACEMENT: char = '\u{FFFD}';
@@ -184,6 +183,7 @@ fn utf8_len(lead: u8) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     /// Every string of `value`, keys included, cleaned.
     fn clean_value(value: Value) -> Value {
