@@ -54,6 +54,107 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
     })
 }
 
+/// A file written in pieces (a download) that appears under its name only once complete: the
+/// pieces go to a new file beside it, renamed over the name by [`commit`](Self::commit); dropped
+/// before that, the partial file is removed. While it grows, the disk keeps at least
+/// [`KEEP_FREE`] free: a server cannot fill the disk with an endless answer.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    file: Option<std::fs::File>,
+    written: u64,
+    checked_at: u64,
+}
+
+/// Space a download leaves free on its disk.
+pub const KEEP_FREE: u64 = 512 << 20;
+/// How often (in bytes written) the free space is looked at.
+const CHECK_FREE_EVERY: u64 = 64 << 20;
+
+impl AtomicFile {
+    /// Starts `path` (which must not be a link); nothing appears under its name yet.
+    pub fn create(path: &Path) -> Result<Self> {
+        exists_not_link(path)?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".to_string(), |n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io("cannot create", &tmp, e))?;
+        let started = AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            file: Some(file),
+            written: 0,
+            checked_at: 0,
+        };
+        started.check_free_space()?;
+        Ok(started)
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        file.write_all(bytes)
+            .map_err(|e| Error::io("cannot write", &self.path, e))?;
+        self.written += bytes.len() as u64;
+        if self.written - self.checked_at >= CHECK_FREE_EVERY {
+            self.checked_at = self.written;
+            self.check_free_space()?;
+        }
+        Ok(())
+    }
+
+    fn check_free_space(&self) -> Result<()> {
+        #[cfg(unix)]
+        if let Ok(stat) = nix::sys::statvfs::statvfs(self.tmp.as_path()) {
+            let free = u64::from(stat.blocks_available()).saturating_mul(stat.fragment_size());
+            if free < KEEP_FREE {
+                return Err(Error::unsafe_(
+                    format!(
+                        "stopped writing {} after {} bytes: less than {} MiB is left free on its \
+                         disk",
+                        self.path.display(),
+                        self.written,
+                        KEEP_FREE >> 20
+                    ),
+                    "free some space, or download into a folder on another disk; the partial \
+                     file was removed",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes the file appear under its name, complete.
+    pub fn commit(mut self) -> Result<u64> {
+        let file = self.file.take();
+        if let Some(f) = file {
+            f.sync_all()
+                .map_err(|e| Error::io("cannot write", &self.path, e))?;
+        }
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|e| Error::io("cannot write", &self.path, e))?;
+        Ok(self.written)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
 /// `root` joined with `parts`, each of which must be one plain path component: not empty, no
 /// `/` (or `\\`), not `.` or `..`, not absolute. For names that come from a server (a namespace,
 /// a flow id, an archive entry): whatever it answers, the path stays under `root`. `Err` names
@@ -63,6 +164,10 @@ pub fn join_under(root: &Path, parts: &[&str]) -> std::result::Result<std::path:
     for part in parts {
         let plain = !part.is_empty()
             && !part.contains(['/', '\\', '\0'])
+            // No control or bidi character (a name a terminal would show as something else),
+            // nor the mark a cleaned one left.
+            && crate::inert::clean_str(part) == *part
+            && !part.contains('\u{fffd}')
             && *part != "."
             && *part != ".."
             && matches!(
@@ -75,6 +180,54 @@ pub fn join_under(root: &Path, parts: &[&str]) -> std::result::Result<std::path:
         path.push(part);
     }
     Ok(path)
+}
+
+/// Where a file a server names goes: `root` joined with `parts` (each a plain name, see
+/// [`join_under`]), checked before anything is written: no folder between `root` and the file,
+/// nor the file itself, may be a symbolic link (a planted link would carry the write out of
+/// `root`), and a folder on the way must be a folder. `root` itself is the operator's choice.
+pub fn target_under(root: &Path, parts: &[&str]) -> Result<std::path::PathBuf> {
+    let path = join_under(root, parts).map_err(|m| {
+        Error::unsafe_(
+            format!("the server named a file {m}; nothing was written"),
+            "check that --server is the Kestra you meant",
+        )
+    })?;
+    let mut at = root.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let last = i + 1 == parts.len();
+        if exists_not_link(&at)? && !last && !at.is_dir() {
+            return Err(Error::unsafe_(
+                format!(
+                    "{} exists and is not a folder; nothing was written",
+                    at.display()
+                ),
+                "move it away, or choose another folder",
+            ));
+        }
+    }
+    Ok(path)
+}
+
+/// Creates the folders between `root` and `target` (made by [`target_under`]) that do not exist
+/// yet, refusing a link met on the way.
+pub fn create_parents_under(root: &Path, target: &Path) -> Result<()> {
+    let Ok(rest) = target.strip_prefix(root) else {
+        return Err(Error::other(format!(
+            "{} is not under {}",
+            target.display(),
+            root.display()
+        )));
+    };
+    std::fs::create_dir_all(root).map_err(|e| Error::io("cannot create", root, e))?;
+    let mut at = root.to_path_buf();
+    let parts: Vec<_> = rest.components().collect();
+    for part in &parts[..parts.len().saturating_sub(1)] {
+        at.push(part);
+        create_dir_no_link(&at)?;
+    }
+    Ok(())
 }
 
 /// Refuses a symbolic link at `path` (a planted link would carry a write elsewhere). `Ok(true)`

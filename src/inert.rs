@@ -53,7 +53,58 @@ pub fn clean_str(text: &str) -> Cow<'_, str> {
 /// ([`clean_json`]), so the answer is decoded once, straight into `T`: no intermediate tree of
 /// the whole answer (which takes many times the answer's size in memory).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    if let Some(too_much) = too_heavy(bytes) {
+        return Err(serde::de::Error::custom(too_much));
+    }
     serde_json::from_slice(&clean_json(bytes))
+}
+
+/// The most memory an answer's decoded form may take, by [`decoded_size`]'s estimate.
+pub const MAX_DECODED: u64 = 128 << 20;
+
+/// Why an answer is not decoded, when its decoded form would take more than [`MAX_DECODED`]:
+/// a few bytes of JSON (`{},` is three) become hundreds in memory, so a body within its size
+/// cap could still take gigabytes once parsed.
+pub fn too_heavy(bytes: &[u8]) -> Option<String> {
+    let estimate = decoded_size(bytes);
+    (estimate > MAX_DECODED).then(|| {
+        format!(
+            "the answer holds more JSON objects and values than kestractl decodes at once (about \
+             {} MiB once decoded, the limit is {} MiB)",
+            estimate >> 20,
+            MAX_DECODED >> 20
+        )
+    })
+}
+
+/// An upper estimate of the memory JSON text takes once decoded, from its structure alone (one
+/// pass, nothing allocated): its own bytes (strings), an object's map node for each `{`, and a
+/// value's slot for each `[`, `,` and `:` (measured against `serde_json::Value`, the largest
+/// form kestractl decodes into: a small object takes about 650 bytes, a value about 64).
+pub fn decoded_size(bytes: &[u8]) -> u64 {
+    const OBJECT: u64 = 700;
+    const VALUE: u64 = 64;
+    let (mut objects, mut values) = (0u64, 1u64);
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => objects += 1,
+            b'[' | b',' | b':' => values += 1,
+            _ => {}
+        }
+    }
+    bytes.len() as u64 + objects * OBJECT + values * VALUE
 }
 
 /// What stands in for a removed character inside a JSON string: the escape of U+FFFD.
@@ -280,6 +331,23 @@ mod tests {
             Value::String("\\u001b".into()),
             "an escaped backslash followed by text is text"
         );
+    }
+
+    #[test]
+    fn answers_that_would_take_too_much_memory_are_not_decoded() {
+        // Four million empty objects: 12 MiB of text, gigabytes as values.
+        let mut bomb = b"[".to_vec();
+        for _ in 0..4_000_000 {
+            bomb.extend_from_slice(b"{},");
+        }
+        bomb.extend_from_slice(b"{}]");
+        let err = decode::<Value>(&bomb).unwrap_err().to_string();
+        assert!(err.contains("more JSON objects and values"), "{err}");
+        // Structure inside strings is text, and text is cheap.
+        let text = format!("{{\"s\":\"{}\"}}", "{},".repeat(4_000_000));
+        assert!(decoded_size(text.as_bytes()) < 16 << 20);
+        assert!(decode::<Value>(text.as_bytes()).is_ok());
+        assert!(decoded_size(br#"{"a":[1,2,{"b":"x\"{"}]}"#) < 2_000);
     }
 
     #[test]

@@ -155,10 +155,15 @@ async fn read_namespaces(
     client: &KestraClient,
     namespaces: &BTreeSet<String>,
 ) -> Result<Vec<RemoteFlow>> {
+    // One budget for every namespace's export: read concurrently, they could otherwise hold
+    // many times the memory one may.
+    let budget = &crate::kestra::limits::Budget::new(crate::kestra::flows::MAX_EXPORTS);
     let reads: Vec<std::result::Result<Vec<RemoteFlow>, ApiError>> =
         stream::iter(namespaces.iter().map(|ns| async move {
-            let (listed, exported) =
-                tokio::try_join!(client.list_namespace(ns), client.export_namespace(ns))?;
+            let (listed, exported) = tokio::try_join!(
+                client.list_namespace(ns),
+                client.export_namespace(ns, budget)
+            )?;
             let mut sources: HashMap<String, String> = HashMap::new();
             for (name, source) in exported {
                 // The server's own sources: read off their top lines when they plainly say it
@@ -972,6 +977,17 @@ async fn list(ctx: &Ctx, namespace: Option<&str>, quiet: bool) -> Result<Exit> {
         let result = client.search_flows(namespace, page, PAGE).await?;
         let n = result.results.len();
         seen += n;
+        crate::kestra::limits::check_listed(
+            seen,
+            || {
+                client.url(&format!(
+                    "{}/flows/search",
+                    crate::kestra::routes::tenant_base(client.tenant())
+                ))
+            },
+            "flows",
+            "list one namespace at a time (kestractl flows list NS)",
+        )?;
         if quiet {
             let text: String = result
                 .results

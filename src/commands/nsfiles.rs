@@ -392,23 +392,53 @@ async fn get(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
             ),
         ));
     }
-    let bytes = client
-        .nsfile_get(&p.namespace, &path)
+    let resp = client
+        .nsfile_open(&p.namespace, &path)
         .await
         .map_err(|e| missing(&p.namespace, &path, e))?;
-    let mut stdout = std::io::stdout().lock();
-    if stdout.is_terminal() && std::str::from_utf8(&bytes).is_err() {
+    let url = resp.url().to_string();
+    let what = format!("{path} of {}", p.namespace);
+    let terminal = std::io::stdout().is_terminal();
+    if !terminal {
+        // Piped or redirected: the bytes as they are, a chunk at a time.
+        let mut stdout = std::io::stdout().lock();
+        crate::kestra::client::stream_body(resp, client.timeout(), &mut |chunk| {
+            stdout.write_all(chunk).map_err(stdout_error)
+        })
+        .await
+        .map_err(|e| e.into_error(&url, &what))?;
+        return stdout.flush().map_err(stdout_error).map(|()| Exit::Ok);
+    }
+    // On a terminal: text only, and made inert (an escape sequence in a file would act on
+    // the terminal); a file too large to read on screen is better redirected.
+    let mut text = Vec::new();
+    crate::kestra::client::stream_body(resp, client.timeout(), &mut |chunk| {
+        if text.len() + chunk.len() > MAX_ON_TERMINAL {
+            return Err(Error::usage(
+                format!(
+                    "{what} is larger than {} MiB and standard output is a terminal",
+                    MAX_ON_TERMINAL >> 20
+                ),
+                "redirect it to a file: `kestractl nsfiles get NS PATH > FILE`",
+            ));
+        }
+        text.extend_from_slice(chunk);
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.into_error(&url, &what))?;
+    let Ok(text) = String::from_utf8(text) else {
         return Err(Error::usage(
             format!("{path} is binary and standard output is a terminal"),
             "redirect it to a file: `kestractl nsfiles get NS PATH > FILE`",
         ));
-    }
-    stdout
-        .write_all(&bytes)
-        .and_then(|()| stdout.flush())
-        .map_err(stdout_error)?;
+    };
+    ctx.out.print(&ctx.out.outside_text(&text))?;
     Ok(Exit::Ok)
 }
+
+/// The most of a namespace file shown on a terminal (piped, any size streams through).
+const MAX_ON_TERMINAL: usize = 16 << 20;
 
 async fn delete(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
     super::namespace_arg(&p.namespace, "check the namespace")?;

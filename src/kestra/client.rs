@@ -616,6 +616,14 @@ impl KestraClient {
                 }
             }
         };
+        if let Some(too_much) = crate::inert::too_heavy(&body) {
+            let (method, url) = self.context(req);
+            return Err(ApiError::Decode {
+                method,
+                url,
+                detail: format!("{too_much}; it was not decoded"),
+            });
+        }
         // Every string cleaned of escape sequences and bidi overrides as it is decoded.
         crate::inert::decode(&body).map_err(|e| {
             let (method, url) = self.context(req);
@@ -685,8 +693,9 @@ impl KestraClient {
 
 /// How much of an answer is read, at most: the server is not trusted to end what it sends.
 /// Generous for a real Kestra (a page of 200 executions, a flow of several MiB), small enough
-/// that an endless answer cannot exhaust the machine.
-pub const MAX_JSON_BODY: usize = 64 << 20;
+/// that an endless answer cannot exhaust the machine: with its decoded form (at most
+/// `inert::MAX_DECODED`) and a cleaned copy, one answer stays well under 256 MiB.
+pub const MAX_JSON_BODY: usize = 32 << 20;
 /// An error answer's body: only its first part is needed to say what went wrong.
 const MAX_ERROR_BODY: usize = 1 << 20;
 
@@ -713,24 +722,57 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
     Ok(body)
 }
 
-/// A GET answer's body, at most `cap` bytes, as [`read_capped`]; what went wrong is the
-/// request's `ApiError::Decode`, naming `what` was too large.
-pub async fn read_body(
-    resp: reqwest::Response,
-    cap: usize,
-    what: &str,
-) -> Result<Vec<u8>, ApiError> {
-    let url = resp.url().to_string();
-    read_capped(resp, cap).await.map_err(|e| ApiError::Decode {
-        method: "GET".into(),
-        url,
-        detail: match e {
-            ReadError::TooLarge(cap) => {
-                format!("{what} is larger than {}; it was not read", mib(cap))
-            }
-            ReadError::Transport(e) => e.to_string(),
-        },
-    })
+/// Hands an answer's body to `sink` chunk by chunk as it arrives, so memory stays one chunk
+/// whatever its size; waiting longer than `idle` for the next chunk ends it. Returns the bytes
+/// read.
+pub async fn stream_body(
+    mut resp: reqwest::Response,
+    idle: Duration,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), crate::error::Error>,
+) -> Result<u64, StreamError> {
+    let mut read = 0u64;
+    loop {
+        let chunk = match tokio::time::timeout(idle, resp.chunk()).await {
+            Err(_) => return Err(StreamError::Idle(idle)),
+            Ok(Err(e)) => return Err(StreamError::Transport(describe_transport(&e))),
+            Ok(Ok(None)) => return Ok(read),
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        read += chunk.len() as u64;
+        sink(&chunk).map_err(StreamError::Sink)?;
+    }
+}
+
+/// Why [`stream_body`] stopped early.
+#[derive(Debug)]
+pub enum StreamError {
+    /// No chunk for this long.
+    Idle(Duration),
+    Transport(String),
+    /// What the sink said (a full disk, a closed pipe, enough read).
+    Sink(crate::error::Error),
+}
+
+impl StreamError {
+    /// The operator's error for the download of `what` from `url`.
+    pub fn into_error(self, url: &str, what: &str) -> crate::error::Error {
+        match self {
+            StreamError::Idle(idle) => crate::error::Error::unreachable(
+                url,
+                &format!(
+                    "the server sent nothing of {what} for {}",
+                    crate::settings::duration::format_duration(idle)
+                ),
+                "try again, or raise --timeout",
+            ),
+            StreamError::Transport(detail) => crate::error::Error::unreachable(
+                url,
+                &format!("the download of {what} was cut off: {detail}"),
+                "try again",
+            ),
+            StreamError::Sink(e) => e,
+        }
+    }
 }
 
 /// "64 MiB" and the like.

@@ -57,6 +57,13 @@ pub enum ApiError {
         url: String,
         detail: String,
     },
+    /// The server sent more than kestractl holds at once (items of a list, levels of a tree):
+    /// a real Kestra this large needs a narrower request, which `hint` names.
+    Limit {
+        url: String,
+        detail: String,
+        hint: String,
+    },
 }
 
 impl ApiError {
@@ -75,7 +82,7 @@ impl ApiError {
             ApiError::Transport { kind, .. } => {
                 matches!(kind, TransportKind::Cut | TransportKind::Other)
             }
-            ApiError::Decode { .. } => false,
+            ApiError::Decode { .. } | ApiError::Limit { .. } => false,
         }
     }
 
@@ -156,6 +163,9 @@ impl From<ApiError> for Error {
                 format!("{method} {url} returned an answer kestractl cannot read: {detail}"),
                 "is the server URL a Kestra API (not a proxy page)? `kestractl server info` checks it",
             ),
+            ApiError::Limit { url, detail, hint } => {
+                Error::server(format!("stopped reading {url}: {detail}"), hint)
+            }
             ApiError::Status {
                 method,
                 url,

@@ -298,23 +298,16 @@ impl KestraClient {
         self.json(&req).await
     }
 
-    /// `downloadFileFromExecution`: one of the execution's files (`kestra://` URI) as bytes. The
-    /// route produces `application/octet-stream` (2.0 also `application/x-ndjson` for
-    /// `format=JSONL`); the raw bytes are asked for.
-    pub async fn execution_file(&self, id: &str, uri: &str) -> Result<Vec<u8>, ApiError> {
-        let req = Request::get(format!("{}/{}/file", self.executions_base(), segment(id)))
+    /// `downloadFileFromExecution`: one of the execution's files (`kestra://` URI), its answer
+    /// opened for streaming (no deadline on the body: a large file takes its time; the caller
+    /// reads it with `client::stream_body`). The route produces `application/octet-stream`
+    /// (2.0 also `application/x-ndjson` for `format=JSONL`); the raw bytes are asked for.
+    pub async fn execution_file(&self, id: &str, uri: &str) -> Result<reqwest::Response, ApiError> {
+        let mut req = Request::get(format!("{}/{}/file", self.executions_base(), segment(id)))
             .query("path", uri)
             .accepting("application/octet-stream");
-        let resp = self.send(&req).await?;
-        let url = resp.url().to_string();
-        resp.bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| ApiError::Decode {
-                method: "GET".into(),
-                url,
-                detail: e.to_string(),
-            })
+        req.stream = true;
+        self.send(&req).await
     }
 
     pub async fn execution_logs(

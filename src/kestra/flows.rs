@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use reqwest::Method;
 
-use super::client::{Body, KestraClient, Request, read_body};
+use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
+use super::limits::Budget;
 use super::model::{Flow, Paged, ValidateResult};
 use super::routes::{segment, tenant_base};
 
@@ -85,23 +86,72 @@ impl KestraClient {
     }
 
     /// Every flow source of exactly this namespace, in one request: `(entry name, source)`.
+    /// The archive and its inflated sources are charged to `budget`, shared by the command's
+    /// other reads (the archive is given back once inflated; the sources stay charged while
+    /// the caller holds them).
     pub async fn export_namespace(
         &self,
         namespace: &str,
+        budget: &Budget,
     ) -> Result<Vec<(String, String)>, ApiError> {
         // The route produces only `application/octet-stream`: asked for JSON, Kestra refuses it
         // (406) or routes the call to `GET /flows/{namespace}/{id}` as namespace `export`.
-        let req = Request::get(format!("{}/export/by-query", self.flows_base()))
+        let mut req = Request::get(format!("{}/export/by-query", self.flows_base()))
             .accepting(OCTET_STREAM)
             .query("filters[namespace][EQUALS]", namespace);
+        req.stream = true;
         let resp = self.send(&req).await?;
         let url = resp.url().to_string();
-        let bytes = read_body(resp, MAX_EXPORT, &format!("the export of {namespace}")).await?;
-        unzip_sources(&bytes).map_err(|detail| ApiError::Decode {
-            method: "GET".into(),
-            url,
-            detail,
+        let over = |what: &str| ApiError::Limit {
+            url: url.clone(),
+            detail: format!(
+                "{what} take more than {} MiB in all, more than kestractl reads at once",
+                budget.cap() >> 20
+            ),
+            hint: "work on fewer namespaces at a time (--namespace NS); if this is not the \
+                   Kestra you meant, check --server"
+                .into(),
+        };
+        let mut archive = Vec::new();
+        let read = super::client::stream_body(resp, self.timeout(), &mut |chunk| {
+            if archive.len() + chunk.len() > MAX_EXPORT || !budget.charge(chunk.len() as u64) {
+                return Err(crate::error::Error::other("over"));
+            }
+            archive.extend_from_slice(chunk);
+            Ok(())
         })
+        .await;
+        let charged = archive.len() as u64;
+        let result = match read {
+            Ok(_) => unzip_sources(&archive, budget).map_err(|e| match e {
+                UnzipError::OverBudget => over("the flow sources these namespaces export"),
+                UnzipError::Damaged(detail) => ApiError::Decode {
+                    method: "GET".into(),
+                    url: url.clone(),
+                    detail,
+                },
+            }),
+            Err(super::client::StreamError::Sink(_)) if archive.len() >= MAX_EXPORT => {
+                Err(ApiError::Decode {
+                    method: "GET".into(),
+                    url: url.clone(),
+                    detail: format!(
+                        "the export of {namespace} is larger than {}; it was not read",
+                        super::client::mib(MAX_EXPORT)
+                    ),
+                })
+            }
+            Err(super::client::StreamError::Sink(_)) => {
+                Err(over("the exports of these namespaces"))
+            }
+            Err(e) => Err(ApiError::Decode {
+                method: "GET".into(),
+                url: url.clone(),
+                detail: e.into_error(&url, "the export").message().to_string(),
+            }),
+        };
+        budget.release(charged);
+        result
     }
 
     /// Creates a flow. A create is not idempotent (a second one is refused as a duplicate, or
@@ -298,62 +348,74 @@ pub fn match_validation(count: usize, results: Vec<ValidateResult>) -> Vec<Valid
 }
 
 /// One namespace's export, compressed. A namespace of a few thousand flows is a few MiB.
-pub const MAX_EXPORT: usize = 256 << 20;
+pub const MAX_EXPORT: usize = 64 << 20;
 /// Entries read from one export (a ZIP can announce any number).
 pub const MAX_EXPORT_ENTRIES: usize = 100_000;
 /// One flow's source, decompressed (kestractl refuses local flow files over 4 MiB).
 pub const MAX_EXPORT_ENTRY: u64 = 16 << 20;
-/// All sources of one export, decompressed: a small archive cannot inflate past this.
-pub const MAX_EXPORT_TOTAL: u64 = 1 << 30;
+/// What one command reads of exports in all, compressed archives and inflated sources together:
+/// ten thousand flows are tens of MiB; a small archive cannot inflate past this.
+pub const MAX_EXPORTS: u64 = 160 << 20;
 
-/// Reads every entry of an export ZIP as UTF-8 text, within the limits above (a ZIP bomb is
-/// refused, not inflated).
-pub fn unzip_sources(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+/// Why an export's entries were not read.
+#[derive(Debug)]
+pub enum UnzipError {
+    /// The sources would pass the command's budget.
+    OverBudget,
+    /// Not an archive kestractl reads (said in the text).
+    Damaged(String),
+}
+
+/// Reads every entry of an export ZIP as UTF-8 text, one entry at a time, each within
+/// [`MAX_EXPORT_ENTRY`] and all of them charged to `budget` (a ZIP bomb is refused, not
+/// inflated).
+pub fn unzip_sources(bytes: &[u8], budget: &Budget) -> Result<Vec<(String, String)>, UnzipError> {
+    let damaged = UnzipError::Damaged;
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("the export is not a ZIP archive ({e})"))?;
+        .map_err(|e| damaged(format!("the export is not a ZIP archive ({e})")))?;
     if archive.len() > MAX_EXPORT_ENTRIES {
-        return Err(format!(
+        return Err(damaged(format!(
             "the export holds {} entries, more than {MAX_EXPORT_ENTRIES}; it was not read",
             archive.len()
-        ));
+        )));
     }
     let mut out = Vec::with_capacity(archive.len());
-    let mut total: u64 = 0;
     for i in 0..archive.len() {
         let entry = archive
             .by_index(i)
-            .map_err(|e| format!("entry {i} of the export cannot be read ({e})"))?;
+            .map_err(|e| damaged(format!("entry {i} of the export cannot be read ({e})")))?;
         if entry.is_dir() {
             continue;
         }
         let name = entry
             .name()
-            .map_err(|e| format!("entry {i} of the export has no readable name ({e})"))?
+            .map_err(|e| {
+                damaged(format!(
+                    "entry {i} of the export has no readable name ({e})"
+                ))
+            })?
             .to_string();
-        // The sizes an archive announces can lie: read at most one byte past the limit.
+        // The sizes an archive announces can lie: read at most one byte past what may be held.
+        let room = MAX_EXPORT_ENTRY.min(budget.left());
         let mut raw = Vec::new();
         entry
-            .take(MAX_EXPORT_ENTRY + 1)
+            .take(room + 1)
             .read_to_end(&mut raw)
-            .map_err(|e| format!("entry {i} of the export cannot be read ({e})"))?;
+            .map_err(|e| damaged(format!("entry {i} of the export cannot be read ({e})")))?;
         if raw.len() as u64 > MAX_EXPORT_ENTRY {
-            return Err(format!(
+            return Err(damaged(format!(
                 "an entry of the export inflates past {} MiB, more than any flow; it was not read",
                 MAX_EXPORT_ENTRY >> 20
-            ));
+            )));
         }
-        total += raw.len() as u64;
-        if total > MAX_EXPORT_TOTAL {
-            return Err(format!(
-                "the export inflates past {} MiB; it was not read",
-                MAX_EXPORT_TOTAL >> 20
-            ));
+        if !budget.charge(raw.len() as u64) {
+            return Err(UnzipError::OverBudget);
         }
         let text = String::from_utf8(raw)
-            .map_err(|e| format!("an entry of the export is not UTF-8 text ({e})"))?;
+            .map_err(|e| damaged(format!("an entry of the export is not UTF-8 text ({e})")))?;
         out.push((name, text));
     }
     Ok(out)

@@ -232,6 +232,12 @@ impl KestraClient {
             let got: Paged<KvEntry> = self.json(&req).await?;
             let n = got.results.len();
             all.extend(got.results);
+            super::limits::check_listed(
+                all.len(),
+                || self.url(&req.path),
+                "keys in one namespace",
+                "read the keys you need with `kestractl kv get`",
+            )?;
             let total = got.total.and_then(|t| usize::try_from(t).ok());
             if n < PAGE as usize || total.is_some_and(|t| all.len() >= t) {
                 break;

@@ -13,6 +13,11 @@ use crate::secret::Secret;
 /// that does not name it is refused (406) like any other route.
 const PROMETHEUS_ACCEPT: &str = "text/plain";
 
+/// The most of a `/health` answer read (Micronaut's is a few hundred bytes).
+const MAX_HEALTH: usize = 64 << 10;
+/// The most of the Prometheus text read (Kestra's is tens of KiB; one per meter and tag set).
+const MAX_PROMETHEUS: usize = 16 << 20;
+
 /// The management port's answer to `/health`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Health {
@@ -87,11 +92,17 @@ impl Management {
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Some(Health::Refused);
         }
-        let status = resp
-            .json::<serde_json::Value>()
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            status: Option<String>,
+        }
+        // Only a small answer is read: Micronaut's is a few hundred bytes, and an endless one
+        // must not grow the process.
+        let status = super::client::read_capped(resp, MAX_HEALTH)
             .await
             .ok()
-            .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_string))
+            .and_then(|body| crate::inert::decode::<Answer>(&body).ok())
+            .and_then(|a| a.status)
             // Micronaut answers DOWN with 503 and a body; anything else unreadable is not UP.
             .unwrap_or_else(|| "DOWN".into());
         Some(Health::Status(status))
@@ -143,12 +154,22 @@ impl Management {
                 "see `kestractl logs` for Kestra's side",
             ));
         }
-        resp.text().await.map_err(|e| {
-            Error::unreachable(
-                &url,
-                &e.without_url().to_string(),
-                "the answer was cut off; try again",
-            )
-        })
+        let body = super::client::read_capped(resp, MAX_PROMETHEUS)
+            .await
+            .map_err(|e| match e {
+                super::client::ReadError::TooLarge(cap) => Error::server(
+                    format!(
+                        "Kestra's metrics at {url} are larger than {}; they were not read",
+                        super::client::mib(cap)
+                    ),
+                    "check KESTRA_MANAGEMENT_PORT points at this stack's management port",
+                ),
+                super::client::ReadError::Transport(e) => Error::unreachable(
+                    &url,
+                    &e.without_url().to_string(),
+                    "the answer was cut off; try again",
+                ),
+            })?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 }

@@ -7,6 +7,7 @@ pub mod executions;
 pub mod flows;
 pub mod inputs;
 pub mod kv;
+pub mod limits;
 pub mod management;
 pub mod model;
 pub mod nsfiles;

@@ -6,7 +6,7 @@ use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Body, KestraClient, Request, read_body};
+use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
 use super::routes::{segment, tenant_base};
 
@@ -60,10 +60,6 @@ pub struct RemoteFile {
     pub updated: Option<i64>,
 }
 
-/// A namespace file read into memory larger than this is refused (kestractl compares and prints
-/// files; a bigger one belongs in object storage, not beside flows).
-const MAX_FILE: usize = 512 * 1024 * 1024;
-
 /// How many directories are listed at once while walking a tree.
 const WALK_CONCURRENCY: usize = 8;
 
@@ -97,7 +93,22 @@ impl KestraClient {
     ) -> Result<Vec<RemoteFile>, ApiError> {
         let mut files = Vec::new();
         let mut level = vec![path.trim_end_matches('/').to_string()];
+        let mut depth = 0;
+        let listing_url = || format!("{}/directory", self.url(&self.nsfiles_base(namespace)));
         while !level.is_empty() {
+            depth += 1;
+            if depth > super::limits::MAX_TREE_DEPTH {
+                return Err(ApiError::Limit {
+                    url: listing_url(),
+                    detail: format!(
+                        "the files of {namespace} are nested more than {} folders deep",
+                        super::limits::MAX_TREE_DEPTH
+                    ),
+                    hint: "list a folder further down (kestractl nsfiles list NS PATH); if this \
+                           is not the Kestra you meant, check --server"
+                        .into(),
+                });
+            }
             let listed: Vec<(String, Result<Vec<FileAttributes>, ApiError>)> = stream::iter(level)
                 .map(|dir| async move {
                     let shown = if dir.is_empty() {
@@ -113,7 +124,14 @@ impl KestraClient {
                 .await;
             let mut next = Vec::new();
             for (dir, entries) in listed {
-                for e in entries? {
+                let entries = entries?;
+                super::limits::check_listed(
+                    files.len() + next.len() + entries.len(),
+                    listing_url,
+                    &format!("files and folders in {namespace}"),
+                    "list one folder at a time (kestractl nsfiles list NS PATH)",
+                )?;
+                for e in entries {
                     let child = format!("{dir}/{}", e.file_name);
                     if e.is_directory() {
                         next.push(child);
@@ -143,13 +161,61 @@ impl KestraClient {
         self.json(&req).await
     }
 
-    /// A file's content (`GET …/files?path=`, which produces only `application/octet-stream`).
-    pub async fn nsfile_get(&self, namespace: &str, path: &str) -> Result<Vec<u8>, ApiError> {
-        let req = Request::get(self.nsfiles_base(namespace))
+    /// A file's content (`GET …/files?path=`, which produces only `application/octet-stream`),
+    /// opened for streaming: the caller reads it with `client::stream_body` (a namespace file
+    /// is never held whole in memory).
+    pub async fn nsfile_open(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> Result<reqwest::Response, ApiError> {
+        let mut req = Request::get(self.nsfiles_base(namespace))
             .query("path", path)
             .accepting(OCTET_STREAM);
-        let resp = self.send(&req).await?;
-        read_body(resp, MAX_FILE, &format!("{path} of {namespace}")).await
+        req.stream = true;
+        self.send(&req).await
+    }
+
+    /// Whether the server's copy of `path` holds exactly the bytes of the local file: both read
+    /// a chunk at a time side by side, stopping at the first difference.
+    pub async fn nsfile_same_as(
+        &self,
+        namespace: &str,
+        path: &str,
+        local: &std::path::Path,
+    ) -> Result<bool, crate::error::Error> {
+        use std::io::Read;
+        let resp = self.nsfile_open(namespace, path).await?;
+        let url = resp.url().to_string();
+        let mut file = std::fs::File::open(local)
+            .map_err(|e| crate::error::Error::io("cannot read", local, e))?;
+        let mut same = true;
+        let mut buf = Vec::new();
+        let outcome = super::client::stream_body(resp, self.timeout(), &mut |chunk| {
+            buf.resize(chunk.len(), 0);
+            let filled = read_up_to(&mut file, &mut buf)
+                .map_err(|e| crate::error::Error::io("cannot read", local, e))?;
+            if filled != chunk.len() || buf[..] != *chunk {
+                same = false;
+                // Enough read: the rest of the answer is not needed.
+                return Err(crate::error::Error::other("differs"));
+            }
+            Ok(())
+        })
+        .await;
+        match outcome {
+            Ok(_) => {
+                // The local file must end where the server's did.
+                let mut one = [0u8; 1];
+                Ok(same
+                    && file
+                        .read(&mut one)
+                        .map_err(|e| crate::error::Error::io("cannot read", local, e))?
+                        == 0)
+            }
+            Err(_) if !same => Ok(false),
+            Err(e) => Err(e.into_error(&url, &format!("{path} of {namespace}"))),
+        }
     }
 
     /// Writes a file (`POST …/files?path=`, multipart part `fileContent`): created, or replaced
@@ -182,6 +248,19 @@ impl KestraClient {
         req.method = Method::DELETE;
         self.send(&req).await.map(|_| ())
     }
+}
+
+/// Reads into `buf` until it is full or the file ends; how much was read.
+fn read_up_to(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
 }
 
 #[cfg(test)]

@@ -122,6 +122,12 @@ impl KestraClient {
                 .cloned()
                 .unwrap_or_default();
             all.extend(items.iter().filter_map(from_search_item));
+            super::limits::check_listed(
+                all.len(),
+                || self.url(&req.path),
+                "triggers",
+                "list one namespace at a time (--namespace) or one flow (--flow)",
+            )?;
             // 1.3 drops contexts whose flow is gone from a page but still counts them in
             // `total`: a short page is the end, not the total.
             if items.len() < PAGE as usize {

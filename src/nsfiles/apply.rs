@@ -52,8 +52,9 @@ pub async fn settle(
             async move {
                 let same = async {
                     let Some(file) = file else { return Ok(false) };
-                    let theirs = client.nsfile_get(namespace, &item.path).await?;
-                    Ok(theirs == read_local(file)?)
+                    client
+                        .nsfile_same_as(namespace, &item.path, &file.path)
+                        .await
                 }
                 .await;
                 progress(done.fetch_add(1, Ordering::SeqCst) + 1, total);

@@ -16,6 +16,8 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Written again and again after `body`, without a length, until the client goes away.
     pub endless: Option<Vec<u8>>,
+    /// With `endless`: stop after this many repetitions, announced in `Content-Length`.
+    pub repeat: Option<u64>,
 }
 
 impl Reply {
@@ -29,6 +31,7 @@ impl Reply {
             headers,
             body: body.into(),
             endless: None,
+            repeat: None,
         }
     }
 
@@ -41,6 +44,15 @@ impl Reply {
         self
     }
 
+    /// `chunk` repeated `times` times, with its length announced: a large answer that the test
+    /// process does not hold.
+    pub fn repeated(status: u16, content_type: &str, chunk: &[u8], times: u64) -> Self {
+        let mut r = Reply::new(status, content_type, Vec::new());
+        r.endless = Some(chunk.to_vec());
+        r.repeat = Some(times);
+        r
+    }
+
     /// `body`, then `chunk` repeated forever.
     pub fn endless(status: u16, content_type: &str, body: &str, chunk: &str) -> Self {
         let mut r = Reply::new(status, content_type, body);
@@ -48,6 +60,9 @@ impl Reply {
         r
     }
 }
+
+/// 1.3's `/api/v1/configs`.
+pub const CONFIGS_1_3: &str = r#"{"version":"1.3.25","edition":"OSS","commitId":"abc1234","url":"http://localhost:8080","isBasicAuthInitialized":true}"#;
 
 /// 2.0's `/api/v1/configs`.
 pub const CONFIGS_2_0: &str = r#"{"version":"2.0.5","edition":"OSS","commitId":"abc1234","url":"http://localhost:8080","isBasicAuthInitialized":true}"#;
@@ -101,8 +116,13 @@ fn serve(
     let path = target.split('?').next().unwrap_or_default();
     let reply = route(method, path);
     let mut head = format!("HTTP/1.1 {} Canned\r\nConnection: close\r\n", reply.status);
-    if reply.endless.is_none() {
-        head.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
+    match (&reply.endless, reply.repeat) {
+        (None, _) => head.push_str(&format!("Content-Length: {}\r\n", reply.body.len())),
+        (Some(chunk), Some(times)) => head.push_str(&format!(
+            "Content-Length: {}\r\n",
+            reply.body.len() as u64 + chunk.len() as u64 * times
+        )),
+        (Some(_), None) => {}
     }
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -111,8 +131,11 @@ fn serve(
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&reply.body);
     if let Some(chunk) = &reply.endless {
-        // Until the client hangs up (a write fails).
-        while stream.write_all(chunk).is_ok() {}
+        // Until the client hangs up (a write fails), or as many times as announced.
+        let mut left = reply.repeat.unwrap_or(u64::MAX);
+        while left > 0 && stream.write_all(chunk).is_ok() {
+            left -= 1;
+        }
     }
     let _ = stream.flush();
 }

@@ -3,8 +3,6 @@
 //! binary, and checks both the refusal (or the cleaned output) and that nothing was written,
 //! sent or run.
 
-use std::path::Path;
-
 use crate::common::*;
 use crate::fake::*;
 
@@ -99,4 +97,191 @@ fn completion_offers_only_names_kestra_allows() {
         assert_inert("kv list completion", &line);
         assert!(!line.contains(['$', '`', ';', '\'', ' ']), "{line:?}");
     }
+}
+
+/// A page of `n` items built by `item(i)`, with a `total` that never lets a listing end.
+fn endless_page(n: usize, item: impl Fn(usize) -> serde_json::Value) -> String {
+    let results: Vec<serde_json::Value> = (0..n).map(item).collect();
+    serde_json::json!({"results": results, "total": 4_000_000_000u64}).to_string()
+}
+
+/// Finding 2: peak memory against a hostile server: a 3 GiB download buffered, endless
+/// `/prometheus` and `/health`, endless paging of keys, flows and files, exports that inflate
+/// to gigabytes, and a page of a few bytes an object. Every path stays under 256 MiB and ends
+/// with a clear error — or, for a download, streams to disk.
+#[test]
+fn no_command_grows_past_256_mib_whatever_the_server_sends() {
+    use crate::hostile::peak_memory_mib;
+    let sb = Sandbox::new();
+    let run = |server: &FakeServer, args: &[&str], env: &[(&str, String)]| {
+        let mut cmd = sb.std_cmd();
+        cmd.env("KESTRACTL_PASSWORD", PASSWORD)
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .args(["--server", &server.url, "--timeout", "60s"])
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (out, peak) = peak_memory_mib(cmd);
+        assert!(peak < 256, "{args:?}: peak memory {peak} MiB");
+        out
+    };
+    let expect = |out: &std::process::Output, code: i32, says: &str| {
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "wanted {says:?}: {stderr}");
+        assert!(stderr.contains(says), "wanted {says:?} in: {stderr}");
+    };
+
+    // A 1 GiB output file: streamed to disk, never held.
+    let chunk = vec![b'x'; 1 << 20];
+    let execution = serde_json::json!({
+        "id": "ex1", "namespace": "company", "flowId": "f",
+        "state": {"current": "SUCCESS", "histories": []},
+        "taskRunList": [{"id": "tr1", "taskId": "t", "executionId": "ex1", "namespace": "company",
+            "flowId": "f", "state": {"current": "SUCCESS", "histories": []},
+            "outputs": {"uri": "kestra:///company/f/executions/ex1/tasks/t/tr1/big.bin"}}],
+    })
+    .to_string();
+    let server = FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_1_3)
+        } else if path.ends_with("/file") {
+            Reply::repeated(200, "application/octet-stream", &chunk, 1024)
+        } else {
+            Reply::json(200, &execution)
+        }
+    });
+    let dir = sb.path().join("outputs");
+    let out = run(
+        &server,
+        &[
+            "executions",
+            "outputs",
+            "download",
+            "ex1",
+            &dir.display().to_string(),
+        ],
+        &[],
+    );
+    expect(&out, 0, "Downloaded 1 file");
+    let big = dir.join("t/big.bin");
+    assert_eq!(std::fs::metadata(&big).unwrap().len(), 1 << 30);
+    std::fs::remove_file(&big).unwrap();
+
+    // Endless metrics and health on the management port.
+    let endless = FakeServer::start(|_, path| {
+        if path == "/prometheus" {
+            Reply::endless(200, "text/plain", "# HELP x\n", "kestra_x_total 1\n")
+        } else {
+            Reply::endless(
+                200,
+                "application/json",
+                "{\"status\":\"",
+                "UPUPUPUPUPUPUPUP",
+            )
+        }
+    });
+    let port = endless.url.rsplit(':').next().unwrap().to_string();
+    let management = [("KESTRA_MANAGEMENT_PORT", port)];
+    let out = run(&endless, &["metrics"], &management);
+    expect(&out, 1, "larger than 16 MiB");
+    let out = run(&endless, &["status", "--probe"], &management);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Endless paging.
+    let keys = endless_page(
+        100,
+        |i| serde_json::json!({"key": format!("k{i}"), "namespace": "company", "type": "STRING"}),
+    );
+    let flows = endless_page(
+        100,
+        |i| serde_json::json!({"id": format!("f{i}"), "namespace": "company", "revision": 1}),
+    );
+    let entries: Vec<serde_json::Value> = (0..2500)
+        .map(|i| serde_json::json!({"fileName": format!("f{i}.txt"), "type": "File", "size": 1}))
+        .chain([serde_json::json!({"fileName": "d", "type": "Directory"})])
+        .collect();
+    let entries = serde_json::Value::Array(entries).to_string();
+    let server = FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_2_0)
+        } else if path.ends_with("/kv") {
+            Reply::json(200, &keys)
+        } else if path.ends_with("/flows/search") {
+            Reply::json(200, &flows)
+        } else if path.ends_with("/files/directory") {
+            Reply::json(200, &entries)
+        } else {
+            Reply::json(404, "{}")
+        }
+    });
+    let out = run(&server, &["kv", "list", "company"], &[]);
+    expect(&out, 1, "listed more than 100000 keys");
+    let out = run(&server, &["flows", "list"], &[]);
+    expect(&out, 1, "listed more than 100000 flows");
+    let out = run(&server, &["flows", "list", "-q"], &[]);
+    expect(&out, 1, "listed more than 100000 flows");
+    let out = run(&server, &["nsfiles", "list", "company"], &[]);
+    expect(&out, 1, "more than 100000 files and folders");
+
+    // Three namespaces whose small exports inflate to gigabytes together.
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(&mut zipped);
+        let spaces = vec![b' '; 1 << 20];
+        for n in 0..64 {
+            zip.start_file(
+                format!("company-f{n}.yml"),
+                zip::write::SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Deflated),
+            )
+            .unwrap();
+            for _ in 0..15 {
+                zip.write_all(&spaces).unwrap();
+            }
+        }
+        zip.finish().unwrap();
+    }
+    let bomb = zipped.into_inner();
+    let server = FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_2_0)
+        } else if path.ends_with("/export/by-query") {
+            Reply::new(200, "application/octet-stream", bomb.clone())
+        } else if path.ends_with("/distinct-namespaces") {
+            Reply::json(200, r#"["a","b","c"]"#)
+        } else {
+            Reply::json(200, "[]")
+        }
+    });
+    let export = sb.path().join("export");
+    let out = run(
+        &server,
+        &["flows", "export", &export.display().to_string()],
+        &[],
+    );
+    expect(&out, 1, "more than 160 MiB in all");
+    assert!(!export.exists());
+
+    // A page of empty objects: 30 MiB of text, gigabytes once decoded.
+    let mut page = String::from(r#"{"total":1,"results":["#);
+    while page.len() < 30 << 20 {
+        page.push_str("{},");
+    }
+    page.push_str("{}]}");
+    let server = FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_2_0)
+        } else {
+            Reply::json(200, &page)
+        }
+    });
+    let out = run(&server, &["executions", "list", "--all"], &[]);
+    expect(
+        &out,
+        1,
+        "more JSON objects and values than kestractl decodes at once",
+    );
 }

@@ -96,6 +96,18 @@ pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
             ctx.out.print(&text)?;
         } else {
             kept.extend(items);
+            // A table is built from every row at once; a stream (-o jsonl, piped) is not.
+            crate::kestra::limits::check_listed(
+                kept.len(),
+                || {
+                    client.url(&format!(
+                        "{}/executions/search",
+                        crate::kestra::routes::tenant_base(client.tenant())
+                    ))
+                },
+                "executions for one table",
+                "stream them instead (-o jsonl, or piped), or narrow the selection",
+            )?;
         }
         seen += take;
         let total = result.total.and_then(|t| usize::try_from(t).ok());

@@ -141,23 +141,18 @@ impl Render for FileList {
 }
 
 /// Where each file goes: `DIR/<task>/<name>`, a second file of the same name numbered. Names
-/// come from the server: each must be a plain file name.
+/// come from the server: each must be a plain file name, and no folder on the way a link.
 fn targets(dir: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>> {
     let mut taken = std::collections::HashSet::new();
     files
         .iter()
         .map(|f| {
             let name = f.file_name();
-            let mut path = fsutil::join_under(dir, &[&f.task_id, name]).map_err(|m| {
-                Error::unsafe_(
-                    format!("the server named an output file {m}"),
-                    "nothing was written; download it by hand from the UI",
-                )
-            })?;
+            let mut path = fsutil::target_under(dir, &[&f.task_id, name])?;
             let mut n = 1;
             while !taken.insert(path.clone()) {
                 n += 1;
-                path = dir.join(&f.task_id).join(format!("{n}-{name}"));
+                path = fsutil::target_under(dir, &[&f.task_id, &format!("{n}-{name}")])?;
             }
             Ok(path)
         })
@@ -169,7 +164,7 @@ fn targets(dir: &Path, files: &[OutputFile]) -> Result<Vec<PathBuf>> {
 struct Downloaded {
     file: String,
     uri: String,
-    bytes: usize,
+    bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -180,7 +175,7 @@ impl Render for DownloadReport {
     fn human(&self, out: &Output) -> Result<()> {
         let lines: String = self.0.iter().map(|d| format!("{}\n", d.file)).collect();
         out.print(&lines)?;
-        let bytes: usize = self.0.iter().map(|d| d.bytes).sum();
+        let bytes: u64 = self.0.iter().map(|d| d.bytes).sum();
         out.note(&format!(
             "Downloaded {} ({bytes} bytes)",
             output::count(self.0.len(), "file")
@@ -209,18 +204,22 @@ async fn download(ctx: &Ctx, id: &str, dir: &Path, task: Option<&str>) -> Result
     let client = ctx.kestra().await?;
     let mut done = Vec::new();
     for (f, path) in files.iter().zip(&paths) {
-        let bytes = client
+        let resp = client
             .execution_file(id, &f.uri)
             .await
             .map_err(|e| not_found(id, e))?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
-        }
-        fsutil::write_atomic(path, &bytes, None)?;
+        let url = resp.url().to_string();
+        fsutil::create_parents_under(dir, path)?;
+        // Streamed to disk: a file of any size takes one chunk of memory.
+        let mut file = fsutil::AtomicFile::create(path)?;
+        crate::kestra::client::stream_body(resp, client.timeout(), &mut |chunk| file.write(chunk))
+            .await
+            .map_err(|e| e.into_error(&url, &f.uri))?;
+        let bytes = file.commit()?;
         done.push(Downloaded {
             file: path.display().to_string(),
             uri: f.uri.clone(),
-            bytes: bytes.len(),
+            bytes,
         });
     }
     ctx.out.emit(&DownloadReport(done))?;
