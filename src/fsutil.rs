@@ -116,7 +116,10 @@ impl AtomicFile {
     fn check_free_space(&self) -> Result<()> {
         #[cfg(unix)]
         if let Ok(stat) = nix::sys::statvfs::statvfs(self.tmp.as_path()) {
-            let free = u64::from(stat.blocks_available()).saturating_mul(stat.fragment_size());
+            // The field types differ between platforms (u32 on some): widened either way.
+            #[allow(clippy::useless_conversion)]
+            let free =
+                u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size()));
             if free < KEEP_FREE {
                 return Err(Error::unsafe_(
                     format!(

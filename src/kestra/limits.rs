@@ -23,6 +23,8 @@ pub fn too_many(url: String, what: &str, narrower: &str) -> ApiError {
 }
 
 /// Refuses a listing once it holds more than [`MAX_LISTED`] items.
+// The client's own error type, as every call of the client returns it.
+#[allow(clippy::result_large_err)]
 pub fn check_listed(
     held: usize,
     url: impl FnOnce() -> String,
