@@ -22,7 +22,7 @@ use super::problem;
 use super::routes::{self, ApiVersion, ServerVersion};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::settings::validate::is_loopback;
+use crate::settings::validate::is_this_machine;
 
 /// How to pace retries. There is no attempt limit: the call's deadline (`--timeout`) bounds
 /// them, so a Kestra restart (tens of seconds of refused connections and 503s) is ridden out
@@ -232,7 +232,7 @@ impl KestraClient {
     pub fn new(cfg: ClientConfig) -> Result<Self> {
         if cfg.password.is_some()
             && cfg.server.scheme() == "http"
-            && !is_loopback(&cfg.server)
+            && !is_this_machine(&cfg.server)
             && !cfg.allow_insecure_http
         {
             return Err(Error::insecure_http(
@@ -245,7 +245,7 @@ impl KestraClient {
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)));
         // A server on this machine is reached directly: a proxy from the environment
         // (HTTP_PROXY, ALL_PROXY…) would otherwise see the credentials of a plain-HTTP call.
-        if is_loopback(&cfg.server) {
+        if is_this_machine(&cfg.server) {
             builder = builder.no_proxy();
         }
         let http = builder
@@ -838,6 +838,12 @@ mod tests {
         assert!(KestraClient::new(cfg("https://kestra.internal", Some("pw"), false)).is_ok());
         assert!(KestraClient::new(cfg("http://127.0.0.1:8080", Some("pw"), false)).is_ok());
         assert!(KestraClient::new(cfg("http://kestra.internal:8080", None, false)).is_ok());
+        // An address of another machine is not this machine, whatever a setting says.
+        let err = KestraClient::new(cfg("http://203.0.113.5:8080", Some("pw"), false))
+            .err()
+            .unwrap();
+        assert_eq!(err.kind(), crate::error::Kind::InsecureHttp);
+        assert!(KestraClient::new(cfg("http://[::1]:8080", Some("pw"), false)).is_ok());
     }
 
     #[test]

@@ -55,6 +55,13 @@ impl Management {
         credential: Option<(String, Secret)>,
         timeout: Duration,
     ) -> Result<Self> {
+        // The management port is this machine's stack's: its credential never goes elsewhere,
+        // nor in plain HTTP over a network.
+        let on_this_machine =
+            url::Url::parse(base).is_ok_and(|u| crate::settings::validate::is_this_machine(&u));
+        if credential.is_some() && !on_this_machine {
+            return Err(Error::insecure_http(base));
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("kestractl/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)

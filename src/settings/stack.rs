@@ -76,6 +76,40 @@ impl StackSettings {
         format!("http://{host}:{}", self.http_port.value)
     }
 
+    /// Where kestractl itself reaches the stack's API: on this machine, always. Loopback when the
+    /// stack binds loopback or every address; the bind address itself when it is one of this
+    /// machine's (the traffic never leaves it); any other address is refused: the stack's
+    /// credential would go over the network, in plain HTTP, to whatever answers there.
+    pub fn api_url(&self) -> Result<String> {
+        let ip = self.bind.value;
+        let host = if ip.is_loopback() || ip.is_unspecified() {
+            "127.0.0.1".to_string()
+        } else if super::validate::is_local_address(ip) {
+            match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            }
+        } else {
+            return Err(Error::settings(
+                format!(
+                    "the stack's bind address {ip} ({}) is not an address of this machine: \
+                     kestractl reaches the stack it runs here on this machine only, never over \
+                     the network",
+                    self.bind.source
+                ),
+                match &self.bind.source {
+                    Source::DotEnv { path, .. } => format!(
+                        "remove KESTRA_BIND from {} (or set it to 127.0.0.1, or an address of \
+                         this machine)",
+                        path.display()
+                    ),
+                    _ => "bind to 127.0.0.1 (the default) or to an address of this machine".into(),
+                },
+            ));
+        };
+        Ok(format!("http://{host}:{}", self.http_port.value))
+    }
+
     /// The management port is published on 127.0.0.1 only, whatever `--bind` says.
     pub fn management_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.management_port.value)
@@ -442,6 +476,37 @@ mod tests {
         assert_eq!(s.local_url(), "http://192.0.2.2:8080");
         assert_eq!(s.management_url(), "http://127.0.0.1:8081");
         assert!(!s.skip_kestra.value);
+    }
+
+    /// Security, second pass (finding 3): kestractl's own calls reach the stack on this machine
+    /// only; a bind address of another machine (a planted `.env`) is refused, naming the file.
+    #[test]
+    fn the_stack_is_reached_on_this_machine_only() {
+        let api = |env: &[(&str, &str)], dotenv: &[(&str, &str)]| {
+            run(env, dotenv, StackFlags::default()).unwrap().api_url()
+        };
+        assert_eq!(
+            api(&[("HOME", "/h")], &[]).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            api(&[("HOME", "/h"), ("KESTRA_BIND", "0.0.0.0")], &[]).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            api(&[("HOME", "/h"), ("KESTRA_BIND", "::1")], &[]).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        let err = api(&[("HOME", "/h")], &[("KESTRA_BIND", "203.0.113.5")]).unwrap_err();
+        assert!(
+            err.to_string().contains("203.0.113.5")
+                && err.to_string().contains("not an address of this machine"),
+            "{err}"
+        );
+        assert!(
+            err.hint().unwrap().contains("remove KESTRA_BIND from"),
+            "{err:?}"
+        );
     }
 
     #[test]

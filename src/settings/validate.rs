@@ -110,6 +110,23 @@ pub fn username(text: &str) -> Result<(), String> {
 }
 
 /// Whether a host is this machine, where plain HTTP does not cross a network.
+/// Whether `ip` is an address of this machine (a socket can be bound to it): traffic to it
+/// stays on the machine.
+pub fn is_local_address(ip: std::net::IpAddr) -> bool {
+    ip.is_loopback() || std::net::UdpSocket::bind((ip, 0)).is_ok()
+}
+
+/// Whether `url` names this machine: a loopback name or address, or an address of one of its
+/// interfaces (a name other than `localhost` is not resolved: it may be anywhere).
+pub fn is_this_machine(url: &Url) -> bool {
+    is_loopback(url)
+        || match url.host() {
+            Some(url::Host::Ipv4(ip)) => is_local_address(ip.into()),
+            Some(url::Host::Ipv6(ip)) => is_local_address(ip.into()),
+            _ => false,
+        }
+}
+
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => {

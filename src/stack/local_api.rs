@@ -1,5 +1,6 @@
-//! The local stack's API client: Kestra on this machine at the stack's own URL, plain http on
-//! loopback allowed, a short per-call timeout (readiness and rotation probes repeat it).
+//! The local stack's API client: Kestra on this machine at the stack's own address (never
+//! another machine's: `StackSettings::api_url`), a short per-call timeout (readiness and rotation
+//! probes repeat it).
 
 use std::time::Duration;
 
@@ -18,13 +19,15 @@ pub fn local_client(
     timeout: Duration,
 ) -> Result<KestraClient> {
     KestraClient::new(ClientConfig {
-        server: validate::server_url(&stack.local_url())
+        server: validate::server_url(&stack.api_url()?)
             .map_err(|m| Error::settings(m, "check KESTRA_BIND and KESTRA_HTTP_PORT"))?,
         tenant: tenant.to_string(),
         username: username.to_string(),
         password,
         timeout,
-        allow_insecure_http: true,
+        // The stack is on this machine (`api_url`): plain HTTP never leaves it, which the
+        // client's own guard checks; nothing here lifts that guard.
+        allow_insecure_http: false,
     })
 }
 
