@@ -63,6 +63,8 @@ pub struct Ctx {
     kestra: OnceCell<KestraClient>,
     kestra_probe: OnceCell<KestraClient>,
     engine: OnceCell<Engine>,
+    /// Notices already said this command (settings are resolved more than once).
+    said: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Ctx {
@@ -81,6 +83,7 @@ impl Ctx {
             kestra: OnceCell::new(),
             kestra_probe: OnceCell::new(),
             engine: OnceCell::new(),
+            said: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -142,13 +145,14 @@ impl Ctx {
             .await
     }
 
-    /// Stack settings with the given `start` flags (other commands pass the defaults).
+    /// Stack settings with the given `start` flags (other commands pass the defaults). What a
+    /// `.env` picked that matters is said once per command.
     pub async fn stack_settings(&self, flags: &StackFlags) -> Result<StackSettings> {
         let loaded = self.loaded().await?;
         let cwd = std::env::current_dir()
             .map_err(|e| crate::error::Error::io("cannot read the working directory", ".", e))?;
         let api_flags = self.flag_values();
-        settings::stack::resolve_stack(
+        let stack = settings::stack::resolve_stack(
             &Layers {
                 flags: &api_flags,
                 env: &*self.env,
@@ -158,7 +162,15 @@ impl Ctx {
             },
             flags,
             &cwd,
-        )
+        )?;
+        if let Ok(mut said) = self.said.lock() {
+            for notice in &stack.notices {
+                if said.insert(notice.clone()) {
+                    self.out.warn(notice);
+                }
+            }
+        }
+        Ok(stack)
     }
 
     /// The Docker Engine, connected and pinged on first use.
@@ -282,6 +294,21 @@ impl Ctx {
     async fn new_client(&self, retry: RetryPolicy) -> Result<KestraClient> {
         let s = self.settings().await?;
         let given = self.password().await?;
+        // A password the same `.env` holds is its own secret; any other would follow the file.
+        let from_that_dotenv = given
+            .is_some_and(|p| matches!(p.source, crate::secrets::source::PasswordSource::DotEnv(_)));
+        if given.is_some() && !s.server_vouched && !from_that_dotenv {
+            return Err(crate::error::Error::settings(
+                format!(
+                    "the server {} comes from {}, and kestractl sends no password to a server a \
+                     .env names unless it is the selected context's own",
+                    settings::display_url(&s.server.value),
+                    s.server.source
+                ),
+                "give the server explicitly (--server or KESTRACTL_SERVER), or add a context for \
+                 it (`kestractl config add NAME --server URL`) and select it",
+            ));
+        }
         let password = given.map(|p| p.secret.clone());
         let client = KestraClient::new(ClientConfig {
             server: s.server.value.clone(),

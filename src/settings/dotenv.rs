@@ -19,6 +19,7 @@ impl DotEnv {
         if !path.exists() {
             return Ok(Self::default());
         }
+        trusted(path)?;
         let iter = dotenvy::from_path_iter(path).map_err(|e| dotenv_error(path, &e))?;
         let mut values = HashMap::new();
         for item in iter {
@@ -50,6 +51,41 @@ impl DotEnv {
             .map(String::as_str)
             .filter(|v| !v.trim().is_empty())
     }
+}
+
+/// A `.env` is read only when it is the user's own and only the user may change it: one that
+/// another user owns, or that others may write, could have been planted or edited by them, and
+/// it picks images, folders and servers.
+fn trusted(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let me = nix::unistd::getuid().as_raw();
+        if meta.uid() != me {
+            return Err(Error::unsafe_(
+                format!(
+                    "{} belongs to user id {}, not to you (user id {me}); kestractl reads only a \
+                     .env of your own",
+                    path.display(),
+                    meta.uid()
+                ),
+                "check what it sets, then take it over (`chown`) or move it away",
+            ));
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o022 != 0 {
+            return Err(Error::unsafe_(
+                format!(
+                    "{} may be changed by others (mode {mode:04o}); kestractl reads only a .env \
+                     that only you may write",
+                    path.display()
+                ),
+                format!("check what it sets, then `chmod go-w {}`", path.display()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn dotenv_error(path: &Path, e: &dotenvy::Error) -> Error {
@@ -157,6 +193,33 @@ BAD KEY=Secr3t
         let text = DotEnv::load(&path).unwrap_err().to_string();
         assert!(text.contains("line 3, column "), "{text}");
         assert!(!text.contains("Secr3t"), "leaked: {text}");
+    }
+
+    #[test]
+    fn a_dotenv_others_may_write_or_own_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(&path, "KESTRA_IMAGE=x/y\n").unwrap();
+        for mode in [0o666, 0o620, 0o602] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = DotEnv::load(&path).unwrap_err();
+            assert!(
+                err.to_string().contains("may be changed by others"),
+                "{err}"
+            );
+            assert!(err.hint().unwrap().contains("chmod go-w"), "{err:?}");
+        }
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            DotEnv::load(&path).unwrap().get("KESTRA_IMAGE"),
+            Some("x/y")
+        );
+        if nix::unistd::getuid().is_root() {
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+            let err = DotEnv::load(&path).unwrap_err();
+            assert!(err.to_string().contains("not to you"), "{err}");
+        }
     }
 
     #[test]

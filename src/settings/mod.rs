@@ -112,8 +112,13 @@ pub struct Settings {
     pub allow_insecure_http: Resolved<bool>,
     pub config_path: PathBuf,
     pub dotenv: DotEnv,
-    /// Said once on stderr: a value of `.env` that was not taken, and why.
+    /// Said once on stderr: a value of `.env` that was not taken, and why; what a `.env` chose
+    /// that matters (a server, a context), naming the file.
     pub warnings: Vec<String>,
+    /// Whether a credential may go to the server: not when a `.env` named it and it is not the
+    /// selected context's own (a cloned repository can bring a `.env`; the password of the
+    /// environment or the keyring must not follow it).
+    pub server_vouched: bool,
 }
 
 /// One row of `config show`.
@@ -448,6 +453,37 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         l.env(&["KESTRACTL_ALLOW_INSECURE_HTTP"])
     };
     let mut warnings: Vec<String> = ui_address.into_iter().collect();
+    if let Source::DotEnv { var, path } = &context.source {
+        warnings.push(format!(
+            "{} {var} picks the context `{}`",
+            path.display(),
+            context.value
+        ));
+    }
+    let context_server = l
+        .config
+        .contexts
+        .get(ctx)
+        .and_then(|c| c.server.as_deref())
+        .filter(|_| context_selected)
+        .and_then(|own| validate::server_url(own).ok());
+    let server_vouched = match &server.source {
+        Source::DotEnv { .. } => context_server.as_ref() == Some(&server.value),
+        _ => true,
+    };
+    if let Source::DotEnv { var, path } = &server.source {
+        warnings.push(format!(
+            "{} {var} picks the server {}{}",
+            path.display(),
+            display_url(&server.value),
+            if server_vouched {
+                ""
+            } else {
+                "; no password is sent to a server a .env names (give it with --server, \
+                 KESTRACTL_SERVER, or a context)"
+            }
+        ));
+    }
     if let Some(ignored) = l.dotenv(&["KESTRACTL_ALLOW_INSECURE_HTTP"]) {
         warnings.push(format!(
             "{} sets KESTRACTL_ALLOW_INSECURE_HTTP: ignored, a security switch is never read from \
@@ -490,6 +526,7 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         config_path: l.config_path.to_path_buf(),
         dotenv: l.dotenv.clone(),
         warnings,
+        server_vouched,
     })
 }
 
@@ -584,6 +621,46 @@ mod tests {
         assert_eq!(
             fx.resolve().unwrap().server.value.host_str(),
             Some("config")
+        );
+    }
+
+    /// Security, second pass (finding 4): what a `.env` picks is named, and a server it names
+    /// gets no credential unless it is the selected context's own.
+    #[test]
+    fn a_dotenv_server_or_context_is_named_and_its_server_is_not_vouched_for() {
+        let fx = Fixture::new().dotenv(&[("KESTRACTL_SERVER", "http://elsewhere:8080")]);
+        let s = fx.resolve().unwrap();
+        assert!(!s.server_vouched);
+        assert!(
+            s.warnings.iter().any(|w| w
+                .contains("/work/.env KESTRACTL_SERVER picks the server http://elsewhere:8080")
+                && w.contains("no password is sent")),
+            "{:?}",
+            s.warnings
+        );
+        // The selected context's own server, also in the `.env`: vouched for.
+        let fx = Fixture::new()
+            .context("c", "http://config:1", None)
+            .dotenv(&[("KESTRACTL_SERVER", "http://config:1/")]);
+        assert!(fx.resolve().unwrap().server_vouched);
+        // Anything else that names the server vouches for it.
+        let fx = Fixture::new().env("KESTRACTL_SERVER", "http://env:2");
+        assert!(fx.resolve().unwrap().server_vouched);
+        assert!(Fixture::new().resolve().unwrap().server_vouched);
+        // A context switched by a `.env` is named.
+        let mut fx = Fixture::new()
+            .context("prod", "https://prod", None)
+            .context("dev", "http://dev:1", None)
+            .dotenv(&[("KESTRACTL_CONTEXT", "prod")]);
+        fx.config.current_context = Some("dev".into());
+        let s = fx.resolve().unwrap();
+        assert_eq!(s.context.value, "prod");
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("/work/.env KESTRACTL_CONTEXT picks the context `prod`")),
+            "{:?}",
+            s.warnings
         );
     }
 

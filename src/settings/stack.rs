@@ -48,6 +48,8 @@ pub struct StackSettings {
     pub cpus: Resolved<Option<f64>>,
     pub memory: Resolved<Option<u64>>,
     pub skip_kestra: Resolved<bool>,
+    /// What a `.env` picked that matters, said once on stderr with the file's name.
+    pub notices: Vec<String>,
 }
 
 impl StackSettings {
@@ -340,6 +342,23 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
     };
     let storage_dir = dir(&["KESTRA_STORAGE_DIR"], "storage");
     let workdir_dir = dir(&["KESTRA_WORKDIR_DIR"], "workdir");
+    // Both are bind-mounted into a container that runs as root beside the Docker socket: a
+    // system folder there hands the machine to whatever runs in Kestra.
+    for (folder, var) in [
+        (&storage_dir, "KESTRA_STORAGE_DIR"),
+        (&workdir_dir, "KESTRA_WORKDIR_DIR"),
+    ] {
+        if let Some(why) = system_folder(&folder.value, l.env) {
+            return Err(invalid(
+                &folder.source,
+                format!(
+                    "{var}={} is {why}: kestractl mounts it into Kestra's container, which runs \
+                     as root",
+                    folder.value.display()
+                ),
+            ));
+        }
+    }
 
     let cpus = match pick(Some((&flags.cpus, "--cpus")), &["KESTRA_CPUS"]) {
         Some(c) => resolved(
@@ -368,7 +387,7 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
         None => resolved(false, Source::Default),
     };
 
-    Ok(StackSettings {
+    let stack = StackSettings {
         postgres_container: format!("{}-postgres", container.value),
         network: format!("{}-net", container.value),
         volume: volume.value,
@@ -386,7 +405,107 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
         cpus,
         memory,
         skip_kestra: skip,
+        notices: Vec::new(),
+    };
+    Ok(StackSettings {
+        notices: dotenv_choices(&stack, &base),
+        ..stack
     })
+}
+
+/// What a `.env` chose for the stack that matters (an image to run, an address to publish on,
+/// folders outside kestractl's own data), one line each naming the file: a `.env` is a file of
+/// the working directory, which someone else may have written.
+fn dotenv_choices(stack: &StackSettings, own_data: &Path) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut say = |source: &Source, what: String| {
+        if let Source::DotEnv { var, path } = source {
+            notes.push(format!("{} {var} picks {what}", path.display()));
+        }
+    };
+    say(
+        &stack.kestra_image.source,
+        format!("the Kestra image {}", stack.kestra_image.value),
+    );
+    say(
+        &stack.postgres_image.source,
+        format!("the Postgres image {}", stack.postgres_image.value),
+    );
+    say(
+        &stack.bind.source,
+        format!("the address Kestra is published on, {}", stack.bind.value),
+    );
+    for (folder, what) in [
+        (&stack.storage_dir, "storage"),
+        (&stack.workdir_dir, "work"),
+    ] {
+        if !folder.value.starts_with(own_data) {
+            say(
+                &folder.source,
+                format!("{} as Kestra's {what} folder", folder.value.display()),
+            );
+        }
+    }
+    notes
+}
+
+/// Why `dir` may not be mounted into Kestra's container: `/`, a system folder, the home folder
+/// itself, or a folder above one of them (or above the Docker socket). `None` when it may.
+pub fn system_folder(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    const SYSTEM: [&str; 22] = [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/lib",
+        "/var/lib/docker",
+        "/var/run",
+    ];
+    // Lexically normalised (`/var/../` is `/`): the folder may not exist yet.
+    let mut normal = PathBuf::new();
+    for part in dir.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    let dir = normal;
+    if SYSTEM.iter().any(|s| dir == Path::new(s)) {
+        return Some(format!("the system folder {}", dir.display()));
+    }
+    let home = env("HOME")
+        .filter(|h| !h.trim().is_empty())
+        .map(PathBuf::from);
+    if let Some(home) = home.filter(|h| h.starts_with(&dir)) {
+        return Some(format!(
+            "the home folder {} or a folder above it",
+            home.display()
+        ));
+    }
+    if Path::new("/var/run/docker.sock").starts_with(&dir)
+        || Path::new("/run/docker.sock").starts_with(&dir)
+    {
+        return Some("a folder that holds the Docker socket".into());
+    }
+    None
 }
 
 #[cfg(test)]
@@ -480,6 +599,69 @@ mod tests {
 
     /// Security, second pass (finding 3): kestractl's own calls reach the stack on this machine
     /// only; a bind address of another machine (a planted `.env`) is refused, naming the file.
+    #[test]
+    fn a_dotenv_may_not_mount_system_folders_and_its_choices_are_named() {
+        for bad in [
+            "/",
+            "/etc",
+            "/var/run",
+            "/home",
+            "/h",
+            "/var/lib/docker/",
+            "/var/../",
+        ] {
+            let err = run(
+                &[("HOME", "/h")],
+                &[("KESTRA_STORAGE_DIR", bad)],
+                StackFlags::default(),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("KESTRA_STORAGE_DIR="),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains("runs as root"), "{bad}: {err}");
+            assert!(err.hint().unwrap().contains(".env"), "{bad}: {err:?}");
+        }
+        let err = run(
+            &[("HOME", "/h"), ("KESTRA_WORKDIR_DIR", "/")],
+            &[],
+            StackFlags::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("system folder /"), "{err}");
+        let s = run(
+            &[("HOME", "/h")],
+            &[
+                ("KESTRA_IMAGE", "attacker.example/evil-kestra"),
+                ("KESTRA_STORAGE_DIR", "/srv/kestra-storage"),
+                ("KESTRA_BIND", "127.0.0.1"),
+            ],
+            StackFlags::default(),
+        )
+        .unwrap();
+        let notes = s.notices.join("\n");
+        assert!(
+            notes.contains(
+                "/srv/tools/.env KESTRA_IMAGE picks the Kestra image attacker.example/evil-kestra"
+            ),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("/srv/kestra-storage as Kestra's storage folder"),
+            "{notes}"
+        );
+        assert!(notes.contains("KESTRA_BIND"), "{notes}");
+        // Nothing to say when the `.env` picks nothing that matters.
+        let s = run(
+            &[("HOME", "/h")],
+            &[("KESTRA_HTTP_PORT", "18080")],
+            StackFlags::default(),
+        )
+        .unwrap();
+        assert!(s.notices.is_empty(), "{:?}", s.notices);
+    }
+
     #[test]
     fn the_stack_is_reached_on_this_machine_only() {
         let api = |env: &[(&str, &str)], dotenv: &[(&str, &str)]| {

@@ -469,8 +469,10 @@ fn a_working_directory_dotenv_cannot_redirect_credentials() {
         stderr.contains("KESTRACTL_ALLOW_INSECURE_HTTP: ignored"),
         "{stderr}"
     );
+    // The password is not sent at all: the server came from the `.env` (second pass), which
+    // holds before the plain-HTTP guard.
     assert!(
-        stderr.contains("refusing to send the password over plain http"),
+        stderr.contains("sends no password to a server a .env names"),
         "{stderr}"
     );
 }

@@ -285,3 +285,103 @@ fn no_command_grows_past_256_mib_whatever_the_server_sends() {
         "more JSON objects and values than kestractl decodes at once",
     );
 }
+
+/// Finding 4: a `.env` in the working directory chose the image, mounted `/` as storage,
+/// switched the context without a word, and (no context selected, the password in the
+/// environment) sent the credential to a server of its own. Now: a `.env` others may write or
+/// own is refused; a system folder is refused; what it picks is named with the file; and no
+/// password goes to a server only a `.env` names.
+#[test]
+fn a_planted_dotenv_is_named_refused_or_denied_the_credential() {
+    let evil = FakeServer::start(|_, _| Reply::json(200, CONFIGS_2_0));
+    let sb = Sandbox::new();
+    let run = |args: &[&str]| {
+        sb.cmd()
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    // The credential does not follow the `.env`'s server.
+    sb.write_dotenv(&format!("KESTRACTL_SERVER={}\n", evil.url));
+    for args in [
+        &["flows", "list"][..],
+        &["server", "info"],
+        &["auth", "status"],
+    ] {
+        let out = run(args);
+        let stderr = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("KESTRACTL_SERVER picks the server {}", evil.url)),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            evil.log
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|(_, authorized)| !authorized),
+            "{args:?}: the credential reached the .env's server: {:?}",
+            evil.requests()
+        );
+    }
+
+    // A `.env` others may change is not read at all.
+    let dotenv = sb.workdir().join(".env");
+    sb.write_dotenv("KESTRA_IMAGE=attacker.example/evil-kestra\n");
+    set_mode(&dotenv, 0o666);
+    let out = run(&["compose"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("may be changed by others (mode 0666)"),
+        "{stderr}"
+    );
+    assert!(!text(&out.stdout).contains("evil-kestra"));
+    set_mode(&dotenv, 0o600);
+
+    // What it picks is said, with the file.
+    let out = run(&["compose"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(".env KESTRA_IMAGE picks the Kestra image attacker.example/evil-kestra"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("picks the Kestra image").count(),
+        1,
+        "{stderr}"
+    );
+
+    // `/` as storage, beside the Docker socket: refused before anything is created.
+    sb.write_dotenv("KESTRA_STORAGE_DIR=/\n");
+    let out = run(&["compose"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("KESTRA_STORAGE_DIR=/ is the system folder /"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(".env"), "{stderr}");
+
+    // A context switched by a `.env` is named.
+    sb.write_config(
+        "current-context = \"dev\"\n[contexts.dev]\nserver = \"http://127.0.0.1:9\"\n[contexts.prod]\nserver = \"https://kestra.example.com\"\n",
+    );
+    sb.write_dotenv("KESTRACTL_CONTEXT=prod\n");
+    let out = run(&["config", "show"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(".env KESTRACTL_CONTEXT picks the context `prod`"),
+        "{stderr}"
+    );
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}

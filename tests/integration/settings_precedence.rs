@@ -147,10 +147,23 @@ fn the_resolved_server_and_password_reach_the_api() {
         "{stderr}"
     );
     assert!(!stderr.contains(PASSWORD));
-    // KESTRACTL_PASSWORD wins over the .env one.
-    sb.cmd()
+    // KESTRACTL_PASSWORD wins over the .env one — and so never goes to a server only the .env
+    // names (security, second pass): refused before any request.
+    let out = sb
+        .cmd()
         .env("KESTRACTL_PASSWORD", "wrong-one")
         .args(["server", "info"])
+        .ran()
+        .code(1);
+    assert!(
+        text(&out.stderr).contains("sends no password to a server a .env names"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Named explicitly, that server gets it (and refuses it).
+    sb.cmd()
+        .env("KESTRACTL_PASSWORD", "wrong-one")
+        .args(["--server", &emu.api_url(), "server", "info"])
         .ran()
         .code(4);
 }
