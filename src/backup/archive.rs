@@ -322,25 +322,86 @@ impl Sink for Discard {
 
 /// Reads the whole archive at `path`: every entry into `sink`, its size and checksum against the
 /// manifest, the gzip stream to its end (its CRC). Returns the manifest once all of it agrees.
+///
+/// The manifest is the archive's last entry, so an entry's size is known to be right only at
+/// the end: give `sink` [`Discard`] for a first reading, then, to write the entries anywhere,
+/// [`read_known`] with the manifest that first reading returned.
 pub fn read(path: &Path, sink: &mut dyn Sink, on_bytes: &dyn Fn(u64) -> bool) -> Result<Manifest> {
+    read_file(path, sink, None, on_bytes)
+}
+
+/// [`read`] for an archive whose manifest a first reading returned: each entry must have the
+/// size that manifest gives before a byte of it reaches `sink` (so no more than the manifest
+/// says is ever written), and the archive must still hold that same manifest.
+pub fn read_known(
+    path: &Path,
+    sink: &mut dyn Sink,
+    known: &Manifest,
+    on_bytes: &dyn Fn(u64) -> bool,
+) -> Result<Manifest> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let read = read_file(path, sink, Some(known), on_bytes)?;
+    if read != *known {
+        return Err(manifest::damaged(
+            &name,
+            "it changed while it was being read (its manifest is not the one read first)",
+        ));
+    }
+    Ok(read)
+}
+
+fn read_file(
+    path: &Path,
+    sink: &mut dyn Sink,
+    known: Option<&Manifest>,
+    on_bytes: &dyn Fn(u64) -> bool,
+) -> Result<Manifest> {
+    let name = path.display().to_string();
+    let mut file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // A file that does not even start as gzip is not a backup: said plainly.
+    let mut magic = [0u8; 2];
+    let got = file
+        .read(&mut magic)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if got < 2 || magic != [0x1f, 0x8b] {
+        return Err(manifest::damaged(
+            &name,
+            "it is not a gzip archive (a kestractl backup is a .tar.gz file)",
+        ));
+    }
+    let file = io::Read::chain(&magic[..], file);
     let mut counted = Progressing {
         inner: io::BufReader::with_capacity(1 << 20, file),
         seen: 0,
         on_bytes,
     };
-    let result = read_entries(&mut counted, &name, sink);
+    let sizes = known.map(|m| {
+        m.entries
+            .iter()
+            .map(|e| (e.path.as_str(), e.size))
+            .collect::<std::collections::HashMap<_, _>>()
+    });
+    let result = read_entries(&mut counted, &name, sink, sizes.as_ref());
     if let Err(e) = &result {
         tracing::debug!("reading {name} ({total} bytes): {e}");
     }
     result
 }
 
-fn read_entries<R: Read>(input: R, name: &str, sink: &mut dyn Sink) -> Result<Manifest> {
+fn read_entries<R: Read>(
+    input: R,
+    name: &str,
+    sink: &mut dyn Sink,
+    sizes: Option<&std::collections::HashMap<&str, u64>>,
+) -> Result<Manifest> {
+    // What tar or gzip said goes to -v; the operator reads what it means.
     let corrupt = |e: &dyn std::fmt::Display| {
-        manifest::damaged(name, &format!("it is truncated or corrupt ({e})"))
+        tracing::debug!("{name}: {e}");
+        manifest::damaged(
+            name,
+            "it is damaged: truncated, or corrupt (a byte changed on the way)",
+        )
     };
     let mut archive = tar::Archive::new(GzDecoder::new(input));
     let mut read_entries = Vec::new();
@@ -352,17 +413,39 @@ fn read_entries<R: Read>(input: R, name: &str, sink: &mut dyn Sink) -> Result<Ma
             .map_err(|e| corrupt(&e))?
             .to_string_lossy()
             .into_owned();
+        // An entry's name is the archive's text: made inert before any message shows it.
+        let shown = crate::inert::clean_str(&path).into_owned();
         if found.is_some() {
             return Err(manifest::damaged(
                 name,
-                &format!("`{path}` follows its manifest.json, which must come last"),
+                &format!("`{shown}` follows its manifest.json, which must come last"),
             ));
         }
         if item.header().entry_type() != tar::EntryType::Regular || !known_entry(&path) {
             return Err(manifest::damaged(
                 name,
-                &format!("it holds `{path}`, which is not part of a kestractl backup"),
+                &format!("it holds `{shown}`, which is not part of a kestractl backup"),
             ));
+        }
+        if let Some(sizes) = sizes
+            && path != MANIFEST_ENTRY
+        {
+            let size = item.header().size().map_err(|e| corrupt(&e))?;
+            match sizes.get(path.as_str()) {
+                None => {
+                    return Err(manifest::damaged(
+                        name,
+                        &format!("`{shown}` is not listed in its manifest"),
+                    ));
+                }
+                Some(listed) if *listed != size => {
+                    return Err(manifest::damaged(
+                        name,
+                        &format!("`{shown}` has {size} bytes where the manifest says {listed}"),
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         if path == MANIFEST_ENTRY {
             let mut bytes = Vec::new();

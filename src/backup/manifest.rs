@@ -81,26 +81,49 @@ pub fn parse(bytes: &[u8], archive: &str) -> Result<Manifest> {
         }
         None => return Err(damaged(archive, "its manifest.json names no format")),
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| damaged(archive, &format!("its manifest.json is incomplete ({e})")))
+    // Every string cleaned as it is decoded (an archive's text reaches the terminal in
+    // questions and reports), and the images it names must be image references.
+    let manifest: Manifest = crate::inert::decode(bytes)
+        .map_err(|e| damaged(archive, &format!("its manifest.json is incomplete ({e})")))?;
+    for image in [&manifest.kestra.image, &manifest.postgres.image] {
+        if crate::settings::stack::validate_image(image).is_err() || image.contains('\u{fffd}') {
+            return Err(damaged(
+                archive,
+                &format!("its manifest.json names `{image}`, which is not an image reference"),
+            ));
+        }
+    }
+    Ok(manifest)
 }
 
 /// The entries read from an archive against the ones its manifest lists: every listed entry
 /// present once with its size and checksum, nothing unlisted. `None` when they agree.
 pub fn mismatch(listed: &[Entry], read: &[Entry]) -> Option<String> {
+    // Looked up by path: an archive may hold many thousands of storage files.
+    let by_path: std::collections::HashMap<&str, &Entry> =
+        listed.iter().map(|l| (l.path.as_str(), l)).collect();
+    let read_paths: std::collections::HashSet<&str> =
+        read.iter().map(|r| r.path.as_str()).collect();
     for entry in read {
-        match listed.iter().find(|l| l.path == entry.path) {
-            None => return Some(format!("`{}` is not listed in its manifest", entry.path)),
+        match by_path.get(entry.path.as_str()) {
+            None => {
+                return Some(format!(
+                    "`{}` is not listed in its manifest",
+                    crate::inert::clean_str(&entry.path)
+                ));
+            }
             Some(l) if l.size != entry.size => {
                 return Some(format!(
                     "`{}` has {} bytes where the manifest says {}",
-                    entry.path, entry.size, l.size
+                    crate::inert::clean_str(&entry.path),
+                    entry.size,
+                    l.size
                 ));
             }
             Some(l) if l.sha256 != entry.sha256 => {
                 return Some(format!(
                     "`{}` does not match its SHA-256 checksum",
-                    entry.path
+                    crate::inert::clean_str(&entry.path)
                 ));
             }
             Some(_) => {}
@@ -108,11 +131,15 @@ pub fn mismatch(listed: &[Entry], read: &[Entry]) -> Option<String> {
     }
     if let Some(missing) = listed
         .iter()
-        .find(|l| !read.iter().any(|r| r.path == l.path))
+        .find(|l| !read_paths.contains(l.path.as_str()))
     {
-        return Some(format!("`{}` is missing", missing.path));
+        return Some(format!(
+            "`{}` is missing",
+            crate::inert::clean_str(&missing.path)
+        ));
     }
-    if read.len() != listed.len() {
+    if read.len() != listed.len() || read_paths.len() != read.len() || by_path.len() != listed.len()
+    {
         return Some("an entry appears twice".into());
     }
     None

@@ -54,24 +54,61 @@ pub async fn unpack(
     progress: &Progress,
     interrupts: Option<&Interrupts>,
 ) -> Result<Unpacked> {
+    let manifest = check(file, progress, interrupts).await?;
+    unpack_checked(tools, file, &manifest, dump, storage, progress, interrupts).await
+}
+
+/// The first reading of an archive: every entry's checksum against its manifest, the gzip CRC,
+/// nothing written anywhere. The manifest is the archive's last entry, so only this reading
+/// knows what each entry's size must be.
+pub async fn check(
+    file: &Path,
+    progress: &Progress,
+    interrupts: Option<&Interrupts>,
+) -> Result<Manifest> {
     let name = file.display().to_string();
-    let (file_owned, dump_owned) = (file.to_path_buf(), dump.to_path_buf());
-    let storage_owned = storage.map(Path::to_path_buf);
+    let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let ticker = Ticker::new(progress, &format!("checking {name}"));
+    let owned = file.to_path_buf();
     let manifest = super::ticker::blocking(&ticker, interrupts, move |tick| {
-        let mut sink = Extract {
-            dump: &dump_owned,
-            storage: storage_owned.as_deref(),
-        };
-        archive::read(&file_owned, &mut sink, tick)
+        archive::read(&owned, &mut archive::Discard, tick)
     })
     .await?;
-    let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     progress.done(&format!(
         "{}; {} entries match their checksums",
         ticker.done(total),
         manifest.entries.len()
     ));
+    Ok(manifest)
+}
+
+/// The second reading of an archive [`check`] returned `manifest` for: each entry written
+/// (the dump to `dump`, storage files under `storage`) at most at the size the manifest gives,
+/// then the dump proved readable by `pg_restore --list`.
+pub async fn unpack_checked(
+    tools: &Tools<'_>,
+    file: &Path,
+    manifest: &Manifest,
+    dump: &Path,
+    storage: Option<&Path>,
+    progress: &Progress,
+    interrupts: Option<&Interrupts>,
+) -> Result<Unpacked> {
+    let name = file.display().to_string();
+    let total = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    let (file_owned, dump_owned) = (file.to_path_buf(), dump.to_path_buf());
+    let storage_owned = storage.map(Path::to_path_buf);
+    let ticker = Ticker::new(progress, &format!("unpacking {name}"));
+    let known = manifest.clone();
+    let manifest = super::ticker::blocking(&ticker, interrupts, move |tick| {
+        let mut sink = Extract {
+            dump: &dump_owned,
+            storage: storage_owned.as_deref(),
+        };
+        archive::read_known(&file_owned, &mut sink, &known, tick)
+    })
+    .await?;
+    progress.done(&ticker.done(total));
     progress.step("reading the database dump with pg_restore --list");
     let objects = match interrupts {
         Some(i) => i.guard(list_dump(tools, dump, &name)).await?,
@@ -111,6 +148,7 @@ async fn list_dump(tools: &Tools<'_>, dump: &Path, name: &str) -> Result<usize> 
     let helper = format!("kestractl-check-{}", std::process::id());
     tools.engine.start_helper(&helper, tools.image).await?;
     let listed = super::postgres::list(tools.engine, &helper, dump, name).await;
-    let _ = tools.engine.remove(&helper).await;
+    // With its volumes: the image's own (PGDATA) would otherwise stay behind, one per check.
+    let _ = tools.engine.remove_with_volumes(&helper).await;
     listed
 }

@@ -277,6 +277,20 @@ impl Engine {
         }
     }
 
+    /// Removes a throw-away container and the anonymous volumes its image declared.
+    pub async fn remove_with_volumes(&self, name: &str) -> Result<bool> {
+        tracing::debug!("docker: remove container {name} and its anonymous volumes");
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(name, Some(options)).await {
+            Ok(()) => Ok(true),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(self.fail(&format!("remove container {name}"), &e)),
+        }
+    }
+
     pub async fn rename(&self, name: &str, new_name: &str) -> Result<()> {
         let options = RenameContainerOptionsBuilder::default()
             .name(new_name)

@@ -271,6 +271,22 @@ fn docker_backup_remove_everything_and_restore_brings_back_flows_executions_and_
             .status
             .success()
     );
+    // Without the stack, the dump is read in a throw-away Postgres container, which leaves no
+    // anonymous volume behind (security, second pass: one was left per check).
+    let volumes = || docker_ok(&["volume", "ls", "-q"]);
+    let before = volumes();
+    let out = stack
+        .cmd()
+        .args(["backup", "verify"])
+        .arg(&file)
+        .ran()
+        .code(0);
+    assert!(
+        text(&out.stdout).contains("is usable"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(volumes(), before, "a volume was left behind");
 
     let out = stack
         .cmd()

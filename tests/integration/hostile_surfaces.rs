@@ -385,3 +385,241 @@ fn set_mode(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
+
+/// What an entry of a hand-made archive holds.
+enum Content {
+    Bytes(&'static [u8]),
+    /// This many zero bytes (a sparse file: nothing written to build it).
+    Zeros(u64),
+}
+
+/// A kestractl backup archive made by hand (with the system's `tar`, which compresses at native
+/// speed): `entries` (path, content) then a manifest listing them with their true sizes and
+/// checksums, as `patch` leaves it.
+fn crafted_backup(
+    path: &std::path::Path,
+    entries: &[(&str, Content)],
+    patch: impl Fn(&mut serde_json::Value),
+) {
+    use sha2::Digest;
+    let staging = tempfile::tempdir().unwrap();
+    let mut listed = Vec::new();
+    for (name, content) in entries {
+        let file = staging.path().join(name);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let (size, sha) = match content {
+            Content::Bytes(bytes) => {
+                std::fs::write(&file, bytes).unwrap();
+                let sha: String = sha2::Sha256::digest(bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (bytes.len() as u64, sha)
+            }
+            // Its checksum is never reached: the size is the lie.
+            Content::Zeros(n) => {
+                std::fs::File::create(&file).unwrap().set_len(*n).unwrap();
+                (*n, "0".repeat(64))
+            }
+        };
+        listed.push(serde_json::json!({"path": name, "size": size, "sha256": sha}));
+    }
+    let mut manifest = serde_json::json!({
+        "format": "kestractl-backup/1",
+        "createdAt": "2026-12-01T10:00:00Z",
+        "kestractlVersion": "0.1.0",
+        "consistency": "online",
+        "kestra": {"image": "kestra/kestra:1.3.25", "imageId": "sha256:1", "version": "1.3.25"},
+        "postgres": {"image": "postgres:15", "imageId": "sha256:2", "database": "kestra"},
+        "served": {"flows": 1, "executions": 1},
+        "entries": listed,
+    });
+    patch(&mut manifest);
+    std::fs::write(
+        staging.path().join("manifest.json"),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    let status = std::process::Command::new("tar")
+        .args(["--format=gnu", "-czf"])
+        .arg(path)
+        .arg("-C")
+        .arg(staging.path())
+        .args(entries.iter().map(|(name, _)| *name))
+        .arg("manifest.json")
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Finding 5: a manifest rewritten to name another image made `restore --yes` create Kestra
+/// from it, and its text reached the terminal raw. With `--yes`, only the stack's own image or
+/// one `--image` names is run (nothing changed otherwise); an image with escape sequences is no
+/// image at all.
+#[test]
+fn docker_restore_runs_no_image_an_archive_names_without_consent() {
+    let sb = Sandbox::new();
+    let archive = sb.path().join("evil.tar.gz");
+    crafted_backup(
+        &archive,
+        &[
+            ("postgres.dump", Content::Bytes(b"PGDMP not really")),
+            ("config/application.yml", Content::Bytes(b"kestra: {}\n")),
+        ],
+        |m| m["kestra"]["image"] = "attacker.example/evil-kestra:1".into(),
+    );
+    let container = format!("kestractl-hostile-{}", std::process::id());
+    let restore = |args: &[&str]| {
+        sb.cmd()
+            .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+            .env("KESTRA_CONTAINER_NAME", &container)
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .arg("restore")
+            .arg(&archive)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = restore(&["--yes", "--pull", "never"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("names the Kestra image attacker.example/evil-kestra:1 to run"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--image attacker.example/evil-kestra:1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    for name in [container.clone(), format!("{container}-postgres")] {
+        assert!(
+            !crate::docker::docker(&["inspect", &name]).status.success(),
+            "{name} was created"
+        );
+    }
+    assert!(
+        !sb.path()
+            .join("data")
+            .join(&container)
+            .join("storage")
+            .exists(),
+        "a staging folder was left"
+    );
+
+    // Escape sequences in the manifest's image: not an image, refused as damaged, cleaned.
+    crafted_backup(
+        &archive_with(&sb, "escapes.tar.gz"),
+        &[("postgres.dump", Content::Bytes(b"x"))],
+        |m| m["kestra"]["image"] = "kestra/kestra:1\u{1b}]0;pwned\u{7}\u{202e}".into(),
+    );
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .env("KESTRA_CONTAINER_NAME", &container)
+        .args(["backup", "verify"])
+        .arg(archive_with(&sb, "escapes.tar.gz"))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("which is not an image reference"),
+        "{stderr}"
+    );
+    assert_inert("backup verify", &stderr);
+    assert_inert("backup verify", &text(&out.stdout));
+}
+
+fn archive_with(sb: &Sandbox, name: &str) -> std::path::PathBuf {
+    sb.path().join(name)
+}
+
+/// Finding 8: an archive of a few MiB whose dump inflates to gigabytes while its manifest says
+/// 16 bytes wrote them all to a temporary folder before the size check. The first reading
+/// writes nothing; only an archive whose entries all match is unpacked. A tar entry name with
+/// escape sequences is shown cleaned.
+#[test]
+fn backup_verify_writes_nothing_of_an_archive_that_lies() {
+    let sb = Sandbox::new();
+    let archive = sb.path().join("zeros.tar.gz");
+    crafted_backup(
+        &archive,
+        &[("postgres.dump", Content::Zeros(256 << 20))],
+        |m| m["entries"][0]["size"] = 16.into(),
+    );
+    let archive_size = std::fs::metadata(&archive).unwrap().len();
+    assert!(archive_size < 8 << 20, "{archive_size} bytes");
+    let before = free_bytes(sb.path());
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .args(["backup", "verify"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("`postgres.dump` has 268435456 bytes where the manifest says 16"),
+        "{stderr}"
+    );
+    assert!(
+        free_bytes(sb.path()) + (64 << 20) > before,
+        "the archive's bytes were written out"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(sb.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // An entry whose name carries escape sequences: named cleaned.
+    let named = sb.path().join("named.tar.gz");
+    crafted_backup(
+        &named,
+        &[("storage/\u{1b}]0;pwned\u{7}x\u{202e}", Content::Bytes(b"x"))],
+        |m| m["entries"] = serde_json::json!([]),
+    );
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .args(["backup", "verify"])
+        .arg(&named)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("is not listed in its manifest"), "{stderr}");
+    assert_inert("backup verify", &stderr);
+
+    // A text file is not a gzip archive, said so; a flipped byte is damage, not tar internals.
+    let plain = sb.path().join("notes.txt");
+    std::fs::write(&plain, "not an archive\n").unwrap();
+    let out = sb
+        .cmd()
+        .args(["backup", "verify"])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("it is not a gzip archive"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn free_bytes(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    text(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0)
+}

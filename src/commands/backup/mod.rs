@@ -187,11 +187,32 @@ async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
         Interrupts::catch("interrupt received: removing the extracted dump before stopping")?;
     let progress = Progress::new();
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    // The first reading writes nothing (and needs no Docker); only an archive that passed it
+    // is unpacked.
+    let manifest = match verify::check(file, &progress, Some(&interrupts)).await {
+        Ok(m) => m,
+        Err(e) => {
+            progress.finish();
+            return Err(e);
+        }
+    };
     let engine = ctx.engine().await?;
+    // Without the stack's Postgres running, the dump is read in a throw-away container of the
+    // image the settings name, or, when they name none, of the backup's own.
+    let image = match stack.postgres_image.source {
+        crate::settings::Source::Default => manifest.postgres.image.clone(),
+        _ => stack.postgres_image.value.clone(),
+    };
+    let tools = Tools {
+        engine,
+        container: &stack.postgres_container,
+        image: &image,
+    };
     let work = tempfile_dir(file)?;
-    let unpacked = verify::unpack(
-        &Tools::of(engine, &stack),
+    let unpacked = verify::unpack_checked(
+        &tools,
         file,
+        &manifest,
         &work.join("postgres.dump"),
         None,
         &progress,

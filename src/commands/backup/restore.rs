@@ -107,7 +107,35 @@ async fn restore(
     super::check_archive_path(&args.file)?;
     let base = start_args(&args.images, args.images.image.clone(), &args.readiness);
     let stack = ctx.stack_settings(&flags_of(&base)).await?;
+    // The first reading: the whole archive checked, nothing written, its manifest known.
+    let manifest = verify::check(&args.file, progress, Some(interrupts))
+        .await
+        .map_err(nothing_changed)?;
     let engine = ctx.engine().await?;
+    let kestra = engine.inspect(&stack.kestra_container.value).await?;
+    let previous_image = kestra
+        .as_ref()
+        .and_then(|c| c.config.as_ref())
+        .and_then(|c| c.image.clone());
+    let image = args
+        .images
+        .image
+        .clone()
+        .unwrap_or_else(|| manifest.kestra.image.clone());
+    check_image(ctx, &stack, &image, previous_image.as_deref(), args)?;
+    // The Postgres image: the one named, else the running stack's own, else the backup's (a
+    // machine with no stack); never the default in place of what the stack runs.
+    let pg_container = engine.inspect(&stack.postgres_container).await?;
+    let pg_image = args.images.postgres_image.clone().or_else(|| {
+        pg_container
+            .as_ref()
+            .and_then(|c| c.config.as_ref())
+            .and_then(|c| c.image.clone())
+    });
+    let pg_image = pg_image.unwrap_or_else(|| match stack.postgres_image.source {
+        crate::settings::Source::Default => manifest.postgres.image.clone(),
+        _ => stack.postgres_image.value.clone(),
+    });
     let suffix = data::suffix(time::OffsetDateTime::now_utc());
     let work = work_dir(&stack, &suffix);
     crate::fsutil::create_private_dir(&work)?;
@@ -115,21 +143,22 @@ async fn restore(
     // Checking the dump needs pg_restore: the stack's Postgres, or its image for a throw-away
     // container (fetched as `start` would, by --pull).
     if !running(engine, &stack.postgres_container).await? {
-        let image = crate::stack::up::ensure_image(
-            engine,
-            &stack.postgres_image.value,
-            args.images.pull,
-            progress,
-        )
-        .await;
-        if let Err(e) = image {
+        let fetched =
+            crate::stack::up::ensure_image(engine, &pg_image, args.images.pull, progress).await;
+        if let Err(e) = fetched {
             let _ = std::fs::remove_dir_all(&work);
             return Err(e);
         }
     }
-    let checked = verify::unpack(
-        &Tools::of(engine, &stack),
+    let tools = Tools {
+        engine,
+        container: &stack.postgres_container,
+        image: &pg_image,
+    };
+    let checked = verify::unpack_checked(
+        &tools,
         &args.file,
+        &manifest,
         &work.join("postgres.dump"),
         Some(&staged),
         progress,
@@ -145,25 +174,13 @@ async fn restore(
     };
     // From here on the staging folder goes whatever happens.
     let outcome = async {
-        let kestra = engine.inspect(&stack.kestra_container.value).await?;
-        let previous_image = kestra
-            .as_ref()
-            .and_then(|c| c.config.as_ref())
-            .and_then(|c| c.image.clone());
         let mut images = args.images.clone();
-        let no_postgres = engine.inspect(&stack.postgres_container).await?.is_none();
-        if no_postgres && stack.postgres_image.source == crate::settings::Source::Default {
-            images.postgres_image = Some(unpacked.manifest.postgres.image.clone());
-        }
+        images.postgres_image = Some(pg_image.clone());
         let plan = Plan {
             ctx,
             args,
             images,
-            image: args
-                .images
-                .image
-                .clone()
-                .unwrap_or_else(|| unpacked.manifest.kestra.image.clone()),
+            image: image.clone(),
             previous_running: running(engine, &stack.kestra_container.value).await?,
             previous_image,
             stack: stack.clone(),
@@ -184,6 +201,40 @@ async fn restore(
         url: stack.local_url(),
         elapsed_ms: started.elapsed().as_millis(),
     })
+}
+
+/// An archive is data, not orders: the Kestra image it names is run without a question only
+/// when it is the stack's own (the running one, or the one the settings pin) or `--image`
+/// names it. With a question, the operator reads the image (cleaned) before answering.
+fn check_image(
+    ctx: &Ctx,
+    stack: &StackSettings,
+    image: &str,
+    previous: Option<&str>,
+    args: &RestoreArgs,
+) -> Result<()> {
+    if !ctx.global.yes || args.images.image.is_some() {
+        return Ok(());
+    }
+    if previous == Some(image) || stack.kestra_image.value == image {
+        return Ok(());
+    }
+    let current = previous.map_or_else(
+        || format!("this stack's setting is {}", stack.kestra_image.value),
+        |p| format!("this stack runs {p}"),
+    );
+    Err(Error::rejected(
+        format!(
+            "{} names the Kestra image {image} to run, and {current}: with --yes, a restore runs \
+             only the stack's own image or one --image names; nothing was changed",
+            args.file.display()
+        ),
+        format!(
+            "check that image, then give it: `kestractl restore {} --image {image} --yes`",
+            args.file.display()
+        ),
+        Exit::InvalidInput,
+    ))
 }
 
 /// An error before anything was touched says so.
@@ -219,8 +270,14 @@ async fn restore_checked(
     let what = describe_backup(&unpacked.manifest);
     if !ctx.global.yes {
         let question = format!(
-            "The current database and storage are set aside until the restored Kestra serves. \
-             Restore {} ({what}) over this machine's stack?",
+            "The current database and storage are set aside until the restored Kestra serves, \
+             which runs the image {}{}. Restore {} ({what}) over this machine's stack?",
+            plan.image,
+            if plan.args.images.image.is_some() {
+                " (--image)"
+            } else {
+                " (the backup's)"
+            },
             plan.args.file.display()
         );
         confirm(
