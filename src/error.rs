@@ -247,19 +247,22 @@ pub struct Report<'a>(pub &'a Error);
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.0)?;
+        // An error may quote a server, an archive or a file (an error body, an entry's name):
+        // whatever it holds, no escape sequence or bidi override reaches the terminal.
+        let inert = crate::inert::clean_str;
+        write!(f, "error: {}", inert(&self.0.to_string()))?;
         // Causes add detail for wrapped errors (anyhow chains, io sources) without repeating
         // the top line.
         let mut source = std::error::Error::source(self.0);
         while let Some(cause) = source {
             let text = cause.to_string();
             if !self.0.to_string().contains(&text) {
-                write!(f, ": {text}")?;
+                write!(f, ": {}", inert(&text))?;
             }
             source = cause.source();
         }
         if let Some(hint) = self.0.hint() {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", inert(&hint))?;
         }
         Ok(())
     }

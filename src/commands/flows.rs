@@ -543,7 +543,10 @@ struct ValidationRow {
 fn show_changes(out: &Output, changes: &[Change]) -> Result<()> {
     for c in changes {
         let text = match (&c.diff, c.action) {
-            (Some(diff), _) => diff
+            // Both sides' text (the server's source among them) made inert on a terminal,
+            // before our own colour goes around it.
+            (Some(diff), _) => out
+                .outside_text(diff)
                 .lines()
                 .map(|l| {
                     let style = if l.starts_with("+++") || l.starts_with("---") {

@@ -133,9 +133,11 @@ pub async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
             ctx.out.print("\x1b[H\x1b[2J")?;
         }
         if args.raw {
-            ctx.out.print(&text)?;
+            // The text as served when piped; on a terminal, made inert.
+            ctx.out.print(&ctx.out.outside_text(&text))?;
         } else {
-            let (samples, unparsed_lines) = prometheus::parse(&text);
+            // The figures' labels (task types) are the server's text: cleaned before use.
+            let (samples, unparsed_lines) = prometheus::parse(&crate::inert::clean_str(&text));
             ctx.out.emit(&MetricsReport {
                 url: url.clone(),
                 summary: Summary::of(&samples),

@@ -220,10 +220,11 @@ impl Output {
         Output::warn_line(message);
     }
 
-    /// A warning from code that holds no `Output` (a callback of the API client).
+    /// A warning from code that holds no `Output` (a callback of the API client). It may quote
+    /// a server or a file: made inert.
     pub fn warn_line(message: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "warning: {message}");
+        let _ = writeln!(err, "warning: {}", crate::inert::clean_str(message));
     }
 
     pub fn note(&self, message: &str) {

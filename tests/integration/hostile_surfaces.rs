@@ -623,3 +623,153 @@ fn free_bytes(path: &std::path::Path) -> u64 {
         .and_then(|l| l.trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// What a hostile server puts in its text: a title change, a colour, a reversed name, a C1
+/// control. Our own colours are off (NO_COLOR) so any escape seen is the server's.
+const PAYLOAD: &str = "\u{1b}]0;pwned\u{7}\u{1b}[31mEVIL\u{202e}txt.exe\u{9b}1m";
+
+fn assert_no_payload(what: &str, shown: &str) {
+    for bad in ["\u{1b}]0;", "\u{1b}[31m", "\u{202e}", "\u{9b}"] {
+        assert!(
+            !shown.contains(bad),
+            "{what}: {bad:?} reached the terminal: {shown:?}"
+        );
+    }
+}
+
+/// Finding 6: escape sequences reached the terminal from `flows diff`, `executions outputs`,
+/// `metrics` (and `--raw`), `nsfiles get` and error bodies. On a terminal every byte a server
+/// supplies is made inert; piped, the bytes stay as they are; a file the server names with
+/// control or bidi characters is not created.
+#[test]
+fn server_text_on_the_newer_surfaces_cannot_drive_the_terminal() {
+    let source = format!(
+        "id: hello\nnamespace: company\n# {PAYLOAD}\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    );
+    let mut zipped = std::io::Cursor::new(Vec::new());
+    {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(&mut zipped);
+        zip.start_file(
+            "company-hello.yml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(source.as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+    let archive = zipped.into_inner();
+    let execution = serde_json::json!({
+        "id": "ex1", "namespace": "company", "flowId": "hello",
+        "state": {"current": "SUCCESS", "histories": []},
+        "taskRunList": [
+            {"id": "tr1", "taskId": "t", "executionId": "ex1", "namespace": "company", "flowId": "hello",
+             "state": {"current": "SUCCESS", "histories": []},
+             "outputs": {"uri": format!("kestra:///company/hello/executions/ex1/tasks/t/tr1/{PAYLOAD}.txt")}},
+            {"id": "tr2", "taskId": "u", "executionId": "ex1", "namespace": "company", "flowId": "hello",
+             "state": {"current": "SUCCESS", "histories": []},
+             "outputs": "{\"uri\":\"kestra:///company/hello/executions/ex1/tasks/u/tr2/a\\u001b[31mEVIL\\u202e.txt\"}"},
+        ],
+    })
+    .to_string();
+    let metrics = format!(
+        "kestra_worker_running_count{{flow_id=\"hello\",namespace_id=\"company\",task_type=\"io.kestra.{PAYLOAD}\"}} 1.0\nprocess_uptime_seconds 10\n"
+    );
+    let file_body = format!("plain line\n{PAYLOAD}\n");
+    let problem = serde_json::json!({"message": format!("Invalid entity: {PAYLOAD}")}).to_string();
+    let server = FakeServer::start(move |method, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_1_3)
+        } else if path.ends_with("/flows/distinct-namespaces") {
+            Reply::json(200, r#"["company"]"#)
+        } else if path.ends_with("/export/by-query") {
+            Reply::new(200, "application/octet-stream", archive.clone())
+        } else if path == "/api/v1/main/flows/company" {
+            Reply::json(
+                200,
+                r#"[{"id":"hello","namespace":"company","revision":1}]"#,
+            )
+        } else if path == "/prometheus" {
+            Reply::new(200, "text/plain", metrics.clone())
+        } else if path.ends_with("/files") && method == "GET" {
+            Reply::new(200, "application/octet-stream", file_body.clone())
+        } else if path.ends_with("/files/stats") {
+            Reply::json(200, r#"{"fileName":"notes.txt","type":"File","size":10}"#)
+        } else if path.ends_with("/kv/bad") {
+            Reply::new(422, "application/json", problem.clone())
+        } else {
+            Reply::json(200, &execution)
+        }
+    });
+    let sb = Sandbox::new();
+    let local = sb.path().join("flows");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(
+        local.join("hello.yml"),
+        "id: hello\nnamespace: company\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: changed\n",
+    )
+    .unwrap();
+    let port = server.url.rsplit(':').next().unwrap().to_string();
+    let envs = [
+        ("KESTRACTL_PASSWORD", PASSWORD),
+        ("NO_COLOR", "1"),
+        ("KESTRA_MANAGEMENT_PORT", port.as_str()),
+        ("COLUMNS", "200"),
+    ];
+    let on_terminal = |args: &[&str]| {
+        let mut all = vec!["--server", server.url.as_str()];
+        all.extend_from_slice(args);
+        let pty = Pty::spawn(&sb, &all, &envs).expect("script");
+        pty.wait()
+    };
+    let local_dir = local.display().to_string();
+    for (args, shows_it) in [
+        (&["flows", "diff", local_dir.as_str()][..], true),
+        (&["executions", "outputs", "list", "ex1"], true),
+        (&["metrics", "-o", "json"], false),
+        (&["metrics"], false),
+        (&["metrics", "--raw"], true),
+        (&["nsfiles", "get", "company", "notes.txt"], true),
+        (&["kv", "set", "company", "bad", "v"], true),
+    ] {
+        let (code, shown) = on_terminal(args);
+        assert!(code.is_some(), "{args:?}: {shown}");
+        assert_no_payload(&format!("{args:?}"), &shown);
+        if shows_it {
+            assert!(
+                shown.contains("EVIL"),
+                "{args:?}: the text itself is shown: {shown:?}"
+            );
+        }
+    }
+
+    // Piped, the bytes are as the server sent them (for scripts and files).
+    let piped = |args: &[&str]| {
+        let mut cmd = sb.cmd();
+        cmd.env("KESTRACTL_PASSWORD", PASSWORD)
+            .env("KESTRA_MANAGEMENT_PORT", &port)
+            .args(["--server", &server.url])
+            .args(args);
+        cmd.output().unwrap()
+    };
+    let out = piped(&["nsfiles", "get", "company", "notes.txt"]);
+    assert_eq!(text(&out.stdout), format!("plain line\n{PAYLOAD}\n"));
+    let out = piped(&["metrics", "--raw"]);
+    assert!(text(&out.stdout).contains(PAYLOAD));
+
+    // A file named with control or bidi characters is not created; nothing is written.
+    let dir = sb.path().join("downloads");
+    let out = piped(&[
+        "executions",
+        "outputs",
+        "download",
+        "ex1",
+        &dir.display().to_string(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not a plain file name"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_inert("outputs download", &stderr);
+    assert!(!dir.exists(), "something was written");
+}

@@ -61,7 +61,9 @@ fn uris(value: &Value, at: &str, out: &mut Vec<(String, String)>) {
 pub fn files_of(task_id: &str, task_run_id: &str, outputs: &Value) -> Vec<OutputFile> {
     let parsed;
     let outputs = match outputs {
-        Value::String(text) => match serde_json::from_str::<Value>(text) {
+        // JSON text inside JSON: decoded with its strings cleaned, like every answer (its
+        // escapes would otherwise become the very characters the first decoding removed).
+        Value::String(text) => match crate::inert::decode::<Value>(text.as_bytes()) {
             Ok(v) => {
                 parsed = v;
                 &parsed
