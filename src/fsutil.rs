@@ -233,6 +233,31 @@ pub fn create_parents_under(root: &Path, target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The file a link found under `root` points at, which must lie inside `root` too: a folder
+/// that is pushed or deployed never carries what is outside it (a link to `~/.aws/credentials`
+/// beside the scripts would upload it). `path` is the link; its target, resolved, is returned.
+pub fn link_inside(root: &Path, path: &Path) -> Result<std::path::PathBuf> {
+    let outside = |target: &str| {
+        Error::rejected(
+            format!(
+                "{} is a link to {target}, outside {}: kestractl sends nothing from outside the \
+                 folder it is given; nothing was sent",
+                path.display(),
+                root.display()
+            ),
+            "copy the file into the folder, or remove the link",
+            crate::error::Exit::InvalidInput,
+        )
+    };
+    let root = std::fs::canonicalize(root).map_err(|e| Error::io("cannot read", root, e))?;
+    match std::fs::canonicalize(path) {
+        Ok(target) if target.starts_with(&root) => Ok(target),
+        Ok(target) => Err(outside(&target.display().to_string())),
+        // A dangling link: nothing to send, and nothing to say it is inside.
+        Err(_) => Err(outside("nothing that exists")),
+    }
+}
+
 /// Refuses a symbolic link at `path` (a planted link would carry a write elsewhere). `Ok(true)`
 /// when something that is not a link exists there, `Ok(false)` when nothing does.
 pub fn exists_not_link(path: &Path) -> Result<bool> {

@@ -87,16 +87,29 @@ pub fn discover(root: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut files = Vec::new();
+    let mut outside = None;
     walk(root, &mut |path, is_dir| {
         if is_dir {
             return !is_files_folder(&path);
         }
-        // Symlinked files are followed.
-        if is_flow_file(&path) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+        if !is_flow_file(&path) {
+            return false;
+        }
+        // A symlinked file is followed when it points inside the folder; one that leads out of
+        // it stops the deploy (its content would go to the server).
+        let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+        if is_link && let Err(e) = crate::fsutil::link_inside(root, &path) {
+            outside.get_or_insert(e);
+            return false;
+        }
+        if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
             files.push(path);
         }
         false
     })?;
+    if let Some(e) = outside {
+        return Err(e);
+    }
     files.sort();
     Ok(files)
 }

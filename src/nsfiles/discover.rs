@@ -69,10 +69,20 @@ pub fn discover(root: &Path) -> Result<Vec<LocalFile>> {
                     "Kestra refuses longer file and folder names; shorten it",
                 ));
             }
-            // Symlinked folders are not followed (no cycles); symlinked files are.
+            // Symlinked folders are not followed (no cycles); a symlinked file is, when what it
+            // points at is inside the folder (else the push is refused).
             let file_type = entry
                 .file_type()
                 .map_err(|e| Error::io("cannot read", &path, e))?;
+            let path = if file_type.is_symlink() {
+                let target = crate::fsutil::link_inside(root, &path)?;
+                if target.is_dir() {
+                    continue;
+                }
+                target
+            } else {
+                path
+            };
             if file_type.is_dir() {
                 if prefix.is_empty() && name == FLOWS_FOLDER {
                     return Err(invalid(

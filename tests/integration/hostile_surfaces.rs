@@ -773,3 +773,90 @@ fn server_text_on_the_newer_surfaces_cannot_drive_the_terminal() {
     assert_inert("outputs download", &stderr);
     assert!(!dir.exists(), "something was written");
 }
+
+/// Finding 7: `_files/config.ini` -> `~/.aws/credentials` was uploaded by `flows deploy` (and
+/// `nsfiles push`). A link that leaves the folder stops the push before anything is sent, naming
+/// it; a link that stays inside is followed as before.
+#[test]
+fn pushes_never_follow_a_link_out_of_their_folder() {
+    let emu = emulator(kestra_emulator::KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let secret = sb.path().join("home/.aws/credentials");
+    std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+    std::fs::write(&secret, "aws_secret_access_key = AKIA-very-secret\n").unwrap();
+    let flows = sb.path().join("flows");
+    let files = flows.join("_files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(
+        flows.join("hello.yml"),
+        "id: hello\nnamespace: company\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n",
+    )
+    .unwrap();
+    std::fs::write(files.join("etl.py"), "print('hi')\n").unwrap();
+    std::os::unix::fs::symlink(&secret, files.join("config.ini")).unwrap();
+    let writes = |emu: &Emu| {
+        emu.control()
+            .requests()
+            .iter()
+            .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "DELETE"))
+            .count()
+    };
+    for args in [
+        vec![
+            "flows".to_string(),
+            "deploy".into(),
+            flows.display().to_string(),
+        ],
+        vec![
+            "nsfiles".into(),
+            "push".into(),
+            "company".into(),
+            files.display().to_string(),
+        ],
+        vec!["flows".into(), "diff".into(), flows.display().to_string()],
+    ] {
+        let out = sb.cmd_for(&emu).args(&args).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("config.ini is a link to"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("nothing was sent"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("AKIA"), "{stderr}");
+        assert_eq!(writes(&emu), 0, "{args:?} wrote");
+    }
+    // A flow file that is a link out of the folder is refused the same way.
+    std::fs::remove_file(files.join("config.ini")).unwrap();
+    let outside_flow = sb.path().join("elsewhere.yml");
+    std::fs::write(&outside_flow, "id: other\nnamespace: company\ntasks: []\n").unwrap();
+    std::os::unix::fs::symlink(&outside_flow, flows.join("other.yml")).unwrap();
+    let out = sb
+        .cmd_for(&emu)
+        .args(["flows", "deploy"])
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("other.yml is a link to"));
+    assert_eq!(writes(&emu), 0);
+    // Links that stay inside are followed.
+    std::fs::remove_file(flows.join("other.yml")).unwrap();
+    std::os::unix::fs::symlink(files.join("etl.py"), files.join("alias.py")).unwrap();
+    sb.cmd_for(&emu)
+        .args(["flows", "deploy"])
+        .arg(&flows)
+        .ran()
+        .code(0);
+    let listed = text(
+        &sb.cmd_for(&emu)
+            .args(["nsfiles", "list", "company", "-q"])
+            .ran()
+            .code(0)
+            .stdout,
+    );
+    assert!(
+        listed.contains("alias.py") && listed.contains("etl.py"),
+        "{listed}"
+    );
+}
