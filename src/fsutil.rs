@@ -258,6 +258,92 @@ pub fn link_inside(root: &Path, path: &Path) -> Result<std::path::PathBuf> {
     }
 }
 
+/// Reads a file kestractl is about to rewrite (a services manifest, a `.env`), refusing what
+/// it must not rewrite or read whole: a symbolic link (the rewrite would replace the link with a
+/// copy of its target), anything but a regular file (a FIFO blocks, a device never ends), a file
+/// with more than one hard link (the other names would keep the old content), and more than
+/// `cap` bytes. `Ok(None)` when it does not exist.
+pub fn read_rewritable(path: &Path, cap: u64) -> Result<Option<String>> {
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("cannot read", path, e)),
+    };
+    let refuse = |why: String, hint: &str| {
+        Err(Error::unsafe_(
+            format!("{} {why}; nothing was changed", path.display()),
+            hint,
+        ))
+    };
+    if meta.file_type().is_symlink() {
+        let target = std::fs::canonicalize(path).map_or_else(
+            |_| "the file it points to".to_string(),
+            |t| t.display().to_string(),
+        );
+        return refuse(
+            format!("is a symbolic link (to {target}): rewriting it would replace the link"),
+            "give the real file instead",
+        );
+    }
+    if !meta.is_file() {
+        return refuse("is not a regular file".into(), "give a regular file");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return refuse(
+                format!(
+                    "has {} hard links: rewriting it would leave the old content under the other \
+                     names",
+                    meta.nlink()
+                ),
+                "make it a file of its own (copy it, remove the other links), then run again",
+            );
+        }
+    }
+    if meta.len() > cap {
+        return refuse(
+            format!(
+                "is {} bytes, more than the {} MiB kestractl reads of it",
+                meta.len(),
+                cap >> 20
+            ),
+            "check that this is the file you meant",
+        );
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Swapped for a link or a FIFO since it was looked at: not followed, not waited on.
+        options
+            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits());
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    let opened = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if !opened.is_file() {
+        return refuse("is not a regular file".into(), "give a regular file");
+    }
+    let mut text = String::new();
+    file.take(cap + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if text.len() as u64 > cap {
+        return refuse(
+            format!("is more than the {} MiB kestractl reads of it", cap >> 20),
+            "check that this is the file you meant",
+        );
+    }
+    Ok(Some(text))
+}
+
 /// Refuses a symbolic link at `path` (a planted link would carry a write elsewhere). `Ok(true)`
 /// when something that is not a link exists there, `Ok(false)` when nothing does.
 pub fn exists_not_link(path: &Path) -> Result<bool> {

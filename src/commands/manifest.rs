@@ -48,10 +48,13 @@ pub async fn run(ctx: &Ctx, args: &ManifestArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// A services manifest is a few KiB; a file far larger is not one.
+const MAX_MANIFEST: u64 = 16 << 20;
+
 fn merge_into(file: &Path, entry: &serde_json::Value) -> Result<Merged> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let text = match crate::fsutil::read_rewritable(file, MAX_MANIFEST)? {
+        Some(t) => t,
+        None => {
             return Err(Error::usage(
                 format!("{} does not exist", file.display()),
                 format!(
@@ -61,7 +64,6 @@ fn merge_into(file: &Path, entry: &serde_json::Value) -> Result<Merged> {
                 ),
             ));
         }
-        Err(e) => return Err(Error::io("cannot read", file, e)),
     };
     let unchanged = "fix it and run again; it was not changed";
     let (merged, action) = manifest::merge(&text, entry).map_err(|e| match e {

@@ -70,6 +70,17 @@ pub fn refuse_linked_dirs(stack: &StackSettings) -> Result<()> {
     ] {
         crate::fsutil::exists_not_link(dir)?;
     }
+    refuse_linked_parents(&stack.secrets_dir)
+}
+
+/// The two folders above the secrets folder (the stack's folder and kestractl's data folder)
+/// may not be links either: the secrets would be written through one to wherever it points.
+fn refuse_linked_parents(secrets: &Path) -> Result<()> {
+    for parent in secrets.ancestors().skip(1).take(2) {
+        if !parent.as_os_str().is_empty() {
+            crate::fsutil::exists_not_link(parent)?;
+        }
+    }
     Ok(())
 }
 
@@ -128,7 +139,9 @@ pub fn write(
     health_check: &str,
     db_password: &Secret,
 ) -> Result<MountedFiles> {
-    // 0700, ours, and not a link: a planted link would carry the secrets elsewhere.
+    // 0700, ours, and not a link (nor the two folders above it): a planted link would carry
+    // the secrets elsewhere.
+    refuse_linked_parents(dir)?;
     crate::fsutil::private_dir(dir)?;
     let config = dir.join(CONFIG_FILE);
     let password = dir.join(DB_PASSWORD_FILE);

@@ -860,3 +860,181 @@ fn pushes_never_follow_a_link_out_of_their_folder() {
         "{listed}"
     );
 }
+
+/// Finding 9: `manifest --merge` replaced a symlinked manifest with a regular file holding the
+/// target's content, read `/dev/zero` until memory ran out, blocked forever on a FIFO and took
+/// 3.5 GB for a 425 MB file. Links, anything but a regular file, hard-linked files and files
+/// over 16 MiB are refused, untouched.
+#[test]
+fn manifest_merge_refuses_links_devices_fifos_and_huge_files() {
+    use crate::hostile::peak_memory_mib;
+    let sb = Sandbox::new();
+    let real = sb.path().join("real-manifest.json");
+    std::fs::write(&real, "[]\n").unwrap();
+    let link = sb.workdir().join("services-manifest.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let fifo = sb.workdir().join("fifo.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let huge = sb.workdir().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(425 << 20)
+        .unwrap();
+    let hard = sb.workdir().join("hard.json");
+    let other_name = sb.path().join("other-name.json");
+    std::fs::write(&hard, "[]\n").unwrap();
+    std::fs::hard_link(&hard, &other_name).unwrap();
+    for (file, says) in [
+        (link.clone(), "is a symbolic link"),
+        (
+            std::path::PathBuf::from("/dev/zero"),
+            "is not a regular file",
+        ),
+        (fifo.clone(), "is not a regular file"),
+        (huge.clone(), "more than the 16 MiB"),
+        (hard.clone(), "has 2 hard links"),
+    ] {
+        let mut cmd = sb.std_cmd();
+        cmd.args(["manifest", "--merge"]).arg(&file);
+        let (out, peak) = peak_memory_mib(cmd);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file:?}: {stderr}");
+        assert!(stderr.contains(says), "{file:?}: {stderr}");
+        assert!(stderr.contains("nothing was changed"), "{file:?}: {stderr}");
+        assert!(peak < 64, "{file:?}: peak memory {peak} MiB");
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "[]\n");
+    assert_eq!(std::fs::read_to_string(&other_name).unwrap(), "[]\n");
+    // The real file, named, is merged.
+    sb.cmd()
+        .args(["manifest", "--merge"])
+        .arg(&real)
+        .ran()
+        .code(0);
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("kestra-orchestrator")
+    );
+}
+
+/// Finding 10: `executions outputs download` wrote through a planted task folder link
+/// (`DIR/t` -> elsewhere), which `flows export` already refused: one rule for both.
+#[test]
+fn outputs_download_does_not_write_through_a_planted_folder_link() {
+    let execution = serde_json::json!({
+        "id": "ex1", "namespace": "company", "flowId": "f",
+        "state": {"current": "SUCCESS", "histories": []},
+        "taskRunList": [{"id": "tr1", "taskId": "t", "executionId": "ex1", "namespace": "company",
+            "flowId": "f", "state": {"current": "SUCCESS", "histories": []},
+            "outputs": {"uri": "kestra:///company/f/executions/ex1/tasks/t/tr1/report.csv"}}],
+    })
+    .to_string();
+    let server = FakeServer::start(move |_, path| {
+        if path == "/api/v1/configs" {
+            Reply::json(200, CONFIGS_1_3)
+        } else if path.ends_with("/file") {
+            Reply::new(200, "application/octet-stream", "a,b\n1,2\n")
+        } else {
+            Reply::json(200, &execution)
+        }
+    });
+    let sb = Sandbox::new();
+    let dir = sb.path().join("dl");
+    let elsewhere = sb.path().join("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("t")).unwrap();
+    let download = || {
+        sb.cmd()
+            .env("KESTRACTL_PASSWORD", PASSWORD)
+            .args([
+                "--server",
+                &server.url,
+                "executions",
+                "outputs",
+                "download",
+                "ex1",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = download();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert!(
+        !server.requests().iter().any(|r| r.contains("/file")),
+        "a download started"
+    );
+    // Without the link, the same download works.
+    std::fs::remove_file(dir.join("t")).unwrap();
+    let out = download();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("t/report.csv")).unwrap(),
+        "a,b\n1,2\n"
+    );
+}
+
+/// Finding 11: a hard-linked `.env` was rewritten by `auth import-env --rewrite-env` while the
+/// other name kept the passwords; a link in place of the secrets folder's parent was followed.
+#[test]
+fn rewrites_and_secrets_refuse_hard_links_and_linked_parents() {
+    let sb = Sandbox::new();
+    let dotenv = sb.workdir().join(".env");
+    let original = "KESTRA_BASICAUTH_PASSWORD=Seed-Passw0rd-1\n";
+    std::fs::write(&dotenv, original).unwrap();
+    let other = sb.path().join("seed-copy.env");
+    std::fs::hard_link(&dotenv, &other).unwrap();
+    let out = sb
+        .cmd()
+        .args(["auth", "import-env", "--rewrite-env"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has 2 hard links"), "{stderr}");
+    assert!(stderr.contains("nothing was changed"), "{stderr}");
+    assert!(!stderr.contains("Passw0rd"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&dotenv).unwrap(), original);
+    std::fs::remove_file(&other).unwrap();
+    std::fs::remove_file(&dotenv).unwrap();
+
+    // The stack's folder, above its secrets, as a link elsewhere: refused before Docker.
+    let data = sb.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let elsewhere = sb.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, data.join("tools-kestra")).unwrap();
+    let out = sb
+        .cmd()
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KESTRACTL_DATA_DIR", &data)
+        .env("KESTRACTL_PASSWORD", "Admin1234xyz")
+        .env("KESTRA_DB_PASSWORD", "Db-Passw0rd-long")
+        .args(["start", "--pull", "never"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("tools-kestra is a symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}

@@ -100,7 +100,24 @@ struct ImportEnvReport {
 /// passwords in its target while saying they are gone: refused before anything changes, naming
 /// the file to give instead.
 fn refuse_linked_dotenv(path: &std::path::Path) -> Result<()> {
-    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let meta = std::fs::symlink_metadata(path).ok();
+    // A hard link: the other names would keep the passwords (security, second pass).
+    #[cfg(unix)]
+    if let Some(m) = meta.as_ref().filter(|m| m.is_file()) {
+        use std::os::unix::fs::MetadataExt;
+        if m.nlink() > 1 {
+            return Err(Error::unsafe_(
+                format!(
+                    "{} has {} hard links: rewriting it would leave the passwords under the \
+                     other names; nothing was changed",
+                    path.display(),
+                    m.nlink()
+                ),
+                "make it a file of its own (copy it, remove the other links), then run again",
+            ));
+        }
+    }
+    let is_link = meta.is_some_and(|m| m.file_type().is_symlink());
     if !is_link {
         return Ok(());
     }
