@@ -198,6 +198,10 @@ fn no_command_grows_past_256_mib_whatever_the_server_sends() {
         100,
         |i| serde_json::json!({"id": format!("f{i}"), "namespace": "company", "revision": 1}),
     );
+    let triggers = endless_page(100, |i| {
+        serde_json::json!({"trigger": {"id": format!("t{i}"), "type": "io.kestra.plugin.core.trigger.Schedule"},
+            "state": {"namespace": "company", "flowId": "f", "triggerId": format!("t{i}")}})
+    });
     let entries: Vec<serde_json::Value> = (0..2500)
         .map(|i| serde_json::json!({"fileName": format!("f{i}.txt"), "type": "File", "size": 1}))
         .chain([serde_json::json!({"fileName": "d", "type": "Directory"})])
@@ -212,6 +216,8 @@ fn no_command_grows_past_256_mib_whatever_the_server_sends() {
             Reply::json(200, &flows)
         } else if path.ends_with("/files/directory") {
             Reply::json(200, &entries)
+        } else if path.ends_with("/triggers/search") {
+            Reply::json(200, &triggers)
         } else {
             Reply::json(404, "{}")
         }
@@ -222,6 +228,8 @@ fn no_command_grows_past_256_mib_whatever_the_server_sends() {
     expect(&out, 1, "listed more than 100000 flows");
     let out = run(&server, &["flows", "list", "-q"], &[]);
     expect(&out, 1, "listed more than 100000 flows");
+    let out = run(&server, &["triggers", "list"], &[]);
+    expect(&out, 1, "listed more than 100000 triggers");
     let out = run(&server, &["nsfiles", "list", "company"], &[]);
     expect(&out, 1, "more than 100000 files and folders");
 
@@ -1037,4 +1045,56 @@ fn rewrites_and_secrets_refuse_hard_links_and_linked_parents() {
         "{stderr}"
     );
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+/// Finding 3: with `KESTRA_BIND=203.0.113.5` in a `.env`, `status` sent the stack's Basic Auth
+/// credential in plain HTTP to that address (through the proxy of the environment). The stack
+/// is reached on this machine only: a bind address of another machine is refused, said, and
+/// nothing goes to it or to a proxy.
+#[test]
+fn docker_the_local_stack_is_never_reached_off_this_machine() {
+    crate::docker::ensure_images();
+    let catcher = FakeServer::start(|_, _| Reply::json(200, CONFIGS_2_0));
+    let health = FakeServer::start(|_, _| Reply::json(200, r#"{"status":"UP"}"#));
+    let sb = Sandbox::new();
+    let name = format!("kestractl-hostile-bind-{}", std::process::id());
+    // A running container under the stack's name, so `status` goes on to ask Kestra's API.
+    crate::docker::docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--entrypoint",
+        "sleep",
+        crate::docker::EMULATOR_IMAGE,
+        "120",
+    ]);
+    sb.write_dotenv(&format!(
+        "KESTRA_CONTAINER_NAME={name}\nKESTRA_BIND=203.0.113.5\nKESTRA_MANAGEMENT_PORT={}\n",
+        health.url.rsplit(':').next().unwrap()
+    ));
+    let out = sb
+        .cmd()
+        .env("KESTRACTL_DATA_DIR", sb.path().join("data"))
+        .env("KESTRACTL_PASSWORD", PASSWORD)
+        .env("HTTP_PROXY", &catcher.url)
+        .env("http_proxy", &catcher.url)
+        .env("ALL_PROXY", &catcher.url)
+        .args(["status", "-o", "json"])
+        .output()
+        .unwrap();
+    crate::docker::docker(&["rm", "-f", &name]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("203.0.113.5") && stderr.contains("not an address of this machine"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(".env KESTRA_BIND picks"), "{stderr}");
+    assert!(
+        catcher.requests().is_empty(),
+        "the proxy saw: {:?}",
+        catcher.requests()
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["kestra"]["credentials"], "unchecked", "{report}");
 }

@@ -150,6 +150,11 @@ async fn kestra_status(ctx: &Ctx, stack: &StackSettings, running: bool) -> Kestr
             password,
             Duration::from_secs(3),
         )
+        // Why the API was not asked (a bind address of another machine) is said, not hidden.
+        .inspect_err(|e| {
+            ctx.out
+                .warn(&format!("Kestra's API was not asked: {}", e.message()))
+        })
         .ok(),
         Err(_) => None,
     };
