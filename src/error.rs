@@ -70,6 +70,9 @@ pub enum Kind {
     Taken,
     /// Ctrl-C.
     Interrupted,
+    /// The operator answered no to a question: nothing was done, as asked (exit 0, said without
+    /// "error:").
+    Declined,
     /// Anything else; a bug or an environment problem without a specific fix.
     Other,
 }
@@ -81,7 +84,7 @@ impl Kind {
             Kind::Auth => Exit::Auth,
             Kind::NotFound | Kind::NotReady => Exit::NotReady,
             Kind::Rejected(exit) => exit,
-            Kind::BrokenPipe => Exit::Ok,
+            Kind::BrokenPipe | Kind::Declined => Exit::Ok,
             Kind::Interrupted => Exit::Interrupted,
             Kind::Damaged => Exit::InvalidInput,
             Kind::Taken => Exit::Taken,
@@ -250,6 +253,10 @@ impl fmt::Display for Report<'_> {
         // An error may quote a server, an archive or a file (an error body, an entry's name):
         // whatever it holds, no escape sequence or bidi override reaches the terminal.
         let inert = crate::inert::clean_str;
+        // Declining a question is the operator's choice, not a failure: said plainly.
+        if self.0.kind() == Kind::Declined {
+            return write!(f, "{}", inert(&self.0.to_string()));
+        }
         write!(f, "error: {}", inert(&self.0.to_string()))?;
         // Causes add detail for wrapped errors (anyhow chains, io sources) without repeating
         // the top line.

@@ -89,6 +89,16 @@ fn shielded(command: &cli::Command) -> Option<(&'static str, &'static str)> {
 /// Some commands decide for themselves: `start --attach` (Ctrl-C stops the stack cleanly),
 /// `backup`, `restore` and `upgrade` (they put things back first), and the [`shielded`] ones, which finish or roll back first, then report the interrupt.
 pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
+    let result = run_command(cli).await;
+    // A command that ends in an error (Ctrl-C included) leaves no spinner frame on screen
+    // above its message and the shell's prompt.
+    if result.is_err() {
+        output::progress::clear_all();
+    }
+    result
+}
+
+async fn run_command(cli: cli::Cli) -> Result<Exit, Error> {
     let ctx = commands::Ctx::new(cli.global);
     let attach = matches!(
         &cli.command,

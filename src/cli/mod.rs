@@ -297,8 +297,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready
-    #[command(visible_alias = "up", long_about = START_LONG)]
+    /// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready (alias: up)
+    #[command(alias = "up", long_about = START_LONG)]
     Start(StartArgs),
 
     /// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
@@ -308,8 +308,8 @@ pub enum Command {
     /// Show the containers' logs, both interleaved with a prefix by default
     Logs(LogsArgs),
 
-    /// Stop both containers, keeping their data
-    #[command(visible_alias = "down")]
+    /// Stop both containers, keeping their data (alias: down)
+    #[command(alias = "down")]
     Stop(StopArgs),
 
     /// Stop, then start again (same options as start)
@@ -375,8 +375,8 @@ pub enum Command {
     #[command(subcommand)]
     Flows(FlowsCommand),
 
-    /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart
-    #[command(visible_alias = "ex", args_conflicts_with_subcommands = true)]
+    /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart (alias: ex)
+    #[command(alias = "ex", args_conflicts_with_subcommands = true)]
     Executions(ExecutionsArgs),
 
     /// Namespace files (the scripts and queries flows read): push a folder, list, get, delete
@@ -700,8 +700,8 @@ pub struct StopArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FlowsCommand {
-    /// Deploy every flow of a folder: validate, plan against the server, then apply
-    #[command(visible_alias = "apply", long_about = DEPLOY_LONG)]
+    /// Deploy every flow of a folder: validate, plan against the server, then apply (alias: apply)
+    #[command(alias = "apply", long_about = DEPLOY_LONG)]
     Deploy(DeployArgs),
 
     /// A flow's revisions, oldest first, the current one marked
@@ -730,8 +730,8 @@ pub enum FlowsCommand {
         prune: bool,
     },
 
-    /// Validate flow files locally and on the server, without deploying
-    #[command(visible_alias = "check")]
+    /// Validate flow files locally and on the server, without deploying (alias: check)
+    #[command(alias = "check")]
     Validate {
         /// Folder or file of flows
         #[arg(default_value = "flows")]
@@ -745,8 +745,8 @@ pub enum FlowsCommand {
         offline: bool,
     },
 
-    /// List flows (all namespaces, or NS and its children)
-    #[command(visible_alias = "ls")]
+    /// List flows (all namespaces, or NS and its children) (alias: ls)
+    #[command(alias = "ls")]
     #[command(
         after_help = "Examples:\n  kestractl flows list\n  kestractl flows list company.team\n  kestractl flows list -q | xargs -n1 kestractl flows get"
     )]
@@ -758,16 +758,16 @@ pub enum FlowsCommand {
         quiet: bool,
     },
 
-    /// Print a flow's YAML source (its JSON with -o json)
+    /// Print a flow's YAML source (its JSON with -o json) (alias: show)
     #[command(
-        visible_alias = "show",
+        alias = "show",
         after_help = "Examples:\n  kestractl flows get company.team hello\n  kestractl flows get company.team/hello -o json"
     )]
     Get(FlowRef),
 
-    /// Delete a flow (asks first; --yes to confirm without a terminal)
+    /// Delete a flow (asks first; --yes to confirm without a terminal) (alias: rm)
     #[command(
-        visible_alias = "rm",
+        alias = "rm",
         after_help = "Examples:\n  kestractl flows delete company.team hello\n  kestractl flows delete company.team/hello --yes"
     )]
     Delete(FlowRef),
@@ -892,12 +892,12 @@ pub struct ListExecutionsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ExecutionsCommand {
-    /// List executions, newest first (the default)
-    #[command(visible_alias = "ls")]
+    /// List executions, newest first (the default) (alias: ls)
+    #[command(alias = "ls")]
     List(ListExecutionsArgs),
 
-    /// One execution: state history, task runs, inputs, outputs, labels, UI link
-    #[command(visible_alias = "show")]
+    /// One execution: state history, task runs, inputs, outputs, labels, UI link (alias: show)
+    #[command(alias = "show")]
     Get {
         /// The execution's id (the first column of `kestractl executions`)
         id: String,
@@ -979,9 +979,9 @@ pub enum ExecutionsCommand {
         wait: bool,
     },
 
-    /// Delete an execution with its logs and files (asks first; --yes)
+    /// Delete an execution with its logs and files (asks first; --yes) (alias: rm)
     #[command(
-        visible_alias = "rm",
+        alias = "rm",
         after_help = "Examples:\n  kestractl executions delete 4Ld8mQk2sYbVtZxW1nPq7a\n  kestractl executions delete 4Ld8mQk2sYbVtZxW1nPq7a --keep-logs --yes"
     )]
     Delete {
@@ -1014,9 +1014,9 @@ pub enum ExecutionsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
-    /// The files an execution's tasks produced (kestra:// URIs in their outputs)
+    /// The files an execution's tasks produced (kestra:// URIs in their outputs) (alias: ls)
     #[command(
-        visible_alias = "ls",
+        alias = "ls",
         after_help = "Examples:\n  kestractl executions outputs list 4Ld8mQk2sYbVtZxW1nPq7a"
     )]
     List {
@@ -1158,9 +1158,9 @@ pub enum NsfilesCommand {
     )]
     Push(NsfilesPushArgs),
 
-    /// A namespace's files (all of them, or those under PATH): size and last update
+    /// A namespace's files (all of them, or those under PATH): size and last update (alias: ls)
     #[command(
-        visible_alias = "ls",
+        alias = "ls",
         after_help = "Examples:\n  kestractl nsfiles list company.team\n  kestractl nsfiles list company.team scripts -q"
     )]
     List {
@@ -1181,9 +1181,9 @@ pub enum NsfilesCommand {
     )]
     Get(NsfilePath),
 
-    /// Delete a file, or a folder with everything under it (asks first; --yes to confirm)
+    /// Delete a file, or a folder with everything under it (asks first; --yes to confirm) (alias: rm)
     #[command(
-        visible_alias = "rm",
+        alias = "rm",
         after_help = "Examples:\n  kestractl nsfiles delete company.team scripts/old.py\n  kestractl nsfiles delete company.team scripts --yes"
     )]
     Delete(NsfilePath),
@@ -1221,9 +1221,9 @@ impl TriggerRef {
 
 #[derive(Debug, Subcommand)]
 pub enum TriggersCommand {
-    /// Triggers Kestra schedules: type, enabled, locked, next and last dates
+    /// Triggers Kestra schedules: type, enabled, locked, next and last dates (alias: ls)
     #[command(
-        visible_alias = "ls",
+        alias = "ls",
         after_help = "Examples:\n  kestractl triggers list\n  kestractl triggers list --namespace company.team\n  kestractl triggers list --flow company.team/nightly -o json"
     )]
     List {
@@ -1283,9 +1283,9 @@ against the type before anything is sent, and the type Kestra stored is read bac
 
 #[derive(Debug, Subcommand)]
 pub enum KvCommand {
-    /// A namespace's keys (not its children's): description, updated, expiry
+    /// A namespace's keys (not its children's): description, updated, expiry (alias: ls)
     #[command(
-        visible_alias = "ls",
+        alias = "ls",
         after_help = "Examples:\n  kestractl kv list company.team\n  kestractl kv list company.team -q"
     )]
     List {
@@ -1324,9 +1324,9 @@ pub enum KvCommand {
         description: Option<String>,
     },
 
-    /// Delete a key (asks first; --yes to confirm without a terminal)
+    /// Delete a key (asks first; --yes to confirm without a terminal) (alias: rm)
     #[command(
-        visible_alias = "rm",
+        alias = "rm",
         after_help = "Examples:\n  kestractl kv delete company.team db.url\n  kestractl kv delete company.team db.url --yes"
     )]
     Delete(KvKey),
@@ -1358,15 +1358,15 @@ pub enum ConfigCommand {
         name: String,
     },
 
-    /// List contexts (the current one is marked)
-    #[command(visible_alias = "ls")]
+    /// List contexts (the current one is marked) (alias: ls)
+    #[command(alias = "ls")]
     List,
 
     /// Show the effective settings and where each value comes from
     Show,
 
-    /// Remove a context
-    #[command(visible_alias = "rm")]
+    /// Remove a context (alias: rm)
+    #[command(alias = "rm")]
     Remove {
         /// Context name
         name: String,

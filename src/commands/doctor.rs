@@ -337,7 +337,7 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
                             "credentials",
                             Status::Fail,
                             format!("refused for {}", client.username()),
-                            "run `kestractl auth login`, or check the username (`kestractl config show`)",
+                            refused_fix(ctx).await,
                         )),
                         Ok(CredentialCheck::Missing) => checks.push(bad(
                             "credentials",
@@ -426,6 +426,29 @@ async fn collect(ctx: &Ctx) -> Vec<Check> {
     checks
 }
 
+/// What to do about a refused password depends on where it came from: `auth login` fixes the
+/// keyring's, not a variable that would still win over it.
+async fn refused_fix(ctx: &Ctx) -> String {
+    use crate::secrets::source::PasswordSource;
+    let check_user = "and the username (`kestractl config show`)";
+    match ctx.password().await.ok().flatten().map(|p| &p.source) {
+        Some(PasswordSource::Env(var)) => format!(
+            "the password comes from the environment variable {var}: correct it {check_user}, or \
+             unset it to use the keyring (`kestractl auth login` stores one there)"
+        ),
+        Some(PasswordSource::Stdin) => {
+            format!(
+                "the password given on stdin (--password-stdin) was refused: check it {check_user}"
+            )
+        }
+        Some(PasswordSource::DotEnv(path)) => format!(
+            "the password comes from {path}: correct it there {check_user}, or move it into the \
+             keyring with `kestractl auth import-env`"
+        ),
+        _ => format!("run `kestractl auth login` to store the right password, {check_user}"),
+    }
+}
+
 pub async fn run(ctx: &Ctx) -> Result<Exit> {
     let report = DoctorReport(collect(ctx).await);
     ctx.out.emit(&report)?;
@@ -459,13 +482,15 @@ impl Render for DoctorReport {
         };
         if out.format == Format::Table {
             let mut text = String::new();
+            let mut said: std::collections::HashSet<&str> = std::collections::HashSet::new();
             for c in checks {
-                text.push_str(&format!(
-                    "{} {:<16} {}\n",
-                    mark(c.status),
-                    c.check,
-                    c.detail
-                ));
+                // A reason several skipped checks share is said once (-o json keeps each).
+                let detail = if c.status == Status::Skip && !said.insert(c.detail.as_str()) {
+                    "skipped, as above"
+                } else {
+                    c.detail.as_str()
+                };
+                text.push_str(&format!("{} {:<16} {}\n", mark(c.status), c.check, detail));
                 if let Some(fix) = &c.fix
                     && c.status != Status::Ok
                 {

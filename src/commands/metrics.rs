@@ -124,6 +124,19 @@ impl Render for MetricsReport {
 
 pub async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
+    // The metrics are this machine's stack's (its management port is published on 127.0.0.1
+    // only): said when the current server is another Kestra, whose metrics are not reachable.
+    if let Ok(settings) = ctx.settings().await
+        && !stack.serves(&settings.server.value)
+    {
+        ctx.out.note(&format!(
+            "Reading the metrics of this machine's stack ({}), not of {} ({}): a Kestra on another \
+             machine does not publish its management port",
+            stack.kestra_container.value,
+            crate::settings::display_url(&settings.server.value),
+            settings.server.source
+        ));
+    }
     let management = local_api::management(&stack, SCRAPE_TIMEOUT)?;
     let url = management.url("/prometheus");
     loop {

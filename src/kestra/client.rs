@@ -217,6 +217,10 @@ pub struct KestraClient {
     notice: Option<RetryNotice>,
     last_notice: std::sync::Mutex<Option<Instant>>,
     discovery: OnceCell<Discovery>,
+    /// Whether the server answered anything (any status) in this run: a server that never did
+    /// is not waited for (a wrong address or port fails at once); one that did is ridden out
+    /// through a restart.
+    answered: std::sync::atomic::AtomicBool,
     /// Where the password came from (`environment KESTRACTL_PASSWORD`, the keyring entry, …),
     /// named in the hint when the server refuses it.
     password_source: Option<String>,
@@ -262,6 +266,7 @@ impl KestraClient {
             notice: None,
             last_notice: std::sync::Mutex::new(None),
             discovery: OnceCell::new(),
+            answered: std::sync::atomic::AtomicBool::new(false),
             password_source: None,
         })
     }
@@ -401,6 +406,8 @@ impl KestraClient {
                 };
             let (retry, wait, why) = match outcome {
                 Ok(resp) => {
+                    self.answered
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
                     let status = resp.status();
                     tracing::debug!(
                         "{method} {} -> {} in {} ms (attempt {attempt})",
@@ -443,7 +450,12 @@ impl KestraClient {
                         TransportKind::Cut | TransportKind::Other => Retry::IfIdempotent,
                     };
                     let err = self.transport_error(req, kind, describe_transport(&e));
-                    if !self.may_retry(req, retry, None, attempt, deadline) {
+                    // Nothing ever answered at this address in this run: a wrong address or
+                    // port, or a server that is down; waiting the whole --timeout would only
+                    // delay saying so.
+                    let never_answered = kind == TransportKind::Connect
+                        && !self.answered.load(std::sync::atomic::Ordering::SeqCst);
+                    if never_answered || !self.may_retry(req, retry, None, attempt, deadline) {
                         return Err(err);
                     }
                     last_error = Some(err);

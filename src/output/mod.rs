@@ -18,6 +18,8 @@ use crate::error::{Error, Result, stdout_error};
 pub enum Format {
     /// Aligned columns with a header (the default on a terminal).
     Table,
+    /// A table with every column, nothing cut, whatever the terminal's width.
+    Wide,
     /// Tab-separated lines without a header (the default when piped).
     Plain,
     Json,
@@ -48,6 +50,8 @@ pub struct Output {
     tty: bool,
     /// The terminal's width in columns, which tables fit into (none when piped).
     width: Option<usize>,
+    /// `-o wide`: tables are not fitted to the terminal.
+    wide: bool,
     /// Unit tests read what a report renders here (stdout, stderr) instead of the process's
     /// streams.
     #[cfg(test)]
@@ -67,10 +71,14 @@ impl Output {
     /// to a non-empty value.
     pub fn new(requested: Option<Format>, no_color: bool, no_color_env: bool) -> Self {
         let tty = std::io::stdout().is_terminal();
+        let wide = requested == Some(Format::Wide);
+        // `-o wide` is a table, only not fitted: everywhere else it is `Table`.
+        let requested = if wide { Some(Format::Table) } else { requested };
         Output {
             format: requested.unwrap_or(if tty { Format::Table } else { Format::Plain }),
             color: tty && !no_color && !no_color_env,
             tty,
+            wide,
             width: terminal_size::terminal_size_of(std::io::stdout())
                 .map(|(width, _)| usize::from(width.0)),
             #[cfg(test)]
@@ -85,6 +93,7 @@ impl Output {
             color: false,
             tty: false,
             width: None,
+            wide: false,
             captured: None,
         }
     }
@@ -172,9 +181,21 @@ impl Output {
         self.print(&render_structured(self.format, value)?)
     }
 
-    /// Renders rows as an aligned table (terminal) or tab-separated lines (pipe).
+    /// Renders rows as an aligned table (terminal) or tab-separated lines (pipe). Columns left
+    /// out to fit the terminal are named on stderr, with how to see them.
     pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) -> Result<()> {
-        self.print(&self.render_table(headers, rows))
+        if self.format != Format::Table {
+            return self.print(&self.render_table(headers, rows));
+        }
+        let (text, dropped) = self.fit(headers, rows);
+        self.print(&text)?;
+        if !dropped.is_empty() {
+            self.note(&format!(
+                "({} left out to fit the terminal; -o wide shows every column)",
+                dropped.join(", ")
+            ));
+        }
+        Ok(())
     }
 
     pub fn render_table(&self, headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -187,8 +208,14 @@ impl Output {
             }
             return text;
         }
-        let headers = headers.iter().map(|h| self.paint(Style::Bold, h));
-        fit_table(headers, rows, self.width)
+        self.fit(headers, rows).0
+    }
+
+    /// The table fitted to the terminal (every column, nothing cut, with `-o wide`), and the
+    /// columns left out.
+    fn fit(&self, headers: &[&str], rows: &[Vec<String>]) -> (String, Vec<String>) {
+        let paint = |h: &str| self.paint(Style::Bold, h);
+        fit_table(headers, &paint, rows, self.width.filter(|_| !self.wide))
     }
 
     /// A record of labelled values: `Label:  value` on a terminal, `key<TAB>value` when piped.
@@ -264,6 +291,8 @@ pub async fn confirm(question: &str, why: &str, nothing_done: &str) -> Result<()
             "pass --yes to confirm non-interactively",
         ));
     }
+    // No spinner may draw over the question (or the answer being typed).
+    let _paused = progress::pause_all();
     {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{question} [y/N] ");
@@ -293,9 +322,15 @@ pub async fn confirm(question: &str, why: &str, nothing_done: &str) -> Result<()
     if is_yes(&answer) {
         Ok(())
     } else {
-        Err(Error::usage(
-            nothing_done.to_string(),
-            "answer y to go on, or pass --yes to skip the question",
+        // Not an error: the operator chose; the command ends having done nothing (exit 0).
+        let mut said = nothing_done.to_string();
+        if let Some(first) = said.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        Err(Error::new(
+            crate::error::Kind::Declined,
+            format!("{said}."),
+            "",
         ))
     }
 }
@@ -336,38 +371,202 @@ fn plain_cell(cell: &str) -> String {
 /// Aligned columns two spaces apart under a header, no borders, no trailing spaces. Widths are
 /// display widths; with `max_width` the widest column is truncated (with "…") until every line
 /// fits.
+/// How a table treats a column when the terminal is narrow, by its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    /// An identifier, a name typed back, a URL or a path: never cut, never dropped (a cut one is
+    /// useless, and a wrong one is worse).
+    Key,
+    /// Free text (a description, a detail): shortened first, dropped last.
+    Text,
+    /// A short value (a state, a time, a size): never cut; dropped, lowest value first, when
+    /// shortening the text is not enough. The number orders the drops (lower goes first).
+    Short(u8),
+}
+
+/// Columns that are never cut or dropped.
+const KEY_COLUMNS: [&str; 22] = [
+    "ID",
+    "NAMESPACE",
+    "FLOW",
+    "NAME",
+    "KEY",
+    "TRIGGER",
+    "URL",
+    "PATH",
+    "TASK",
+    "CONTEXT",
+    "SERVER",
+    "FILE",
+    "URI",
+    "CHECK",
+    "IMAGE",
+    "CONTAINER",
+    "FIGURE",
+    "EXECUTION",
+    "SETTING",
+    "PART",
+    "OUTPUT",
+    "REVISION",
+];
+/// Free-text columns.
+const TEXT_COLUMNS: [&str; 7] = [
+    "DESCRIPTION",
+    "DETAIL",
+    "FIX",
+    "MESSAGE",
+    "LABELS",
+    "OUTPUTS",
+    "VALUE",
+];
+/// Short columns, in the order they are dropped (the first goes first); any other short column
+/// goes before these.
+const DROP_ORDER: [&str; 22] = [
+    "ROLE", "CPU", "UPTIME", "DURATION", "SIZE", "TENANT", "USERNAME", "SOURCE", "TYPE", "UPDATED",
+    "STARTED", "EXPIRES", "LAST", "NEXT", "HEALTH", "PORTS", "MEMORY", "ACTION", "RESULT",
+    "STATUS", "STATE", "CURRENT",
+];
+
+fn column_of(header: &str) -> Column {
+    if KEY_COLUMNS.contains(&header) {
+        Column::Key
+    } else if TEXT_COLUMNS.contains(&header) {
+        Column::Text
+    } else {
+        Column::Short(
+            DROP_ORDER
+                .iter()
+                .position(|h| *h == header)
+                .map_or(0, |i| u8::try_from(i + 1).unwrap_or(u8::MAX)),
+        )
+    }
+}
+
+/// Text shortened to `width` terminal columns with an ellipsis, cut only between characters
+/// (a wide character is never split); colour codes are dropped from a cut cell.
+fn truncate_cell(text: &str, width: usize) -> String {
+    use tabled::grid::util::string::{get_char_width, get_text_width};
+    if get_text_width(text) <= width {
+        return text.to_string();
+    }
+    let plain = strip_ansi(text);
+    let mut out = String::new();
+    let mut used = 0;
+    for c in plain.chars() {
+        let w = get_char_width(c);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `text` without ANSI colour sequences (ours: `ESC [ … m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A table fitted into `max_width` terminal columns, and the headers of the columns left out.
+/// Identifiers, names typed back, URLs and paths are never cut or left out: free text is
+/// shortened first (down to a readable minimum), then the short columns of least value are left
+/// out, then the text; a table of keys alone that is still too wide is shown whole (the terminal
+/// wraps it) rather than cut.
 fn fit_table(
-    headers: impl IntoIterator<Item = String>,
+    headers: &[&str],
+    paint: &dyn Fn(&str) -> String,
     rows: &[Vec<String>],
     max_width: Option<usize>,
-) -> String {
-    use tabled::settings::object::Columns;
-    use tabled::settings::peaker::Priority;
-    use tabled::settings::{Padding, Width};
-
-    let mut builder = tabled::builder::Builder::default();
-    builder.push_record(headers);
+) -> (String, Vec<String>) {
+    use tabled::grid::util::string::get_text_width;
+    const GAP: usize = 2;
+    const MIN_TEXT: usize = 12;
+    let n = headers.len();
+    let mut widths: Vec<usize> = headers.iter().map(|h| get_text_width(h)).collect();
     for row in rows {
-        builder.push_record(row.iter().map(String::as_str));
+        for (i, cell) in row.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(get_text_width(cell));
+        }
+    }
+    let kinds: Vec<Column> = headers.iter().map(|h| column_of(h)).collect();
+    let mut shown = vec![true; n];
+    let total = |widths: &[usize], shown: &[bool]| {
+        let cols: Vec<usize> = (0..n).filter(|&i| shown[i]).map(|i| widths[i]).collect();
+        cols.iter().sum::<usize>() + GAP * cols.len().saturating_sub(1)
+    };
+    if let Some(max) = max_width {
+        // 1. Shorten free text, the widest first, down to a readable minimum.
+        while total(&widths, &shown) > max {
+            let widest = (0..n)
+                .filter(|&i| shown[i] && kinds[i] == Column::Text && widths[i] > MIN_TEXT)
+                .max_by_key(|&i| widths[i]);
+            let Some(i) = widest else { break };
+            let over = total(&widths, &shown) - max;
+            widths[i] = widths[i].saturating_sub(over).max(MIN_TEXT);
+        }
+        // 2. Leave out short columns, least value first (rightmost first among equals); then
+        //    free text, rightmost first.
+        let mut candidates: Vec<(u8, usize)> = (0..n)
+            .filter_map(|i| match kinds[i] {
+                Column::Short(order) => Some((order, i)),
+                Column::Text => Some((u8::MAX, i)),
+                Column::Key => None,
+            })
+            .collect();
+        candidates.sort_by_key(|&(order, i)| (order, std::cmp::Reverse(i)));
+        for (_, i) in candidates {
+            if total(&widths, &shown) <= max {
+                break;
+            }
+            shown[i] = false;
+        }
+    }
+    let keep: Vec<usize> = (0..n).filter(|&i| shown[i]).collect();
+    let mut builder = tabled::builder::Builder::default();
+    builder.push_record(keep.iter().map(|&i| paint(headers[i])));
+    for row in rows {
+        builder.push_record(keep.iter().map(|&i| {
+            let cell = row.get(i).map(String::as_str).unwrap_or_default();
+            if kinds[i] == Column::Text {
+                truncate_cell(cell, widths[i])
+            } else {
+                cell.to_string()
+            }
+        }));
     }
     let mut table = builder.build();
     table
         .with(tabled::settings::Style::empty())
-        .with(Padding::new(0, 2, 0, 0))
-        .modify(Columns::last(), Padding::zero());
-    if let Some(width) = max_width {
-        table.with(
-            Width::truncate(width)
-                .suffix("…")
-                .priority(Priority::max(true)),
+        .with(tabled::settings::Padding::new(0, GAP, 0, 0))
+        .modify(
+            tabled::settings::object::Columns::last(),
+            tabled::settings::Padding::zero(),
         );
-    }
     let mut text = String::new();
     for line in table.to_string().lines() {
         text.push_str(line.trim_end());
         text.push('\n');
     }
-    text
+    let dropped = (0..n)
+        .filter(|&i| !shown[i])
+        .map(|i| headers[i].to_string())
+        .collect();
+    (text, dropped)
 }
 
 #[cfg(test)]
@@ -446,6 +645,10 @@ mod tests {
             .collect()
     }
 
+    fn fit(headers: &[&str], rows: &[Vec<String>], width: Option<usize>) -> (String, Vec<String>) {
+        fit_table(headers, &|h: &str| h.to_string(), rows, width)
+    }
+
     #[test]
     fn wide_characters_line_up() {
         let rows = vec![
@@ -453,7 +656,7 @@ mod tests {
             vec!["🚀 launch".into(), "ok".into()],
             vec!["plain".into(), "ok".into()],
         ];
-        let text = fit_table(["FLOW".to_string(), "STATE".to_string()], &rows, None);
+        let text = fit(&["FLOW", "STATE"], &rows, None).0;
         let columns = last_cell_columns(&text, &["STATE", "ok", "ok", "ok"]);
         assert_eq!(columns, [11, 11, 11, 11], "{text}");
         // Colour codes in a cell take no room either.
@@ -462,26 +665,75 @@ mod tests {
             ..Output::for_tests(Format::Table)
         };
         let painted = vec![vec![o.paint(Style::Red, "数据"), "x".into()]];
-        let text = fit_table(["NAME".to_string(), "V".to_string()], &painted, None);
+        let text = fit(&["NAME", "V"], &painted, None).0;
         assert_eq!(last_cell_columns(&text, &["V", "x"]), [6, 6], "{text}");
     }
 
     #[test]
-    fn a_table_fits_the_terminal_by_truncating_its_widest_column() {
+    fn a_table_fits_the_terminal_by_shortening_its_text() {
         let rows = vec![
             vec!["prod".into(), "x".repeat(150), "SUCCESS".into()],
             vec!["数据".into(), "y".repeat(30), "FAILED".into()],
         ];
-        let headers = ["NAME", "DETAIL", "STATE"].map(String::from);
-        let text = fit_table(headers.clone(), &rows, Some(80));
+        let headers = ["NAME", "DETAIL", "STATE"];
+        let (text, dropped) = fit(&headers, &rows, Some(80));
         for line in text.lines() {
             assert!(visible_width(line) <= 80, "{line:?} is wider than 80");
         }
-        // The narrow columns are whole; the wide one ends with an ellipsis.
+        // The narrow columns are whole; the text ends with an ellipsis.
         assert!(text.contains("SUCCESS") && text.contains("FAILED") && text.contains("数据"));
         assert!(text.lines().nth(1).unwrap().contains("x…"), "{text}");
+        assert!(dropped.is_empty());
         // Without a width (piped to a file through `-o table`), nothing is cut.
-        assert!(fit_table(headers, &rows, None).contains(&"x".repeat(150)));
+        assert!(fit(&headers, &rows, None).0.contains(&"x".repeat(150)));
+    }
+
+    /// Terminal pass (issue 28): at 60 and 40 columns execution ids were cut, at 40 every column
+    /// was, and a CJK name was cut inside a character.
+    #[test]
+    fn identifiers_are_never_cut_and_low_value_columns_go_first() {
+        let id = "2D67gq3YEhWj1Lk0Xq9Zab";
+        let rows = vec![vec![
+            id.to_string(),
+            "company.team.data".into(),
+            "数据管道每日".into(),
+            "SUCCESS".into(),
+            "2026-12-01 10:00:00".into(),
+            "1m12s".into(),
+        ]];
+        let headers = ["ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "DURATION"];
+        for width in [100, 60, 40, 20] {
+            let (text, dropped) = fit(&headers, &rows, Some(width));
+            assert!(text.contains(id), "{width}: {text}");
+            assert!(text.contains("company.team.data"), "{width}: {text}");
+            assert!(text.contains("数据管道每日"), "{width}: {text}");
+            assert!(
+                !text.contains('\u{fffd}') && !text.contains('…'),
+                "{width}: {text}"
+            );
+            // Keys alone take 55 columns: narrower, they are shown whole (the terminal wraps).
+            if width >= 60 {
+                for line in text.lines() {
+                    assert!(visible_width(line) <= width, "{width}: {line:?}");
+                }
+            }
+            if width <= 60 {
+                // Least value first: the duration and the start time go before the state.
+                assert!(
+                    dropped.contains(&"DURATION".to_string()),
+                    "{width}: {dropped:?}"
+                );
+                assert!(
+                    dropped.contains(&"STARTED".to_string()),
+                    "{width}: {dropped:?}"
+                );
+            }
+        }
+        assert!(fit(&headers, &rows, Some(100)).1.is_empty());
+        // A cut text never splits a wide character.
+        assert_eq!(truncate_cell("数据管道每日的说明", 9), "数据管道…");
+        assert_eq!(truncate_cell("abcdef", 4), "abc…");
+        assert_eq!(truncate_cell("abc", 4), "abc");
     }
 
     #[test]

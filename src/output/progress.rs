@@ -27,6 +27,75 @@ fn kind(message: &str) -> &str {
     message.split(':').next().unwrap_or(message)
 }
 
+/// Every spinner on screen, so a question can take them all off it first.
+static SPINNERS: std::sync::Mutex<Vec<indicatif::WeakProgressBar>> =
+    std::sync::Mutex::new(Vec::new());
+
+const TICK: Duration = Duration::from_millis(100);
+
+/// Takes every spinner off the screen until the guard is dropped (a question is asked, an
+/// answer typed): nothing draws over it, and nothing is left half-drawn above it.
+pub fn pause_all() -> Paused {
+    let bars: Vec<ProgressBar> = SPINNERS
+        .lock()
+        .map(|mut all| {
+            all.retain(|w| w.upgrade().is_some());
+            all.iter()
+                .filter_map(indicatif::WeakProgressBar::upgrade)
+                .collect()
+        })
+        .unwrap_or_default();
+    for bar in &bars {
+        bar.disable_steady_tick();
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    if !bars.is_empty() {
+        clear_line();
+    }
+    Paused(bars)
+}
+
+/// Takes every spinner off the screen for good: the command is ending (an error, Ctrl-C), and
+/// no half-drawn frame may stay above the shell's prompt.
+pub fn clear_all() {
+    let bars: Vec<ProgressBar> = SPINNERS
+        .lock()
+        .map(|all| {
+            all.iter()
+                .filter_map(indicatif::WeakProgressBar::upgrade)
+                .collect()
+        })
+        .unwrap_or_default();
+    for bar in &bars {
+        bar.disable_steady_tick();
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    if !bars.is_empty() {
+        clear_line();
+    }
+}
+
+/// Erases the terminal line a spinner was drawn on (spinners exist only on a terminal).
+fn clear_line() {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r\x1b[2K");
+    let _ = err.flush();
+}
+
+/// Spinners taken off the screen by [`pause_all`]; back when dropped.
+pub struct Paused(Vec<ProgressBar>);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        for bar in &self.0 {
+            if !bar.is_finished() {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                bar.enable_steady_tick(TICK);
+            }
+        }
+    }
+}
+
 impl Progress {
     pub fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
@@ -34,7 +103,10 @@ impl Progress {
             if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
                 bar.set_style(style);
             }
-            bar.enable_steady_tick(Duration::from_millis(100));
+            bar.enable_steady_tick(TICK);
+            if let Ok(mut all) = SPINNERS.lock() {
+                all.push(bar.downgrade());
+            }
             bar
         });
         Progress {

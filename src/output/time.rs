@@ -40,13 +40,18 @@ pub fn local_time(t: OffsetDateTime) -> String {
 
 /// `just now`, `42s ago`, `5m ago`, `3h ago`, `2d ago` (relative to `now`).
 pub fn relative(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    // Times read both ways: a key's expiry or a trigger's next run is ahead ("in 1h").
     let secs = (now - t).whole_seconds();
+    let span = |s: i64| match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    };
     match secs {
-        s if s < 5 => "just now".into(),
-        s if s < 60 => format!("{s}s ago"),
-        s if s < 3600 => format!("{}m ago", s / 60),
-        s if s < 86_400 => format!("{}h ago", s / 3600),
-        s => format!("{}d ago", s / 86_400),
+        s if s.abs() < 5 => "just now".into(),
+        s if s > 0 => format!("{} ago", span(s)),
+        s => format!("in {}", span(-s)),
     }
 }
 
@@ -72,6 +77,23 @@ mod tests {
         assert_eq!(
             relative(parse("2026-11-20T12:00:00Z").unwrap(), now),
             "7d ago"
+        );
+        // Ahead of now.
+        assert_eq!(
+            relative(parse("2026-11-27T13:00:00Z").unwrap(), now),
+            "in 1h"
+        );
+        assert_eq!(
+            relative(parse("2026-11-27T12:00:30Z").unwrap(), now),
+            "in 30s"
+        );
+        assert_eq!(
+            relative(parse("2026-11-29T12:00:00Z").unwrap(), now),
+            "in 2d"
+        );
+        assert_eq!(
+            relative(parse("2026-11-27T12:00:03Z").unwrap(), now),
+            "just now"
         );
     }
 

@@ -139,6 +139,43 @@ pub async fn ensure_image(
     policy: PullPolicy,
     progress: &Progress,
 ) -> Result<()> {
+    ensure_images(engine, &[image], policy, progress).await
+}
+
+/// [`ensure_image`] for several images; a pull that fails for an image already on this machine
+/// (`--pull always` with no registry answering) is said once for all of them, on one line.
+pub async fn ensure_images(
+    engine: &Engine,
+    images: &[&str],
+    policy: PullPolicy,
+    progress: &Progress,
+) -> Result<()> {
+    let mut kept = Vec::new();
+    let mut reason = None;
+    for image in images {
+        if let Some(why) = pull_one(engine, image, policy, progress).await? {
+            kept.push(*image);
+            reason.get_or_insert(why);
+        }
+    }
+    if let Some(why) = reason {
+        Output::warn_line(&format!(
+            "cannot pull {} ({why}): using the {} already on this machine",
+            kept.join(", "),
+            if kept.len() == 1 { "copy" } else { "copies" }
+        ));
+    }
+    Ok(())
+}
+
+/// Pulls `image` as `policy` says; `Some(why)` when the pull failed but a copy is on this
+/// machine and the policy lets it be used.
+async fn pull_one(
+    engine: &Engine,
+    image: &str,
+    policy: PullPolicy,
+    progress: &Progress,
+) -> Result<Option<String>> {
     let present = engine.image_present(image).await?;
     let must_pull = match policy {
         PullPolicy::Never => {
@@ -154,7 +191,7 @@ pub async fn ensure_image(
         PullPolicy::Always => true,
     };
     if !must_pull {
-        return Ok(());
+        return Ok(None);
     }
     let mut layers: std::collections::BTreeMap<String, (i64, i64)> =
         std::collections::BTreeMap::new();
@@ -190,14 +227,17 @@ pub async fn ensure_image(
                 "Image {image}: pulled in {}",
                 format_duration(started.elapsed())
             ));
-            Ok(())
+            Ok(None)
         }
-        Err(e) if present && policy == PullPolicy::Always => {
-            Output::warn_line(&format!(
-                "{e}; using the copy of {image} already on this machine"
-            ));
-            Ok(())
-        }
+        // One line of why (the engine's message can run over several).
+        Err(e) if present && policy == PullPolicy::Always => Ok(Some(
+            e.message()
+                .trim_start_matches(&format!("cannot pull {image}: "))
+                .lines()
+                .next()
+                .unwrap_or("the registry did not answer")
+                .to_string(),
+        )),
         Err(e) => Err(e),
     }
 }

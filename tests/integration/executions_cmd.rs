@@ -226,24 +226,34 @@ fn run_wait_exit_codes_follow_the_end_state() {
             .args(["executions", "run", "exec.test", "ok", "--wait"])
             .ran()
             .code(0);
+        // Piped, stdout is the execution's id alone (`id=$(kestractl executions run … --wait)`);
+        // the task runs go to stderr with the rest of what people read.
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("first\t-\tSUCCESS"), "{stdout}");
-        assert!(stdout.contains("second\t-\tSUCCESS"), "{stdout}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
         assert!(
-            text(&out.stderr).contains("ended SUCCESS"),
-            "{}",
-            text(&out.stderr)
+            stdout.trim().chars().all(|c| c.is_ascii_alphanumeric()),
+            "{stdout}"
         );
+        assert!(stderr.contains("first\t-\tSUCCESS"), "{stderr}");
+        assert!(stderr.contains("second\t-\tSUCCESS"), "{stderr}");
+        assert!(stderr.contains("ended SUCCESS"), "{stderr}");
 
         let out = sb
             .cmd_for(&emu)
             .args(["executions", "run", "exec.test", "fails", "--wait"])
             .ran()
             .code(6);
-        assert!(
-            text(&out.stdout).contains("boom\t-\tFAILED"),
+        assert_eq!(
+            text(&out.stdout).lines().count(),
+            1,
             "{}",
             text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains("boom\t-\tFAILED"),
+            "{}",
+            text(&out.stderr)
         );
         assert!(text(&out.stderr).contains("ended FAILED"));
 

@@ -397,14 +397,16 @@ fn prompts_take_y_and_ctrl_c_aborts_at_once() {
     );
     assert!(exists("one"));
 
-    // Enter alone, or `no`: nothing deleted, exit 2.
+    // Enter alone, or `no`: nothing deleted, and declining is not an error (exit 0, no
+    // "error:").
     for answer in ["\r", "no\r"] {
         let mut pty = delete("one").unwrap();
         pty.expect("[y/N] ");
         pty.send(answer);
         let (code, shown) = pty.wait();
-        assert_eq!(code, Some(2), "{answer:?}: {shown}");
-        assert!(shown.contains("nothing was deleted"), "{shown}");
+        assert_eq!(code, Some(0), "{answer:?}: {shown}");
+        assert!(shown.contains("Nothing was deleted."), "{shown}");
+        assert!(!shown.contains("error:"), "{shown}");
         assert!(exists("one"));
     }
 

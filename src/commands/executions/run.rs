@@ -498,14 +498,23 @@ struct Ended(Value);
 
 impl Render for Ended {
     fn human(&self, out: &Output) -> Result<()> {
-        let runs = parse_execution(&self.0)?.task_run_list.unwrap_or_default();
-        if runs.is_empty() {
-            return Ok(());
+        let e = parse_execution(&self.0)?;
+        let runs = e.task_run_list.unwrap_or_default();
+        let headers = ["TASK", "VALUE", "STATE", "STARTED", "DURATION"];
+        let rows = task_rows(out, &runs, OffsetDateTime::now_utc());
+        if out.format == Format::Table {
+            return if runs.is_empty() {
+                Ok(())
+            } else {
+                out.table(&headers, &rows)
+            };
         }
-        out.table(
-            &["TASK", "VALUE", "STATE", "STARTED", "DURATION"],
-            &task_rows(out, &runs, OffsetDateTime::now_utc()),
-        )
+        // Piped, stdout holds the execution's id alone (`id=$(kestractl executions run … --wait)`);
+        // the task runs are for people, on stderr.
+        if !runs.is_empty() {
+            out.note(out.render_table(&headers, &rows).trim_end());
+        }
+        out.print(&format!("{}\n", e.id))
     }
 }
 

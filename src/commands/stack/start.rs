@@ -396,10 +396,11 @@ pub async fn start_phase(
     let existing = up::preflight(engine, &stack).await?;
 
     progress.step("checking images");
-    up::ensure_image(engine, &stack.postgres_image.value, args.pull, progress).await?;
+    let mut images = vec![stack.postgres_image.value.as_str()];
     if !stack.skip_kestra.value {
-        up::ensure_image(engine, &stack.kestra_image.value, args.pull, progress).await?;
+        images.push(stack.kestra_image.value.as_str());
     }
+    up::ensure_images(engine, &images, args.pull, progress).await?;
 
     // Render the mounted files, then the desired containers.
     let config = kestra_config::render_for_stack(&stack, &username, &password, &db_password)?;
