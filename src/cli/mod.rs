@@ -1276,7 +1276,9 @@ const KV_SET_LONG: &str = "Set a key's value in a namespace's KV store.\n\n\
 VALUE is the value itself, @FILE to read it from a file, or @- to read it from standard input \
 (use a file or stdin for anything sensitive: a value on the command line is visible to other \
 users of the machine). Without --type the type follows the value: a JSON number, boolean, \
-object or array keeps its type, an RFC 3339 date-time or a date becomes Kestra's DATETIME or DATE, \
+object or array keeps its type, an RFC 3339 date-time or a date becomes Kestra's DATETIME or DATE \
+(a date-time is sent in UTC, which is how Kestra stores a DATETIME; one at exactly midnight UTC \
+would be a DATE to Kestra, so --type datetime refuses it), \
 an ISO-8601 duration such as PT30M is stored as text that Kestra reports as DURATION, anything \
 else is text. --type string stores numbers and JSON as text. The value is checked \
 against the type before anything is sent, and the type Kestra stored is read back and shown.";

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -129,14 +130,87 @@ impl KestraClient {
         .await
     }
 
-    /// 2.0: task outputs live on their own route.
-    pub async fn execution_outputs(&self, id: &str) -> Result<Value, ApiError> {
-        self.json(&Request::get(format!(
-            "{}/outputs/{}",
+    /// Every task run's outputs, however the server's version serves them. 1.x: each task run of
+    /// the execution carries its own (`taskRunList[].outputs`). 2.x: the execution carries none;
+    /// `GET outputs/tasks/{id}` lists the task runs that have outputs (with their loop value,
+    /// not the outputs), and `GET outputs/tasks/{id}/{taskRunId}` gives each one's (Kestra's
+    /// `OutputController`; docs/kestra-compatibility.md).
+    pub async fn task_outputs(
+        &self,
+        id: &str,
+        execution: &super::model::Execution,
+    ) -> Result<Vec<TaskOutputs>, ApiError> {
+        if self.discover().await?.api != ApiVersion::V2 {
+            return Ok(execution
+                .task_run_list
+                .iter()
+                .flatten()
+                .filter_map(|run| {
+                    Some(TaskOutputs {
+                        task_id: run.task_id.clone(),
+                        task_run_id: run.id.clone(),
+                        value: run.value.clone(),
+                        outputs: run.outputs.clone()?,
+                    })
+                })
+                .collect());
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Information {
+            task_id: String,
+            task_run_id: String,
+            value: Option<String>,
+        }
+        let base = format!(
+            "{}/outputs/tasks/{}",
             tenant_base(self.tenant()),
             segment(id)
-        )))
-        .await
+        );
+        let listed: Vec<Information> = self.json(&Request::get(base.clone())).await?;
+        let outputs: Vec<Result<Value, ApiError>> = futures_util::stream::iter(listed.iter())
+            .map(|i| {
+                let req = Request::get(format!("{base}/{}", segment(&i.task_run_id)));
+                async move { self.json::<Value>(&req).await }
+            })
+            .buffered(8)
+            .collect()
+            .await;
+        listed
+            .into_iter()
+            .zip(outputs)
+            .map(|(i, outputs)| {
+                Ok(TaskOutputs {
+                    task_id: i.task_id,
+                    task_run_id: i.task_run_id,
+                    value: i.value,
+                    outputs: outputs?,
+                })
+            })
+            .collect()
+    }
+
+    /// The flow's outputs of an execution (its `outputs:` section), however the version serves
+    /// them. 1.x: the execution's `outputs`. 2.x: `GET outputs/executions/{id}`, which answers
+    /// 404 while the execution runs and when it has none: `None` then.
+    pub async fn flow_outputs(
+        &self,
+        id: &str,
+        execution: &super::model::Execution,
+    ) -> Result<Option<Value>, ApiError> {
+        if self.discover().await?.api != ApiVersion::V2 {
+            return Ok(execution.outputs.clone());
+        }
+        let req = Request::get(format!(
+            "{}/outputs/executions/{}",
+            tenant_base(self.tenant()),
+            segment(id)
+        ));
+        match self.json::<Value>(&req).await {
+            Ok(v) => Ok(Some(v)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Creates an execution: a multipart body (one part per input, files as file parts; an empty
@@ -363,6 +437,17 @@ pub struct LatestExecution {
     pub start_date: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+}
+
+/// One task run's outputs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskOutputs {
+    pub task_id: String,
+    pub task_run_id: String,
+    /// The task run's loop value (a ForEach iteration's item), when it has one.
+    pub value: Option<String>,
+    pub outputs: Value,
 }
 
 #[cfg(test)]

@@ -88,6 +88,38 @@ fn is_datetime(text: &str) -> bool {
     text.contains('T') && time::OffsetDateTime::parse(text, &Rfc3339).is_ok()
 }
 
+/// What Kestra can store as a DATETIME. Its Ion reader (`IonParser`, `KVType.from`) types an
+/// unquoted timestamp by its offset and time: UTC (`Z`) and not exactly midnight is an Instant,
+/// DATETIME; an exact UTC midnight is a LocalDate, DATE; any other offset is a ZonedDateTime,
+/// which Kestra calls JSON; and it keeps milliseconds only. So the instant is sent in UTC, and
+/// what cannot be a DATETIME is refused with the reason.
+fn kestra_datetime(text: &str) -> Result<String, String> {
+    let t = time::OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|_| format!("`{text}` is not an RFC 3339 date-time, e.g. 2026-12-06T10:00:00Z"))?
+        .to_offset(time::UtcOffset::UTC);
+    if t.nanosecond() % 1_000_000 != 0 {
+        return Err(format!(
+            "`{text}` is finer than a millisecond, and Kestra keeps date-times to the millisecond: \
+             give at most three digits after the seconds"
+        ));
+    }
+    if t.time() == time::Time::MIDNIGHT {
+        return Err(format!(
+            "`{text}` is midnight UTC ({}), which Kestra stores as a DATE, not a DATETIME: use \
+             --type date for a date, or give the time you mean",
+            t.date()
+        ));
+    }
+    let f = if t.millisecond() == 0 {
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")
+    } else {
+        time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        )
+    };
+    t.format(&f).map_err(|e| e.to_string())
+}
+
 /// The body to send for `value`, and the type Kestra will store it as. Without a type asked for,
 /// JSON values keep their JSON type, RFC 3339 dates and date-times become Kestra's dates, and
 /// anything else is a string.
@@ -118,8 +150,8 @@ pub fn encode(value: &str, asked: Option<KvType>) -> Result<(String, KvType), St
             )),
             Err(e) => Err(format!("the value is not JSON: {e}")),
         },
-        Some(KvType::Datetime) if is_datetime(value.trim()) => {
-            Ok((value.trim().to_string(), KvType::Datetime))
+        Some(KvType::Datetime) if value.trim().contains('T') => {
+            Ok((kestra_datetime(value.trim())?, KvType::Datetime))
         }
         Some(KvType::Datetime) => Err(format!(
             "`{value}` is not an RFC 3339 date-time, e.g. 2026-12-06T10:00:00Z"
@@ -143,7 +175,12 @@ pub fn encode(value: &str, asked: Option<KvType>) -> Result<(String, KvType), St
             Ok(serde_json::Value::Null) | Err(_) => {
                 let t = value.trim();
                 if is_datetime(t) {
-                    (t.to_string(), KvType::Datetime)
+                    // The instant as Kestra can keep it; one it would store otherwise (a UTC
+                    // midnight, sub-millisecond digits) is refused by `--type datetime` too.
+                    match kestra_datetime(t) {
+                        Ok(utc) => (utc, KvType::Datetime),
+                        Err(_) => (quoted(), KvType::String),
+                    }
                 } else if is_date(t) {
                     (t.to_string(), KvType::Date)
                 } else if is_kestra_duration(value) {
@@ -344,6 +381,26 @@ mod tests {
         );
         assert!(encode("2026-13-01", Some(KvType::Date)).is_err());
         assert!(encode("2026-12-06", Some(KvType::Datetime)).is_err());
+        // As Kestra's Ion reader can store a DATETIME: in UTC, to the millisecond, not at
+        // midnight UTC (a DATE to Kestra).
+        let dt = |v| encode(v, Some(KvType::Datetime));
+        assert_eq!(
+            dt("2026-12-07T12:30:00+02:00").unwrap(),
+            ("2026-12-07T10:30:00Z".into(), KvType::Datetime)
+        );
+        assert_eq!(
+            dt("2026-12-07T10:30:00.250Z").unwrap(),
+            ("2026-12-07T10:30:00.250Z".into(), KvType::Datetime)
+        );
+        let midnight = dt("2026-12-07T02:00:00+02:00").unwrap_err();
+        assert!(midnight.contains("midnight UTC (2026-12-07)"), "{midnight}");
+        assert!(midnight.contains("--type date"), "{midnight}");
+        assert!(
+            dt("2026-12-07T10:30:00.123456Z")
+                .unwrap_err()
+                .contains("millisecond")
+        );
+        assert!(dt("2026-12-07T10:30:00").is_err());
         assert!(
             encode("\"x\"", Some(KvType::Json))
                 .unwrap_err()

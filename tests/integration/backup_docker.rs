@@ -713,3 +713,88 @@ fn docker_backup_commands_refuse_what_they_cannot_do_and_change_nothing() {
     );
     assert_eq!(flows(&stack), vec!["e2e.backup/kept".to_string()]);
 }
+
+/// Correctness (issue 28, finding 1): a stack started with `--postgres-image` (a mirror, a pinned
+/// tag) kept that image through neither an upgrade nor a restore: both asked for the default
+/// `postgres:15`, which is not on this machine, and the upgrade's rollback failed the same way.
+/// An upgrade moves Kestra only; a restore uses the backup's Postgres image; a rollback needs no
+/// image that is not here.
+#[test]
+fn docker_upgrade_restore_and_rollback_keep_the_postgres_image_the_stack_runs() {
+    let (from, to) = upgrade_images();
+    let mirror = "kestractl-test/pg-mirror:15";
+    tag(&postgres_image(), mirror);
+    let stack = Stack::new();
+    let cmd = |args: &[&str]| {
+        let mut c = stack.cmd();
+        // Only the flag names the Postgres image: the settings' default is `postgres:15`.
+        c.env_remove("KESTRA_POSTGRES_IMAGE").args(args);
+        c
+    };
+    let pg_image = || {
+        stack.inspect(&stack.postgres_name())["Config"]["Image"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    cmd(&[
+        "start",
+        "--pull",
+        "never",
+        "--image",
+        &from,
+        "--postgres-image",
+        mirror,
+    ])
+    .ran()
+    .code(0);
+    deploy(&stack, "e2e.mirror", "kept");
+    assert_eq!(pg_image(), mirror);
+
+    // A failed upgrade (an image that exits at once) rolls back, with `--pull always` and no
+    // registry: nothing the rollback needs is missing.
+    let crash = derived(&to, &format!("{REPO}:crash"), "ENTRYPOINT [\"/bin/false\"]");
+    let out = cmd(&["upgrade", "--image", &crash, "--yes", "--pull", "always"])
+        .args(["--wait-timeout", "90s"])
+        .ran();
+    let stderr = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("The rollback failed too"), "{stderr}");
+    assert!(!stderr.contains("postgres:15"), "{stderr}");
+    assert_eq!(pg_image(), mirror);
+    assert_eq!(server_version_of_image(&stack), from);
+
+    // A successful upgrade: Kestra moves, Postgres stays.
+    let target_tag = to.rsplit(':').next().unwrap().to_string();
+    cmd(&["upgrade", "--to", &target_tag, "--yes", "--pull", "never"])
+        .args(["--wait-timeout", "3m"])
+        .ran()
+        .code(0);
+    assert_eq!(pg_image(), mirror);
+
+    // A restore on a machine where the stack was removed: the backup's Postgres image.
+    let file = stack.sb.path().join("mirror.tar.gz");
+    cmd(&["backup", "--file"]).arg(&file).ran().code(0);
+    cmd(&["stop", "--remove", "--volumes", "--yes"])
+        .ran()
+        .code(0);
+    let out = cmd(&["restore", "--yes", "--pull", "never", "--image", &to])
+        .arg(&file)
+        .ran();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("postgres:15"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(pg_image(), mirror);
+    assert!(flows(&stack).contains(&"e2e.mirror/kept".to_string()));
+}
+
+/// The image the stack's Kestra container runs.
+fn server_version_of_image(stack: &Stack) -> String {
+    stack.inspect(&stack.name)["Config"]["Image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}

@@ -109,6 +109,23 @@ async fn upgrade(
 ) -> Result<UpgradeReport> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let engine = ctx.engine().await?;
+    // An upgrade moves Kestra only: Postgres stays on the image it runs (a mirror, a pinned
+    // tag), whatever the settings' default, unless --postgres-image names another.
+    let pinned;
+    let args = if args.images.postgres_image.is_none()
+        && let Some(running_pg) = engine
+            .inspect(&stack.postgres_container)
+            .await?
+            .and_then(|c| c.config)
+            .and_then(|c| c.image)
+    {
+        let mut a = args.clone();
+        a.images.postgres_image = Some(running_pg);
+        pinned = a;
+        &pinned
+    } else {
+        args
+    };
     let kestra = engine.inspect(&stack.kestra_container.value).await?;
     let Some(current) = kestra
         .as_ref()
@@ -279,6 +296,15 @@ async fn upgrade(
     }
 }
 
+/// A rollback puts back what ran: its images are on this machine, and nothing is pulled
+/// (`--pull always` with no registry answering would otherwise stand in its way).
+fn rollback_images(images: &crate::cli::ImageArgs) -> crate::cli::ImageArgs {
+    crate::cli::ImageArgs {
+        pull: crate::cli::PullPolicy::Missing,
+        ..images.clone()
+    }
+}
+
 /// Kestra on the target image: ready, reporting the version its tag names, serving what it did.
 async fn switch(
     ctx: &Ctx,
@@ -358,7 +384,11 @@ async fn roll_back(
         }),
         None => start_phase(
             ctx,
-            &start_args(&args.images, Some(before.image.clone()), &args.readiness),
+            &start_args(
+                &rollback_images(&args.images),
+                Some(before.image.clone()),
+                &args.readiness,
+            ),
             progress,
             Phase::Full,
         )
@@ -440,7 +470,11 @@ async fn restore_backup(
             .await?;
             start_phase(
                 ctx,
-                &start_args(&args.images, Some(before.image.clone()), &args.readiness),
+                &start_args(
+                    &rollback_images(&args.images),
+                    Some(before.image.clone()),
+                    &args.readiness,
+                ),
                 progress,
                 Phase::Full,
             )

@@ -7,7 +7,6 @@ use super::{UiBase, duration_cell, not_found, parse_execution, started_cell, sta
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::kestra::model::TaskRun;
-use crate::kestra::routes::ApiVersion;
 use crate::output::time as otime;
 use crate::output::{Output, Render};
 use serde::Serialize;
@@ -43,16 +42,36 @@ pub(super) async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit>
         .get_execution(id)
         .await
         .map_err(|e| not_found(id, e))?;
-    let api = client.discover().await?.api;
-    if with_outputs && api == ApiVersion::V2 {
-        let outputs = client.execution_outputs(id).await?;
-        if let Value::Object(m) = &mut raw {
-            m.insert("taskOutputs".into(), outputs);
+    // Outputs where the server's version keeps them (2.x: their own routes, not the execution):
+    // the flow's always, each task run's when asked.
+    let execution = parse_execution(&raw)?;
+    let flow_outputs = client
+        .flow_outputs(id, &execution)
+        .await
+        .map_err(|e| not_found(id, e))?;
+    let task_outputs = if with_outputs {
+        Some(
+            client
+                .task_outputs(id, &execution)
+                .await
+                .map_err(|e| not_found(id, e))?,
+        )
+    } else {
+        None
+    };
+    if let Value::Object(m) = &mut raw {
+        if let Some(outputs) = flow_outputs {
+            m.entry("outputs").or_insert(outputs);
+        }
+        if let Some(task_outputs) = task_outputs {
+            m.insert(
+                "taskOutputs".into(),
+                serde_json::to_value(task_outputs).map_err(anyhow::Error::from)?,
+            );
         }
     }
     ctx.out.emit(&ExecutionView {
         raw,
-        with_outputs,
         ui: UiBase::of(client),
     })?;
     Ok(Exit::Ok)
@@ -64,8 +83,6 @@ pub(super) async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit>
 #[serde(transparent)]
 struct ExecutionView {
     raw: Value,
-    #[serde(skip)]
-    with_outputs: bool,
     #[serde(skip)]
     ui: UiBase,
 }
@@ -133,32 +150,22 @@ impl Render for ExecutionView {
                 &task_rows(out, &runs, now),
             )?;
         }
-        if let Some(Value::Array(outputs)) = self.raw.get("taskOutputs") {
+        if let Some(Value::Array(outputs)) = self.raw.get("taskOutputs")
+            && !outputs.is_empty()
+        {
             out.print("\n")?;
+            let text = |o: &Value, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
             let rows: Vec<Vec<String>> = outputs
                 .iter()
                 .map(|o| {
                     vec![
-                        o.get("taskId")
-                            .and_then(Value::as_str)
-                            .unwrap_or("-")
-                            .to_string(),
-                        compact(o.get("value")),
+                        text(o, "taskId").unwrap_or_else(|| "-".into()),
+                        text(o, "value").unwrap_or_else(|| "-".into()),
+                        compact(o.get("outputs")),
                     ]
                 })
                 .collect();
-            out.table(&["TASK", "OUTPUTS"], &rows)?;
-        } else if self.with_outputs {
-            // 1.x: outputs are part of each task run.
-            let rows: Vec<Vec<String>> = runs
-                .iter()
-                .filter(|t| t.outputs.is_some())
-                .map(|t| vec![t.task_id.clone(), compact(t.outputs.as_ref())])
-                .collect();
-            if !rows.is_empty() {
-                out.print("\n")?;
-                out.table(&["TASK", "OUTPUTS"], &rows)?;
-            }
+            out.table(&["TASK", "VALUE", "OUTPUTS"], &rows)?;
         }
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! `executions outputs list|download`: the files an execution's tasks produced. Kestra has no
 //! route listing them: they are the `kestra://` URIs in the task outputs (1.3: each task run's
-//! `outputs`; 2.0: the `/outputs/{executionId}` route), each read through the execution's file
-//! route.
+//! `outputs`; 2.0: the `outputs/tasks/…` routes), each read through the execution's file route.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +12,6 @@ use crate::cli::OutputsCommand;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::fsutil;
-use crate::kestra::routes::ApiVersion;
 use crate::output::{self, Output, Render};
 
 /// One output file.
@@ -89,20 +87,12 @@ async fn collect(ctx: &Ctx, id: &str, task: Option<&str>) -> Result<Vec<OutputFi
     let client = ctx.kestra().await?;
     let execution = load_execution(ctx, id).await?;
     let mut files = Vec::new();
-    if client.discover().await?.api == ApiVersion::V2 {
-        let items = client.execution_outputs(id).await?;
-        for item in items.as_array().into_iter().flatten() {
-            let field = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
-            if let Some(value) = item.get("value") {
-                files.extend(files_of(field("taskId"), field("taskRunId"), value));
-            }
-        }
-    } else {
-        for run in execution.task_run_list.as_deref().unwrap_or_default() {
-            if let Some(outputs) = &run.outputs {
-                files.extend(files_of(&run.task_id, &run.id, outputs));
-            }
-        }
+    for run in client
+        .task_outputs(id, &execution)
+        .await
+        .map_err(|e| not_found(id, e))?
+    {
+        files.extend(files_of(&run.task_id, &run.task_run_id, &run.outputs));
     }
     if let Some(t) = task {
         let ran = execution
