@@ -13,6 +13,7 @@ pub mod execution;
 pub mod filters;
 pub mod flow;
 pub mod ids;
+pub mod ion;
 pub mod knobs;
 pub mod params;
 pub mod prerequisite;
