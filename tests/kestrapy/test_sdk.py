@@ -266,16 +266,18 @@ def second_wave(client, ns: str) -> None:
         "  - id: w\n    type: io.kestra.plugin.core.storage.Write\n    content: data\n",
     )
     w = client.executions.create_execution(tenant=TENANT, namespace=ns, id="writes", wait=True)
-    journal = requests.get(
-        f"{URL}/api/v1/main/outputs/{w.id}" if V2 else f"{URL}/api/v1/main/executions/{w.id}",
-        auth=(os.environ["KESTRA_USERNAME"], os.environ["KESTRA_PASSWORD"]),
-        timeout=10,
-    ).json()
     if V2:
-        import json
-
-        uri = json.loads(journal[0]["value"])["uri"]
+        # Kestra 2.0 serves task outputs apart from the execution (`OutputsApi`).
+        info = client.outputs.task_outputs_information(execution_id=w.id, tenant=TENANT)
+        uri = client.outputs.task_run_outputs(
+            execution_id=w.id, task_run_id=info[0].task_run_id, tenant=TENANT
+        )["uri"]
     else:
+        journal = requests.get(
+            f"{URL}/api/v1/main/executions/{w.id}",
+            auth=(os.environ["KESTRA_USERNAME"], os.environ["KESTRA_PASSWORD"]),
+            timeout=10,
+        ).json()
         uri = journal["taskRunList"][0]["outputs"]["uri"]
     data = client.executions.download_file_from_execution(execution_id=w.id, path_uri=uri, tenant=TENANT)
     check("download_file_from_execution", data == b"data", data)
