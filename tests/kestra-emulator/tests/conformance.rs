@@ -510,6 +510,18 @@ async fn second_wave(s: &mut Scenario, v: KestraVersion) {
             Body::Json(switch),
         )
         .await;
+        let (status, _) = s
+            .call(
+                "POST",
+                &t("/triggers/set-disabled/by-triggers"),
+                "/api/v1/main/triggers/set-disabled/by-triggers",
+                Body::Json(serde_json::json!({
+                    "triggers": [{"namespace": "company.team", "flowId": "second", "triggerId": "daily"}],
+                    "disabled": false
+                })),
+            )
+            .await;
+        assert_eq!(status, 202);
     } else {
         s.call(
             "PUT",
@@ -518,6 +530,22 @@ async fn second_wave(s: &mut Scenario, v: KestraVersion) {
             Body::Json(switch),
         )
         .await;
+        // 1.3's items are full `Trigger`s; `tenantId` names the row to change.
+        let (status, x) = s
+            .call(
+                "POST",
+                &t("/triggers/set-disabled/by-triggers"),
+                "/api/v1/main/triggers/set-disabled/by-triggers",
+                Body::Json(serde_json::json!({
+                    "triggers": [{
+                        "tenantId": "main", "namespace": "company.team", "flowId": "second",
+                        "triggerId": "daily", "date": "2026-12-07T10:00:00Z"
+                    }],
+                    "disabled": false
+                })),
+            )
+            .await;
+        assert_eq!((status, x), (200, serde_json::json!({"count": 1})));
     }
     s.e.control()
         .lock_trigger("company.team", "second", "daily", "someExecutionId");

@@ -1,5 +1,6 @@
 //! The emulator's own tests, one binary (one link step): configs and auth, routing as Micronaut
-//! selects routes, flows, executions, the Postgres store, and conformance with Kestra's specs.
+//! selects routes, flows, executions, triggers, the Postgres store, and conformance with Kestra's
+//! specs.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,3 +15,4 @@ mod executions;
 mod flows;
 mod postgres;
 mod routing;
+mod triggers;
