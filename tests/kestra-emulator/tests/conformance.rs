@@ -476,6 +476,15 @@ async fn second_wave(s: &mut Scenario, v: KestraVersion) {
         Body::None,
     )
     .await;
+    let (_, found) = s
+        .call(
+            "GET",
+            &t("/namespaces/{namespace}/files/search"),
+            "/api/v1/main/namespaces/company.team/files/search?q=a.sql",
+            Body::None,
+        )
+        .await;
+    assert_eq!(found, serde_json::json!(["/q/a.sql"]));
     s.call(
         "DELETE",
         &t(files),

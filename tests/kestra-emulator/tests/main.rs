@@ -13,6 +13,7 @@ mod conformance;
 mod corpus;
 mod executions;
 mod flows;
+mod nsfiles;
 mod postgres;
 mod routing;
 mod triggers;
