@@ -15,6 +15,7 @@ import os
 import sys
 import time
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 import requests
@@ -166,8 +167,9 @@ def check(label: str, condition: bool, detail: Any = "") -> None:
 
 
 def second_wave(client, ns: str) -> None:
-    """The routes of kestractl's second wave through the SDK: flow switches, KV, namespace files,
-    triggers, pause and resume, latest, an execution's file, delete."""
+    """The routes of kestractl's second wave through the SDK: flow switches, KV, namespace files
+    (and their search), triggers (one at a time and in bulk), pause and resume, latest, an
+    execution's file, delete."""
     ids = [{"namespace": ns, "id": "plain"}]
     done = client.flows.disable_flows_by_ids(tenant=TENANT, ids=ids)
     check("disable_flows_by_ids counts the flow", done.count == 1, done)
@@ -207,6 +209,11 @@ def second_wave(client, ns: str) -> None:
         [(e.file_name, e.size) for e in entries] == [("etl.py", 9)],
         entries,
     )
+    for q in ("etl", "scripts"):
+        found = client.files.search_namespace_files(namespace=ns, q=q, tenant=TENANT)
+        check(f"search_namespace_files q={q}: the file's absolute path", found == ["/scripts/etl.py"], found)
+    found = client.files.search_namespace_files(namespace=ns, q="nothing-like-it", tenant=TENANT)
+    check("search_namespace_files without a match", found == [], found)
     client.files.delete_file_directory(namespace=ns, path="/scripts", tenant=TENANT)
     try:
         client.files.file_content(namespace=ns, path="/scripts/etl.py", tenant=TENANT)
@@ -214,29 +221,93 @@ def second_wave(client, ns: str) -> None:
     except exceptions.NotFoundException:
         print("  ok  delete_file_directory: the file is gone")
 
-    # Triggers: a schedule has a context; on 2.x the SDK switches it off.
+    # Triggers: a schedule and a realtime trigger have a context; each version switches them
+    # its own way.
     client.flows.create_flow(
         tenant=TENANT,
         body=flow_yaml(ns, "sched", "tick")
         + "triggers:\n  - id: daily\n    type: io.kestra.plugin.core.trigger.Schedule\n"
-        + "    cron: \"0 2 * * *\"\n",
+        + "    cron: \"0 2 * * *\"\n"
+        + "  - id: stream\n    type: io.kestra.plugin.kafka.RealtimeTrigger\n    topic: events\n",
     )
-    found = client.triggers.search_triggers(
-        tenant=TENANT,
-        page=1,
-        size=10,
-        filters=[{"field": "namespace", "operation": "EQUALS", "value": ns}],
+
+    def trigger_states():
+        found = client.triggers.search_triggers(
+            tenant=TENANT,
+            page=1,
+            size=10,
+            filters=[{"field": "namespace", "operation": "EQUALS", "value": ns}],
+        )
+        key = "state" if V2 else "triggerContext"
+        return {i[key]["triggerId"]: i[key]["disabled"] for i in found["results"]}, found
+
+    states, found = trigger_states()
+    check(
+        "search_triggers finds the schedule and the realtime trigger",
+        found["total"] == 2 and states == {"daily": False, "stream": False},
+        found,
     )
-    items = found["results"]
-    check("search_triggers finds the schedule", found["total"] == 1 and len(items) == 1, found)
-    ctx = items[0]["state"] if V2 else items[0]["triggerContext"]
-    check("its context names it", ctx["triggerId"] == "daily" and ctx["disabled"] is False, ctx)
+    set_disabled_request = model("trigger_controller_set_disabled_request")
     if V2:
         state = client.triggers.disable_trigger_by_id(
             tenant=TENANT,
             request={"namespace": ns, "flowId": "sched", "triggerId": "daily", "disabled": True},
         )
         check("disable_trigger_by_id", state["disabled"] is True and state["locked"] is False, state)
+        # 2.0's TriggerStateService has no realtime check: a realtime trigger is switched too.
+        state = client.triggers.disable_trigger_by_id(
+            tenant=TENANT,
+            request={"namespace": ns, "flowId": "sched", "triggerId": "stream", "disabled": True},
+        )
+        check(
+            "disable_trigger_by_id switches a realtime trigger off",
+            state["disabled"] is True and state["kind"] == "REALTIME",
+            state,
+        )
+        trigger_id = model("trigger_controller_api_trigger_id")
+        answer = client.triggers.disabled_triggers_by_ids(
+            tenant=TENANT,
+            request=set_disabled_request(
+                triggers=[
+                    trigger_id(namespace=ns, flow_id="sched", trigger_id=t)
+                    for t in ("daily", "stream", "missing")
+                ],
+                disabled=False,
+            ),
+        )
+        check(
+            "disabled_triggers_by_ids: one operation over the two that exist",
+            answer["totalItems"] == 2 and bool(answer["operationId"]),
+            answer,
+        )
+        states, _ = trigger_states()
+        check("both are enabled again", states == {"daily": False, "stream": False}, states)
+    else:
+        # 1.3's items are full Triggers; the tenant names the row, realtime ones are skipped.
+        trigger = model("trigger")
+        answer = client.triggers.disabled_triggers_by_ids(
+            tenant=TENANT,
+            request=set_disabled_request(
+                triggers=[
+                    trigger(
+                        tenant_id=TENANT,
+                        namespace=ns,
+                        flow_id="sched",
+                        trigger_id=t,
+                        var_date=datetime.now(timezone.utc),
+                    )
+                    for t in ("daily", "stream")
+                ],
+                disabled=True,
+            ),
+        )
+        check("disabled_triggers_by_ids counts every item", answer == {"count": 2}, answer)
+        states, _ = trigger_states()
+        check(
+            "the schedule is disabled, the realtime trigger skipped",
+            states == {"daily": True, "stream": False},
+            states,
+        )
     try:
         client.triggers.unlock_trigger(tenant=TENANT, namespace=ns, flow_id="sched", trigger_id="daily")
         raise AssertionError("unlocking a trigger that is not locked was accepted")
@@ -266,17 +337,16 @@ def second_wave(client, ns: str) -> None:
         "  - id: w\n    type: io.kestra.plugin.core.storage.Write\n    content: data\n",
     )
     w = client.executions.create_execution(tenant=TENANT, namespace=ns, id="writes", wait=True)
-    journal = requests.get(
-        f"{URL}/api/v1/main/outputs/{w.id}" if V2 else f"{URL}/api/v1/main/executions/{w.id}",
-        auth=(os.environ["KESTRA_USERNAME"], os.environ["KESTRA_PASSWORD"]),
-        timeout=10,
-    ).json()
     if V2:
-        import json
-
-        uri = json.loads(journal[0]["value"])["uri"]
+        # Kestra 2.0 serves task outputs apart from the execution (`OutputsApi`).
+        info = client.outputs.task_outputs_information(execution_id=w.id, tenant=TENANT)
+        uri = client.outputs.task_run_outputs(
+            execution_id=w.id, task_run_id=info[0].task_run_id, tenant=TENANT
+        )["uri"]
     else:
-        uri = journal["taskRunList"][0]["outputs"]["uri"]
+        # 1.3 inlines them in the execution.
+        got = client.executions.execution(execution_id=w.id, tenant=TENANT)
+        uri = got.task_run_list[0].outputs["uri"]
     data = client.executions.download_file_from_execution(execution_id=w.id, path_uri=uri, tenant=TENANT)
     check("download_file_from_execution", data == b"data", data)
     client.executions.delete_execution(execution_id=w.id, tenant=TENANT)
@@ -285,6 +355,58 @@ def second_wave(client, ns: str) -> None:
         raise AssertionError("a deleted execution is still found")
     except exceptions.NotFoundException:
         print("  ok  delete_execution: it is gone")
+
+
+OUTS = (
+    "id: outs\nnamespace: {ns}\ntasks:\n"
+    "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    "  - id: ret\n    type: io.kestra.plugin.core.debug.Return\n    format: done\n"
+    "outputs:\n  - id: result\n    type: STRING\n    value: \"{{{{ outputs.ret.value }}}}\"\n"
+)
+
+
+def outputs(client, ns: str) -> None:
+    """Task and flow outputs: inline in the execution on 1.3; on 2.x only through `OutputsApi`
+    (kestrapy 2.0.3: "Kestra 2.0 dropped the `outputs` property from the execution payload")."""
+    client.flows.create_flow(tenant=TENANT, body=OUTS.format(ns=ns))
+    e = client.executions.create_execution(tenant=TENANT, namespace=ns, id="outs", wait=True)
+    check("a flow with outputs succeeds", state_of(e) == "SUCCESS", state_of(e))
+    got = client.executions.execution(execution_id=e.id, tenant=TENANT)
+    runs = {r.task_id: r for r in got.task_run_list}
+    if not V2:
+        check(
+            "1.3: the task's outputs are inline",
+            runs["ret"].outputs == {"value": "done"} and not runs["log"].outputs,
+            runs,
+        )
+        check("1.3: the flow's outputs are on the execution", got.outputs == {"result": "done"}, got.outputs)
+        return
+    check(
+        "2.x: the execution carries no outputs",
+        "outputs" not in got.additional_properties
+        and all("outputs" not in r.additional_properties for r in runs.values()),
+        got,
+    )
+    flow_outputs = client.outputs.execution_outputs(execution_id=e.id, tenant=TENANT)
+    check("execution_outputs: the flow's outputs", flow_outputs == {"result": "done"}, flow_outputs)
+    info = client.outputs.task_outputs_information(execution_id=e.id, tenant=TENANT)
+    check(
+        "task_outputs_information: the task run that has outputs, no loop value",
+        [(i.task_id, i.task_run_id, i.value, i.inline) for i in info]
+        == [("ret", runs["ret"].id, None, True)],
+        info,
+    )
+    ret = client.outputs.task_run_outputs(execution_id=e.id, task_run_id=info[0].task_run_id, tenant=TENANT)
+    check("task_run_outputs: the Return task's output", ret == {"value": "done"}, ret)
+    log = client.outputs.task_run_outputs(execution_id=e.id, task_run_id=runs["log"].id, tenant=TENANT)
+    check("task_run_outputs of a task without outputs is empty", log == {}, log)
+    running = client.executions.create_execution(tenant=TENANT, namespace=ns, id="outs")
+    try:
+        client.outputs.execution_outputs(execution_id=running.id, tenant=TENANT)
+        raise AssertionError("flow outputs of an execution not yet ended were answered")
+    except exceptions.NotFoundException:
+        print("  ok  execution_outputs of an execution not yet ended is a 404")
+    wait_for(client, running.id, TERMINAL)
 
 
 def main() -> int:
@@ -399,9 +521,10 @@ def main() -> int:
         print("  ok  restart of a KILLED execution is a conflict")
 
     second_wave(client, ns)
+    outputs(client, ns)
 
     # Delete the flows.
-    for fid in ("greet", "plain", "boom", "writes"):
+    for fid in ("greet", "plain", "boom", "writes", "outs"):
         client.flows.delete_flow(namespace=ns, id=fid, tenant=TENANT)
     try:
         client.flows.flow(namespace=ns, id="greet", tenant=TENANT)

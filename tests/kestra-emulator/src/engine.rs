@@ -362,9 +362,7 @@ async fn drive(state: &Shared, id: &str, flow_body: &Value) -> anyhow::Result<()
             }
         }
         if outcome == "FAILED" {
-            e.state.transition("FAILED", now);
-            state.store.put_execution(e).await?;
-            return Ok(());
+            return end(state, e, flow_body, "FAILED").await;
         }
         if outcome == "WARNING" {
             final_state = "WARNING".into();
@@ -382,11 +380,49 @@ async fn drive(state: &Shared, id: &str, flow_body: &Value) -> anyhow::Result<()
         let _ = reload(state, id).await?;
         return Ok(());
     }
-    let mut e = match reload(state, id).await? {
+    let e = match reload(state, id).await? {
         Step::Continue(e) => *e,
         _ => return Ok(()),
     };
-    e.state.transition(&final_state, now_ms());
+    end(state, e, flow_body, &final_state).await
+}
+
+/// `ExecutorService.onEnd` (1.3.25 `executor/…/ExecutorService.java` l.430-455): the final state,
+/// then the flow's outputs rendered; one that cannot be rendered fails the execution, which then
+/// has none (`crate::flow_outputs`).
+async fn end(
+    state: &Shared,
+    mut e: Execution,
+    flow_body: &Value,
+    final_state: &str,
+) -> anyhow::Result<()> {
+    let mut final_state = final_state;
+    match crate::flow_outputs::compute(flow_body, &e) {
+        None => {}
+        Some(Ok(outputs)) => e.outputs = Some(outputs),
+        Some(Err(why)) => {
+            e.outputs = None;
+            final_state = "FAILED";
+            // `runContext.logger().error("Failed to render output values: {}", …)`: a line of
+            // the execution, outside any task.
+            state
+                .store
+                .append_logs(vec![LogEntry {
+                    namespace: e.namespace.clone(),
+                    flow_id: e.flow_id.clone(),
+                    task_id: None,
+                    execution_id: e.id.clone(),
+                    task_run_id: None,
+                    attempt_number: None,
+                    timestamp_ms: now_ms(),
+                    level: "ERROR".into(),
+                    thread: "ExecutorThread".into(),
+                    message: format!("Failed to render output values: {why}"),
+                }])
+                .await?;
+        }
+    }
+    e.state.transition(final_state, now_ms());
     state.store.put_execution(e).await?;
     Ok(())
 }

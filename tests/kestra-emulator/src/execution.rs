@@ -189,10 +189,16 @@ impl Execution {
             }
         }
         m.insert("inputs".into(), Value::Object(self.inputs.clone()));
-        if let Some(o) = &self.outputs {
-            m.insert("outputs".into(), Value::Object(o.clone()));
+        if !version.is_v2() {
+            // 1.3: the flow's outputs, set when the execution ends (`ExecutorService.onEnd`).
+            if let Some(o) = &self.outputs {
+                m.insert("outputs".into(), Value::Object(o.clone()));
+            }
         } else if shape == Shape::Light {
             // ApiLightExecution lists outputs among its properties; Kestra sends an empty map.
+            // 2.0 keeps the flow's outputs apart (`ExecutionOutputService`): no shape carries
+            // them (kestrapy 2.0.3's `ApiExecution` has no `outputs`); they are served by
+            // `GET …/outputs/executions/{executionId}`.
             m.insert("outputs".into(), json!({}));
         }
         m.insert(
@@ -255,8 +261,9 @@ impl Execution {
                     .collect(),
             ),
         );
-        // 2.0 moved task outputs to /outputs/{executionId} (its TaskRun schemas have no
-        // `outputs`); 1.3 still inlines them.
+        // 2.0 moved task outputs out of the execution (`ApiTaskRun` and kestrapy 2.0.3's
+        // `api_task_run.py` have no `outputs`): `GET …/outputs/tasks/{executionId}[/{taskRunId}]`
+        // serve them. 1.3 inlines them (`TaskRun.outputs`).
         if let (true, Some(o)) = (with_outputs, &t.outputs) {
             m.insert("outputs".into(), Value::Object(o.clone()));
         }

@@ -12,7 +12,9 @@ pub mod errors;
 pub mod execution;
 pub mod filters;
 pub mod flow;
+pub mod flow_outputs;
 pub mod ids;
+pub mod ion;
 pub mod knobs;
 pub mod params;
 pub mod prerequisite;
@@ -316,7 +318,9 @@ pub fn served_routes(v: KestraVersion) -> Vec<(String, &'static str)> {
         .collect()
 }
 
-/// Routes Kestra serves but hides from its spec (`@Hidden`), with the source they come from.
+/// Routes Kestra serves that its spec file does not describe, with the source they come from:
+/// hidden from the spec (`@Hidden`), or newer than the file (2.0's outputs routes, see
+/// `routes::outputs`).
 pub fn hidden_routes(v: KestraVersion) -> Vec<(String, &'static str, &'static str)> {
     routes::table(v)
         .into_iter()
@@ -327,11 +331,16 @@ pub fn hidden_routes(v: KestraVersion) -> Vec<(String, &'static str, &'static st
         .collect()
 }
 
-/// Routes served but not described by Kestra's OpenAPI: `/ping` on the API port, the health,
-/// Prometheus and `/emulator/*` routes on the management port.
-pub fn unspecified_routes() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("GET", "/ping"),
+/// Routes served but not described by Kestra's OpenAPI file for `v`: `/ping` on the API port;
+/// on 2.x the three outputs routes kestrapy 2.0.3 calls (`OutputController`, newer than the 2.0
+/// spec file, see `routes::outputs`); the health, Prometheus and `/emulator/*` routes on the
+/// management port.
+pub fn unspecified_routes(v: KestraVersion) -> Vec<(&'static str, &'static str)> {
+    let mut r = vec![("GET", "/ping")];
+    if v.is_v2() {
+        r.extend(routes::outputs::ROUTES.iter().map(|(p, _)| ("GET", *p)));
+    }
+    r.extend([
         ("GET", "/health"),
         ("GET", "/health/liveness"),
         ("GET", "/health/readiness"),
@@ -340,5 +349,6 @@ pub fn unspecified_routes() -> Vec<(&'static str, &'static str)> {
         ("DELETE", "/emulator/requests"),
         ("GET", "/emulator/knobs"),
         ("POST", "/emulator/knobs"),
-    ]
+    ]);
+    r
 }

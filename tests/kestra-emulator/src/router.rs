@@ -2,8 +2,9 @@
 //!
 //! Every served route is declared once (method, OpenAPI path template, handler). What it
 //! consumes and produces, and its query parameters, are read from the spec of the version; a
-//! route the spec hides (Kestra's deprecated JSON flow routes) carries its own declaration with
-//! the controller it comes from. So a route cannot be served without the media types Kestra
+//! route the spec file does not describe (hidden from it, as Kestra's deprecated JSON flow
+//! routes, or newer than it, as 2.0's outputs routes) carries its own declaration with the
+//! controller it comes from. So a route cannot be served without the media types Kestra
 //! declares for it: strictness by construction.
 //!
 //! Selection (`DefaultRouter.findInternal` / `resolveAmbiguity`, `RequestLifecycle.onRouteMiss`;
@@ -44,8 +45,9 @@ pub const JSON: &str = "application/json";
 pub enum Origin {
     /// The operation of Kestra's published OpenAPI document.
     Spec { operation_id: String },
-    /// A route Kestra serves but hides from its spec (`@Hidden`), declared here from its
-    /// controller: `source` names the file and annotation.
+    /// A route Kestra serves that its spec file does not describe (hidden with `@Hidden`, or
+    /// newer than the file), declared here from its controller: `source` names the file and
+    /// annotation.
     Hidden { source: &'static str },
 }
 
@@ -173,7 +175,8 @@ pub struct Declared {
     pub method: Method,
     pub template: &'static str,
     pub handler: MethodRouter<crate::server::Shared>,
-    /// For a route the spec hides: its media types and where Kestra declares them.
+    /// For a route the spec file does not describe: its media types and where Kestra declares
+    /// them.
     pub hidden: Option<HiddenRoute>,
 }
 
@@ -192,8 +195,8 @@ impl Declared {
         }
     }
 
-    /// A route Kestra serves but leaves out of its spec, with the media types its controller
-    /// declares and where.
+    /// A route Kestra serves but its spec file leaves out (`@Hidden`, or added after the file
+    /// was published), with the media types its controller declares and where.
     pub fn hidden(
         method: Method,
         template: &'static str,
@@ -215,7 +218,7 @@ impl Declared {
     }
 }
 
-/// A route Kestra serves without describing it in its spec.
+/// A route Kestra serves without its spec file describing it.
 pub struct HiddenRoute {
     pub consumes: &'static [&'static str],
     pub produces: &'static [&'static str],

@@ -163,11 +163,160 @@ async fn trigger_wait_get_logs_outputs() {
             );
         }
 
+        // The 2.0.0-SNAPSHOT spec's `GET /outputs/{executionId}` is served by no Kestra release
+        // (1.3 has no outputs routes; 2.0's are `/outputs/executions/…` and `/outputs/tasks/…`).
         let r = get(&e, &format!("/api/v1/main/outputs/{id}"))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), if v.is_v2() { 200 } else { 404 });
+        assert_eq!(r.status(), 404);
+        e.shutdown().await;
+    }
+}
+
+const WITH_OUTPUTS: &str = "id: outs\nnamespace: company.team\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n  - id: ret\n    type: io.kestra.plugin.core.debug.Return\n    format: done\noutputs:\n  - id: result\n    type: STRING\n    value: \"{{ outputs.ret.value }}\"\n";
+
+async fn json_of(e: &kestra_emulator::Emulator, path: &str) -> (u16, Value) {
+    let r = get(e, path).send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// 1.3 inlines task outputs in `taskRunList[].outputs` and the flow's outputs in `outputs`
+/// (1.3.25 `ExecutionController.getExecution`, `TaskRun.outputs`, `ExecutorService.onEnd`) and
+/// has no outputs routes. 2.0 keeps both apart (`ApiExecution`/`ApiTaskRun` have no `outputs`)
+/// and serves them from `OutputController`.
+#[tokio::test]
+async fn outputs_inline_on_1_3_and_apart_on_2_x() {
+    for v in ALL {
+        let e = emu(v).await;
+        create_flow(&e, WITH_OUTPUTS).await;
+        let x: Value = trigger(&e, "company.team", "outs", "?wait=true")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(x["state"]["current"], "SUCCESS", "{v}: {x}");
+        let id = x["id"].as_str().unwrap().to_string();
+        let (_, g) = json_of(&e, &format!("/api/v1/main/executions/{id}")).await;
+        let runs = g["taskRunList"].as_array().unwrap().clone();
+        let (log_run, ret_run) = (
+            runs[0]["id"].as_str().unwrap().to_string(),
+            runs[1]["id"].as_str().unwrap().to_string(),
+        );
+        let (_, search) = json_of(
+            &e,
+            "/api/v1/main/executions/search?filters[flowId][EQUALS]=outs",
+        )
+        .await;
+        let outputs_routes = [
+            format!("/api/v1/main/outputs/executions/{id}"),
+            format!("/api/v1/main/outputs/tasks/{id}"),
+            format!("/api/v1/main/outputs/tasks/{id}/{ret_run}"),
+        ];
+        if !v.is_v2() {
+            assert_eq!(runs[1]["outputs"], serde_json::json!({"value": "done"}));
+            assert!(runs[0].get("outputs").is_none(), "{v}: {g}");
+            assert_eq!(g["outputs"], serde_json::json!({"result": "done"}));
+            assert_eq!(x["outputs"], serde_json::json!({"result": "done"}));
+            assert_eq!(
+                search["results"][0]["outputs"],
+                serde_json::json!({"result": "done"})
+            );
+            for p in &outputs_routes {
+                assert_eq!(json_of(&e, p).await.0, 404, "{v}: {p}");
+            }
+            e.shutdown().await;
+            continue;
+        }
+        // 2.x: no outputs on the execution, in any of its shapes.
+        assert!(runs.iter().all(|r| r.get("outputs").is_none()), "{v}: {g}");
+        assert!(g.get("outputs").is_none(), "{v}: {g}");
+        assert!(x.get("outputs").is_none(), "{v}: {x}");
+        let runs = x["taskRunList"].as_array().unwrap();
+        assert!(runs.iter().all(|r| r.get("outputs").is_none()), "{v}: {x}");
+        assert_eq!(search["results"][0]["outputs"], serde_json::json!({}));
+
+        let (status, o) = json_of(&e, &outputs_routes[0]).await;
+        assert_eq!((status, o), (200, serde_json::json!({"result": "done"})));
+        let (status, o) = json_of(&e, &outputs_routes[1]).await;
+        assert_eq!(
+            (status, o),
+            (
+                200,
+                serde_json::json!([{"taskId": "ret", "taskRunId": ret_run, "inline": true}])
+            )
+        );
+        let (status, o) = json_of(&e, &outputs_routes[2]).await;
+        assert_eq!((status, o), (200, serde_json::json!({"value": "done"})));
+        // A task run without outputs: an empty map. Unknown task run or execution: 404.
+        let (status, o) = json_of(&e, &format!("/api/v1/main/outputs/tasks/{id}/{log_run}")).await;
+        assert_eq!((status, o), (200, serde_json::json!({})));
+        for p in [
+            format!("/api/v1/main/outputs/tasks/{id}/nope"),
+            "/api/v1/main/outputs/tasks/nope/nope".to_string(),
+            "/api/v1/main/outputs/tasks/nope".to_string(),
+            "/api/v1/main/outputs/executions/nope".to_string(),
+        ] {
+            assert_eq!(json_of(&e, &p).await.0, 404, "{v}: {p}");
+        }
+
+        // Not terminated yet: no flow outputs (404).
+        let mut slow = Options::for_tests(v, USER, PASS);
+        slow.knobs.execution_duration = Duration::from_secs(5);
+        let slow = kestra_emulator::start(slow).await.unwrap();
+        create_flow(&slow, WITH_OUTPUTS).await;
+        let y: Value = trigger(&slow, "company.team", "outs", "")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let yid = y["id"].as_str().unwrap();
+        let p = format!("/api/v1/main/outputs/executions/{yid}");
+        assert_eq!(json_of(&slow, &p).await.0, 404, "{v}: running");
+        slow.shutdown().await;
+        e.shutdown().await;
+    }
+}
+
+/// Flow outputs that cannot be rendered fail the execution, which then has none
+/// (`ExecutorService.onEnd`: "Failed to render output values").
+#[tokio::test]
+async fn flow_outputs_that_cannot_be_rendered_fail_the_execution() {
+    for v in BOTH {
+        let e = emu(v).await;
+        create_flow(
+            &e,
+            &WITH_OUTPUTS.replace("outputs.ret.value", "outputs.missing.value"),
+        )
+        .await;
+        let x: Value = trigger(&e, "company.team", "outs", "?wait=true")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(x["state"]["current"], "FAILED", "{v}: {x}");
+        assert!(x.get("outputs").is_none(), "{v}: {x}");
+        let id = x["id"].as_str().unwrap();
+        let (_, logs) = json_of(&e, &format!("/api/v1/main/logs/{id}")).await;
+        assert!(
+            logs.as_array().unwrap().iter().any(|l| l["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Failed to render output values")),
+            "{v}: {logs}"
+        );
+        if v.is_v2() {
+            let p = format!("/api/v1/main/outputs/executions/{id}");
+            assert_eq!(json_of(&e, &p).await.0, 404);
+        }
         e.shutdown().await;
     }
 }

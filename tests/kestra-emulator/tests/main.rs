@@ -1,5 +1,6 @@
 //! The emulator's own tests, one binary (one link step): configs and auth, routing as Micronaut
-//! selects routes, flows, executions, the Postgres store, and conformance with Kestra's specs.
+//! selects routes, flows, executions, triggers, the Postgres store, and conformance with Kestra's
+//! specs.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,5 +13,7 @@ mod conformance;
 mod corpus;
 mod executions;
 mod flows;
+mod nsfiles;
 mod postgres;
 mod routing;
+mod triggers;

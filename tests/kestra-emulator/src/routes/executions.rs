@@ -1,8 +1,7 @@
-//! Execution routes under `/api/v1/{tenant}/executions` (and 2.0's `/outputs`). Kill and restart
+//! Execution routes under `/api/v1/{tenant}/executions` (2.0's outputs: `routes::outputs`). Kill and restart
 //! live at `/{id}/kill` and `/{id}/restart` on 1.3, under `/{id}/actions/…` on 2.0; the other
 //! version's spelling is simply not routed (404).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
@@ -68,11 +67,6 @@ pub fn routes(v: KestraVersion) -> Vec<Declared> {
                 Method::POST,
                 "/api/v1/{tenant}/executions/{executionId}/actions/restart",
                 post(restart),
-            ),
-            Declared::new(
-                Method::GET,
-                "/api/v1/{tenant}/outputs/{executionId}",
-                get(outputs),
             ),
         ]);
     } else {
@@ -768,28 +762,4 @@ async fn restart(
     state.store.put_execution(e.clone()).await?;
     crate::engine::spawn(state.clone(), e.id.clone(), flow.body.clone());
     Ok(Json(exec_json(&state, &e, Shape::Full)).into_response())
-}
-
-/// 2.0: task outputs moved out of the execution payload.
-async fn outputs(
-    State(state): State<Shared>,
-    Path((_tenant, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let Some(e) = state.store.execution(&id) else {
-        return Err(ApiError::not_found(format!("Execution '{id}' not found")));
-    };
-    let items: Vec<Value> = e
-        .task_runs
-        .iter()
-        .filter_map(|t| {
-            let o = t.outputs.as_ref()?;
-            let mut m = BTreeMap::new();
-            m.insert("taskId", json!(t.task_id));
-            m.insert("taskRunId", json!(t.id));
-            m.insert("value", json!(Value::Object(o.clone()).to_string()));
-            m.insert("inline", json!(true));
-            Some(json!(m))
-        })
-        .collect();
-    Ok(Json(items).into_response())
 }

@@ -202,53 +202,29 @@ async fn get_value(
             .map_err(|err| ApiError::internal(err.to_string()))?;
         return Err(ApiError::gone("The requested value has expired"));
     }
-    // `InternalKVStore.getValue`: a stored string of the duration pattern is read as a Duration.
-    let stored_type = match e.doc.get("value") {
-        Some(Value::String(t))
-            if t.starts_with('P')
-                && !t.contains(['.', '-', '+'])
-                && parse_duration(t).is_some() =>
-        {
-            json!("DURATION")
+    // `InternalKVStore.getValue` re-reads the stored value, and a string of `DURATION_PATTERN`
+    // becomes a `Duration` there (one the pattern takes but `Duration.parse` refuses throws,
+    // which nothing maps: a 500).
+    let (stored_type, value) = match (e.doc.get("type"), e.doc.get("value")) {
+        (Some(Value::String(t)), Some(Value::String(text))) if t == "STRING" => {
+            match crate::ion::duration_of(text) {
+                Some(Ok(d)) => (json!("DURATION"), Value::String(d)),
+                Some(Err(why)) => return Err(ApiError::internal(why)),
+                None => (json!("STRING"), Value::String(text.clone())),
+            }
         }
-        _ => e.doc.get("type").cloned().unwrap_or(Value::Null),
+        (t, v) => (
+            t.cloned().unwrap_or(Value::Null),
+            v.cloned().unwrap_or(Value::Null),
+        ),
     };
     Ok(Json(json!({
         "type": stored_type,
-        "value": e.doc.get("value"),
+        "value": value,
         "revision": e.doc.get("revision"),
         "updated": e.ms("updateDate").map(fmt_instant),
     }))
     .into_response())
-}
-
-fn is_date(t: &str) -> bool {
-    let b = t.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && t.chars()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-/// What Kestra's Ion reader makes of a `text/plain` body, for the values the API can carry:
-/// JSON keeps its type, an Ion timestamp is a date or a date-time, anything Ion cannot read is
-/// kept as text (`KVController.setKeyValue`'s fallback).
-fn read_value(text: &str) -> (Value, &'static str) {
-    let t = text.trim();
-    match serde_json::from_str::<Value>(t) {
-        Ok(Value::Number(n)) => (Value::Number(n), "NUMBER"),
-        Ok(Value::Bool(b)) => (Value::Bool(b), "BOOLEAN"),
-        Ok(Value::String(s)) => (Value::String(s), "STRING"),
-        Ok(v @ (Value::Object(_) | Value::Array(_))) => (v, "JSON"),
-        Ok(Value::Null) => (Value::Null, "STRING"),
-        Err(_) if t.contains('T') && crate::timefmt::parse_instant(t).is_some() => {
-            (Value::String(t.to_string()), "DATETIME")
-        }
-        Err(_) if is_date(t) => (Value::String(t.to_string()), "DATE"),
-        Err(_) => (Value::String(text.to_string()), "STRING"),
-    }
 }
 
 /// `setKeyValue`: consumes `text/plain` only (the router refuses anything else with 415); the
@@ -273,7 +249,9 @@ async fn set_value(
     };
     validate_key(&key)?;
     let text = body_text(&body)?;
-    let (value, kind) = read_value(&text);
+    // Read as Kestra's Ion mapper reads it, and kept as Kestra's Ion round trip leaves it
+    // (`crate::ion`): the type stored is the one `GET` reports.
+    let (kind, value) = crate::ion::kv_value(&text);
     let now = now_ms();
     let previous = entry(&state, &namespace, &key);
     let revision = previous

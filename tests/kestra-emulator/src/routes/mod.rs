@@ -12,6 +12,7 @@ pub mod kv;
 pub mod logs;
 pub mod mod_util;
 pub mod nsfiles;
+pub mod outputs;
 pub mod prometheus;
 pub mod triggers;
 
@@ -60,6 +61,7 @@ pub fn table(v: KestraVersion) -> Vec<Declared> {
     r.extend(flows::routes(v));
     r.extend(executions::routes(v));
     r.extend(execution_controls::routes(v));
+    r.extend(outputs::routes(v));
     r.extend(logs::routes(v));
     r.extend(kv::routes(v));
     r.extend(nsfiles::routes(v));

@@ -1,7 +1,7 @@
 //! Namespace files (`NamespaceFileController`, 1.3.25
 //! `webserver/…/controllers/api/NamespaceFileController.java`; the same routes in the 2.0 spec):
-//! a file's content, a directory's entries, a file's stats, upload (multipart `fileContent`) and
-//! delete. Contents are kept in the store's files under `nsfile://{namespace}{path}`, their dates
+//! a file's content, a directory's entries, a file's stats, a search on paths, upload (multipart
+//! `fileContent`) and delete. Contents are kept in the store's files under `nsfile://{namespace}{path}`, their dates
 //! beside them under `nsmeta://…`; directories are the folders of the stored paths (so a folder
 //! emptied by a delete disappears, as Kestra's "zombie-aware" delete removes it).
 
@@ -54,6 +54,11 @@ pub fn routes(_v: KestraVersion) -> Vec<Declared> {
             Method::GET,
             "/api/v1/{tenant}/namespaces/{namespace}/files/stats",
             get(stats),
+        ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/namespaces/{namespace}/files/search",
+            get(search),
         ),
     ]
 }
@@ -352,4 +357,27 @@ async fn stats(
         .next()
         .unwrap_or_default();
     Ok(Json(attributes(name, true, 0, created, updated)).into_response())
+}
+
+/// `searchNamespaceFiles` (1.3.25 `NFC` l.73-80; the same contract in the 2.0 spec): the
+/// absolute paths of the namespace's files (`InternalNamespace.all(q)` leaves folders and the
+/// root out; `NamespaceFile.filePath()`, no revision suffix) whose path contains `q`, the whole
+/// path (a folder's name matches every file under it). Kestra's repositories match with
+/// `fullTextCondition`: H2 a case-insensitive `LIKE %q%`, Postgres a full-text search; both take
+/// `*` as everything, and `InternalNamespace.all` takes `/` as no filter. `q` is required (the
+/// router answers 400 without it, from the spec). Kestra's order is the repository's; sorted
+/// here.
+async fn search(
+    State(state): State<Shared>,
+    Path((_tenant, namespace)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = filters::parse_query(raw.as_deref());
+    let needle = filters::first(&q, "q").unwrap_or_default().to_lowercase();
+    let everything = needle == "/" || needle == "*";
+    let found: Vec<String> = files(&state, &namespace)
+        .into_keys()
+        .filter(|path| everything || path.to_lowercase().contains(&needle))
+        .collect();
+    Ok(Json(found).into_response())
 }

@@ -1,6 +1,15 @@
 //! Triggers (`TriggerController`, 1.3.25 `webserver/…/controllers/api/TriggerController.java`;
-//! the 2.0 spec): the search, switching one trigger on or off (1.3 `PUT /triggers` with a
-//! `Trigger` body, 2.0 `PUT /triggers/set-disabled`), and unlocking one.
+//! the 2.0 spec): the search, switching triggers on or off, and unlocking one.
+//!
+//! Switching differs per version. 1.3: `PUT /triggers` with a `Trigger` body (`updateTrigger`,
+//! which refuses a realtime trigger with 422) and `POST /triggers/set-disabled/by-triggers` with
+//! full `Trigger` items (`disabledTriggersByIds`, which skips realtime triggers silently, and any
+//! item whose `tenantId` is not the tenant, since the lock is taken on the body's uid; 200
+//! `{count}` of the items sent). 2.0: no `PUT /triggers`; `PUT /triggers/set-disabled`
+//! (`disableTriggerById`, 200 `ApiTriggerState`) and `POST /triggers/set-disabled/by-triggers`
+//! with `{namespace, flowId, triggerId}` items (202 `{operationId, totalItems}`), both through
+//! `TriggerStateService`, which has **no realtime check** (its scheduler kills the running
+//! instance of a realtime trigger it disables).
 //!
 //! A trigger's context (Kestra's `triggers` table, written by its scheduler) exists here for every
 //! trigger of a live flow the scheduler evaluates: not for `Flow` and `Webhook` triggers, which it
@@ -10,13 +19,13 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Map, Value, json};
 
 use super::mod_util::json_body;
-use crate::errors::ApiError;
+use crate::errors::{ApiError, FieldError};
 use crate::filters::{self, Field, Record, Resource};
 use crate::flow::FlowRevision;
 use crate::router::Declared;
@@ -34,17 +43,27 @@ pub fn routes(v: KestraVersion) -> Vec<Declared> {
         ),
     ];
     if v.is_v2() {
-        r.push(Declared::new(
-            Method::PUT,
-            "/api/v1/{tenant}/triggers/set-disabled",
-            put(set_disabled_v2),
-        ));
+        r.extend([
+            Declared::new(
+                Method::PUT,
+                "/api/v1/{tenant}/triggers/set-disabled",
+                put(set_disabled_v2),
+            ),
+            Declared::new(
+                Method::POST,
+                "/api/v1/{tenant}/triggers/set-disabled/by-triggers",
+                post(set_disabled_by_triggers_v2),
+            ),
+        ]);
     } else {
-        r.push(Declared::new(
-            Method::PUT,
-            "/api/v1/{tenant}/triggers",
-            put(update_v1),
-        ));
+        r.extend([
+            Declared::new(Method::PUT, "/api/v1/{tenant}/triggers", put(update_v1)),
+            Declared::new(
+                Method::POST,
+                "/api/v1/{tenant}/triggers/set-disabled/by-triggers",
+                post(set_disabled_by_triggers_v1),
+            ),
+        ]);
     }
     r
 }
@@ -340,41 +359,70 @@ fn find(state: &Shared, ns: &str, flow: &str, trigger: &str) -> Option<Context> 
         .find(|c| c.namespace == ns && c.flow_id == flow && c.trigger_id() == trigger)
 }
 
-/// `TriggerController.updateTrigger`'s checks, then `doSetTriggerDisabled`: disabling clears the
-/// next date, enabling a schedule sets it to now.
-async fn set_disabled(
+/// The flow (not deleted) and whether it declares `trigger_id`, and that trigger's definition.
+fn declared(state: &Shared, ns: &str, flow_id: &str, trigger_id: &str) -> Option<Option<Value>> {
+    let flow = state
+        .store
+        .flow(ns, flow_id, None, false)
+        .filter(|f| !f.deleted)?;
+    Some(
+        flow.body
+            .get("triggers")
+            .and_then(Value::as_array)
+            .and_then(|ts| {
+                ts.iter()
+                    .find(|t| t.get("id").and_then(Value::as_str) == Some(trigger_id))
+            })
+            .cloned(),
+    )
+}
+
+fn is_realtime(trigger: &Value) -> bool {
+    trigger
+        .get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("RealtimeTrigger"))
+}
+
+/// 1.3's `updateTrigger` checks (and, with 1.3's messages, 2.0's `validateToggleable`): a flow
+/// that does not exist, or does not declare the trigger, is a 404.
+fn toggleable(
+    state: &Shared,
+    ns: &str,
+    flow_id: &str,
+    trigger_id: &str,
+) -> Result<Value, ApiError> {
+    match declared(state, ns, flow_id, trigger_id) {
+        None => Err(ApiError::not_found(format!(
+            "Flow of trigger {trigger_id} not found"
+        ))),
+        Some(None) => Err(ApiError::not_found(format!(
+            "Flow {flow_id} has no trigger {trigger_id}"
+        ))),
+        Some(Some(t)) => Ok(t),
+    }
+}
+
+/// `doSetTriggerDisabled` on the context, if there is one (1.3: `triggerRepository.lock` answers
+/// null without a row; 2.0: `refresh` fails): disabling clears the next date, enabling a
+/// schedule sets it to now. A trigger already in that state is left as it is.
+async fn apply(
     state: &Shared,
     ns: &str,
     flow_id: &str,
     trigger_id: &str,
     disabled: bool,
-) -> Result<Context, ApiError> {
-    apply_locks(state).await?;
-    let Some(flow) = state.store.flow(ns, flow_id, None, false) else {
-        return Err(ApiError::not_found(format!(
-            "Flow of trigger {trigger_id} not found"
-        )));
-    };
-    let declared = flow
-        .body
-        .get("triggers")
-        .and_then(Value::as_array)
-        .is_some_and(|ts| {
-            ts.iter()
-                .any(|t| t.get("id").and_then(Value::as_str) == Some(trigger_id))
-        });
-    if !declared {
-        return Err(ApiError::not_found(format!(
-            "Flow {flow_id} has no trigger {trigger_id}"
-        )));
-    }
+) -> Result<Option<Context>, ApiError> {
     let Some(mut ctx) = find(state, ns, flow_id, trigger_id) else {
-        return Err(ApiError::not_found_bare());
+        return Ok(None);
     };
-    if ctx.is_realtime() {
-        return Err(ApiError::illegal_argument(
-            "Realtime triggers can not be updated through the API, please edit the trigger from the flow.",
-        ));
+    let current = ctx
+        .state
+        .get("disabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if current == disabled {
+        return Ok(Some(ctx));
     }
     ctx.state.insert("disabled".into(), json!(disabled));
     if disabled {
@@ -384,41 +432,162 @@ async fn set_disabled(
             .insert("nextExecutionDate".into(), json!(now_ms()));
     }
     save(state, &key(ns, flow_id, trigger_id), ctx.state.clone()).await?;
-    Ok(ctx)
+    Ok(Some(ctx))
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> &'a str {
     v.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// 1.3 `PUT /triggers` with a `Trigger` body (`disabled` absent reads as false).
+/// 1.3 `PUT /triggers` with a `Trigger` body (`disabled` absent reads as false):
+/// `updateTrigger` refuses a realtime trigger before anything else is looked at ("Realtime
+/// triggers can not be updated through the API, please edit the trigger from the flow.", an
+/// `IllegalArgumentException`: 422); a trigger without a context is a bare 404.
 async fn update_v1(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let b: Value = json_body(&body)?;
     let disabled = b.get("disabled").and_then(Value::as_bool).unwrap_or(false);
-    let ctx = set_disabled(
-        &state,
+    let (ns, flow_id, trigger_id) = (
         field(&b, "namespace"),
         field(&b, "flowId"),
         field(&b, "triggerId"),
-        disabled,
-    )
-    .await?;
-    Ok(Json(ctx.v1_json()).into_response())
+    );
+    apply_locks(&state).await?;
+    let trigger = toggleable(&state, ns, flow_id, trigger_id)?;
+    if is_realtime(&trigger) {
+        return Err(ApiError::illegal_argument(
+            "Realtime triggers can not be updated through the API, please edit the trigger from the flow.",
+        ));
+    }
+    match apply(&state, ns, flow_id, trigger_id, disabled).await? {
+        Some(ctx) => Ok(Json(ctx.v1_json()).into_response()),
+        None => Err(ApiError::not_found_bare()),
+    }
 }
 
-/// 2.0 `PUT /triggers/set-disabled` (`ApiDisableTriggerRequest`).
+/// 2.0 `PUT /triggers/set-disabled` (`ApiDisableTriggerRequest {namespace, flowId, triggerId,
+/// disabled, recoverMissedSchedules?}`): `TriggerStateService.toggleTriggerById`, which only
+/// checks that the flow and the trigger exist; a realtime trigger is disabled like any other.
+/// `recoverMissedSchedules` is accepted and has nothing to recover here.
 async fn set_disabled_v2(State(state): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let b: Value = json_body(&body)?;
     let disabled = b.get("disabled").and_then(Value::as_bool).unwrap_or(false);
-    let ctx = set_disabled(
-        &state,
+    let (ns, flow_id, trigger_id) = (
         field(&b, "namespace"),
         field(&b, "flowId"),
         field(&b, "triggerId"),
-        disabled,
+    );
+    apply_locks(&state).await?;
+    toggleable(&state, ns, flow_id, trigger_id)?;
+    match apply(&state, ns, flow_id, trigger_id, disabled).await? {
+        Some(ctx) => Ok(Json(ctx.v2_json()).into_response()),
+        None => Err(ApiError::not_found_bare()),
+    }
+}
+
+/// `SetDisabledRequest(@NotNull @NotEmpty List<…> triggers, @NotNull Boolean disabled)`, bound
+/// with `@Valid`: a missing body, a missing or empty list, a missing `disabled` are constraint
+/// violations (422), reported on the method's parameter path.
+fn set_disabled_request(body: &[u8]) -> Result<(Vec<Value>, bool), ApiError> {
+    let b: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        json_body(body)?
+    };
+    let path = |f: &str| Some(format!("disabledTriggersByIds.setDisabledRequest.{f}"));
+    let mut violations = Vec::new();
+    let triggers = match b.get("triggers") {
+        None | Some(Value::Null) => {
+            for message in ["must not be null", "must not be empty"] {
+                violations.push(FieldError {
+                    message: message.into(),
+                    path: path("triggers"),
+                });
+            }
+            Vec::new()
+        }
+        Some(Value::Array(items)) => {
+            if items.is_empty() {
+                violations.push(FieldError {
+                    message: "must not be empty".into(),
+                    path: path("triggers"),
+                });
+            }
+            items.clone()
+        }
+        Some(_) => return Err(ApiError::invalid_json("triggers: expected an array")),
+    };
+    let disabled = b.get("disabled").and_then(Value::as_bool);
+    if disabled.is_none() {
+        violations.push(FieldError {
+            message: "must not be null".into(),
+            path: path("disabled"),
+        });
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::constraint(violations));
+    }
+    Ok((triggers, disabled.unwrap_or(false)))
+}
+
+/// 1.3 `POST /triggers/set-disabled/by-triggers` (`disabledTriggersByIds`): each full `Trigger`
+/// goes through the public `setTriggerDisabled(Trigger, Boolean)`, which returns silently for a
+/// missing flow, a trigger the flow does not declare, and a realtime trigger ("RealTimeTriggers
+/// can't be disabled/enabled through API."), then locks the row of the body's `uid()`: an item
+/// without this tenant's `tenantId` names no row and changes nothing. 200 `{count}` is the number
+/// of items sent, whatever happened to them.
+async fn set_disabled_by_triggers_v1(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (triggers, disabled) = set_disabled_request(&body)?;
+    apply_locks(&state).await?;
+    for t in &triggers {
+        let (ns, flow_id, trigger_id) = (
+            field(t, "namespace"),
+            field(t, "flowId"),
+            field(t, "triggerId"),
+        );
+        let Some(Some(definition)) = declared(&state, ns, flow_id, trigger_id) else {
+            continue;
+        };
+        if is_realtime(&definition) || field(t, "tenantId") != "main" {
+            continue;
+        }
+        apply(&state, ns, flow_id, trigger_id, disabled).await?;
+    }
+    Ok(Json(json!({"count": triggers.len()})).into_response())
+}
+
+/// 2.0 `POST /triggers/set-disabled/by-triggers` (`disabledTriggersByIds`, body `{triggers:
+/// [{namespace, flowId, triggerId}], disabled, recoverMissedSchedules?}`):
+/// `TriggerStateService.toggleAllByIds` drops the items whose flow or trigger does not exist and
+/// emits one `SetDisableTrigger` per other item under one operation id, realtime triggers
+/// included: 202 `ApiAsyncOperationResponse {operationId, totalItems}`. Kestra's scheduler
+/// applies them shortly after; here they are applied before the answer.
+async fn set_disabled_by_triggers_v2(
+    State(state): State<Shared>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let (triggers, disabled) = set_disabled_request(&body)?;
+    apply_locks(&state).await?;
+    let mut total = 0u32;
+    for t in &triggers {
+        let (ns, flow_id, trigger_id) = (
+            field(t, "namespace"),
+            field(t, "flowId"),
+            field(t, "triggerId"),
+        );
+        if !matches!(declared(&state, ns, flow_id, trigger_id), Some(Some(_))) {
+            continue;
+        }
+        total += 1;
+        apply(&state, ns, flow_id, trigger_id, disabled).await?;
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"operationId": crate::ids::new_id(), "totalItems": total})),
     )
-    .await?;
-    Ok(Json(ctx.v2_json()).into_response())
+        .into_response())
 }
 
 /// `unlockTrigger`: no context is a bare 404, an unlocked trigger 409 "Trigger is not locked";
