@@ -51,6 +51,22 @@ fn set_get_list_delete_with_types_as_kestra_stores_them() {
         set(&["kv.test", "day", "2026-12-06"]);
         set(&["kv.test", "neg", "-5"]);
         set(&["kv.test", "wait", "PT30M"]).says("(DURATION)");
+        // A date-time with an offset is sent as the same instant in UTC: Kestra stores a
+        // DATETIME (with the offset, its Ion reader would make it JSON).
+        set(&[
+            "kv.time",
+            "at",
+            "2026-12-07T12:30:00+02:00",
+            "--type",
+            "datetime",
+        ])
+        .says("(DATETIME)");
+        let d = detail(&sb, &emu, "kv.time", "at");
+        assert_eq!(
+            (d["type"].as_str(), d["value"].as_str()),
+            (Some("DATETIME"), Some("2026-12-07T10:30:00Z")),
+            "{version}: {d}"
+        );
         assert_eq!(
             last_put_content_type(&emu, "neg"),
             "text/plain",
@@ -294,6 +310,34 @@ fn refusals_change_nothing() {
             .args(["kv", "set", "kv.test", "n", "2026-02-30", "--type", "date"])
             .ran()
             .code(5);
+        // What Kestra's Ion reader would not store as a DATETIME (a UTC midnight is a DATE,
+        // sub-milliseconds are dropped) is refused, saying so.
+        sb.cmd_for(&emu)
+            .args([
+                "kv",
+                "set",
+                "kv.test",
+                "n",
+                "2026-12-07T02:00:00+02:00",
+                "--type",
+                "datetime",
+            ])
+            .ran()
+            .code(5)
+            .says("midnight UTC (2026-12-07), which Kestra stores as a DATE");
+        sb.cmd_for(&emu)
+            .args([
+                "kv",
+                "set",
+                "kv.test",
+                "n",
+                "2026-12-07T10:00:00.123456Z",
+                "--type",
+                "datetime",
+            ])
+            .ran()
+            .code(5)
+            .says("finer than a millisecond");
         sb.cmd_for(&emu)
             .args(["kv", "set", "kv.test", ".n", "1"])
             .ran()

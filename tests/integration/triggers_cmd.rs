@@ -204,12 +204,16 @@ fn refusals_name_the_trigger_and_change_nothing() {
         let sb = Sandbox::new();
         deploy_files(&sb, &emu, "tr", &[("nightly.yml", FLOW)]);
         let before = listed(&sb, &emu, &[]);
-        sb.cmd_for(&emu)
-            .args(["triggers", "disable", "tr.test", "nightly", "stream"])
-            .ran()
-            .code(5)
-            .says("it is a realtime trigger")
-            .says("set `disabled: true` on the trigger in its flow");
+        // Kestra 1.3 refuses to switch a realtime trigger through the API (`TriggerController
+        // .updateTrigger`); 2.0's `toggleTriggerById` has no such rule (below).
+        if version == KestraVersion::V1_3 {
+            sb.cmd_for(&emu)
+                .args(["triggers", "disable", "tr.test", "nightly", "stream"])
+                .ran()
+                .code(5)
+                .says("it is a realtime trigger")
+                .says("set `disabled: true` on the trigger in its flow");
+        }
         sb.cmd_for(&emu)
             .args(["triggers", "disable", "tr.test", "nightly", "upstream"])
             .ran()
@@ -249,5 +253,21 @@ fn refusals_name_the_trigger_and_change_nothing() {
             .ran()
             .code(0);
         assert!(text(&empty.stderr).contains("no triggers"));
+        if version != KestraVersion::V1_3 {
+            // 2.0 disables a realtime trigger (and stops its running instance).
+            sb.cmd_for(&emu)
+                .args(["triggers", "disable", "tr.test", "nightly", "stream"])
+                .ran()
+                .code(0);
+            let all = listed(&sb, &emu, &["--flow", "tr.test/nightly"]);
+            let stream = all
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["triggerId"] == "stream")
+                .cloned()
+                .unwrap_or_else(|| panic!("{version}: {all}"));
+            assert_eq!(stream["disabled"], true, "{version}: {stream}");
+        }
     }
 }
