@@ -176,18 +176,16 @@ impl KestraClient {
             .buffered(8)
             .collect()
             .await;
-        listed
-            .into_iter()
-            .zip(outputs)
-            .map(|(i, outputs)| {
-                Ok(TaskOutputs {
-                    task_id: i.task_id,
-                    task_run_id: i.task_run_id,
-                    value: i.value,
-                    outputs: outputs?,
-                })
-            })
-            .collect()
+        let mut all = Vec::with_capacity(listed.len());
+        for (i, outputs) in listed.into_iter().zip(outputs) {
+            all.push(TaskOutputs {
+                task_id: i.task_id,
+                task_run_id: i.task_run_id,
+                value: i.value,
+                outputs: outputs?,
+            });
+        }
+        Ok(all)
     }
 
     /// The flow's outputs of an execution (its `outputs:` section), however the version serves
