@@ -340,20 +340,43 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     // `_files/` folders beside the flows: their namespace is settled, and their files found, before
     // anything is written.
     let file_sets = file_sets(&args.path, &flows, args.namespace.as_deref(), &mut problems)?;
-    if !problems.is_empty() {
-        print_problems(ctx, &problems);
-        return Err(invalid_input(problems.len(), "nothing was deployed"));
+    problems.extend(local_checks(&flows));
+    // Every problem of every file in one pass: the local ones and the server's, then nothing
+    // is written if there is any. With local problems, a server that cannot check the rest
+    // does not hide them.
+    let progress = Progress::new();
+    let server = async {
+        // No flow loaded (every file broken): nothing for the server to check.
+        if flows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = ctx.kestra().await?;
+        client.discover().await?;
+        progress.step(&format!(
+            "validating {} on the server",
+            count(flows.len(), "flow")
+        ));
+        validate_on_server(ctx, client, &flows).await
+    }
+    .await;
+    match server {
+        Ok(found) => {
+            let found = new_from_server(&problems, found);
+            problems.extend(found);
+        }
+        Err(e) if !problems.is_empty() => {
+            progress.finish();
+            ctx.out.warn(&format!(
+                "the server's checks could not run: {}",
+                e.message()
+            ));
+        }
+        Err(e) => return Err(e),
     }
     let client = ctx.kestra().await?;
-    client.discover().await?;
-    let progress = Progress::new();
-    progress.step(&format!(
-        "validating {} on the server",
-        count(flows.len(), "flow")
-    ));
-    let problems = validate_on_server(ctx, client, &flows).await?;
     if !problems.is_empty() {
         progress.finish();
+        let problems = sorted(problems);
         print_problems(ctx, &problems);
         return Err(invalid_input(problems.len(), "nothing was deployed"));
     }
@@ -862,33 +885,97 @@ fn is_about(p: &FileProblem, f: &LocalFlow, flows: &[LocalFlow]) -> bool {
             .any(|g| g.file == f.file && g.first_line > f.first_line && g.first_line <= line)
 }
 
+/// What Kestra would refuse in any version, found without a server: a top-level key it does not
+/// know (with the nearest one it does), and a task id used twice.
+fn local_checks(flows: &[LocalFlow]) -> Vec<FileProblem> {
+    let mut problems = Vec::new();
+    for f in flows {
+        for (key, line, near) in locate::unknown_top_level_keys(&f.source) {
+            problems.push(FileProblem {
+                file: f.file.clone(),
+                line: Some(f.first_line + line - 1),
+                column: Some(1),
+                message: format!(
+                    "`{key}` is not a flow property Kestra knows{}",
+                    near.map(|n| format!(" (did you mean `{n}`?)"))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+        for (id, line) in locate::duplicate_task_ids(&f.source) {
+            problems.push(FileProblem {
+                file: f.file.clone(),
+                line: Some(f.first_line + line - 1),
+                column: None,
+                message: format!("task id `{id}` is used twice; each task of a flow needs its own"),
+            });
+        }
+    }
+    problems
+}
+
+/// The server's problems that do not repeat one found locally (Kestra's own words for an unknown
+/// key, `Unrecognized field "descriptoin" (class io.kestra.core.models.flows.Flow)…`, say less
+/// than the local line that suggests `description`).
+fn new_from_server(local: &[FileProblem], server: Vec<FileProblem>) -> Vec<FileProblem> {
+    // The name between the markers of Kestra's message, e.g. `Unrecognized field "x"`.
+    let named = |text: &str, open: &str, close: char| {
+        let start = text.find(open)? + open.len();
+        let len = text[start..].find(close)?;
+        Some(text[start..start + len].to_string())
+    };
+    server
+        .into_iter()
+        .filter(|s| {
+            let said_locally = |needle: String| {
+                local
+                    .iter()
+                    .any(|l| l.file == s.file && l.message.contains(&needle))
+            };
+            let key = named(&s.message, "Unrecognized field \"", '"')
+                .map(|k| said_locally(format!("`{k}` is not a flow property")));
+            let task = named(&s.message, "Duplicate task id with name [", ']')
+                .map(|t| said_locally(format!("task id `{t}`")));
+            !key.or(task).unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Every problem of every file in one pass, grouped by file and in line order.
+fn sorted(mut problems: Vec<FileProblem>) -> Vec<FileProblem> {
+    problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    problems
+}
+
 async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool) -> Result<Exit> {
     let (flows, mut problems) = load(path, namespace)?;
-    if offline {
-        // What the server would refuse on any version: a top-level key Kestra does not know.
-        for f in &flows {
-            for (key, line, near) in locate::unknown_top_level_keys(&f.source) {
-                problems.push(FileProblem {
-                    file: f.file.clone(),
-                    line: Some(f.first_line + line - 1),
-                    column: Some(1),
-                    message: format!(
-                        "`{key}` is not a flow property Kestra knows{}",
-                        near.map(|n| format!(" (did you mean `{n}`?)"))
-                            .unwrap_or_default()
-                    ),
-                });
-            }
+    let local = local_checks(&flows);
+    if offline || flows.is_empty() {
+        if offline {
+            ctx.out.note(
+                "checked offline: YAML, ids, namespaces, tasks present, task ids and top-level \
+                 keys; the server also checks task types and properties",
+            );
         }
-        ctx.out.note(
-            "checked offline: YAML, ids, namespaces, tasks present and top-level keys; the \
-             server also checks task types and properties",
-        );
-    } else if !flows.is_empty() {
-        // Every file that passed locally is still checked on the server, in the same run.
-        let client = ctx.kestra().await?;
-        problems.extend(validate_on_server(ctx, client, &flows).await?);
+    } else {
+        // Every file that loaded is also checked on the server, in the same run; a server that
+        // cannot check them does not hide the problems found here.
+        let server = async {
+            let client = ctx.kestra().await?;
+            validate_on_server(ctx, client, &flows).await
+        }
+        .await;
+        match server {
+            Ok(found) => problems.extend(new_from_server(&local, found)),
+            Err(e) if !problems.is_empty() || !local.is_empty() => ctx.out.warn(&format!(
+                "the server's checks could not run: {}",
+                e.message()
+            )),
+            Err(e) => return Err(e),
+        }
     }
+    problems.extend(local);
+    let problems = sorted(problems);
     let mut rows: Vec<ValidationRow> = flows
         .iter()
         .map(|f| ValidationRow {

@@ -205,6 +205,72 @@ pub fn unknown_top_level_keys(doc: &str) -> Vec<(String, usize, Option<&'static 
         .collect()
 }
 
+/// Keys whose value is a list of tasks (a flow's own, and those flowable tasks nest).
+const TASK_LISTS: [&str; 6] = [
+    "tasks",
+    "errors",
+    "finally",
+    "afterExecution",
+    "then",
+    "else",
+];
+
+/// Task ids used more than once in a flow, which Kestra refuses ("Duplicate task id with name
+/// [x]"): each with the 1-based line of its second use in `doc`. Tasks are found where Kestra
+/// keeps them: the flow's task lists and, inside a task, its own (`then`, `else`, a `Switch`'s
+/// `cases`, a `Parallel`'s `tasks`…).
+pub fn duplicate_task_ids(doc: &str) -> Vec<(String, usize)> {
+    use serde_json::Value;
+    fn walk(v: &Value, ids: &mut Vec<String>) {
+        let Value::Object(map) = v else { return };
+        for (key, child) in map {
+            let lists: Vec<&Vec<Value>> = match (key.as_str(), child) {
+                (k, Value::Array(items)) if TASK_LISTS.contains(&k) => vec![items],
+                ("cases", Value::Object(cases)) => {
+                    cases.values().filter_map(Value::as_array).collect()
+                }
+                _ => continue,
+            };
+            for task in lists.into_iter().flatten() {
+                if let Some(id) = task.get("id").and_then(Value::as_str) {
+                    ids.push(id.to_string());
+                }
+                walk(task, ids);
+            }
+        }
+    }
+    let Ok(value) = serde_saphyr::from_str::<Value>(doc) else {
+        return Vec::new();
+    };
+    let mut ids = Vec::new();
+    walk(&value, &mut ids);
+    let mut seen = std::collections::HashSet::new();
+    let mut reported = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        if !seen.insert(id.clone()) && reported.insert(id.clone()) {
+            let line = id_lines(doc, &id).get(1).copied().unwrap_or(1);
+            out.push((id, line));
+        }
+    }
+    out
+}
+
+/// The 1-based lines of `doc` that set an `id` to `id` (`id: x`, `- id: x`, quoted or not).
+fn id_lines(doc: &str, id: &str) -> Vec<usize> {
+    doc.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l.trim_start().trim_start_matches('-').trim_start();
+            l.strip_prefix("id:").is_some_and(|rest| {
+                let value = rest.split(" #").next().unwrap_or("").trim();
+                value.trim_matches(['"', '\'']) == id
+            })
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +314,17 @@ mod tests {
             line_of(doc, "Invalid Flow: Duplicate task id with name [t]"),
             None
         );
+    }
+
+    #[test]
+    fn duplicate_task_ids_are_found_where_kestra_keeps_tasks() {
+        let doc = "id: f\nnamespace: n\ntasks:\n  - id: a\n    type: x\n  - id: p\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n      - id: \"a\"\n        type: x\n  - id: s\n    type: io.kestra.plugin.core.flow.Switch\n    cases:\n      one:\n        - id: p\n          type: x\nerrors:\n  - id: e\n    type: x\ntriggers:\n  - id: a\n    type: y\n";
+        assert_eq!(
+            duplicate_task_ids(doc),
+            vec![("a".to_string(), 9), ("p".to_string(), 15)]
+        );
+        assert!(duplicate_task_ids(FLOW).is_empty());
+        assert!(duplicate_task_ids("not: [valid").is_empty());
     }
 
     #[test]

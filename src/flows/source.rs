@@ -291,13 +291,20 @@ pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
         vec![p]
     })?;
     let mut problems = Vec::new();
+    // A problem of a key is reported at the key's line (a flow whose `namespace:` is on line 2
+    // was reported at line 1); one of a missing key, at the document's start.
+    let at_key = |key: &str, message: String| Problem {
+        line: top_level_line(text, key).map(|l| l + line_offset),
+        column: None,
+        message,
+    };
     let id = head.id.filter(|s| !s.is_empty());
     let namespace = head.namespace.filter(|s| !s.is_empty());
     match &id {
         None => problems.push(Problem::general("`id` is missing")),
         Some(id) => {
             if let Err(m) = check_id(id) {
-                problems.push(Problem::general(m));
+                problems.push(at_key("id", m));
             }
         }
     }
@@ -305,7 +312,7 @@ pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
         None => problems.push(Problem::general("`namespace` is missing")),
         Some(ns) => {
             if let Err(m) = check_namespace(ns) {
-                problems.push(Problem::general(m));
+                problems.push(at_key("namespace", m));
             }
         }
     }
@@ -313,8 +320,9 @@ pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
         None => problems.push(Problem::general(
             "`tasks` is missing: a flow needs at least one task",
         )),
-        Some(tasks) if tasks.is_empty() => problems.push(Problem::general(
-            "`tasks` is empty: a flow needs at least one task",
+        Some(tasks) if tasks.is_empty() => problems.push(at_key(
+            "tasks",
+            "`tasks` is empty: a flow needs at least one task".into(),
         )),
         Some(_) => {}
     }
@@ -322,6 +330,16 @@ pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
         (Some(id), Some(namespace)) if problems.is_empty() => Ok(Head { id, namespace }),
         _ => Err(problems),
     }
+}
+
+/// The 1-based line of a document's top-level `key:` (at column 0), if it has one.
+fn top_level_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .map(|i| i + 1)
 }
 
 /// Kestra's flow id rule: `^[a-zA-Z0-9][a-zA-Z0-9._-]*`, 1-100 characters, not reserved.

@@ -138,9 +138,8 @@ fn assert_not_contacted(emu: &BackgroundEmulator) {
 }
 
 /// `flows deploy PATH` and `flows validate PATH` on a broken flow file: both exit 5, name the
-/// file (and position), and neither writes anything. `deploy` finds a local problem before the
-/// server is even asked; `validate` reports everything, so it may still have the server check
-/// the other flows (read-only).
+/// file (and position), and neither writes anything. Both report every problem in one pass, so
+/// they may have the server check the flows that did load (read-only).
 fn flow_file_is_refused(path: &Path, problem: &[&str]) {
     let emu = emulator(KestraVersion::V2_0);
     let sb = Sandbox::new();
@@ -152,7 +151,7 @@ fn flow_file_is_refused(path: &Path, problem: &[&str]) {
     let stderr = expect(&out, 5, problem, &["fix the files listed above"]);
     assert!(stderr.contains("nothing was deployed"), "{stderr}");
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
-    assert_not_contacted(&emu);
+    assert_nothing_written(&emu);
 
     let out = run(
         &sb,
@@ -315,7 +314,7 @@ fn flow_with_a_reserved_id_is_refused() {
 fn flow_with_a_bad_namespace_is_refused() {
     flow_file_is_refused(
         &fixture("bad-namespace.yml"),
-        &["bad-namespace.yml:1: namespace `Company Team` is not valid: lower-case letters"],
+        &["bad-namespace.yml:2: namespace `Company Team` is not valid: lower-case letters"],
     );
 }
 

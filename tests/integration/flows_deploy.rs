@@ -131,9 +131,14 @@ fn one_rejected_file_means_nothing_is_written() {
             "{stderr}"
         );
         assert!(stderr.contains("nothing was deployed"), "{stderr}");
-        // A local problem stops everything before the server is even asked.
+        // A local problem stops everything before the first write; the server checks the rest
+        // in the same pass, read-only.
+        assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
         assert!(
-            emu.control().requests().is_empty(),
+            emu.control()
+                .requests()
+                .iter()
+                .all(|r| r.method == "GET" || r.path.ends_with("/flows/validate")),
             "{:?}",
             emu.control().requests()
         );
@@ -403,16 +408,21 @@ fn local_errors_are_listed_with_positions_and_the_server_is_not_called() {
     for needle in [
         "syntax.yml:5:",
         "sub/dup.yml:1: flow n/ok is also defined in ok.yml:1",
+        // Each at the line of the key it is about.
         "bad.yaml:1: id `Bad Id` is not valid",
-        "bad.yaml:1: namespace `Team` is not valid",
-        "bad.yaml:1: `tasks` is empty",
+        "bad.yaml:2: namespace `Team` is not valid",
+        "bad.yaml:3: `tasks` is empty",
         "binary.yml: not UTF-8 text",
         "6 problems in the flow files; nothing was deployed",
     ] {
         assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
     }
     assert!(!stderr.contains(".hidden.yml"), "{stderr}");
-    assert!(emu.control().requests().is_empty());
+    // Grouped by file, in line order.
+    let at = |needle: &str| stderr.find(needle).unwrap();
+    assert!(at("bad.yaml:1:") < at("bad.yaml:2:") && at("bad.yaml:2:") < at("binary.yml"));
+    // One pass: the flows that loaded are checked on the server too (read-only).
+    assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
 
     let out = sb
         .cmd_for(&emu)
@@ -555,8 +565,16 @@ fn a_separator_inside_a_document_is_blamed_on_the_right_file() {
             .unwrap();
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(5), "{version}: {stderr}");
-        // At the offending key's line (7), in the right file.
-        assert!(stderr.contains("b.yml:7: Kestra:"), "{version}: {stderr}");
+        // At the offending key's line (7), in the right file (said once, by the local check
+        // that knows Kestra's flow properties).
+        assert!(
+            stderr.contains("b.yml:7:1: `---x` is not a flow property Kestra knows"),
+            "{version}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Unrecognized field"),
+            "{version}: {stderr}"
+        );
         assert!(!stderr.contains("a.yml:"), "{version}: {stderr}");
         assert!(!stderr.contains("c.yml:"), "{version}: {stderr}");
         assert!(writes(&emu).is_empty());
@@ -669,10 +687,12 @@ fn validate_points_at_lines_and_works_offline() {
             err.contains("typo.yml:8: Kestra: Invalid type: null"),
             "{version}: {err}"
         );
+        // The local line that suggests the property, not Kestra's Java message as well.
         assert!(
-            err.contains("top.yml:3: Kestra: Unrecognized field \"descripton\""),
+            err.contains("top.yml:3:1: `descripton` is not a flow property Kestra knows (did you mean `description`?)"),
             "{err}"
         );
+        assert!(!err.contains("Unrecognized field"), "{err}");
         assert!(err.contains("broken.yml:"), "{err}");
         assert!(
             err.contains("4 problems in 3 files") || err.contains("3 problems in 3 files"),
