@@ -163,8 +163,11 @@ fn duration(text: &str) {
     let shown = format_duration(d);
     let back = parse_duration(&shown)
         .unwrap_or_else(|e| panic!("{text:?} -> {d:?} prints as {shown:?}, which is refused: {e}"));
-    let printed_precision = if d < Duration::from_secs(60) {
+    // Milliseconds under a second, tenths under ten seconds, whole seconds beyond.
+    let printed_precision = if d < Duration::from_secs(1) {
         Duration::from_millis(u64::try_from(d.as_millis()).expect("bounded"))
+    } else if d < Duration::from_secs(10) {
+        Duration::from_millis(u64::try_from(d.as_millis() / 100 * 100).expect("bounded"))
     } else {
         Duration::from_secs(d.as_secs())
     };

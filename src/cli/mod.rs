@@ -234,7 +234,14 @@ fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg],
         .env in the working directory, then the current context of the config file \
         (`kestractl config`), then defaults. Passwords are never taken as arguments: use \
         --password-stdin, or KESTRACTL_PASSWORD in CI.",
-    after_help = "Exit codes: 0 ok, 1 error, 2 usage, 3 not ready / not found, 4 authentication, \
+    after_help = "Examples:\n  \
+        kestractl start                                  # Postgres and Kestra, waited until ready\n  \
+        kestractl flows deploy flows/                    # validate, plan, apply a folder of flows\n  \
+        kestractl executions run company.team/hello --wait\n  \
+        kestractl executions --state FAILED --since 24h\n  \
+        kestractl status\n  \
+        kestractl help flows deploy                      # any command's own help and examples\n\n\
+        Exit codes: 0 ok, 1 error, 2 usage, 3 not ready / not found, 4 authentication, \
         5 invalid input, 6 execution unsuccessful, 7 port or container name taken, 8 changes pending \
         (flows diff), 130 interrupted."
 )]

@@ -99,7 +99,14 @@ pub fn parse_pair(text: &str, what: &str) -> Result<(String, String)> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(Error::usage(
-            format!("`{text}` is not a {what}: expected KEY=VALUE"),
+            format!(
+                "`{text}` is not {} {what}: expected KEY=VALUE",
+                if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                }
+            ),
             format!("write the {what} as key=value, e.g. team=data"),
         )),
     }

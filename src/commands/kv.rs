@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, cmd: KvCommand) -> Result<Exit> {
                 ttl: ttl.map(kv::iso_duration),
                 description,
             };
-            set(ctx, &key, &value, kind, meta).await
+            set(ctx, &key, &value, kind, meta, ttl).await
         }
         KvCommand::Delete(k) => delete(ctx, &k).await,
     }
@@ -210,14 +210,18 @@ struct SetReport {
     #[serde(rename = "type")]
     kind: Option<String>,
     revision: Option<i64>,
+    /// As sent to Kestra (ISO-8601).
     ttl: Option<String>,
+    /// As people read it (`7d`).
+    #[serde(skip)]
+    ttl_shown: Option<String>,
 }
 
 impl Render for SetReport {
     fn human(&self, out: &Output) -> Result<()> {
         let kind = self.kind.as_deref().unwrap_or("a value");
-        let expiry = match &self.ttl {
-            Some(ttl) => format!(", expires after {ttl}"),
+        let expiry = match &self.ttl_shown {
+            Some(ttl) => format!(", expires in {ttl}"),
             None => String::new(),
         };
         out.note(&format!(
@@ -234,6 +238,7 @@ async fn set(
     given: &str,
     asked: Option<KvType>,
     meta: KvMetadata,
+    ttl: Option<std::time::Duration>,
 ) -> Result<Exit> {
     check(k)?;
     let value = read_value(given)?;
@@ -255,6 +260,7 @@ async fn set(
         kind: stored.as_ref().and_then(|d| d.kind.clone()),
         revision: stored.and_then(|d| d.revision),
         ttl: meta.ttl,
+        ttl_shown: ttl.map(crate::settings::duration::format_duration),
     })?;
     Ok(Exit::Ok)
 }

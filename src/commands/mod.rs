@@ -241,8 +241,21 @@ impl Ctx {
                     None => Some(self.keyring().await?),
                 };
                 let entry = self.basic_auth_entry().await?;
-                let (pw, problem) =
-                    resolve_password(given, keyring, &entry, &*self.env, &settings.dotenv).await;
+                let (mut pw, mut problem) =
+                    resolve_password(given.clone(), keyring, &entry, &*self.env, &settings.dotenv)
+                        .await;
+                // An entry stored under another loopback spelling before they were made one.
+                if pw.is_none()
+                    && let Some(literal) = store::literal_basic_auth_entry(
+                        &settings.context.value,
+                        &settings.username.value,
+                        &settings::display_url(&settings.server.value),
+                    )
+                {
+                    (pw, problem) =
+                        resolve_password(given, keyring, &literal, &*self.env, &settings.dotenv)
+                            .await;
+                }
                 if let Some(w) = pw.as_ref().and_then(|p| p.warning.as_ref()) {
                     self.out.warn(w);
                 }
@@ -331,16 +344,72 @@ impl Ctx {
     }
 }
 
-/// `kestractl version`.
+/// `kestractl version`: this tool's, and the server's when it answers in time (`--version`
+/// stays offline).
 #[derive(serde::Serialize)]
 struct VersionReport {
     version: &'static str,
+    server: Option<ServerVersion>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerVersion {
+    url: String,
+    /// `None` when the server did not answer (`reason` says why).
+    version: Option<String>,
+    edition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
 }
 
 impl crate::output::Render for VersionReport {
     fn human(&self, out: &crate::output::Output) -> Result<()> {
-        out.print(&format!("kestractl {}\n", self.version))
+        let mut text = format!("kestractl {}\n", self.version);
+        if let Some(s) = &self.server {
+            text.push_str(&match (&s.version, &s.reason) {
+                (Some(v), _) => format!(
+                    "Kestra {v}{} at {}\n",
+                    s.edition
+                        .as_deref()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default(),
+                    s.url
+                ),
+                (None, Some(why)) => format!("Kestra at {}: {why}\n", s.url),
+                (None, None) => format!("Kestra at {}: no version reported\n", s.url),
+            });
+        }
+        out.print(&text)
     }
+}
+
+/// The server's version, asked once with a short deadline (a version command does not wait on
+/// a server that is down).
+async fn server_version(ctx: &Ctx) -> Option<ServerVersion> {
+    let client = ctx.kestra_probe().await.ok()?;
+    let url = settings::display_url(client.server());
+    let asked = tokio::time::timeout(std::time::Duration::from_secs(3), client.discover()).await;
+    Some(match asked {
+        Ok(Ok(d)) => ServerVersion {
+            url,
+            version: d.config.version.clone(),
+            edition: d.config.edition.clone(),
+            reason: None,
+        },
+        Ok(Err(e)) => ServerVersion {
+            url,
+            version: None,
+            edition: None,
+            reason: Some(crate::error::Error::from(e).message().to_string()),
+        },
+        Err(_) => ServerVersion {
+            url,
+            version: None,
+            edition: None,
+            reason: Some("no answer within 3 s".into()),
+        },
+    })
 }
 
 /// Runs one command to completion.
@@ -411,6 +480,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Version => {
             ctx.out.emit(&VersionReport {
                 version: env!("CARGO_PKG_VERSION"),
+                server: server_version(ctx).await,
             })?;
             Ok(Exit::Ok)
         }

@@ -392,6 +392,20 @@ impl KestraClient {
                 }));
             }
             let sent = Instant::now();
+            // -vv: what goes out, without a header value or a byte of the body.
+            tracing::trace!(
+                "{method} {url} query {:?} accept {} body {}",
+                req.query
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+                req.accept,
+                match &req.body {
+                    Some(Body::Bytes(ct, b)) => format!("{ct}, {} bytes", b.len()),
+                    Some(Body::Multipart(parts)) => format!("multipart, {} parts", parts.len()),
+                    None => "none".into(),
+                }
+            );
             // A stream has no deadline on its body, but its answer (the headers) has one.
             let outcome =
                 match tokio::time::timeout(remaining, self.build(req, remaining).send()).await {
@@ -409,6 +423,15 @@ impl KestraClient {
                     self.answered
                         .store(true, std::sync::atomic::Ordering::SeqCst);
                     let status = resp.status();
+                    tracing::trace!(
+                        "answer: {} {}, content-type {:?}, length {:?}",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or_default(),
+                        resp.headers()
+                            .get(CONTENT_TYPE)
+                            .and_then(|v| v.to_str().ok()),
+                        resp.content_length()
+                    );
                     tracing::debug!(
                         "{method} {} -> {} in {} ms (attempt {attempt})",
                         resp.url(),

@@ -448,7 +448,13 @@ pub async fn open(choice: Choice, timeout: Duration) -> Availability {
                 });
             }
             Err(reason) => {
-                tracing::debug!("keyring: {} unusable: {reason}", backend.id());
+                // The reason (a D-Bus error on a headless machine, every command) is detail for
+                // -vv; -v says which store is skipped, in one line.
+                tracing::debug!(
+                    "keyring: {} not available here, trying the next",
+                    backend.id()
+                );
+                tracing::trace!("keyring: {} unusable: {reason}", backend.id());
                 attempts.push(Attempt { backend, reason });
             }
         }
@@ -508,7 +514,28 @@ fn new_store(backend: Backend) -> std::result::Result<Arc<CredentialStore>, Stri
 /// The entry of a Basic Auth password: context, username and server (as displayed, no trailing
 /// slash).
 pub fn basic_auth_entry(context: &str, username: &str, server: &str) -> String {
-    format!("{context}/{username}@{}", server.trim_end_matches('/'))
+    format!("{context}/{username}@{}", keyring_server(server))
+}
+
+/// A server as its keyring entry spells it: every loopback spelling of one port (`localhost`,
+/// `127.0.0.1`, `[::1]`) is the same server on this machine, so it is one entry (`start` stores
+/// the stack's under `http://localhost:PORT`; `--server http://127.0.0.1:PORT` finds it).
+pub fn keyring_server(server: &str) -> String {
+    let trimmed = server.trim_end_matches('/');
+    if let Ok(mut u) = url::Url::parse(trimmed)
+        && crate::settings::validate::is_loopback(&u)
+        && u.set_host(Some("localhost")).is_ok()
+    {
+        return u.as_str().trim_end_matches('/').to_string();
+    }
+    trimmed.to_string()
+}
+
+/// The entry as it was spelled before loopback spellings were made one (`…@http://127.0.0.1:…`),
+/// when it differs: still read, so a password stored then is not lost.
+pub fn literal_basic_auth_entry(context: &str, username: &str, server: &str) -> Option<String> {
+    let literal = format!("{context}/{username}@{}", server.trim_end_matches('/'));
+    (literal != basic_auth_entry(context, username, server)).then_some(literal)
 }
 
 /// The entry of the managed stack's Postgres password.
@@ -556,6 +583,30 @@ mod tests {
             "stack:tools-kestra/postgres:kestra"
         );
         assert_eq!(pending_entry("a/b@c"), "a/b@c#pending");
+        // Loopback spellings of one port are one server.
+        for server in [
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080/",
+            "http://localhost:8080",
+        ] {
+            assert_eq!(
+                basic_auth_entry("default", "admin@kestra.io", server),
+                "default/admin@kestra.io@http://localhost:8080",
+                "{server}"
+            );
+        }
+        assert_eq!(
+            basic_auth_entry("p", "u@x.io", "https://kestra.example.com/"),
+            "p/u@x.io@https://kestra.example.com"
+        );
+        assert_eq!(
+            literal_basic_auth_entry("d", "u@x.io", "http://127.0.0.1:8080").as_deref(),
+            Some("d/u@x.io@http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            literal_basic_auth_entry("d", "u@x.io", "http://localhost:8080"),
+            None
+        );
     }
 
     #[tokio::test]

@@ -90,18 +90,28 @@ pub fn format_duration(d: Duration) -> String {
         return format!("{ms}ms");
     }
     let total = d.as_secs();
-    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    let (days, h, m, s) = (
+        total / 86_400,
+        (total % 86_400) / 3600,
+        (total % 3600) / 60,
+        total % 60,
+    );
     let mut out = String::new();
+    if days > 0 {
+        out.push_str(&format!("{days}d"));
+    }
     if h > 0 {
         out.push_str(&format!("{h}h"));
     }
     if m > 0 {
         out.push_str(&format!("{m}m"));
     }
-    let frac = d.subsec_millis();
+    // One way of printing, whatever the length: milliseconds under a second, tenths under ten
+    // seconds, whole seconds beyond (`39.147s` next to `1m12s` read as two different tools).
+    let tenths = d.subsec_millis() / 100;
     if s > 0 || out.is_empty() {
-        if frac > 0 && h == 0 && m == 0 {
-            out.push_str(&format!("{s}.{:03}s", frac));
+        if total < 10 && tenths > 0 {
+            out.push_str(&format!("{s}.{tenths}s"));
         } else {
             out.push_str(&format!("{s}s"));
         }
@@ -161,6 +171,17 @@ mod tests {
     /// Found by the `settings` fuzz target: `8080` printed as `2h14m40s`, which was refused, so a
     /// duration kestractl printed (`no answer within 1m30s`) could not be given back to it.
     #[test]
+    fn durations_print_one_way() {
+        assert_eq!(format_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(format_duration(Duration::from_millis(4_260)), "4.2s");
+        assert_eq!(format_duration(Duration::from_millis(39_147)), "39s");
+        assert_eq!(format_duration(Duration::from_millis(72_400)), "1m12s");
+        assert_eq!(format_duration(Duration::from_secs(3_600)), "1h");
+        assert_eq!(format_duration(Duration::from_secs(7 * 86_400)), "7d");
+        assert_eq!(format_duration(Duration::from_secs(86_400 + 90)), "1d1m30s");
+    }
+
+    #[test]
     fn printed_durations_parse_back() {
         for d in [
             Duration::from_millis(250),
@@ -168,6 +189,7 @@ mod tests {
             Duration::from_secs(90),
             Duration::from_secs(3600 + 61),
             Duration::from_millis(1500),
+            Duration::from_secs(39),
             Duration::from_secs(8080),
             Duration::from_secs(10 * 365 * 86_400),
         ] {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{RanExt, stdout_json, text};
+use crate::common::{Pty, RanExt, stdout_json, text};
 use crate::docker::*;
 
 const REPO: &str = "kestractl-test/kestra";
@@ -797,4 +797,49 @@ fn server_version_of_image(stack: &Stack) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// Correctness (issue 28, item 6): `restore FILE` printed its question and the next spinner
+/// frame erased it. No progress is drawn while a question waits; declining changes nothing.
+#[test]
+fn docker_restore_question_on_a_terminal_is_not_erased_by_a_spinner() {
+    let stack = Stack::new();
+    stack.start().ran().code(0);
+    deploy(&stack, "e2e.prompt", "kept");
+    let file = stack.sb.path().join("prompt.tar.gz");
+    stack
+        .cmd()
+        .args(["backup", "--file"])
+        .arg(&file)
+        .ran()
+        .code(0);
+    let envs: Vec<(String, String)> = stack
+        .std_cmd()
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    let envs: Vec<(&str, &str)> = envs
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "KESTRACTL_CONFIG_DIR"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let file_arg = file.display().to_string();
+    let mut pty = Pty::spawn(&stack.sb, &["restore", &file_arg], &envs).expect("script");
+    pty.expect("[y/N] ");
+    let asked_at = pty.output().len();
+    std::thread::sleep(Duration::from_millis(800));
+    let after = pty.output()[asked_at..].to_string();
+    assert!(
+        !after.contains('\r') && !after.contains("\x1b[2K") && !after.contains('⠋'),
+        "something was drawn over the question: {after:?}"
+    );
+    pty.send("n\r");
+    let (code, shown) = pty.wait();
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("Restore cancelled; nothing was changed."),
+        "{shown}"
+    );
+    assert!(!shown.contains("error:"), "{shown}");
+    assert!(flows(&stack).contains(&"e2e.prompt/kept".to_string()));
 }

@@ -300,6 +300,16 @@ impl Pty {
     /// Runs `kestractl ARGS` with `envs`, in `sb`'s sandbox; `None` (after reporting the missing
     /// prerequisite) when `script` is not installed.
     pub fn spawn(sb: &Sandbox, args: &[&str], envs: &[(&str, &str)]) -> Option<Pty> {
+        Self::spawn_sized(sb, args, envs, None)
+    }
+
+    /// [`spawn`](Self::spawn) on a terminal `columns` wide (40 rows).
+    pub fn spawn_sized(
+        sb: &Sandbox,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        columns: Option<u16>,
+    ) -> Option<Pty> {
         use std::io::Read;
         if std::process::Command::new("script")
             .arg("--version")
@@ -322,8 +332,13 @@ impl Pty {
             cmd.env(k, v);
         }
         // `script -qec CMD /dev/null`: CMD on a new terminal, its output copied to stdout.
+        let size = columns.map_or(String::new(), |c| format!("stty cols {c} rows 40; "));
         let mut child = std::process::Command::new("script")
-            .args(["-qec", &quoted.join(" "), "/dev/null"])
+            .args([
+                "-qec",
+                &format!("{size}exec {}", quoted.join(" ")),
+                "/dev/null",
+            ])
             .env_clear()
             .envs(
                 cmd.get_envs()

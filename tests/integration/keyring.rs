@@ -253,6 +253,18 @@ impl SecretService {
             .count()
     }
 
+    /// The environment that points a command at this keyring (for a pseudo-terminal's).
+    pub fn envs(&self) -> Vec<(String, String)> {
+        vec![
+            ("DBUS_SESSION_BUS_ADDRESS".into(), self.address.clone()),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                self.dir.path().join("run").display().to_string(),
+            ),
+            ("KESTRACTL_KEYRING".into(), "secret-service".into()),
+        ]
+    }
+
     /// Points a kestractl command at this keyring.
     pub fn apply(&self, cmd: &mut Command) {
         cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.address)

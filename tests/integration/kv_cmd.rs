@@ -215,7 +215,7 @@ fn values_from_files_and_stdin_with_ttl_and_description() {
             .args(["--ttl", "7d", "--description", "pool settings"])
             .ran()
             .code(0)
-            .says("expires after PT604800S");
+            .says("expires in 7d");
         assert_eq!(detail(&sb, &emu, "kv.test", "settings")["value"]["pool"], 8);
         let listed = stdout_json(
             &sb.cmd_for(&emu)

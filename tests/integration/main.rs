@@ -31,6 +31,7 @@ mod manifest_cmd;
 mod metrics_cmd;
 mod nsfiles_cmd;
 mod operator;
+mod polish;
 mod rotate_api;
 mod secret_leak;
 mod server_info;

@@ -628,3 +628,29 @@ fn docker_metrics_match_the_endpoint_which_never_answers_without_the_credential(
     );
     assert_eq!(v["container"], "running (healthy)");
 }
+
+/// Correctness (issue 28, item 13): with the default `--pull always` and no registry answering,
+/// every start printed two three-line "cannot pull" warnings. One line, once, naming both images.
+#[test]
+fn docker_start_with_no_registry_says_it_cannot_pull_once_on_one_line() {
+    let stack = Stack::new();
+    let out = stack
+        .cmd()
+        .args(["start", "--pull", "always", "--wait-timeout", "90s"])
+        .ran()
+        .code(0);
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cannot pull"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains(&postgres_image()) && lines[0].contains(&kestra_image()),
+        "{stderr}"
+    );
+    assert!(
+        lines[0].contains("using the copies already on this machine"),
+        "{stderr}"
+    );
+}

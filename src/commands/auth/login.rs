@@ -26,7 +26,15 @@ fn read_login_password(ctx: &Ctx, s: &Settings) -> Result<Secret> {
         ));
     }
     let prompt = format!("Password for {} at {}: ", s.username.value, server_of(s));
+    // No spinner draws over the prompt.
+    let _paused = crate::output::progress::pause_all();
     let pw = rpassword::prompt_password(prompt).map_err(|e| {
+        // Ctrl-C at the prompt: the read is interrupted (the signal is caught, so it does not
+        // end the process by itself); it ends the command like Ctrl-C anywhere (exit 130).
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            eprintln!();
+            return Error::interrupted("nothing was stored");
+        }
         Error::usage(
             format!("cannot read the password from the terminal: {e}"),
             "use --password-stdin",

@@ -127,7 +127,13 @@ impl Render for BackupReport {
 fn describe_manifest(m: &Manifest) -> String {
     let served = m.served.as_ref().map_or_else(
         || "what it served was not recorded".to_string(),
-        |s| format!("{} flows, {} executions", s.flows, s.executions),
+        |s| {
+            format!(
+                "{}, {}",
+                crate::output::count(s.flows as usize, "flow"),
+                crate::output::count(s.executions as usize, "execution")
+            )
+        },
     );
     format!(
         "Taken {} by kestractl {}: Kestra {} ({}), {served}; Postgres {} (database {}).\n",

@@ -52,8 +52,9 @@ impl Render for RestoreReport {
         );
         match &self.served {
             Some(s) => text.push_str(&format!(
-                " and serves the backup's {} flows and {} executions.\n",
-                s.flows, s.executions
+                " and serves the backup's {} and {}.\n",
+                crate::output::count(s.flows as usize, "flow"),
+                crate::output::count(s.executions as usize, "execution")
             )),
             None => text.push_str(".\n"),
         }
@@ -247,7 +248,11 @@ fn nothing_changed(e: Error) -> Error {
 
 fn describe_backup(m: &Manifest) -> String {
     let served = m.served.as_ref().map_or_else(String::new, |s| {
-        format!(", {} flows and {} executions", s.flows, s.executions)
+        format!(
+            ", {} and {}",
+            crate::output::count(s.flows as usize, "flow"),
+            crate::output::count(s.executions as usize, "execution")
+        )
     });
     format!(
         "taken {} from Kestra {} ({}){served}",
@@ -388,15 +393,19 @@ pub async fn check_served(
     if now.flows != recorded.flows || now.executions < recorded.executions {
         return Err(Error::not_ready(
             format!(
-                "Kestra serves {} flows and {} executions where the backup recorded {} and {}",
-                now.flows, now.executions, recorded.flows, recorded.executions
+                "Kestra serves {} and {} where the backup recorded {} and {}",
+                crate::output::count(now.flows as usize, "flow"),
+                crate::output::count(now.executions as usize, "execution"),
+                recorded.flows,
+                recorded.executions
             ),
             "check Kestra's logs (`kestractl logs kestra`)",
         ));
     }
     progress.done(&format!(
-        "Kestra serves the backup's {} flows and {} executions",
-        now.flows, now.executions
+        "Kestra serves the backup's {} and {}",
+        crate::output::count(now.flows as usize, "flow"),
+        crate::output::count(now.executions as usize, "execution")
     ));
     Ok(Some(now))
 }

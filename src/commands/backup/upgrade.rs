@@ -62,8 +62,9 @@ impl Render for UpgradeReport {
         );
         if let Some(s) = &self.served {
             text.push_str(&format!(
-                "; it serves the same {} flows and {} executions",
-                s.flows, s.executions
+                "; it serves the same {} and {}",
+                crate::output::count(s.flows as usize, "flow"),
+                crate::output::count(s.executions as usize, "execution")
             ));
         }
         text.push_str(".\n");
@@ -339,17 +340,19 @@ async fn switch(
     if served.flows != before.served.flows || served.executions < before.served.executions {
         return Err(Error::not_ready(
             format!(
-                "Kestra on {target} serves {} flows and {} executions where it served {} and {} \
-                 before",
-                served.flows, served.executions, before.served.flows, before.served.executions
+                "Kestra on {target} serves {} and {} where it served {} and {} before",
+                crate::output::count(served.flows as usize, "flow"),
+                crate::output::count(served.executions as usize, "execution"),
+                before.served.flows,
+                before.served.executions
             ),
             "check Kestra's logs (`kestractl logs kestra`)",
         ));
     }
     progress.done(&format!(
-        "Kestra on {target} reports version {} and serves the same {} flows",
+        "Kestra on {target} reports version {} and serves the same {}",
         version.as_deref().unwrap_or("unknown"),
-        served.flows
+        crate::output::count(served.flows as usize, "flow")
     ));
     Ok((version, served))
 }

@@ -3,7 +3,10 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{UiBase, duration_cell, not_found, parse_execution, started_cell, state_style, ui_url};
+use super::{
+    UiBase, duration_cell, not_found, parse_execution, route_missing, started_cell, state_style,
+    ui_url,
+};
 use crate::commands::Ctx;
 use crate::error::{Exit, Result};
 use crate::kestra::model::TaskRun;
@@ -48,13 +51,13 @@ pub(super) async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit>
     let flow_outputs = client
         .flow_outputs(id, &execution)
         .await
-        .map_err(|e| not_found(id, e))?;
+        .map_err(|e| route_missing(id, e))?;
     let task_outputs = if with_outputs {
         Some(
             client
                 .task_outputs(id, &execution)
                 .await
-                .map_err(|e| not_found(id, e))?,
+                .map_err(|e| route_missing(id, e))?,
         )
     } else {
         None

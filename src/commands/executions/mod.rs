@@ -125,6 +125,26 @@ fn not_found(id: &str, e: ApiError) -> Error {
     }
 }
 
+/// A 404 from a route about an execution that was just read: not "no such execution" (it was
+/// there a moment ago) but a route this server does not serve, said with the route.
+fn route_missing(id: &str, e: ApiError) -> Error {
+    match e {
+        ApiError::Status {
+            status: 404,
+            method,
+            url,
+            ..
+        } => Error::not_found(
+            format!(
+                "execution {id} exists, but Kestra answered 404 for {method} {url}: this server does \
+                 not serve that route"
+            ),
+            "`kestractl server info` shows its version; kestractl supports Kestra 1.3 and 2.0",
+        ),
+        other => other.into(),
+    }
+}
+
 /// One execution, read and parsed; an unknown id is "there is no execution ID".
 async fn load_execution(ctx: &Ctx, id: &str) -> Result<Execution> {
     let raw = ctx

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{load_execution, not_found};
+use super::{load_execution, not_found, route_missing};
 use crate::cli::OutputsCommand;
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
@@ -90,7 +90,7 @@ async fn collect(ctx: &Ctx, id: &str, task: Option<&str>) -> Result<Vec<OutputFi
     for run in client
         .task_outputs(id, &execution)
         .await
-        .map_err(|e| not_found(id, e))?
+        .map_err(|e| route_missing(id, e))?
     {
         files.extend(files_of(&run.task_id, &run.task_run_id, &run.outputs));
     }
