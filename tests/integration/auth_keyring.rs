@@ -452,8 +452,12 @@ fn import_kestractl_creates_contexts_and_moves_passwords_to_the_keyring() {
         "{ours}"
     );
     assert_eq!(
-        ss.lookup(&format!("local/{USER}@{}", emu.api_url()))
-            .as_deref(),
+        // A loopback server's entry spells its host `localhost`.
+        ss.lookup(&format!(
+            "local/{USER}@{}",
+            emu.api_url().replace("://127.0.0.1:", "://localhost:")
+        ))
+        .as_deref(),
         Some(PASSWORD)
     );
     // The imported context works with no password given.

@@ -210,7 +210,12 @@ pub fn protected_status(server: &str, username: &str, password: &str) -> u16 {
 }
 
 /// The keyring entry of the default context's password for `server`.
+/// The keyring entry of the default context for `server`: a loopback server is spelled
+/// `localhost`, whichever spelling it was given in (one server, one entry).
 pub fn entry_for(server: &str) -> String {
+    let server = server
+        .replace("://127.0.0.1:", "://localhost:")
+        .replace("://[::1]:", "://localhost:");
     format!("default/{USER}@{server}")
 }
 

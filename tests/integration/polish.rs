@@ -371,3 +371,49 @@ fn keyring_login_on_a_terminal_ctrl_c_at_the_password_exits_130() {
     assert!(shown.contains("nothing was stored"), "{shown}");
     assert_eq!(ss.count(), 0);
 }
+
+/// Item 13: Ctrl-C in `run --wait` left a spinner frame on the screen above the shell's prompt.
+#[test]
+fn ctrl_c_in_run_wait_on_a_terminal_leaves_no_spinner_frame() {
+    let mut opts = Options::for_tests(KestraVersion::V2_0, USER, PASSWORD);
+    opts.knobs.execution_duration = std::time::Duration::from_secs(30);
+    let emu = emulator_with(opts);
+    let sb = Sandbox::new();
+    deploy_files(
+        &sb,
+        &emu,
+        "slow",
+        &[(
+            "slow.yml",
+            "id: slow\nnamespace: polish\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: x\n",
+        )],
+    );
+    let api = emu.api_url();
+    let mut pty = Pty::spawn(
+        &sb,
+        &[
+            "--server",
+            &api,
+            "executions",
+            "run",
+            "polish/slow",
+            "--wait",
+        ],
+        &[("KESTRACTL_PASSWORD", PASSWORD), ("NO_COLOR", "1")],
+    )
+    .expect("script");
+    pty.expect("Started execution");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    pty.send("\x03");
+    let (code, shown) = pty.wait();
+    assert_eq!(code, Some(130), "{shown}");
+    // After the last spinner frame drawn, the line was cleared.
+    let spinner = |c: char| ('\u{2800}'..='\u{28ff}').contains(&c);
+    if let Some(last) = shown.rfind(spinner) {
+        assert!(
+            shown[last..].contains("\x1b[2K"),
+            "a spinner frame stays on screen: {:?}",
+            &shown[last..]
+        );
+    }
+}
