@@ -1,10 +1,8 @@
 //! `kestractl flows deploy|validate|list|get|delete|export`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use futures_util::StreamExt;
-use futures_util::stream;
 use serde::Serialize;
 
 use super::Ctx;
@@ -12,21 +10,14 @@ use crate::cli::{DeployArgs, FlowsCommand};
 use crate::error::{Error, Exit, Result};
 use crate::flows::apply::{Outcome, apply};
 use crate::flows::diff::{self, Change};
-use crate::flows::locate;
-use crate::flows::plan::{Action, PlanItem, RemoteFlow, Summary, plan};
-use crate::flows::source::{
-    check_id, check_id_pattern, check_namespace, parse_head, scan_head, split_documents,
-};
+use crate::flows::plan::{Action, PlanItem, Summary, plan};
+use crate::flows::source::{check_id, check_id_pattern, check_namespace};
 use crate::flows::{FileProblem, LocalFlow, load};
+use crate::flows::{check, remote};
 use crate::fsutil;
 use crate::kestra::{ApiError, KestraClient};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render, Style, confirm, count};
-
-/// Kestra's validate route takes several documents; batches keep each request small.
-const VALIDATE_BATCH: usize = 100;
-/// Namespaces read (and validation batches sent) at once.
-const READ_CONCURRENCY: usize = 8;
 
 pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
     match cmd {
@@ -74,6 +65,19 @@ pub async fn run(ctx: &Ctx, cmd: FlowsCommand) -> Result<Exit> {
     }
 }
 
+/// The server's validation, its warnings said on stderr.
+async fn validate_with_warnings(
+    ctx: &Ctx,
+    client: &KestraClient,
+    flows: &[LocalFlow],
+) -> Result<Vec<FileProblem>> {
+    let found = remote::validate(client, flows).await?;
+    for w in &found.warnings {
+        ctx.out.warn(w);
+    }
+    Ok(found.problems)
+}
+
 fn invalid_input(count: usize, what: &str) -> Error {
     Error::rejected(
         format!(
@@ -93,122 +97,6 @@ fn show_problems(out: &Output, problems: &[FileProblem]) {
     for p in problems {
         out.note(&format!("{} {p}", out.paint(Style::Red, "✗")));
     }
-}
-
-/// Server-side validation of every flow, in concurrent batches. Returns the problems mapped back
-/// to their files (each document is its own multipart file, matched by name); warnings are
-/// printed.
-async fn validate_on_server(
-    ctx: &Ctx,
-    client: &KestraClient,
-    flows: &[LocalFlow],
-) -> Result<Vec<FileProblem>> {
-    let batches: Vec<&[LocalFlow]> = flows.chunks(VALIDATE_BATCH).collect();
-    let results: Vec<std::result::Result<Vec<crate::kestra::model::ValidateResult>, ApiError>> =
-        stream::iter(batches.iter().map(|batch| async move {
-            let docs: Vec<&str> = batch.iter().map(|f| f.source.as_str()).collect();
-            client.validate_flows(&docs).await
-        }))
-        .buffered(READ_CONCURRENCY)
-        .collect()
-        .await;
-    let mut problems = Vec::new();
-    for (batch, result) in batches.iter().zip(results) {
-        let result = result?;
-        // In document order (matched by the file name of each multipart part).
-        for (flow, entry) in batch.iter().zip(result.iter()) {
-            if let Some(c) = entry
-                .constraints
-                .as_deref()
-                .filter(|c| !c.trim().is_empty())
-            {
-                // Kestra names a key, not a line: found in the text when it can be.
-                let line = locate::line_of(&flow.source, c.trim())
-                    .map_or(flow.first_line, |l| flow.first_line + l - 1);
-                problems.push(FileProblem {
-                    file: flow.file.clone(),
-                    line: Some(line),
-                    column: None,
-                    message: format!("Kestra: {}", c.trim().replace('\n', "; ")),
-                });
-            }
-            for w in entry.warnings.iter().chain(entry.infos.iter()) {
-                ctx.out
-                    .warn(&format!("{}:{}: {w}", flow.file, flow.first_line));
-            }
-            if !entry.deprecation_paths.is_empty() {
-                ctx.out.warn(&format!(
-                    "{}:{}: deprecated: {}",
-                    flow.file,
-                    flow.first_line,
-                    entry.deprecation_paths.join(", ")
-                ));
-            }
-        }
-    }
-    Ok(problems)
-}
-
-/// What the server holds in these namespaces: two requests per namespace (the list for
-/// revisions, the export for sources), run concurrently.
-async fn read_namespaces(
-    client: &KestraClient,
-    namespaces: &BTreeSet<String>,
-) -> Result<Vec<RemoteFlow>> {
-    // One budget for every namespace's export: read concurrently, they could otherwise hold
-    // many times the memory one may.
-    let budget = &crate::kestra::limits::Budget::new(crate::kestra::flows::MAX_EXPORTS);
-    let reads: Vec<std::result::Result<Vec<RemoteFlow>, ApiError>> =
-        stream::iter(namespaces.iter().map(|ns| async move {
-            let (listed, exported) = tokio::try_join!(
-                client.list_namespace(ns),
-                client.export_namespace(ns, budget)
-            )?;
-            let mut sources: HashMap<String, String> = HashMap::new();
-            for (name, source) in exported {
-                // The server's own sources: read off their top lines when they plainly say it
-                // (parsing every exported flow was most of a large deploy's CPU).
-                let id = split_documents(&source)
-                    .first()
-                    .and_then(|d| scan_head(d.text).or_else(|| parse_head(d.text, 1).ok()))
-                    .filter(|h| h.namespace == *ns)
-                    .map(|h| h.id)
-                    .or_else(|| export_entry_id(&name, ns));
-                if let Some(id) = id {
-                    sources.insert(id, source);
-                }
-            }
-            Ok(listed
-                .into_iter()
-                .filter(|f| f.deleted != Some(true) && f.namespace == *ns)
-                .map(|f| RemoteFlow {
-                    source: sources.remove(&f.id),
-                    namespace: f.namespace,
-                    id: f.id,
-                    revision: f.revision,
-                })
-                .collect())
-        }))
-        .buffer_unordered(READ_CONCURRENCY)
-        .collect()
-        .await;
-    let mut all = Vec::new();
-    for r in reads {
-        all.extend(r?);
-    }
-    Ok(all)
-}
-
-/// The flow id in an export entry's name, when the source itself could not be read: Kestra
-/// 1.3.25 and 2.0 name entries `<namespace>-<id>.yml` (`FlowController.exportFlowsByQuery`);
-/// `<namespace>.<id>.yml` is accepted too (pure).
-fn export_entry_id(name: &str, namespace: &str) -> Option<String> {
-    let stem = name.strip_suffix(".yml")?;
-    [format!("{namespace}-"), format!("{namespace}.")]
-        .iter()
-        .find_map(|prefix| stem.strip_prefix(prefix.as_str()))
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
 }
 
 #[derive(Debug, Serialize)]
@@ -340,7 +228,7 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     // `_files/` folders beside the flows: their namespace is settled, and their files found, before
     // anything is written.
     let file_sets = file_sets(&args.path, &flows, args.namespace.as_deref(), &mut problems)?;
-    problems.extend(local_checks(&flows));
+    problems.extend(check::local_checks(&flows));
     // Every problem of every file in one pass: the local ones and the server's, then nothing
     // is written if there is any. With local problems, a server that cannot check the rest
     // does not hide them.
@@ -356,12 +244,12 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
             "validating {} on the server",
             count(flows.len(), "flow")
         ));
-        validate_on_server(ctx, client, &flows).await
+        validate_with_warnings(ctx, client, &flows).await
     }
     .await;
     match server {
         Ok(found) => {
-            let found = new_from_server(&problems, found);
+            let found = check::new_from_server(&problems, found);
             problems.extend(found);
         }
         Err(e) if !problems.is_empty() => {
@@ -376,7 +264,7 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let client = ctx.kestra().await?;
     if !problems.is_empty() {
         progress.finish();
-        let problems = sorted(problems);
+        let problems = check::sorted(problems);
         print_problems(ctx, &problems);
         return Err(invalid_input(problems.len(), "nothing was deployed"));
     }
@@ -385,7 +273,7 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         "reading {} from the server",
         count(namespaces.len(), "namespace")
     ));
-    let remote = read_namespaces(client, &namespaces).await?;
+    let remote = remote::read_namespaces(client, &namespaces).await?;
     let items: Vec<PlanItem> = plan(&flows, &remote, args.prune);
 
     let deletions: Vec<&PlanItem> = items
@@ -685,7 +573,7 @@ async fn diff(ctx: &Ctx, path: &Path, namespace: Option<&str>, prune: bool) -> R
     }
     let client = ctx.kestra().await?;
     let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
-    let remote = read_namespaces(client, &namespaces).await?;
+    let remote = remote::read_namespaces(client, &namespaces).await?;
     let items = plan(&flows, &remote, prune);
     let changes = diff::changes(&items, &flows, &remote);
     // The `_files/` folders a deploy would push: the same plan, run dry (reads only).
@@ -874,82 +762,9 @@ async fn rollback(ctx: &Ctx, namespace: &str, id: &str, to: i64) -> Result<Exit>
     Ok(Exit::Ok)
 }
 
-/// Whether problem `p` is about flow `f`: same file, at or after its first line and before the
-/// next flow of that file.
-fn is_about(p: &FileProblem, f: &LocalFlow, flows: &[LocalFlow]) -> bool {
-    let Some(line) = p.line else { return false };
-    p.file == f.file
-        && line >= f.first_line
-        && !flows
-            .iter()
-            .any(|g| g.file == f.file && g.first_line > f.first_line && g.first_line <= line)
-}
-
-/// What Kestra would refuse in any version, found without a server: a top-level key it does not
-/// know (with the nearest one it does), and a task id used twice.
-fn local_checks(flows: &[LocalFlow]) -> Vec<FileProblem> {
-    let mut problems = Vec::new();
-    for f in flows {
-        for (key, line, near) in locate::unknown_top_level_keys(&f.source) {
-            problems.push(FileProblem {
-                file: f.file.clone(),
-                line: Some(f.first_line + line - 1),
-                column: Some(1),
-                message: format!(
-                    "`{key}` is not a flow property Kestra knows{}",
-                    near.map(|n| format!(" (did you mean `{n}`?)"))
-                        .unwrap_or_default()
-                ),
-            });
-        }
-        for (id, line) in locate::duplicate_task_ids(&f.source) {
-            problems.push(FileProblem {
-                file: f.file.clone(),
-                line: Some(f.first_line + line - 1),
-                column: None,
-                message: format!("task id `{id}` is used twice; each task of a flow needs its own"),
-            });
-        }
-    }
-    problems
-}
-
-/// The server's problems that do not repeat one found locally (Kestra's own words for an unknown
-/// key, `Unrecognized field "descriptoin" (class io.kestra.core.models.flows.Flow)…`, say less
-/// than the local line that suggests `description`).
-fn new_from_server(local: &[FileProblem], server: Vec<FileProblem>) -> Vec<FileProblem> {
-    // The name between the markers of Kestra's message, e.g. `Unrecognized field "x"`.
-    let named = |text: &str, open: &str, close: char| {
-        let start = text.find(open)? + open.len();
-        let len = text[start..].find(close)?;
-        Some(text[start..start + len].to_string())
-    };
-    server
-        .into_iter()
-        .filter(|s| {
-            let said_locally = |needle: String| {
-                local
-                    .iter()
-                    .any(|l| l.file == s.file && l.message.contains(&needle))
-            };
-            let key = named(&s.message, "Unrecognized field \"", '"')
-                .map(|k| said_locally(format!("`{k}` is not a flow property")));
-            let task = named(&s.message, "Duplicate task id with name [", ']')
-                .map(|t| said_locally(format!("task id `{t}`")));
-            !key.or(task).unwrap_or(false)
-        })
-        .collect()
-}
-
-/// Every problem of every file in one pass, grouped by file and in line order.
-fn sorted(mut problems: Vec<FileProblem>) -> Vec<FileProblem> {
-    problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    problems
-}
-
 async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool) -> Result<Exit> {
     let (flows, mut problems) = load(path, namespace)?;
-    let local = local_checks(&flows);
+    let local = check::local_checks(&flows);
     if offline || flows.is_empty() {
         if offline {
             ctx.out.note(
@@ -962,11 +777,11 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool
         // cannot check them does not hide the problems found here.
         let server = async {
             let client = ctx.kestra().await?;
-            validate_on_server(ctx, client, &flows).await
+            validate_with_warnings(ctx, client, &flows).await
         }
         .await;
         match server {
-            Ok(found) => problems.extend(new_from_server(&local, found)),
+            Ok(found) => problems.extend(check::new_from_server(&local, found)),
             Err(e) if !problems.is_empty() || !local.is_empty() => ctx.out.warn(&format!(
                 "the server's checks could not run: {}",
                 e.message()
@@ -975,13 +790,13 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool
         }
     }
     problems.extend(local);
-    let problems = sorted(problems);
+    let problems = check::sorted(problems);
     let mut rows: Vec<ValidationRow> = flows
         .iter()
         .map(|f| ValidationRow {
             problems: problems
                 .iter()
-                .filter(|p| is_about(p, f, &flows))
+                .filter(|p| check::is_about(p, f, &flows))
                 .map(|p| p.message.clone())
                 .collect(),
             file: f.file.clone(),
@@ -995,7 +810,7 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool
     }
     // Problems of files that did not even yield a flow.
     for p in &problems {
-        if !flows.iter().any(|f| is_about(p, f, &flows)) {
+        if !flows.iter().any(|f| check::is_about(p, f, &flows)) {
             rows.push(ValidationRow {
                 file: p.file.clone(),
                 namespace: None,
@@ -1309,7 +1124,7 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
         Some(ns) => vec![ns.to_string()],
         None => client.distinct_namespaces().await?,
     };
-    let remote = read_namespaces(client, &namespaces.iter().cloned().collect()).await?;
+    let remote = remote::read_namespaces(client, &namespaces.iter().cloned().collect()).await?;
     // The server names the files: a namespace or id that is not one Kestra allows (`..`, a
     // slash, an absolute path) could write anywhere, so the whole export is refused before
     // anything is written.
@@ -1475,27 +1290,5 @@ mod tests {
         assert_eq!(v["summary"]["created"], 1);
         assert_eq!(v["plan"][1]["action"], "unchanged");
         assert!(v.get("words").is_none());
-    }
-
-    #[test]
-    fn export_entry_names_as_kestra_writes_them() {
-        assert_eq!(
-            export_entry_id("company.team-hello.yml", "company.team").as_deref(),
-            Some("hello")
-        );
-        assert_eq!(
-            export_entry_id("company.team.hello.yml", "company.team").as_deref(),
-            Some("hello")
-        );
-        assert_eq!(
-            export_entry_id("company.team-my-flow.yml", "company.team").as_deref(),
-            Some("my-flow")
-        );
-        assert_eq!(export_entry_id("other-hello.yml", "company.team"), None);
-        assert_eq!(export_entry_id("company.team-.yml", "company.team"), None);
-        assert_eq!(
-            export_entry_id("company.team-hello.yaml", "company.team"),
-            None
-        );
     }
 }

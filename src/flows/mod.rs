@@ -2,10 +2,12 @@
 //! application.
 
 pub mod apply;
+pub mod check;
 pub mod diff;
 pub mod discover;
 pub mod locate;
 pub mod plan;
+pub mod remote;
 pub mod source;
 
 use std::collections::HashMap;
