@@ -46,48 +46,7 @@ pub mod fuzzing {
     pub use crate::settings::validate::{server_url, tenant, username};
 }
 
-/// What a rerun does after Ctrl-C stopped a command, so the operator knows nothing is left in a
-/// state the tool cannot repair.
-fn after_interrupt(command: &cli::Command) -> String {
-    use cli::{Command, FlowsCommand};
-    match command {
-        Command::Start(_) | Command::Restart(_) => "what was created so far is left as it is: \
-            `kestractl start` again finishes the job, `kestractl status` shows the state"
-            .into(),
-        Command::Flows(FlowsCommand::Deploy(_)) => "flows written so far stay on the server: \
-            `kestractl flows deploy` again converges (unchanged flows are not rewritten)"
-            .into(),
-        Command::Stop(_) => "`kestractl stop` again finishes stopping".into(),
-        _ => String::new(),
-    }
-}
-
-/// Commands that must never stop between their steps, with what to say when Ctrl-C arrives and
-/// the hint once they have completed. `auth rotate`: Kestra would hold one password and the
-/// keyring another. `auth import-env`: the keyring would hold the passwords while `.env`, not yet
-/// rewritten, still does, against "any error changes nothing".
-fn shielded(command: &cli::Command) -> Option<(&'static str, &'static str)> {
-    match command {
-        cli::Command::Auth(cli::AuthCommand::Rotate(_)) => Some((
-            "interrupt received: the rotation finishes (or rolls back) first, so that exactly \
-             one password works and the keyring holds it; it stops right after",
-            "the rotation had already completed; `kestractl auth status` shows the credential \
-             in use",
-        )),
-        cli::Command::Auth(cli::AuthCommand::ImportEnv(_)) => Some((
-            "interrupt received: the import finishes (or, on an error, undoes its keyring \
-             writes) first, so the keyring and .env never disagree; it stops right after",
-            "the import had already completed; `kestractl auth status` shows where the password \
-             comes from",
-        )),
-        _ => None,
-    }
-}
-
-/// Runs a parsed command line; Ctrl-C ends it with [`Error::Interrupted`].
-///
-/// Some commands decide for themselves: `start --attach` (Ctrl-C stops the stack cleanly),
-/// `backup`, `restore` and `upgrade` (they put things back first), and the [`shielded`] ones, which finish or roll back first, then report the interrupt.
+/// Runs a parsed command line; Ctrl-C ends it as the command declares (`signals::Interrupt`).
 pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     let result = run_command(cli).await;
     // A command that ends in an error (Ctrl-C included) leaves no spinner frame on screen
@@ -100,67 +59,13 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
 
 async fn run_command(cli: cli::Cli) -> Result<Exit, Error> {
     let ctx = commands::Ctx::new(cli.global);
-    let attach = matches!(
-        &cli.command,
-        cli::Command::Start(a) | cli::Command::Restart(a) if a.attach
-    );
-    // `backup`, `restore` and `upgrade` catch Ctrl-C and SIGTERM themselves (`signals`): they put
-    // things back before they stop.
-    // `executions run --wait`, `replay --wait` and `watch` stop following on Ctrl-C and say the
-    // execution goes on.
-    let own_signals = matches!(
-        &cli.command,
-        cli::Command::Backup(_) | cli::Command::Restore(_) | cli::Command::Upgrade(_)
-    ) || matches!(
-        &cli.command,
-        cli::Command::Executions(cli::ExecutionsArgs {
-            command: Some(
-                cli::ExecutionsCommand::Watch { .. }
-                    | cli::ExecutionsCommand::Run(cli::RunArgs { wait: true, .. })
-                    | cli::ExecutionsCommand::Replay { wait: true, .. }
-            ),
-            ..
-        })
-    );
-    if attach || own_signals {
-        return commands::run(&ctx, cli.command).await;
-    }
-    if let Some((warning, hint)) = shielded(&cli.command) {
-        let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = interrupted.clone();
-        let out = ctx.out.clone();
-        // Registered here, before the command takes its first step (a Ctrl-C from now on is
-        // caught, never the default "terminate").
-        #[cfg(unix)]
-        let mut interrupts =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                .map_err(|e| Error::from(anyhow::anyhow!("cannot watch for Ctrl-C: {e}")))?;
-        let watcher = tokio::spawn(async move {
-            loop {
-                #[cfg(unix)]
-                let caught = interrupts.recv().await.is_some();
-                #[cfg(not(unix))]
-                let caught = tokio::signal::ctrl_c().await.is_ok();
-                if !caught {
-                    break;
-                }
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                out.warn(warning);
-            }
-        });
-        let result = commands::run(&ctx, cli.command).await;
-        watcher.abort();
-        if interrupted.load(std::sync::atomic::Ordering::SeqCst) && result.is_ok() {
-            return Err(Error::interrupted(hint));
-        }
-        return result;
-    }
-    let hint = after_interrupt(&cli.command);
-    // Biased, the command first: one that listens for Ctrl-C itself (a prompt) sees the signal
-    // in the same poll and says what it left; otherwise the command is dropped here.
-    tokio::select! {
-        biased;
-        result = commands::run(&ctx, cli.command) => result,
-        _ = tokio::signal::ctrl_c() => Err(Error::interrupted(hint)),
-    }
+    // How the command meets Ctrl-C is declared beside it (`commands::interrupt`), and applied
+    // here, in one place.
+    let policy = commands::interrupt(&cli.command);
+    signals::run(
+        policy,
+        commands::run(&ctx, cli.command),
+        output::Output::warn_line,
+    )
+    .await
 }

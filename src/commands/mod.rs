@@ -32,6 +32,7 @@ use crate::secrets::source::{Password, given_password, resolve_password};
 use crate::secrets::store::{self, Availability};
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::settings::{self, ConfigFile, DotEnv, FlagValues, Layers, Settings};
+use crate::signals::Interrupt;
 use crate::stack::engine::Engine;
 
 /// The files settings are read from, loaded once per command.
@@ -410,6 +411,54 @@ async fn server_version(ctx: &Ctx) -> Option<ServerVersion> {
             reason: Some("no answer within 3 s".into()),
         },
     })
+}
+
+/// How each command meets Ctrl-C (`signals::run` applies it).
+pub fn interrupt(command: &Command) -> Interrupt {
+    use crate::cli::{AuthCommand, ExecutionsArgs, ExecutionsCommand, FlowsCommand, RunArgs};
+    match command {
+        // `start --attach`: Ctrl-C stops the stack cleanly.
+        Command::Start(a) | Command::Restart(a) if a.attach => Interrupt::Handled,
+        Command::Start(_) | Command::Restart(_) => Interrupt::Stop {
+            after: "what was created so far is left as it is: `kestractl start` again finishes \
+                    the job, `kestractl status` shows the state",
+        },
+        Command::Stop(_) => Interrupt::Stop {
+            after: "`kestractl stop` again finishes stopping",
+        },
+        Command::Flows(FlowsCommand::Deploy(_)) => Interrupt::Stop {
+            after: "flows written so far stay on the server: `kestractl flows deploy` again \
+                    converges (unchanged flows are not rewritten)",
+        },
+        // They put things back before they stop.
+        Command::Backup(_) | Command::Restore(_) | Command::Upgrade(_) => Interrupt::Handled,
+        // They stop following and say the execution goes on.
+        Command::Executions(ExecutionsArgs {
+            command:
+                Some(
+                    ExecutionsCommand::Watch { .. }
+                    | ExecutionsCommand::Run(RunArgs { wait: true, .. })
+                    | ExecutionsCommand::Replay { wait: true, .. },
+                ),
+            ..
+        }) => Interrupt::Handled,
+        // Kestra would hold one password and the keyring another.
+        Command::Auth(AuthCommand::Rotate(_)) => Interrupt::FinishFirst {
+            warning: "interrupt received: the rotation finishes (or rolls back) first, so that \
+                      exactly one password works and the keyring holds it; it stops right after",
+            done: "the rotation had already completed; `kestractl auth status` shows the \
+                   credential in use",
+        },
+        // The keyring would hold the passwords while `.env`, not yet rewritten, still does.
+        Command::Auth(AuthCommand::ImportEnv(_)) => Interrupt::FinishFirst {
+            warning: "interrupt received: the import finishes (or, on an error, undoes its \
+                      keyring writes) first, so the keyring and .env never disagree; it stops \
+                      right after",
+            done: "the import had already completed; `kestractl auth status` shows where the \
+                   password comes from",
+        },
+        _ => Interrupt::STOP,
+    }
 }
 
 /// Runs one command to completion.

@@ -309,7 +309,7 @@ pub async fn confirm(question: &str, why: &str, nothing_done: &str) -> Result<()
         read = rx => read
             .map_err(|_| Error::other("the answer could not be read"))?
             .map_err(|e| Error::io("cannot read the answer from", "stdin", e))?,
-        _ = tokio::signal::ctrl_c() => {
+        () = crate::signals::ctrl_c() => {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(err);
             return Err(Error::new(

@@ -88,6 +88,7 @@ struct Plan<'a> {
 pub async fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<Exit> {
     let interrupts = Interrupts::catch(
         "interrupt received: putting the previous data back and starting it before stopping",
+        crate::output::Output::warn_line,
     )?;
     let started = Instant::now();
     let progress = Progress::new();

@@ -91,6 +91,7 @@ struct Before {
 pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Exit> {
     let interrupts = Interrupts::catch(
         "interrupt received: rolling back to the previous image and data before stopping",
+        crate::output::Output::warn_line,
     )?;
     let started = Instant::now();
     let progress = Progress::new();

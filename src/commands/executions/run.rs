@@ -189,7 +189,7 @@ async fn follow_to_end(
     let progress = Progress::new();
     tokio::select! {
         result = follow(ctx, client, id, wait, &progress) => result,
-        _ = tokio::signal::ctrl_c() => {
+        () = crate::signals::ctrl_c() => {
             progress.finish();
             Err(Error::new(
                 Kind::Interrupted,

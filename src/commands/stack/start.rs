@@ -329,7 +329,7 @@ async fn attach(ctx: &Ctx) -> Result<Exit> {
         .note("Following the logs; Ctrl-C stops the stack (data is kept).");
     tokio::select! {
         result = super::logs::follow_new_lines(ctx) => result,
-        _ = tokio::signal::ctrl_c() => {
+        () = crate::signals::ctrl_c() => {
             ctx.out.note("Stopping the stack…");
             super::stop::keeping_everything(ctx).await
         }
