@@ -21,14 +21,14 @@ mod settings;
 mod signals;
 mod stack;
 
-pub use cli::Cli;
+pub use commands::Cli;
 pub use error::{Error, Exit, Kind as ErrorKind, Report};
 pub use output::time::init_local_offset;
 
 /// The command line as kestractl parses and completes it: `cli`'s definition with the
 /// completers that read the config and the server (`commands::complete`).
 pub fn command() -> clap::Command {
-    commands::complete::attach(cli::command())
+    commands::command()
 }
 
 /// The pure parsers that read outside input (flow files, settings, server responses), for the
@@ -47,7 +47,7 @@ pub mod fuzzing {
 }
 
 /// Runs a parsed command line; Ctrl-C ends it as the command declares (`signals::Interrupt`).
-pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
+pub async fn run(cli: Cli) -> Result<Exit, Error> {
     let result = run_command(cli).await;
     // A command that ends in an error (Ctrl-C included) leaves no spinner frame on screen
     // above its message and the shell's prompt.
@@ -57,7 +57,7 @@ pub async fn run(cli: cli::Cli) -> Result<Exit, Error> {
     result
 }
 
-async fn run_command(cli: cli::Cli) -> Result<Exit, Error> {
+async fn run_command(cli: Cli) -> Result<Exit, Error> {
     let ctx = commands::Ctx::new(cli.global);
     // How the command meets Ctrl-C is declared beside it (`commands::interrupt`), and applied
     // here, in one place.

@@ -5,252 +5,12 @@ pub mod values;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Subcommand};
 
 use crate::output::Format;
 pub use crate::stack::up::PullPolicy;
 
-const GLOBAL: &str = "Global options";
-
-/// The command line as kestractl parses it: clap's derive output, then what derive cannot say.
-/// The global options are described once, in `kestractl --help`; every other command's help
-/// lists them in one short "Inherited flags" line instead of twenty lines of repeats, and only
-/// `kestractl` itself has `--version` (`kestractl version` works too).
-pub fn command() -> clap::Command {
-    use clap::CommandFactory;
-    let mut root = Cli::command();
-    let globals: Vec<clap::Arg> = root
-        .get_arguments()
-        .filter(|a| a.is_global_set())
-        .cloned()
-        .collect();
-    let inherited = format!(
-        "Inherited flags: {} (see `kestractl --help`)",
-        globals
-            .iter()
-            .map(|a| match (a.get_short(), a.get_long()) {
-                (Some(s), Some(l)) => format!("-{s}/--{l}"),
-                (None, Some(l)) => format!("--{l}"),
-                (Some(s), None) => format!("-{s}"),
-                (None, None) => a.get_id().to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    for sub in root.get_subcommands_mut() {
-        tidy_subcommand(sub, "", &globals, &inherited);
-    }
-    root
-}
-
-/// Examples for the commands whose definition above does not carry them, by command path.
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "start",
-        "kestractl start\n  kestractl start --port 18080 --image kestra/kestra:v1.3.25\n  kestractl start --no-wait && kestractl status",
-    ),
-    (
-        "status",
-        "kestractl status\n  kestractl status -o json | jq .kestra.health\n  kestractl status --probe   # for launchers: exit 0 when UP",
-    ),
-    (
-        "logs",
-        "kestractl logs\n  kestractl logs kestra -f --since 10m\n  kestractl logs postgres --tail 50",
-    ),
-    (
-        "stop",
-        "kestractl stop\n  kestractl stop --remove\n  kestractl stop --remove --volumes --yes   # deletes the data",
-    ),
-    (
-        "restart",
-        "kestractl restart\n  kestractl restart --image kestra/kestra:v1.3.26",
-    ),
-    (
-        "compose",
-        "kestractl compose > docker-compose.yml\n  docker compose -f docker-compose.yml config",
-    ),
-    (
-        "manifest",
-        "kestractl manifest\n  kestractl manifest --merge config/services-manifest.json",
-    ),
-    (
-        "backup",
-        "kestractl backup\n  kestractl backup --file /srv/backups/kestra-nightly.tar.gz --consistent\n  kestractl backup verify /srv/backups/kestra-2026-12-01.tar.gz",
-    ),
-    (
-        "backup verify",
-        "kestractl backup verify kestra-2026-12-01.tar.gz\n  kestractl backup verify kestra-2026-12-01.tar.gz -o json",
-    ),
-    (
-        "restore",
-        "kestractl restore kestra-2026-12-01.tar.gz\n  kestractl restore kestra-2026-12-01.tar.gz --yes --keep-previous",
-    ),
-    (
-        "upgrade",
-        "kestractl upgrade --to v2.0.5\n  kestractl upgrade --image registry.example.com/kestra:v2.0.5 --backup-file pre-upgrade.tar.gz",
-    ),
-    (
-        "doctor",
-        "kestractl doctor\n  kestractl doctor -o json | jq '.[] | select(.status != \"ok\")'",
-    ),
-    (
-        "completions",
-        "kestractl completions bash > /etc/bash_completion.d/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"",
-    ),
-    (
-        "man",
-        "kestractl man > /usr/local/share/man/man1/kestractl.1",
-    ),
-    ("version", "kestractl version\n  kestractl version -o json"),
-    (
-        "flows deploy",
-        "kestractl flows deploy flows/\n  kestractl flows deploy flows/ --dry-run --diff\n  kestractl flows deploy flows/team --namespace company.team --prune",
-    ),
-    (
-        "flows revisions",
-        "kestractl flows revisions company.team hello\n  kestractl flows revisions company.team/hello -o json",
-    ),
-    (
-        "flows rollback",
-        "kestractl flows rollback company.team hello --to 3\n  kestractl flows rollback company.team/hello --to 3 --yes",
-    ),
-    (
-        "flows diff",
-        "kestractl flows diff flows/\n  kestractl flows diff flows/ --prune -o json\n  kestractl flows diff flows/ || echo changes pending   # exit 8",
-    ),
-    (
-        "flows validate",
-        "kestractl flows validate flows/\n  kestractl flows validate flows/ --offline   # in a pre-commit hook\n  kestractl flows validate flows/ -o json",
-    ),
-    (
-        "flows export",
-        "kestractl flows export backup-flows/\n  kestractl flows export backup-flows/ --namespace company.team",
-    ),
-    (
-        "executions",
-        "kestractl executions\n  kestractl executions --namespace company.team --state FAILED --since 1d\n  kestractl executions --flow company.team/hello -q",
-    ),
-    (
-        "executions list",
-        "kestractl executions list --state RUNNING\n  kestractl executions list --all -o jsonl | jq -c '{id, state: .state.current}'",
-    ),
-    (
-        "executions get",
-        "kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE --outputs -o json",
-    ),
-    (
-        "executions watch",
-        "kestractl executions watch 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions watch 4fGpDPJmkkZ8lAfd1a2QqE --logs --wait-timeout 10m",
-    ),
-    (
-        "executions logs",
-        "kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE -f --level WARN",
-    ),
-    (
-        "executions kill",
-        "kestractl executions kill 4fGpDPJmkkZ8lAfd1a2QqE",
-    ),
-    (
-        "executions restart",
-        "kestractl executions restart 4fGpDPJmkkZ8lAfd1a2QqE",
-    ),
-    (
-        "server info",
-        "kestractl server info\n  kestractl server info --server https://kestra.example.com -o json",
-    ),
-    ("config use", "kestractl config use prod"),
-    ("config list", "kestractl config list"),
-    (
-        "config show",
-        "kestractl config show\n  kestractl config show --context prod -o json",
-    ),
-    ("config remove", "kestractl config remove staging"),
-    (
-        "auth login",
-        "kestractl auth login\n  printf '%s\\n' \"$PASSWORD\" | kestractl auth login --password-stdin",
-    ),
-    (
-        "auth logout",
-        "kestractl auth logout\n  kestractl auth logout --context prod",
-    ),
-    (
-        "auth status",
-        "kestractl auth status\n  kestractl auth status -o json",
-    ),
-    ("auth show", "kestractl auth show --reveal"),
-    (
-        "auth import-env",
-        "kestractl auth import-env\n  kestractl auth import-env --file ops/.env --rewrite-env",
-    ),
-    (
-        "auth import-kestractl",
-        "kestractl auth import-kestractl\n  kestractl auth import-kestractl --overwrite --delete-source",
-    ),
-    (
-        "auth rotate",
-        "kestractl auth rotate\n  kestractl auth rotate --db\n  kestractl auth rotate --dry-run",
-    ),
-];
-
-fn examples_for(path: &str) -> Option<&'static str> {
-    EXAMPLES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
-}
-
-/// Gives `cmd` (and its subcommands) hidden copies of the global options before clap propagates
-/// them (clap skips an argument a subcommand already has), the "Inherited flags" line, and no
-/// `--version`.
-fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg], inherited: &str) {
-    let mut owned = std::mem::replace(cmd, clap::Command::new("placeholder"));
-    let path = format!("{parent} {}", owned.get_name()).trim().to_string();
-    for arg in globals {
-        owned = owned.arg(arg.clone().hide(true));
-    }
-    let after = match (owned.get_after_help(), examples_for(&path)) {
-        (Some(text), _) => format!("{text}\n\n{inherited}"),
-        (None, Some(examples)) => format!("Examples:\n  {examples}\n\n{inherited}"),
-        (None, None) => inherited.to_string(),
-    };
-    let long_after = owned
-        .get_after_long_help()
-        .map(|text| format!("{text}\n\n{inherited}"));
-    owned = owned.after_help(after).disable_version_flag(true);
-    if let Some(long) = long_after {
-        owned = owned.after_long_help(long);
-    }
-    *cmd = owned;
-    for sub in cmd.get_subcommands_mut() {
-        tidy_subcommand(sub, &path, globals, inherited);
-    }
-}
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "kestractl",
-    version,
-    about = "Run and use an on-premise Kestra: containers, flows, executions, credentials",
-    long_about = "Run and use an on-premise Kestra.\n\n\
-        kestractl talks to Kestra's REST API (versions 1.3 and 2.0) with Basic Auth. Settings come \
-        from flags, then KESTRACTL_* environment variables (and the seed's KESTRA_* ones), then a \
-        .env in the working directory, then the current context of the config file \
-        (`kestractl config`), then defaults. Passwords are never taken as arguments: use \
-        --password-stdin, or KESTRACTL_PASSWORD in CI.",
-    after_help = "Examples:\n  \
-        kestractl start                                  # Postgres and Kestra, waited until ready\n  \
-        kestractl flows deploy flows/                    # validate, plan, apply a folder of flows\n  \
-        kestractl executions run company.team/hello --wait\n  \
-        kestractl executions --state FAILED --since 24h\n  \
-        kestractl status\n  \
-        kestractl help flows deploy                      # any command's own help and examples\n\n\
-        Exit codes: 0 ok, 1 error, 2 usage, 3 not ready / not found, 4 authentication, \
-        5 invalid input, 6 execution unsuccessful, 7 port or container name taken, 8 changes pending \
-        (flows diff), 130 interrupted."
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    #[command(subcommand)]
-    pub command: Command,
-}
+pub const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
@@ -302,116 +62,7 @@ pub struct GlobalArgs {
     pub allow_insecure_http: bool,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready (alias: up)
-    #[command(alias = "up", long_about = START_LONG)]
-    Start(StartArgs),
-
-    /// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
-    #[command(long_about = STATUS_LONG)]
-    Status(StatusArgs),
-
-    /// Show the containers' logs, both interleaved with a prefix by default
-    Logs(LogsArgs),
-
-    /// Stop both containers, keeping their data (alias: down)
-    #[command(alias = "down")]
-    Stop(StopArgs),
-
-    /// Stop, then start again (same options as start)
-    Restart(StartArgs),
-
-    /// Print the docker-compose file equivalent to the current settings (no secrets inline)
-    Compose,
-
-    /// What Kestra's Prometheus endpoint says: executions by state, task runs, worker threads, backlog, heap, GC, uptime
-    #[command(long_about = METRICS_LONG)]
-    Metrics(MetricsArgs),
-
-    /// The ops repository's services-manifest entry (kestra-orchestrator, stack tools); --merge FILE updates it in place
-    #[command(long_about = MANIFEST_LONG)]
-    Manifest(ManifestArgs),
-
-    /// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
-    #[command(long_about = BACKUP_LONG, args_conflicts_with_subcommands = true)]
-    Backup(BackupArgs),
-
-    /// Restore a backup over the local stack, or onto a machine with none; any failure puts the previous data back
-    #[command(long_about = RESTORE_LONG)]
-    Restore(RestoreArgs),
-
-    /// Move Kestra to another image: backup, recreate, check the version it reports; roll back on failure
-    #[command(long_about = UPGRADE_LONG)]
-    Upgrade(UpgradeArgs),
-
-    /// Check Docker, ports, keyring, config, server, credentials, Kestra's version and disk space
-    #[command(
-        long_about = "Check everything kestractl depends on, each with what to do if it \
-        fails: the config file and settings, the Docker Engine and its socket, the API and \
-        management ports (free, or held by this stack), the keyring, the server of the current \
-        context, the credentials, Kestra's version (1.3 and 2.0 are supported) and the free space \
-        of the storage and work directories. Every check runs; exit 1 if any failed."
-    )]
-    Doctor,
-
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
-    #[command(
-        after_help = "Examples:\n  kestractl completions bash > ~/.local/share/bash-completion/completions/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"\n  kestractl completions fish > ~/.config/fish/completions/kestractl.fish"
-    )]
-    Completions {
-        /// The shell to complete for
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-
-    /// Print the man page (roff), generated from this command line's definitions
-    #[command(
-        after_help = "Examples:\n  kestractl man > ~/.local/share/man/man1/kestractl.1\n  kestractl man --dir ~/.local/share/man/man1   # kestractl-flows-deploy(1), …"
-    )]
-    Man {
-        /// Write every page (kestractl.1 and one per command) into this folder instead
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-    },
-
-    /// Print kestractl's version (as `kestractl --version`)
-    Version,
-
-    /// Flows: deploy a folder with a plan, validate, list, get, delete, export
-    #[command(subcommand)]
-    Flows(FlowsCommand),
-
-    /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart (alias: ex)
-    #[command(alias = "ex", args_conflicts_with_subcommands = true)]
-    Executions(ExecutionsArgs),
-
-    /// Namespace files (the scripts and queries flows read): push a folder, list, get, delete
-    #[command(subcommand)]
-    Nsfiles(NsfilesCommand),
-
-    /// Triggers: list them with their next and last dates, enable, disable, unlock
-    #[command(subcommand)]
-    Triggers(TriggersCommand),
-
-    /// The KV store: a namespace's keys, one value, set (typed, with a TTL), delete
-    #[command(subcommand)]
-    Kv(KvCommand),
-
-    /// The Kestra server: version, edition, whether the credentials work
-    #[command(subcommand)]
-    Server(ServerCommand),
-
-    /// Contexts (server URL, tenant, username) in the config file; never passwords
-    #[command(subcommand)]
-    Config(ConfigCommand),
-
-    /// Credentials: the OS keyring (login, logout, status, show), imports, rotation
-    #[command(subcommand)]
-    Auth(AuthCommand),
-}
-
-const START_LONG: &str = "Start Postgres and Kestra, creating what is missing, then wait until \
+pub const START_LONG: &str = "Start Postgres and Kestra, creating what is missing, then wait until \
 Kestra is ready.\n\n\
 Before anything is created it checks that Docker answers, that the ports are free (and who holds \
 them if not) and that no foreign container has our names. It then ensures the network, the volume \
@@ -471,7 +122,7 @@ pub struct StartArgs {
     pub attach: bool,
 }
 
-const BACKUP_LONG: &str = "Back up the local stack into one archive: a dump of Kestra's Postgres \
+pub const BACKUP_LONG: &str = "Back up the local stack into one archive: a dump of Kestra's Postgres \
 database (pg_dump's custom format, taken inside the Postgres container and streamed to disk), \
 Kestra's storage directory, Kestra's configuration with every password replaced, and \
 manifest.json (kestractl and Kestra versions, image ids, what Kestra served, and the size and \
@@ -485,7 +136,7 @@ downtime.\n\n\
 `kestractl backup verify FILE` reads an archive whole: gzip CRC, every entry against the \
 manifest's checksums, and the dump through `pg_restore --list`. Exit 5 says what is wrong.";
 
-const RESTORE_LONG: &str = "Restore an archive written by `kestractl backup`.\n\n\
+pub const RESTORE_LONG: &str = "Restore an archive written by `kestractl backup`.\n\n\
 It checks the archive whole first (as `backup verify` does, unpacking it beside the storage \
 directory) and refuses, before touching anything, an archive that is damaged or of an unknown \
 format (exit 5). It then stops Kestra, renames the current database to `<db>_previous_<time>` \
@@ -496,7 +147,7 @@ set-aside data deleted (--keep-previous keeps it). Any failure, Ctrl-C or SIGTER
 puts the previous data back and starts it again.\n\n\
 On a machine with no stack yet it creates one (Postgres first), then restores.";
 
-const UPGRADE_LONG: &str = "Move Kestra to another image, with a way back.\n\n\
+pub const UPGRADE_LONG: &str = "Move Kestra to another image, with a way back.\n\n\
 It shows the current and target versions, pulls or checks the target image, then takes a \
 consistent backup (Kestra stopped for the copy) because a newer Kestra migrates the database \
 at its first start and that cannot be undone. It recreates Kestra on the target image, waits \
@@ -507,7 +158,7 @@ storage, restored from the backup and checked serving. --no-backup skips the bac
 any rollback of the data).\n\n\
 Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start` keeps it.";
 
-const STATUS_LONG: &str = "State, health, uptime, image and image id, ports, CPU and memory of \
+pub const STATUS_LONG: &str = "State, health, uptime, image and image id, ports, CPU and memory of \
 both containers, Kestra's version and whether the credentials work, and the URLs (UI, \
 management, health). Exit 0 when ready, 3 when not.\n\n\
 --probe is for service launchers and health-check scripts: one request to Kestra's management \
@@ -524,7 +175,7 @@ pub struct StatusArgs {
     pub probe: bool,
 }
 
-const METRICS_LONG: &str = "Read Kestra's Prometheus endpoint (`/prometheus` on the management \
+pub const METRICS_LONG: &str = "Read Kestra's Prometheus endpoint (`/prometheus` on the management \
 port, KESTRA_MANAGEMENT_PORT) and show what an operator watches: executions started and ended by \
 state since Kestra started, task runs running, worker threads in use and of how many, jobs \
 waiting for a thread (the backlog), JVM heap, GC pauses and uptime. Figures Kestra does not \
@@ -537,7 +188,7 @@ kestractl metrics --watch --interval 2s\n  \
 kestractl metrics -o json | jq .workerJobsPending\n  \
 kestractl metrics --raw | grep kestra_executor";
 
-const MANIFEST_LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
+pub const MANIFEST_LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
 needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status \
 (`status --probe`) and logs commands, the health URL on the management port, the UI URL, the ports and the \
 container names, from the same settings `start` uses (.env, environment).\n\n\

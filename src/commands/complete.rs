@@ -357,7 +357,7 @@ mod tests {
     fn every_completer_lands_on_an_argument_that_exists() {
         // `mut_arg` and `mut_subcommand` panic on a name that is not there: building the whole
         // command proves every path and id above.
-        let mut cmd = attach(crate::cli::command());
+        let mut cmd = attach(crate::commands::root::command());
         cmd.build();
     }
 }

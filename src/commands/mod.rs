@@ -19,11 +19,19 @@ pub mod server;
 pub mod stack;
 pub mod triggers;
 
+mod root;
+pub use root::{Cli, Command};
+
+/// The command line with its completers (the config's contexts, the server's names).
+pub fn command() -> clap::Command {
+    complete::attach(root::command())
+}
+
 use std::path::PathBuf;
 
 use tokio::sync::OnceCell;
 
-use crate::cli::{Command, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::error::{Exit, Result};
 use crate::kestra::client::RetryPolicy;
 use crate::kestra::{ClientConfig, KestraClient};
@@ -504,7 +512,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Man { dir } => {
-            let cmd = crate::command();
+            let cmd = self::command();
             let Some(dir) = dir else {
                 let page = crate::output::man::main_page(&cmd)
                     .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
