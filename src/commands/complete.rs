@@ -69,7 +69,7 @@ fn matching(
 }
 
 /// The contexts of the config file (where `--context` and `config use` look).
-fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
     let env = |k: &str| std::env::var(k).ok();
     let names = crate::settings::config_file::config_dir(&env)
         .ok()
@@ -81,7 +81,7 @@ fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
 }
 
 /// `--state failed,RUN<tab>`: the last state of a comma-separated list.
-fn states(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn states(current: &OsStr) -> Vec<CompletionCandidate> {
     let typed = current.to_string_lossy();
     let (done, last) = match typed.rsplit_once(',') {
         Some((d, l)) => (format!("{d},"), l.to_ascii_uppercase()),
@@ -94,7 +94,7 @@ fn states(current: &OsStr) -> Vec<CompletionCandidate> {
         .collect()
 }
 
-fn levels(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn levels(current: &OsStr) -> Vec<CompletionCandidate> {
     let typed = current.to_string_lossy().to_ascii_uppercase();
     ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
         .into_iter()
@@ -153,7 +153,7 @@ fn from_server(what: FromServer) -> Vec<String> {
     })
 }
 
-fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(
         Kind::Namespace,
         current,
@@ -161,11 +161,11 @@ fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     )
 }
 
-fn flows(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn flows(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(Kind::Flow, current, from_server(FromServer::Flows))
 }
 
-fn executions(current: &OsStr) -> Vec<CompletionCandidate> {
+pub fn executions(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(
         Kind::Execution,
         current,

@@ -121,7 +121,7 @@ struct DeployReport {
     summary: Summary,
     /// The namespace files of `_files/` folders, one push per namespace.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    files: Vec<super::nsfiles::PushReport>,
+    files: Vec<crate::nsfiles::push::PushReport>,
     /// With --diff: each change, an update with its unified diff.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     changes: Vec<Change>,
@@ -300,14 +300,17 @@ async fn deploy(ctx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     // Namespace files before flows: a flow started right after the deploy finds its files.
     let mut files = Vec::new();
     for (namespace, local) in &file_sets {
-        let opts = super::nsfiles::PushOptions {
+        let opts = crate::nsfiles::push::Options {
             prune: args.prune,
             dry_run: args.dry_run,
             fail_fast: args.fail_fast,
             concurrency: usize::from(args.concurrency),
             yes: ctx.global.yes,
         };
-        files.push(super::nsfiles::push(ctx, client, namespace, local, &opts, &progress).await?);
+        files.push(
+            crate::nsfiles::push::push(client, namespace, local, &opts, &progress, &ctx.out)
+                .await?,
+        );
     }
 
     let outcomes: Option<Vec<Outcome>> = if args.dry_run {
@@ -576,28 +579,24 @@ async fn diff(ctx: &Ctx, path: &Path, namespace: Option<&str>, prune: bool) -> R
     let remote = remote::read_namespaces(client, &namespaces).await?;
     let items = plan(&flows, &remote, prune);
     let changes = diff::changes(&items, &flows, &remote);
-    // The `_files/` folders a deploy would push: the same plan, run dry (reads only).
     let progress = Progress::new();
     let mut file_changes = Vec::new();
+    // The `_files/` folders a deploy would push: their plans (reads only, nothing written).
     for (ns, local) in &file_sets {
-        let opts = super::nsfiles::PushOptions {
-            prune,
-            dry_run: true,
-            fail_fast: false,
-            concurrency: 32,
-            yes: true,
-        };
-        let planned = super::nsfiles::push(ctx, client, ns, local, &opts, &progress).await?;
+        let planned = crate::nsfiles::push::plan(client, ns, local, prune, 32, &progress).await?;
         file_changes.extend(
             planned
-                .files
-                .into_iter()
-                .filter(|f| f.action.is_write())
-                .map(|f| FileChange {
+                .items
+                .iter()
+                .filter(|i| i.action.is_write())
+                .map(|i| FileChange {
                     namespace: ns.clone(),
-                    path: f.path,
-                    action: f.action.label(),
-                    file: f.file,
+                    path: i.path.clone(),
+                    action: i.action.label(),
+                    file: i
+                        .local
+                        .and_then(|l| local.get(l))
+                        .map(|f| f.relative.clone()),
                 }),
         );
     }

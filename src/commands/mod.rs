@@ -22,6 +22,51 @@ pub mod triggers;
 mod root;
 pub use root::{Cli, Command};
 
+/// A command: its arguments (clap's derive, with its help, examples and completers on the
+/// fields, in the command's own file), how it meets Ctrl-C, and what it does with them.
+pub trait Run {
+    /// How the command meets Ctrl-C (applied in one place: `signals::run`).
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::STOP
+    }
+
+    /// Runs it; `Ok` carries the exit code of a success (`flows diff` with changes pending: 8).
+    async fn run(self, ctx: &Ctx) -> Result<Exit>;
+}
+
+/// A group of commands, one line each: `Deploy(deploy::Args)` names the command and the file that
+/// holds its arguments and its [`Run`]. The group is a clap subcommand enum and runs, and meets
+/// Ctrl-C, as the command chosen.
+macro_rules! group {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $( $(#[$vmeta:meta])* $variant:ident($args:ty) ),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, clap::Subcommand)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant($args), )*
+        }
+
+        impl $crate::commands::Run for $name {
+            fn interrupt(&self) -> $crate::signals::Interrupt {
+                match self {
+                    $( Self::$variant(a) => $crate::commands::Run::interrupt(a), )*
+                }
+            }
+
+            async fn run(
+                self,
+                ctx: &$crate::commands::Ctx,
+            ) -> $crate::error::Result<$crate::error::Exit> {
+                match self {
+                    $( Self::$variant(a) => $crate::commands::Run::run(a, ctx).await, )*
+                }
+            }
+        }
+    };
+}
+pub(crate) use group;
+
 /// The command line with its completers (the config's contexts, the server's names).
 pub fn command() -> clap::Command {
     complete::attach(root::command())

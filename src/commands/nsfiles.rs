@@ -8,11 +8,12 @@ use serde::Serialize;
 use super::Ctx;
 use crate::cli::{NsfilePath, NsfilesCommand, NsfilesPushArgs};
 use crate::error::{Error, Exit, Result, stdout_error};
+use crate::kestra::ApiError;
 use crate::kestra::nsfiles::{RemoteFile, server_path};
-use crate::kestra::{ApiError, KestraClient};
-use crate::nsfiles::{self, Action, Item, LocalFile, Outcome};
+use crate::nsfiles;
+use crate::nsfiles::push::{self, PushReport};
 use crate::output::progress::Progress;
-use crate::output::{self, Output, Render, Style, confirm};
+use crate::output::{self, Output, Render, confirm};
 
 pub async fn run(ctx: &Ctx, cmd: NsfilesCommand) -> Result<Exit> {
     match cmd {
@@ -24,106 +25,6 @@ pub async fn run(ctx: &Ctx, cmd: NsfilesCommand) -> Result<Exit> {
         } => list(ctx, &namespace, path.as_deref(), quiet).await,
         NsfilesCommand::Get(p) => get(ctx, &p).await,
         NsfilesCommand::Delete(p) => delete(ctx, &p).await,
-    }
-}
-
-/// How a push went, per file and in total.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
-pub struct PushSummary {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub deleted: usize,
-    pub failed: usize,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FileRow {
-    /// The local file (relative to the pushed folder); none for a deletion.
-    pub file: Option<String>,
-    /// Where Kestra stores it.
-    pub path: String,
-    pub action: Action,
-    /// `planned`, `unchanged`, `done`, `failed` or `skipped`.
-    pub result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PushReport {
-    pub namespace: String,
-    pub dry_run: bool,
-    pub files: Vec<FileRow>,
-    pub summary: PushSummary,
-}
-
-impl PushReport {
-    pub fn failed(&self) -> bool {
-        self.summary.failed > 0
-    }
-
-    /// The totals line: `3 created, 1 updated, …`.
-    pub fn totals(&self) -> String {
-        let s = self.summary;
-        let verb = if self.dry_run { "would be " } else { "" };
-        format!(
-            "{}: {} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}",
-            self.namespace,
-            s.created,
-            s.updated,
-            s.unchanged,
-            s.deleted,
-            s.failed,
-            if self.dry_run {
-                " (dry run: nothing written)"
-            } else {
-                ""
-            }
-        )
-    }
-
-    /// The table rows (FILE, PATH, ACTION), for this report and `flows deploy`'s.
-    pub fn rows(&self, out: &Output) -> Vec<Vec<String>> {
-        self.files
-            .iter()
-            .map(|f| {
-                let word = match (f.result, f.action) {
-                    ("failed", _) => "failed",
-                    ("skipped", _) => "skipped",
-                    (_, Action::Unchanged | Action::Compare) => "unchanged",
-                    ("planned", a) => a.label(),
-                    (_, Action::Create) => "created",
-                    (_, Action::Update) => "updated",
-                    (_, Action::Delete) => "deleted",
-                };
-                let style = match word {
-                    "create" | "created" => Style::Green,
-                    "update" | "updated" => Style::Yellow,
-                    "delete" | "deleted" | "failed" => Style::Red,
-                    _ => Style::Dim,
-                };
-                vec![
-                    f.file.clone().unwrap_or_else(|| "-".into()),
-                    f.path.clone(),
-                    out.paint(style, word),
-                ]
-            })
-            .collect()
-    }
-
-    /// Each failed write with its reason, on stderr.
-    pub fn show_failures(&self, out: &Output) {
-        for f in self.files.iter().filter(|f| f.result == "failed") {
-            out.warn(&format!(
-                "{} ({}): {}",
-                f.path,
-                self.namespace,
-                f.error.as_deref().unwrap_or("failed")
-            ));
-        }
     }
 }
 
@@ -140,139 +41,16 @@ impl Render for PushReport {
     }
 }
 
-/// How a push is run.
-pub struct PushOptions {
-    pub prune: bool,
-    pub dry_run: bool,
-    pub fail_fast: bool,
-    pub concurrency: usize,
-    pub yes: bool,
-}
-
-/// Plans `local` against the namespace's files, asks before a prune, and writes. `progress` is
-/// the command's progress line.
-pub async fn push(
-    ctx: &Ctx,
-    client: &KestraClient,
-    namespace: &str,
-    local: &[LocalFile],
-    opts: &PushOptions,
-    progress: &Progress,
-) -> Result<PushReport> {
-    progress.step(&format!("reading the files of {namespace}"));
-    let remote: Vec<RemoteFile> = client.nsfile_tree(namespace, "/").await?;
-    let mut items: Vec<Item> = nsfiles::plan(local, &remote, opts.prune);
-    let compares = items.iter().filter(|i| i.action == Action::Compare).count();
-    if compares > 0 {
-        let show = |done: usize, total: usize| {
-            progress.step(&format!(
-                "comparing with {namespace}'s copies: {done}/{total}"
-            ));
-        };
-        show(0, compares);
-        nsfiles::settle(
-            client,
-            namespace,
-            local,
-            &mut items,
-            opts.concurrency,
-            &show,
-        )
-        .await?;
-    }
-    let deletions: Vec<&Item> = items
-        .iter()
-        .filter(|i| i.action == Action::Delete)
-        .collect();
-    if !opts.dry_run && !deletions.is_empty() && !opts.yes {
-        progress.finish();
-        ctx.out.note(&format!(
-            "--prune would delete {} of {namespace} the folder no longer has:",
-            output::count(deletions.len(), "file")
-        ));
-        for d in &deletions {
-            ctx.out.note(&format!("  {}", d.path));
-        }
-        confirm(
-            "Push and delete them?",
-            "--prune deletes namespace files",
-            "nothing was written or deleted (push without --prune to keep them)",
-        )
-        .await?;
-    }
-    let outcomes: Vec<Outcome> = if opts.dry_run {
-        vec![Outcome::Planned; items.len()]
-    } else {
-        let writes = items.iter().filter(|i| i.action.is_write()).count();
-        let show = |done: usize, total: usize| {
-            progress.step(&format!("writing files of {namespace}: {done}/{total}"));
-        };
-        if writes > 0 {
-            show(0, writes);
-        }
-        nsfiles::apply(
-            client,
-            namespace,
-            local,
-            &items,
-            opts.concurrency,
-            opts.fail_fast,
-            &show,
-        )
-        .await
-    };
-    let mut summary = PushSummary::default();
-    let files = items
-        .iter()
-        .zip(outcomes)
-        .map(|(item, outcome)| {
-            let (result, error) = match outcome {
-                _ if item.action == Action::Unchanged => ("unchanged", None),
-                Outcome::Planned => ("planned", None),
-                Outcome::Done => ("done", None),
-                Outcome::Unchanged => ("unchanged", None),
-                Outcome::Skipped => ("skipped", None),
-                Outcome::Failed { error } => ("failed", Some(error)),
-            };
-            match (result, item.action) {
-                ("failed", _) => summary.failed += 1,
-                ("skipped", _) => {}
-                (_, Action::Create) => summary.created += 1,
-                (_, Action::Update) => summary.updated += 1,
-                (_, Action::Unchanged | Action::Compare) => summary.unchanged += 1,
-                (_, Action::Delete) => summary.deleted += 1,
-            }
-            FileRow {
-                file: item
-                    .local
-                    .and_then(|l| local.get(l))
-                    .map(|f| f.relative.clone()),
-                path: item.path.clone(),
-                action: item.action,
-                result,
-                error,
-            }
-        })
-        .collect();
-    Ok(PushReport {
-        namespace: namespace.to_string(),
-        dry_run: opts.dry_run,
-        files,
-        summary,
-    })
-}
-
 async fn push_command(ctx: &Ctx, args: &NsfilesPushArgs) -> Result<Exit> {
     super::namespace_arg(&args.namespace, "check the namespace")?;
     let local = nsfiles::discover(&args.dir)?;
     let client = ctx.kestra().await?;
     let progress = Progress::new();
-    let report = push(
-        ctx,
+    let report = push::push(
         client,
         &args.namespace,
         &local,
-        &PushOptions {
+        &push::Options {
             prune: args.prune,
             dry_run: args.dry_run,
             fail_fast: args.fail_fast,
@@ -280,6 +58,7 @@ async fn push_command(ctx: &Ctx, args: &NsfilesPushArgs) -> Result<Exit> {
             yes: ctx.global.yes,
         },
         &progress,
+        &ctx.out,
     )
     .await?;
     progress.finish();

@@ -357,4 +357,3 @@ pub enum Command {
     #[command(subcommand)]
     Auth(AuthCommand),
 }
-

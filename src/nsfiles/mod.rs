@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod discover;
+pub mod push;
 
 use serde::Serialize;
 

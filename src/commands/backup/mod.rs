@@ -190,8 +190,10 @@ pub fn check_archive_path(file: &Path) -> Result<()> {
 
 async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
     check_archive_path(file)?;
-    let interrupts =
-        Interrupts::catch("interrupt received: removing the extracted dump before stopping",crate::output::Output::warn_line,)?;
+    let interrupts = Interrupts::catch(
+        "interrupt received: removing the extracted dump before stopping",
+        crate::output::Output::warn_line,
+    )?;
     let progress = Progress::new();
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     // The first reading writes nothing (and needs no Docker); only an archive that passed it

@@ -1,0 +1,289 @@
+//! A push as library operations, for `nsfiles push` and for `flows deploy` (a `_files/` folder):
+//! [`plan`] reads the namespace's files and settles what must be written (a file of the same size
+//! read back and compared), the caller asks before a prune, and [`apply`] writes and reports.
+
+use serde::Serialize;
+
+use super::{Action, Item, LocalFile, Outcome};
+use crate::error::Result;
+use crate::kestra::KestraClient;
+use crate::kestra::nsfiles::RemoteFile;
+use crate::output::progress::Progress;
+use crate::output::{Output, Style};
+
+/// How a push went, per file and in total.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct PushSummary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRow {
+    /// The local file (relative to the pushed folder); none for a deletion.
+    pub file: Option<String>,
+    /// Where Kestra stores it.
+    pub path: String,
+    pub action: Action,
+    /// `planned`, `unchanged`, `done`, `failed` or `skipped`.
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushReport {
+    pub namespace: String,
+    pub dry_run: bool,
+    pub files: Vec<FileRow>,
+    pub summary: PushSummary,
+}
+
+impl PushReport {
+    pub fn failed(&self) -> bool {
+        self.summary.failed > 0
+    }
+
+    /// The totals line: `3 created, 1 updated, …`.
+    pub fn totals(&self) -> String {
+        let s = self.summary;
+        let verb = if self.dry_run { "would be " } else { "" };
+        format!(
+            "{}: {} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}",
+            self.namespace,
+            s.created,
+            s.updated,
+            s.unchanged,
+            s.deleted,
+            s.failed,
+            if self.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// The table rows (FILE, PATH, ACTION), for this report and `flows deploy`'s.
+    pub fn rows(&self, out: &Output) -> Vec<Vec<String>> {
+        self.files
+            .iter()
+            .map(|f| {
+                let word = match (f.result, f.action) {
+                    ("failed", _) => "failed",
+                    ("skipped", _) => "skipped",
+                    (_, Action::Unchanged | Action::Compare) => "unchanged",
+                    ("planned", a) => a.label(),
+                    (_, Action::Create) => "created",
+                    (_, Action::Update) => "updated",
+                    (_, Action::Delete) => "deleted",
+                };
+                let style = match word {
+                    "create" | "created" => Style::Green,
+                    "update" | "updated" => Style::Yellow,
+                    "delete" | "deleted" | "failed" => Style::Red,
+                    _ => Style::Dim,
+                };
+                vec![
+                    f.file.clone().unwrap_or_else(|| "-".into()),
+                    f.path.clone(),
+                    out.paint(style, word),
+                ]
+            })
+            .collect()
+    }
+
+    /// Each failed write with its reason, on stderr.
+    pub fn show_failures(&self, out: &Output) {
+        for f in self.files.iter().filter(|f| f.result == "failed") {
+            out.warn(&format!(
+                "{} ({}): {}",
+                f.path,
+                self.namespace,
+                f.error.as_deref().unwrap_or("failed")
+            ));
+        }
+    }
+}
+
+/// How a push is run.
+pub struct Options {
+    /// Also delete the server's files the folder no longer has (after a question).
+    pub prune: bool,
+    pub dry_run: bool,
+    pub fail_fast: bool,
+    pub concurrency: usize,
+    /// Skip the question before a prune.
+    pub yes: bool,
+}
+
+/// The whole push: [`plan`], a question before a prune (unless `yes` or a dry run), [`apply`].
+pub async fn push(
+    client: &KestraClient,
+    namespace: &str,
+    local: &[LocalFile],
+    opts: &Options,
+    progress: &Progress,
+    out: &Output,
+) -> Result<PushReport> {
+    let plan = plan(
+        client,
+        namespace,
+        local,
+        opts.prune,
+        opts.concurrency,
+        progress,
+    )
+    .await?;
+    let deletions = plan.deletions();
+    if !opts.dry_run && !deletions.is_empty() && !opts.yes {
+        progress.finish();
+        out.note(&format!(
+            "--prune would delete {} of {namespace} the folder no longer has:",
+            crate::output::count(deletions.len(), "file")
+        ));
+        for d in &deletions {
+            out.note(&format!("  {d}"));
+        }
+        crate::output::confirm(
+            "Push and delete them?",
+            "--prune deletes namespace files",
+            "nothing was written or deleted (push without --prune to keep them)",
+        )
+        .await?;
+    }
+    Ok(apply(client, plan, local, opts, progress).await)
+}
+
+/// What a push will do: the namespace's plan, settled (no compare left).
+pub struct Plan {
+    pub namespace: String,
+    pub items: Vec<Item>,
+}
+
+impl Plan {
+    /// The server's files a prune deletes.
+    pub fn deletions(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter(|i| i.action == Action::Delete)
+            .map(|i| i.path.as_str())
+            .collect()
+    }
+}
+
+/// Reads the namespace's files and plans `local` against them: by name and size, then, for a
+/// file of the same size, by reading the server's copy and comparing it byte for byte.
+pub async fn plan(
+    client: &KestraClient,
+    namespace: &str,
+    local: &[LocalFile],
+    prune: bool,
+    concurrency: usize,
+    progress: &Progress,
+) -> Result<Plan> {
+    progress.step(&format!("reading the files of {namespace}"));
+    let remote: Vec<RemoteFile> = client.nsfile_tree(namespace, "/").await?;
+    let mut items: Vec<Item> = super::plan(local, &remote, prune);
+    let compares = items.iter().filter(|i| i.action == Action::Compare).count();
+    if compares > 0 {
+        let show = |done: usize, total: usize| {
+            progress.step(&format!(
+                "comparing with {namespace}'s copies: {done}/{total}"
+            ));
+        };
+        show(0, compares);
+        super::settle(client, namespace, local, &mut items, concurrency, &show).await?;
+    }
+    Ok(Plan {
+        namespace: namespace.to_string(),
+        items,
+    })
+}
+
+/// Writes what `plan` says (nothing with `dry_run`), and reports each file and the totals.
+pub async fn apply(
+    client: &KestraClient,
+    plan: Plan,
+    local: &[LocalFile],
+    opts: &Options,
+    progress: &Progress,
+) -> PushReport {
+    let Plan { namespace, items } = plan;
+    let outcomes: Vec<Outcome> = if opts.dry_run {
+        vec![Outcome::Planned; items.len()]
+    } else {
+        let writes = items.iter().filter(|i| i.action.is_write()).count();
+        let show = |done: usize, total: usize| {
+            progress.step(&format!("writing files of {namespace}: {done}/{total}"));
+        };
+        if writes > 0 {
+            show(0, writes);
+        }
+        super::apply(
+            client,
+            &namespace,
+            local,
+            &items,
+            opts.concurrency,
+            opts.fail_fast,
+            &show,
+        )
+        .await
+    };
+    report(namespace, opts.dry_run, &items, outcomes, local)
+}
+
+/// Each file's row and the totals, from the plan and what became of each item.
+fn report(
+    namespace: String,
+    dry_run: bool,
+    items: &[Item],
+    outcomes: Vec<Outcome>,
+    local: &[LocalFile],
+) -> PushReport {
+    let mut summary = PushSummary::default();
+    let files = items
+        .iter()
+        .zip(outcomes)
+        .map(|(item, outcome)| {
+            let (result, error) = match outcome {
+                _ if item.action == Action::Unchanged => ("unchanged", None),
+                Outcome::Planned => ("planned", None),
+                Outcome::Done => ("done", None),
+                Outcome::Unchanged => ("unchanged", None),
+                Outcome::Skipped => ("skipped", None),
+                Outcome::Failed { error } => ("failed", Some(error)),
+            };
+            match (result, item.action) {
+                ("failed", _) => summary.failed += 1,
+                ("skipped", _) => {}
+                (_, Action::Create) => summary.created += 1,
+                (_, Action::Update) => summary.updated += 1,
+                (_, Action::Unchanged | Action::Compare) => summary.unchanged += 1,
+                (_, Action::Delete) => summary.deleted += 1,
+            }
+            FileRow {
+                file: item
+                    .local
+                    .and_then(|l| local.get(l))
+                    .map(|f| f.relative.clone()),
+                path: item.path.clone(),
+                action: item.action,
+                result,
+                error,
+            }
+        })
+        .collect();
+    PushReport {
+        namespace,
+        dry_run,
+        files,
+        summary,
+    }
+}
