@@ -229,7 +229,6 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
         completer(namespaces),
     );
     cmd = at(cmd, &["executions", "logs"], "level", completer(levels));
-    cmd = at(cmd, &["flows", "list"], "namespace", completer(namespaces));
     for sub in ["list", "get", "set", "delete"] {
         cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
     }
@@ -262,13 +261,7 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     ] {
         cmd = at(cmd, &["executions", sub], "id", completer(executions));
     }
-    for (path, id) in [
-        (&["flows", "deploy"][..], "path"),
-        (&["flows", "validate"][..], "path"),
-        (&["flows", "export"][..], "dir"),
-        (&["man"][..], "dir"),
-        (&["nsfiles", "push"][..], "dir"),
-    ] {
+    for (path, id) in [(&["man"][..], "dir"), (&["nsfiles", "push"][..], "dir")] {
         cmd = at(cmd, path, id, hint(ValueHint::DirPath));
     }
     for (path, id) in [

@@ -468,7 +468,7 @@ async fn server_version(ctx: &Ctx) -> Option<ServerVersion> {
 
 /// How each command meets Ctrl-C (`signals::run` applies it).
 pub fn interrupt(command: &Command) -> Interrupt {
-    use crate::cli::{AuthCommand, ExecutionsArgs, ExecutionsCommand, FlowsCommand, RunArgs};
+    use crate::cli::{AuthCommand, ExecutionsArgs, ExecutionsCommand, RunArgs};
     match command {
         // `start --attach`: Ctrl-C stops the stack cleanly.
         Command::Start(a) | Command::Restart(a) if a.attach => Interrupt::Handled,
@@ -479,10 +479,7 @@ pub fn interrupt(command: &Command) -> Interrupt {
         Command::Stop(_) => Interrupt::Stop {
             after: "`kestractl stop` again finishes stopping",
         },
-        Command::Flows(FlowsCommand::Deploy(_)) => Interrupt::Stop {
-            after: "flows written so far stay on the server: `kestractl flows deploy` again \
-                    converges (unchanged flows are not rewritten)",
-        },
+        Command::Flows(cmd) => cmd.interrupt(),
         // They put things back before they stop.
         Command::Backup(_) | Command::Restore(_) | Command::Upgrade(_) => Interrupt::Handled,
         // They stop following and say the execution goes on.
@@ -586,7 +583,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             })?;
             Ok(Exit::Ok)
         }
-        Command::Flows(cmd) => flows::run(ctx, cmd).await,
+        Command::Flows(cmd) => cmd.run(ctx).await,
         Command::Executions(args) => executions::run(ctx, args).await,
         Command::Kv(cmd) => kv::run(ctx, cmd).await,
         Command::Nsfiles(cmd) => nsfiles::run(ctx, cmd).await,

@@ -100,30 +100,6 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("version", "kestractl version\n  kestractl version -o json"),
     (
-        "flows deploy",
-        "kestractl flows deploy flows/\n  kestractl flows deploy flows/ --dry-run --diff\n  kestractl flows deploy flows/team --namespace company.team --prune",
-    ),
-    (
-        "flows revisions",
-        "kestractl flows revisions company.team hello\n  kestractl flows revisions company.team/hello -o json",
-    ),
-    (
-        "flows rollback",
-        "kestractl flows rollback company.team hello --to 3\n  kestractl flows rollback company.team/hello --to 3 --yes",
-    ),
-    (
-        "flows diff",
-        "kestractl flows diff flows/\n  kestractl flows diff flows/ --prune -o json\n  kestractl flows diff flows/ || echo changes pending   # exit 8",
-    ),
-    (
-        "flows validate",
-        "kestractl flows validate flows/\n  kestractl flows validate flows/ --offline   # in a pre-commit hook\n  kestractl flows validate flows/ -o json",
-    ),
-    (
-        "flows export",
-        "kestractl flows export backup-flows/\n  kestractl flows export backup-flows/ --namespace company.team",
-    ),
-    (
         "executions",
         "kestractl executions\n  kestractl executions --namespace company.team --state FAILED --since 1d\n  kestractl executions --flow company.team/hello -q",
     ),
@@ -327,7 +303,7 @@ pub enum Command {
 
     /// Flows: deploy a folder with a plan, validate, list, get, delete, export
     #[command(subcommand)]
-    Flows(FlowsCommand),
+    Flows(super::flows::Command),
 
     /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart (alias: ex)
     #[command(alias = "ex", args_conflicts_with_subcommands = true)]
