@@ -15,7 +15,7 @@
 use serde::Serialize;
 
 use super::driver::{self, StepResult, at, injected, retry_hint};
-use super::local::{PASSWORD_LENGTH, Step, StepClock, StepReport};
+use super::step::{PASSWORD_LENGTH, Step, StepClock, StepReport};
 use crate::error::{Error, Result};
 use crate::kestra::{ApiError, ClientConfig, CredentialCheck, KestraClient};
 use crate::output::progress::Progress;

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use super::local::Step;
+use super::step::Step;
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;
 use crate::secret::Secret;

@@ -17,12 +17,12 @@
 //! Tests inject a failure after any step with `KESTRACTL_ROTATE_FAIL_AT=<step>`; the switch only
 //! exists in debug builds (`cfg(debug_assertions)`), so a release binary cannot be made to fail.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::driver::{self, StepResult, at, injected, retry_hint};
+pub use super::step::{PASSWORD_LENGTH, Step, StepClock, StepReport};
 use crate::error::{Error, Result};
 use crate::kestra::{CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
@@ -39,48 +39,12 @@ use crate::stack::local_api::local_client;
 use crate::stack::{files, kestra_config, local_api, spec};
 
 /// Length of generated passwords (Kestra's policy needs 8+ with upper, lower and digit).
-pub const PASSWORD_LENGTH: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     BasicAuth,
     Database,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    Preflight,
-    Stage,
-    AlterRole,
-    Render,
-    Recreate,
-    /// API-managed servers only: the credential changed through `POST .../basicAuth`.
-    Apply,
-    Verify,
-    Commit,
-}
-
-impl Step {
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Preflight => "preflight",
-            Step::Stage => "stage",
-            Step::AlterRole => "alter-role",
-            Step::Render => "render",
-            Step::Recreate => "recreate",
-            Step::Apply => "apply",
-            Step::Verify => "verify",
-            Step::Commit => "commit",
-        }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// The steps of a rotation and what each does (`--dry-run`, and the report).
@@ -314,37 +278,6 @@ pub struct Report {
     /// Whose password changed: the Basic Auth user, or the Postgres role (`--db`).
     #[serde(skip)]
     pub whose: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StepReport {
-    pub step: Step,
-    pub ms: u128,
-}
-
-/// Ends the steps of a rotation one by one: prints each and records how long it took.
-pub(super) struct StepClock<'a> {
-    progress: &'a Progress,
-    mark: Instant,
-}
-
-impl<'a> StepClock<'a> {
-    pub(super) fn new(progress: &'a Progress) -> Self {
-        StepClock {
-            progress,
-            mark: Instant::now(),
-        }
-    }
-
-    pub(super) fn done(&mut self, steps: &mut Vec<StepReport>, step: Step, message: &str) {
-        self.progress.done(message);
-        steps.push(StepReport {
-            step,
-            ms: self.mark.elapsed().as_millis(),
-        });
-        self.mark = Instant::now();
-    }
 }
 
 /// Runs a rotation to the end, or rolls it back.
