@@ -279,169 +279,187 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// Resolves every setting from the layers, validating each value and naming its source on error.
-pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
-    let f = l.flags;
+/// A field of a context (its server, tenant, username).
+type ContextField = fn(&Context) -> Option<&String>;
 
+impl Layers<'_> {
+    /// The first layer that sets a value: the flag (when there is one), the environment, the
+    /// `.env`, then the selected context's field (when there is one).
+    fn pick(
+        &self,
+        flag: Option<(&Option<String>, &str)>,
+        vars: &[&str],
+        context: Option<(&str, ContextField)>,
+    ) -> Option<Candidate> {
+        first([
+            flag.and_then(|(value, name)| self.flag(value, name)),
+            self.env(vars),
+            self.dotenv(vars),
+            context.and_then(|(ctx, field)| self.context_value(ctx, field)),
+        ])
+    }
+}
+
+fn or_default(candidate: Option<Candidate>, default: &str) -> Candidate {
+    candidate.unwrap_or(Candidate {
+        value: default.into(),
+        source: Source::Default,
+    })
+}
+
+/// The selected context: `--context`, `KESTRACTL_CONTEXT`, `.env`, the config's current one, or
+/// the implicit default. Naming one that does not exist is a mistake; the implicit default
+/// may be absent.
+fn resolve_context(l: &Layers<'_>) -> Result<Candidate> {
     let context = first([
-        l.flag(&f.context, "--context"),
-        l.env(&["KESTRACTL_CONTEXT"]),
-        l.dotenv(&["KESTRACTL_CONTEXT"]),
+        l.pick(
+            Some((&l.flags.context, "--context")),
+            &["KESTRACTL_CONTEXT"],
+            None,
+        ),
         l.config.current_context.clone().map(|c| Candidate {
             value: c,
             source: Source::CurrentContext {
                 path: l.config_path.to_path_buf(),
             },
         }),
-    ])
-    .unwrap_or(Candidate {
-        value: DEFAULT_CONTEXT.into(),
-        source: Source::Default,
-    });
-    let context_exists = l.config.contexts.contains_key(&context.value);
-    // Naming a context that does not exist is a mistake; the implicit default context may be absent.
-    if !context_exists && context.source != Source::Default {
-        let known: Vec<_> = l.config.contexts.keys().cloned().collect();
-        return Err(settings_error(
-            &context.source,
-            format!(
-                "there is no context named `{}` (from {})",
-                context.value, context.source
-            ),
-            if known.is_empty() {
-                "create one with `kestractl config add NAME --server URL`".to_string()
-            } else {
-                format!(
-                    "known contexts: {}; see `kestractl config list`",
-                    known.join(", ")
-                )
-            },
-        ));
+    ]);
+    let context = or_default(context, DEFAULT_CONTEXT);
+    if l.config.contexts.contains_key(&context.value) || context.source == Source::Default {
+        return Ok(context);
     }
-    let ctx = context.value.as_str();
+    let known: Vec<_> = l.config.contexts.keys().cloned().collect();
+    Err(settings_error(
+        &context.source,
+        format!(
+            "there is no context named `{}` (from {})",
+            context.value, context.source
+        ),
+        if known.is_empty() {
+            "create one with `kestractl config add NAME --server URL`".to_string()
+        } else {
+            format!(
+                "known contexts: {}; see `kestractl config list`",
+                known.join(", ")
+            )
+        },
+    ))
+}
 
-    // The seed's KESTRA_HTTP_PORT says where the local stack's API listens; it only decides the
-    // server when nothing names a server explicitly (a context for a remote server wins).
-    let port_derived = first([
+/// The seed's KESTRA_HTTP_PORT says where the local stack's API listens; it only decides the
+/// server when nothing names a server explicitly (a context for a remote server wins).
+fn port_derived_server(l: &Layers<'_>) -> Result<Option<Candidate>> {
+    let Some(c) = first([
         l.env(&["KESTRA_HTTP_PORT"]),
         l.dotenv(&["KESTRA_HTTP_PORT"]),
-    ])
-    .map(|c| -> Result<Candidate> {
-        let port: u16 = c
-            .value
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| {
-                invalid(
-                    &c.source,
-                    format!("`{}` is not a TCP port (1-65535)", c.value),
-                )
-            })?;
-        Ok(Candidate {
-            value: format!("http://localhost:{port}"),
-            source: Source::Derived {
-                from: c.source.to_string(),
-            },
-        })
-    })
-    .transpose()?;
-    // A `.env` is a file of the working directory, which a cloned repository can bring: it may
-    // not point a context the operator selected at another server (the context's credential
-    // would follow it).
-    let context_selected = context.source != Source::Default;
-    if let (Some(from_dotenv), Some(own)) = (
-        l.dotenv(&["KESTRACTL_SERVER"]),
-        l.config
-            .contexts
-            .get(ctx)
-            .and_then(|c| c.server.as_ref())
-            .filter(|_| context_selected),
-    ) && f.server.is_none()
-        && l.env(&["KESTRACTL_SERVER"]).is_none()
-        && from_dotenv.value.trim_end_matches('/') != own.trim_end_matches('/')
-    {
-        return Err(settings_error(
-            &from_dotenv.source,
-            format!(
-                "{} sets KESTRACTL_SERVER={} while the selected context `{ctx}` points at {own}: a \
-                 .env of the working directory may not send the context's credentials elsewhere",
-                from_dotenv.source, from_dotenv.value
-            ),
-            "remove KESTRACTL_SERVER from that .env, or give the server explicitly with --server"
-                .into(),
-        ));
+    ]) else {
+        return Ok(None);
+    };
+    let port: u16 = c
+        .value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| {
+            invalid(
+                &c.source,
+                format!("`{}` is not a TCP port (1-65535)", c.value),
+            )
+        })?;
+    Ok(Some(Candidate {
+        value: format!("http://localhost:{port}"),
+        source: Source::Derived {
+            from: c.source.to_string(),
+        },
+    }))
+}
+
+/// A `.env` is a file of the working directory, which a cloned repository can bring: it may
+/// not point a context the operator selected at another server (the context's credential
+/// would follow it).
+fn refuse_dotenv_redirect(l: &Layers<'_>, ctx: &str, context_selected: bool) -> Result<()> {
+    let own = l
+        .config
+        .contexts
+        .get(ctx)
+        .and_then(|c| c.server.as_ref())
+        .filter(|_| context_selected);
+    match (l.dotenv(&["KESTRACTL_SERVER"]), own) {
+        (Some(from_dotenv), Some(own))
+            if l.flags.server.is_none()
+                && l.env(&["KESTRACTL_SERVER"]).is_none()
+                && from_dotenv.value.trim_end_matches('/') != own.trim_end_matches('/') =>
+        {
+            Err(settings_error(
+                &from_dotenv.source,
+                format!(
+                    "{} sets KESTRACTL_SERVER={} while the selected context `{ctx}` points at \
+                     {own}: a .env of the working directory may not send the context's \
+                     credentials elsewhere",
+                    from_dotenv.source, from_dotenv.value
+                ),
+                "remove KESTRACTL_SERVER from that .env, or give the server explicitly with \
+                 --server"
+                    .into(),
+            ))
+        }
+        _ => Ok(()),
     }
+}
+
+/// The server, and a warning when it was given as a page of Kestra's UI.
+fn resolve_server(l: &Layers<'_>, ctx: &str) -> Result<(Resolved<Url>, Option<String>)> {
     let server = first([
-        l.flag(&f.server, "--server"),
-        l.env(&["KESTRACTL_SERVER"]),
-        l.dotenv(&["KESTRACTL_SERVER"]),
-        l.context_value(ctx, |c| c.server.as_ref()),
-        port_derived,
-    ])
-    .unwrap_or(Candidate {
-        value: DEFAULT_SERVER.into(),
-        source: Source::Default,
-    });
+        l.pick(
+            Some((&l.flags.server, "--server")),
+            &["KESTRACTL_SERVER"],
+            Some((ctx, |c| c.server.as_ref())),
+        ),
+        port_derived_server(l)?,
+    ]);
+    let server = or_default(server, DEFAULT_SERVER);
     let ui_address = validate::server_of_ui_address(&server.value).map(|s| {
         format!(
             "{} is a page of Kestra's UI; using its server, {s}",
             server.source
         )
     });
-    let server = Resolved {
-        value: validate::server_url(&server.value).map_err(|m| invalid(&server.source, m))?,
-        source: server.source,
-    };
+    let value = validate::server_url(&server.value).map_err(|m| invalid(&server.source, m))?;
+    Ok((
+        Resolved {
+            value,
+            source: server.source,
+        },
+        ui_address,
+    ))
+}
 
-    let tenant = first([
-        l.flag(&f.tenant, "--tenant"),
-        l.env(&["KESTRACTL_TENANT"]),
-        l.dotenv(&["KESTRACTL_TENANT"]),
-        l.context_value(ctx, |c| c.tenant.as_ref()),
-    ])
-    .unwrap_or(Candidate {
-        value: DEFAULT_TENANT.into(),
-        source: Source::Default,
-    });
-    validate::tenant(&tenant.value).map_err(|m| invalid(&tenant.source, m))?;
-
-    let username = first([
-        l.flag(&f.username, "--username"),
-        l.env(&["KESTRACTL_USERNAME", "KESTRA_BASICAUTH_USERNAME"]),
-        l.dotenv(&["KESTRACTL_USERNAME", "KESTRA_BASICAUTH_USERNAME"]),
-        l.context_value(ctx, |c| c.username.as_ref()),
-    ])
-    .unwrap_or(Candidate {
-        value: DEFAULT_USERNAME.into(),
-        source: Source::Default,
-    });
-    validate::username(&username.value).map_err(|m| invalid(&username.source, m))?;
-
-    let timeout = first([
-        l.flag(&f.timeout, "--timeout"),
-        l.env(&["KESTRACTL_TIMEOUT"]),
-        l.dotenv(&["KESTRACTL_TIMEOUT"]),
-    ]);
-    let timeout = match timeout {
-        Some(c) => {
-            let d = duration::parse_duration(&c.value).map_err(|m| invalid(&c.source, m))?;
-            if d.is_zero() {
-                return Err(invalid(&c.source, "a timeout of zero".into()));
-            }
-            Resolved {
-                value: d,
-                source: c.source,
-            }
-        }
-        None => Resolved {
+fn resolve_timeout(l: &Layers<'_>) -> Result<Resolved<Duration>> {
+    let Some(c) = l.pick(
+        Some((&l.flags.timeout, "--timeout")),
+        &["KESTRACTL_TIMEOUT"],
+        None,
+    ) else {
+        return Ok(Resolved {
             value: DEFAULT_TIMEOUT,
             source: Source::Default,
-        },
+        });
     };
+    let d = duration::parse_duration(&c.value).map_err(|m| invalid(&c.source, m))?;
+    if d.is_zero() {
+        return Err(invalid(&c.source, "a timeout of zero".into()));
+    }
+    Ok(Resolved {
+        value: d,
+        source: c.source,
+    })
+}
 
-    let insecure = if f.allow_insecure_http {
+/// The plain-HTTP switch: the flag or the environment, never a `.env` (a security switch is the
+/// operator's, not a working directory's).
+fn resolve_insecure(l: &Layers<'_>) -> Result<Resolved<bool>> {
+    let insecure = if l.flags.allow_insecure_http {
         Some(Candidate {
             value: "true".into(),
             source: Source::Flag {
@@ -449,17 +467,28 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
             },
         })
     } else {
-        // Never from `.env`: a security switch is the operator's, not a working directory's.
         l.env(&["KESTRACTL_ALLOW_INSECURE_HTTP"])
     };
-    let mut warnings: Vec<String> = ui_address.into_iter().collect();
-    if let Source::DotEnv { var, path } = &context.source {
-        warnings.push(format!(
-            "{} {var} picks the context `{}`",
-            path.display(),
-            context.value
-        ));
-    }
+    Ok(match insecure {
+        Some(c) => Resolved {
+            value: parse_bool(&c.value).ok_or_else(|| {
+                invalid(
+                    &c.source,
+                    format!("`{}` is not a boolean (use 1/0, true/false)", c.value),
+                )
+            })?,
+            source: c.source,
+        },
+        None => Resolved {
+            value: false,
+            source: Source::Default,
+        },
+    })
+}
+
+/// Whether a credential may go to the server: not when a `.env` named it and it is not the
+/// selected context's own.
+fn vouched_for(l: &Layers<'_>, ctx: &str, context_selected: bool, server: &Resolved<Url>) -> bool {
     let context_server = l
         .config
         .contexts
@@ -467,10 +496,27 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
         .and_then(|c| c.server.as_deref())
         .filter(|_| context_selected)
         .and_then(|own| validate::server_url(own).ok());
-    let server_vouched = match &server.source {
+    match &server.source {
         Source::DotEnv { .. } => context_server.as_ref() == Some(&server.value),
         _ => true,
-    };
+    }
+}
+
+/// What a `.env` chose (a context, a server) or tried to (a security switch), said once.
+fn dotenv_warnings(
+    l: &Layers<'_>,
+    context: &Candidate,
+    server: &Resolved<Url>,
+    server_vouched: bool,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Source::DotEnv { var, path } = &context.source {
+        warnings.push(format!(
+            "{} {var} picks the context `{}`",
+            path.display(),
+            context.value
+        ));
+    }
     if let Source::DotEnv { var, path } = &server.source {
         warnings.push(format!(
             "{} {var} picks the server {}{}",
@@ -491,36 +537,53 @@ pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
             ignored.source
         ));
     }
-    let allow_insecure_http = match insecure {
-        Some(c) => Resolved {
-            value: parse_bool(&c.value).ok_or_else(|| {
-                invalid(
-                    &c.source,
-                    format!("`{}` is not a boolean (use 1/0, true/false)", c.value),
-                )
-            })?,
-            source: c.source,
-        },
-        None => Resolved {
-            value: false,
-            source: Source::Default,
-        },
-    };
+    warnings
+}
 
+fn resolved(c: Candidate) -> Resolved<String> {
+    Resolved {
+        value: c.value,
+        source: c.source,
+    }
+}
+
+/// Resolves every setting from the layers, validating each value and naming its source on error.
+pub fn resolve(l: &Layers<'_>) -> Result<Settings> {
+    let f = l.flags;
+    let context = resolve_context(l)?;
+    let ctx = context.value.as_str();
+    let context_selected = context.source != Source::Default;
+    // In the order errors were always found: a bad port of the seed's before a redirection.
+    let (server, ui_address) = resolve_server(l, ctx)?;
+    refuse_dotenv_redirect(l, ctx, context_selected)?;
+    let tenant = or_default(
+        l.pick(
+            Some((&f.tenant, "--tenant")),
+            &["KESTRACTL_TENANT"],
+            Some((ctx, |c| c.tenant.as_ref())),
+        ),
+        DEFAULT_TENANT,
+    );
+    validate::tenant(&tenant.value).map_err(|m| invalid(&tenant.source, m))?;
+    let username = or_default(
+        l.pick(
+            Some((&f.username, "--username")),
+            &["KESTRACTL_USERNAME", "KESTRA_BASICAUTH_USERNAME"],
+            Some((ctx, |c| c.username.as_ref())),
+        ),
+        DEFAULT_USERNAME,
+    );
+    validate::username(&username.value).map_err(|m| invalid(&username.source, m))?;
+    let timeout = resolve_timeout(l)?;
+    let allow_insecure_http = resolve_insecure(l)?;
+    let server_vouched = vouched_for(l, ctx, context_selected, &server);
+    let mut warnings: Vec<String> = ui_address.into_iter().collect();
+    warnings.extend(dotenv_warnings(l, &context, &server, server_vouched));
     Ok(Settings {
-        context: Resolved {
-            value: context.value,
-            source: context.source,
-        },
+        context: resolved(context),
         server,
-        tenant: Resolved {
-            value: tenant.value,
-            source: tenant.source,
-        },
-        username: Resolved {
-            value: username.value,
-            source: username.source,
-        },
+        tenant: resolved(tenant),
+        username: resolved(username),
         timeout,
         allow_insecure_http,
         config_path: l.config_path.to_path_buf(),
