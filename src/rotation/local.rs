@@ -38,8 +38,7 @@ use crate::stack::health::{self, ContainerState};
 use crate::stack::local_api::local_client;
 use crate::stack::{files, kestra_config, local_api, spec};
 
-/// Length of generated passwords (Kestra's policy needs 8+ with upper, lower and digit).
-
+/// Which credential a rotation changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -387,6 +386,7 @@ impl driver::Rotation for LocalRotation<'_> {
     }
 }
 
+/// Runs the steps in order; each records in `undo` what it changed before it changes it.
 async fn forward(
     t: &Target<'_>,
     kind: Kind,
@@ -394,59 +394,20 @@ async fn forward(
     undo: &mut Undo,
     report: &mut Report,
 ) -> StepResult<()> {
-    let entry = t.entry(kind).to_string();
-    let pending = pending_entry(&entry);
-    let old = match kind {
-        Kind::BasicAuth => running.basic.clone(),
-        Kind::Database => running.db.clone(),
-    };
+    let way = Forward::new(t, kind, running);
     let mut clock = StepClock::new(t.progress);
     let mut done = |step: Step, report: &mut Report, message: &str| {
         clock.done(&mut report.steps, step, message);
     };
 
-    // Stage: the keyring's current entry must be the running credential before anything else,
-    // then the new one goes in as pending.
-    t.progress
-        .step("stage: storing the new password as pending");
-    let current = t.keyring.get(&entry).await.map_err(at(Step::Stage))?;
-    if current.as_ref() != Some(&old) {
-        t.keyring.set(&entry, &old).await.map_err(at(Step::Stage))?;
-        report.notes.push(format!(
-            "the keyring entry `{entry}` {} the running password; it does now",
-            if current.is_some() {
-                "did not hold"
-            } else {
-                "was missing, not holding"
-            }
-        ));
-    }
-    if t.keyring
-        .get(&pending)
-        .await
-        .map_err(at(Step::Stage))?
-        .is_some()
-    {
-        report.notes.push(format!(
-            "removed a pending entry left by an interrupted rotation (`{pending}`); the running \
-             password was verified, so it was not in use"
-        ));
-    }
-    let new = generate_password(PASSWORD_LENGTH);
-    undo.pending_staged = true;
-    driver::store(t.keyring, &pending, &new, Step::Stage).await?;
+    let new = way.stage(undo, report).await?;
     done(
         Step::Stage,
         report,
         "Stage: new password generated and stored as pending",
     );
-
     if kind == Kind::Database {
-        t.progress
-            .step("alter-role: changing the Postgres role's password");
-        undo.role_altered = true;
-        alter_role(t, &new).await.map_err(at(Step::AlterRole))?;
-        injected(Step::AlterRole).map_err(at(Step::AlterRole))?;
+        way.alter_role(&new, undo).await?;
         done(
             Step::AlterRole,
             report,
@@ -456,134 +417,15 @@ async fn forward(
             ),
         );
     }
-
-    t.progress.step("render: writing Kestra's config");
-    let dir = &t.stack.secrets_dir;
-    undo.files = Some(files::snapshot(dir).map_err(at(Step::Render))?);
-    let (basic, db) = match kind {
-        Kind::BasicAuth => (&new, &running.db),
-        Kind::Database => (&running.basic, &new),
-    };
-    let config = kestra_config::render_for_stack(t.stack, t.username, basic, db)
-        .map_err(|e| (Step::Render, Error::from(e)))?;
-    // The Postgres password file keeps its content (and revision) until the commit: Postgres
-    // itself is not recreated.
-    let file_db = files::read_db_password(dir).unwrap_or_else(|| running.db.clone());
-    let check = kestra_config::render_health_check(t.username, basic);
-    let mounted = files::write(dir, &config, &check, &file_db).map_err(at(Step::Render))?;
-    injected(Step::Render).map_err(at(Step::Render))?;
+    let mounted = way.render(&new, undo)?;
     done(Step::Render, report, "Render: config written");
-
-    t.progress
-        .step(&format!("recreate: replacing the {} container", t.kestra()));
-    // The same image IDs as `start` uses, so the next `start` finds the spec unchanged.
-    let images = spec::ImageIds {
-        postgres: t
-            .engine
-            .image_id(&t.stack.postgres_image.value)
-            .await
-            .map_err(at(Step::Recreate))?,
-        kestra: t
-            .engine
-            .image_id(&t.stack.kestra_image.value)
-            .await
-            .map_err(at(Step::Recreate))?,
-    };
-    // A rotation must not double as an upgrade: if the tag now names another image than the
-    // one running (a newer `latest` was pulled), recreating would switch Kestra's version.
-    let running_image = t
-        .engine
-        .inspect(t.kestra())
-        .await
-        .map_err(at(Step::Recreate))?
-        .and_then(|c| c.image)
-        .unwrap_or_default();
-    if !running_image.is_empty() && !images.kestra.is_empty() && running_image != images.kestra {
-        return Err((
-            Step::Recreate,
-            Error::settings(
-                format!(
-                    "{} now names another image than the one Kestra runs; rotating would also upgrade Kestra",
-                    t.stack.kestra_image.value
-                ),
-                "apply the new image first with `kestractl start` (or pin KESTRA_IMAGE to the running version), then rotate",
-            ),
-        ));
-    }
-    let desired = spec::desired(
-        t.stack,
-        &mounted,
-        t.engine.local_socket().as_deref(),
-        &images,
-    );
-    let Some(kestra_spec) = desired.kestra else {
-        return Err((
-            Step::Recreate,
-            Error::settings(
-                "this stack runs Postgres only",
-                "unset SKIP_KESTRA_AUTO_START",
-            ),
-        ));
-    };
-    let backup = t.backup_name();
-    if t.engine
-        .inspect(&backup)
-        .await
-        .map_err(at(Step::Recreate))?
-        .is_some()
-    {
-        // Left by an interrupted rotation; the running container was verified in preflight.
-        t.engine.remove(&backup).await.map_err(at(Step::Recreate))?;
-        report
-            .notes
-            .push(format!("removed {backup}, left by an interrupted rotation"));
-    }
-    undo.stopped = true;
-    t.engine
-        .stop(t.kestra(), Duration::from_secs(30))
-        .await
-        .map_err(at(Step::Recreate))?;
-    t.engine
-        .rename(t.kestra(), &backup)
-        .await
-        .map_err(at(Step::Recreate))?;
-    undo.renamed = true;
-    t.engine
-        .create(&kestra_spec)
-        .await
-        .map_err(at(Step::Recreate))?;
-    undo.new_created = true;
-    t.engine
-        .start(t.kestra())
-        .await
-        .map_err(at(Step::Recreate))?;
-    injected(Step::Recreate).map_err(at(Step::Recreate))?;
+    way.recreate(&mounted, undo, report).await?;
     done(
         Step::Recreate,
         report,
         &format!("Recreate: {} recreated (Postgres untouched)", t.kestra()),
     );
-
-    t.progress.step("verify: waiting for Kestra");
-    let waited = t.wait_ready(basic).await.map_err(at(Step::Verify))?;
-    if kind == Kind::BasicAuth {
-        match t.check(&old).await.map_err(at(Step::Verify))? {
-            CredentialCheck::Refused => {}
-            other => {
-                return Err((
-                    Step::Verify,
-                    Error::auth(
-                        format!(
-                            "Kestra still accepts the old password ({other:?}) after the change"
-                        ),
-                        "Kestra may be managing Basic Auth itself rather than from its config \
-                               file; check `kestractl server info`",
-                    ),
-                ));
-            }
-        }
-    }
-    injected(Step::Verify).map_err(at(Step::Verify))?;
+    let waited = way.verify(&new).await?;
     done(
         Step::Verify,
         report,
@@ -598,34 +440,278 @@ async fn forward(
             ),
         },
     );
-
-    t.progress.step("commit: updating the keyring");
-    undo.committed = true;
-    driver::store(t.keyring, &entry, &new, Step::Commit).await?;
-    // Past this point the rotation is done; what is left is tidying, reported but not undone.
-    if let Err(e) = t.keyring.delete(&pending).await {
-        report.notes.push(format!(
-            "could not remove the pending entry `{pending}`: {e}"
-        ));
-    }
-    if kind == Kind::Database
-        && let Err(e) = files::replace_db_password(dir, &new)
-    {
-        report.notes.push(format!(
-            "could not update the Postgres password file (the next `kestractl start` rewrites it): {e}"
-        ));
-    }
-    if let Err(e) = t.engine.remove(&backup).await {
-        report.notes.push(format!(
-            "could not remove the set-aside container {backup}: {e}"
-        ));
-    }
+    way.commit(&new, undo, report).await?;
     done(
         Step::Commit,
         report,
-        &format!("Commit: the keyring entry `{entry}` holds the new password"),
+        &format!(
+            "Commit: the keyring entry `{}` holds the new password",
+            way.entry
+        ),
     );
     Ok(())
+}
+
+/// One rotation on its way forward: what every step needs to know.
+struct Forward<'a, 'b> {
+    t: &'a Target<'b>,
+    kind: Kind,
+    running: &'a Running,
+    /// The keyring entry of the rotated credential, and its pending twin.
+    entry: String,
+    pending: String,
+    /// The rotated credential as it runs now.
+    old: Secret,
+}
+
+impl<'a, 'b> Forward<'a, 'b> {
+    fn new(t: &'a Target<'b>, kind: Kind, running: &'a Running) -> Self {
+        let entry = t.entry(kind).to_string();
+        let pending = pending_entry(&entry);
+        let old = match kind {
+            Kind::BasicAuth => running.basic.clone(),
+            Kind::Database => running.db.clone(),
+        };
+        Forward {
+            t,
+            kind,
+            running,
+            entry,
+            pending,
+            old,
+        }
+    }
+
+    /// The Basic Auth and Postgres passwords Kestra runs with once `new` replaces the rotated one.
+    fn passwords<'s>(&'s self, new: &'s Secret) -> (&'s Secret, &'s Secret) {
+        match self.kind {
+            Kind::BasicAuth => (new, &self.running.db),
+            Kind::Database => (&self.running.basic, new),
+        }
+    }
+
+    /// The keyring's current entry must be the running credential before anything else; then the
+    /// new one goes in as pending. Returns the new password.
+    async fn stage(&self, undo: &mut Undo, report: &mut Report) -> StepResult<Secret> {
+        let (t, entry, pending) = (self.t, &self.entry, &self.pending);
+        t.progress
+            .step("stage: storing the new password as pending");
+        let current = t.keyring.get(entry).await.map_err(at(Step::Stage))?;
+        if current.as_ref() != Some(&self.old) {
+            t.keyring
+                .set(entry, &self.old)
+                .await
+                .map_err(at(Step::Stage))?;
+            report.notes.push(format!(
+                "the keyring entry `{entry}` {} the running password; it does now",
+                if current.is_some() {
+                    "did not hold"
+                } else {
+                    "was missing, not holding"
+                }
+            ));
+        }
+        if t.keyring
+            .get(pending)
+            .await
+            .map_err(at(Step::Stage))?
+            .is_some()
+        {
+            report.notes.push(format!(
+                "removed a pending entry left by an interrupted rotation (`{pending}`); the running \
+                 password was verified, so it was not in use"
+            ));
+        }
+        let new = generate_password(PASSWORD_LENGTH);
+        undo.pending_staged = true;
+        driver::store(t.keyring, pending, &new, Step::Stage).await?;
+        Ok(new)
+    }
+
+    async fn alter_role(&self, new: &Secret, undo: &mut Undo) -> StepResult<()> {
+        self.t
+            .progress
+            .step("alter-role: changing the Postgres role's password");
+        undo.role_altered = true;
+        alter_role(self.t, new).await.map_err(at(Step::AlterRole))?;
+        injected(Step::AlterRole).map_err(at(Step::AlterRole))
+    }
+
+    /// Writes Kestra's config with the new password, after a snapshot of the files for a rollback.
+    fn render(&self, new: &Secret, undo: &mut Undo) -> StepResult<spec::MountedFiles> {
+        let t = self.t;
+        t.progress.step("render: writing Kestra's config");
+        let dir = &t.stack.secrets_dir;
+        undo.files = Some(files::snapshot(dir).map_err(at(Step::Render))?);
+        let (basic, db) = self.passwords(new);
+        let config = kestra_config::render_for_stack(t.stack, t.username, basic, db)
+            .map_err(|e| (Step::Render, Error::from(e)))?;
+        // The Postgres password file keeps its content (and revision) until the commit: Postgres
+        // itself is not recreated.
+        let file_db = files::read_db_password(dir).unwrap_or_else(|| self.running.db.clone());
+        let check = kestra_config::render_health_check(t.username, basic);
+        let mounted = files::write(dir, &config, &check, &file_db).map_err(at(Step::Render))?;
+        injected(Step::Render).map_err(at(Step::Render))?;
+        Ok(mounted)
+    }
+
+    /// Sets the running Kestra container aside (stopped and renamed, for a rollback) and starts
+    /// a new one on the rendered files; Postgres is not touched.
+    async fn recreate(
+        &self,
+        mounted: &spec::MountedFiles,
+        undo: &mut Undo,
+        report: &mut Report,
+    ) -> StepResult<()> {
+        let t = self.t;
+        t.progress
+            .step(&format!("recreate: replacing the {} container", t.kestra()));
+        let kestra_spec = self.kestra_spec(mounted).await?;
+        let backup = t.backup_name();
+        if t.engine
+            .inspect(&backup)
+            .await
+            .map_err(at(Step::Recreate))?
+            .is_some()
+        {
+            // Left by an interrupted rotation; the running container was verified in preflight.
+            t.engine.remove(&backup).await.map_err(at(Step::Recreate))?;
+            report
+                .notes
+                .push(format!("removed {backup}, left by an interrupted rotation"));
+        }
+        undo.stopped = true;
+        t.engine
+            .stop(t.kestra(), Duration::from_secs(30))
+            .await
+            .map_err(at(Step::Recreate))?;
+        t.engine
+            .rename(t.kestra(), &backup)
+            .await
+            .map_err(at(Step::Recreate))?;
+        undo.renamed = true;
+        t.engine
+            .create(&kestra_spec)
+            .await
+            .map_err(at(Step::Recreate))?;
+        undo.new_created = true;
+        t.engine
+            .start(t.kestra())
+            .await
+            .map_err(at(Step::Recreate))?;
+        injected(Step::Recreate).map_err(at(Step::Recreate))
+    }
+
+    /// The Kestra container as `start` would create it on these files, on the image it runs now.
+    async fn kestra_spec(&self, mounted: &spec::MountedFiles) -> StepResult<spec::ContainerSpec> {
+        let t = self.t;
+        // The same image IDs as `start` uses, so the next `start` finds the spec unchanged.
+        let images = spec::ImageIds {
+            postgres: t
+                .engine
+                .image_id(&t.stack.postgres_image.value)
+                .await
+                .map_err(at(Step::Recreate))?,
+            kestra: t
+                .engine
+                .image_id(&t.stack.kestra_image.value)
+                .await
+                .map_err(at(Step::Recreate))?,
+        };
+        // A rotation must not double as an upgrade: if the tag now names another image than the
+        // one running (a newer `latest` was pulled), recreating would switch Kestra's version.
+        let running_image = t
+            .engine
+            .inspect(t.kestra())
+            .await
+            .map_err(at(Step::Recreate))?
+            .and_then(|c| c.image)
+            .unwrap_or_default();
+        if !running_image.is_empty() && !images.kestra.is_empty() && running_image != images.kestra
+        {
+            return Err((
+                Step::Recreate,
+                Error::settings(
+                    format!(
+                        "{} now names another image than the one Kestra runs; rotating would also upgrade Kestra",
+                        t.stack.kestra_image.value
+                    ),
+                    "apply the new image first with `kestractl start` (or pin KESTRA_IMAGE to the running version), then rotate",
+                ),
+            ));
+        }
+        let desired = spec::desired(
+            t.stack,
+            mounted,
+            t.engine.local_socket().as_deref(),
+            &images,
+        );
+        desired.kestra.ok_or_else(|| {
+            (
+                Step::Recreate,
+                Error::settings(
+                    "this stack runs Postgres only",
+                    "unset SKIP_KESTRA_AUTO_START",
+                ),
+            )
+        })
+    }
+
+    /// Waits for the new container; a Basic Auth rotation must also see the old password refused.
+    async fn verify(&self, new: &Secret) -> StepResult<Duration> {
+        let t = self.t;
+        t.progress.step("verify: waiting for Kestra");
+        let (basic, _) = self.passwords(new);
+        let waited = t.wait_ready(basic).await.map_err(at(Step::Verify))?;
+        if self.kind == Kind::BasicAuth {
+            match t.check(&self.old).await.map_err(at(Step::Verify))? {
+                CredentialCheck::Refused => {}
+                other => {
+                    return Err((
+                        Step::Verify,
+                        Error::auth(
+                            format!(
+                                "Kestra still accepts the old password ({other:?}) after the change"
+                            ),
+                            "Kestra may be managing Basic Auth itself rather than from its config \
+                             file; check `kestractl server info`",
+                        ),
+                    ));
+                }
+            }
+        }
+        injected(Step::Verify).map_err(at(Step::Verify))?;
+        Ok(waited)
+    }
+
+    /// Pending becomes current. Past this point the rotation is done; what is left is tidying,
+    /// reported but not undone.
+    async fn commit(&self, new: &Secret, undo: &mut Undo, report: &mut Report) -> StepResult<()> {
+        let t = self.t;
+        t.progress.step("commit: updating the keyring");
+        undo.committed = true;
+        driver::store(t.keyring, &self.entry, new, Step::Commit).await?;
+        if let Err(e) = t.keyring.delete(&self.pending).await {
+            report.notes.push(format!(
+                "could not remove the pending entry `{}`: {e}",
+                self.pending
+            ));
+        }
+        if self.kind == Kind::Database
+            && let Err(e) = files::replace_db_password(&t.stack.secrets_dir, new)
+        {
+            report.notes.push(format!(
+                "could not update the Postgres password file (the next `kestractl start` rewrites it): {e}"
+            ));
+        }
+        let backup = t.backup_name();
+        if let Err(e) = t.engine.remove(&backup).await {
+            report.notes.push(format!(
+                "could not remove the set-aside container {backup}: {e}"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `ALTER ROLE` inside the Postgres container, as its superuser over the local socket; the SCRAM
