@@ -8,6 +8,7 @@ pub mod discover;
 pub mod locate;
 pub mod plan;
 pub mod remote;
+pub mod report;
 pub mod source;
 
 use std::collections::HashMap;

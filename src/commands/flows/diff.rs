@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{file_sets, invalid_input, print_problems, show_changes};
+use super::{file_sets, invalid_input, print_problems};
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
 use crate::flows::diff::{self, Change};
 use crate::flows::plan::plan;
+use crate::flows::report::show_changes;
 use crate::flows::{load, remote};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render};

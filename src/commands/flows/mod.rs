@@ -20,7 +20,6 @@ use serde::Serialize;
 
 use crate::commands::{Ctx, group};
 use crate::error::{Error, Exit, Result};
-use crate::flows::diff::Change;
 use crate::flows::source::{check_id, check_namespace};
 use crate::flows::{FileProblem, LocalFlow, remote};
 use crate::kestra::{ApiError, KestraClient};
@@ -93,62 +92,6 @@ pub(super) fn file_sets(
         .into_iter()
         .map(|(folder, ns)| Ok((ns, crate::nsfiles::discover(&folder)?)))
         .collect()
-}
-
-/// Changes as a reviewer reads them: a unified diff per update (coloured on a terminal), a line
-/// per create and delete.
-pub(super) fn show_changes(out: &Output, changes: &[Change]) -> Result<()> {
-    for c in changes {
-        let text = match (&c.diff, c.action) {
-            // Both sides' text (the server's source among them) made inert on a terminal,
-            // before our own colour goes around it.
-            (Some(diff), _) => out
-                .outside_text(diff)
-                .lines()
-                .map(|l| {
-                    let style = if l.starts_with("+++") || l.starts_with("---") {
-                        Some(Style::Bold)
-                    } else if l.starts_with('+') {
-                        Some(Style::Green)
-                    } else if l.starts_with('-') {
-                        Some(Style::Red)
-                    } else if l.starts_with("@@") {
-                        Some(Style::Dim)
-                    } else {
-                        None
-                    };
-                    match style {
-                        Some(s) => format!("{}\n", out.paint(s, l)),
-                        None => format!("{l}\n"),
-                    }
-                })
-                .collect::<String>(),
-            (None, "create") => format!(
-                "{}\n",
-                out.paint(
-                    Style::Green,
-                    &format!(
-                        "+ {}/{} (new, from {})",
-                        c.namespace,
-                        c.id,
-                        c.file.as_deref().unwrap_or("-")
-                    )
-                )
-            ),
-            (None, _) => format!(
-                "{}\n",
-                out.paint(
-                    Style::Red,
-                    &format!(
-                        "- {}/{} (deleted: the folder no longer has it)",
-                        c.namespace, c.id
-                    )
-                )
-            ),
-        };
-        out.print(&text)?;
-    }
-    Ok(())
 }
 
 pub(super) fn check_names(namespace: &str, id: &str) -> Result<()> {

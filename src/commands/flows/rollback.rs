@@ -2,11 +2,12 @@
 
 use serde::Serialize;
 
-use super::{check_names, not_found, show_changes};
+use super::{check_names, not_found};
 use crate::cli::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::flows::diff::{self, Change};
+use crate::flows::report::show_changes;
 use crate::output::{Output, Render, confirm};
 
 /// Write an earlier revision's source as the flow's new revision (shows the diff, asks first)
