@@ -62,66 +62,6 @@ pub struct GlobalArgs {
     pub allow_insecure_http: bool,
 }
 
-pub const START_LONG: &str = "Start Postgres and Kestra, creating what is missing, then wait until \
-Kestra is ready.\n\n\
-Before anything is created it checks that Docker answers, that the ports are free (and who holds \
-them if not) and that no foreign container has our names. It then ensures the network, the volume \
-`kestra-postgres-data`, the storage and work directories, Postgres (waited until healthy) and \
-Kestra (`server standalone`, configured by a 0600 file mounted read-only, so no secret is in the \
-container's environment). Readiness means: Kestra's management /health is UP and the credentials \
-are accepted by a protected API route.\n\n\
-Running it again changes nothing; changed settings recreate only the container they concern, and \
-data is kept. The Basic Auth password comes from --password-stdin, KESTRACTL_PASSWORD, the OS \
-keyring, or the seed's KESTRA_BASICAUTH_PASSWORD (environment or .env), else from the running \
-stack's config; on a first start with none of these, one is generated and stored in the keyring \
-(`kestractl auth show --reveal` prints it).";
-
-#[derive(Debug, Clone, Args)]
-pub struct StartArgs {
-    /// Kestra image [env: KESTRA_IMAGE] [default: kestra/kestra:latest]
-    #[arg(long, value_name = "IMAGE")]
-    pub image: Option<String>,
-
-    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
-    #[arg(long, value_name = "IMAGE")]
-    pub postgres_image: Option<String>,
-
-    /// When to pull the images
-    #[arg(long, value_enum, default_value = "always", value_name = "WHEN")]
-    pub pull: PullPolicy,
-
-    /// Host port of Kestra's UI and API [env: KESTRA_HTTP_PORT] [default: 8080]
-    #[arg(long, value_name = "PORT")]
-    pub port: Option<String>,
-
-    /// Host port of Kestra's management endpoints, always on 127.0.0.1 [env: KESTRA_MANAGEMENT_PORT] [default: 8081]
-    #[arg(long, value_name = "PORT")]
-    pub management_port: Option<String>,
-
-    /// Host address the UI and API listen on [env: KESTRA_BIND] [default: 127.0.0.1]
-    #[arg(long, value_name = "IP")]
-    pub bind: Option<String>,
-
-    /// CPU limit of the Kestra container, e.g. 2 or 1.5 [env: KESTRA_CPUS]
-    #[arg(long, value_name = "N")]
-    pub cpus: Option<String>,
-
-    /// Memory limit of the Kestra container, e.g. 4g [env: KESTRA_MEMORY]
-    #[arg(long, value_name = "SIZE")]
-    pub memory: Option<String>,
-
-    /// Return once the containers are started, without waiting for readiness
-    #[arg(long)]
-    pub no_wait: bool,
-
-    #[command(flatten)]
-    pub readiness: ReadinessWait,
-
-    /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
-    #[arg(long)]
-    pub attach: bool,
-}
-
 pub const BACKUP_LONG: &str = "Back up the local stack into one archive: a dump of Kestra's Postgres \
 database (pg_dump's custom format, taken inside the Postgres container and streamed to disk), \
 Kestra's storage directory, Kestra's configuration with every password replaced, and \
@@ -157,66 +97,6 @@ refuses the credentials, it rolls back: the previous image on the pre-upgrade da
 storage, restored from the backup and checked serving. --no-backup skips the backup (and so \
 any rollback of the data).\n\n\
 Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start` keeps it.";
-
-pub const STATUS_LONG: &str = "State, health, uptime, image and image id, ports, CPU and memory of \
-both containers, Kestra's version and whether the credentials work, and the URLs (UI, \
-management, health). Exit 0 when ready, 3 when not.\n\n\
---probe is for service launchers and health-check scripts: one request to Kestra's management \
-/health (2 s timeout) with the stack's credential (the management port asks it), and only when \
-that does not answer, or answers 401 because this user cannot read the credential, the \
-container's state from Docker, with Docker's own health check. Exit 0 when /health says UP (or, \
-without the credential, Docker says healthy); 3 otherwise (the output says the container's \
-state: running, exited, missing); 1 when neither /health nor Docker answers.";
-
-#[derive(Debug, Clone, Args)]
-pub struct StatusArgs {
-    /// One fast health check for launchers: management /health, else the container's state
-    #[arg(long)]
-    pub probe: bool,
-}
-
-pub const METRICS_LONG: &str = "Read Kestra's Prometheus endpoint (`/prometheus` on the management \
-port, KESTRA_MANAGEMENT_PORT) and show what an operator watches: executions started and ended by \
-state since Kestra started, task runs running, worker threads in use and of how many, jobs \
-waiting for a thread (the backlog), JVM heap, GC pauses and uptime. Figures Kestra does not \
-expose (yet: some meters appear on first use) show as `-`, never as a made-up zero.\n\n\
-A stack kestractl starts asks Basic Auth on the management port (the credential of its \
-rendered config, which this command reads); the port is published on 127.0.0.1 only.\n\n\
-Examples:\n  \
-kestractl metrics\n  \
-kestractl metrics --watch --interval 2s\n  \
-kestractl metrics -o json | jq .workerJobsPending\n  \
-kestractl metrics --raw | grep kestra_executor";
-
-pub const MANIFEST_LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
-needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status \
-(`status --probe`) and logs commands, the health URL on the management port, the UI URL, the ports and the \
-container names, from the same settings `start` uses (.env, environment).\n\n\
---merge FILE inserts or updates that one entry in an existing manifest (a JSON list of \
-services, or an object holding one, e.g. under `services`), leaving every other entry as the \
-text it was, and writes the file atomically with its permissions kept. A second run changes \
-nothing. A file that is not JSON, or holds no list, is refused with the line and column and \
-left untouched (exit 5).";
-
-#[derive(Debug, Clone, Args)]
-pub struct MetricsArgs {
-    /// Print the endpoint's Prometheus text as served
-    #[arg(long)]
-    pub raw: bool,
-    /// Refresh until Ctrl-C
-    #[arg(long, short = 'w')]
-    pub watch: bool,
-    /// Time between refreshes with --watch
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = values::interval, requires = "watch")]
-    pub interval: std::time::Duration,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ManifestArgs {
-    /// Insert or update the entry in this manifest file instead of printing it
-    #[arg(long, value_name = "FILE")]
-    pub merge: Option<std::path::PathBuf>,
-}
 
 /// `start`'s image options, for the commands that (re)create the stack: `restore`, `upgrade`.
 #[derive(Debug, Clone, Args)]
@@ -304,56 +184,11 @@ pub struct UpgradeArgs {
     pub readiness: ReadinessWait,
 }
 
+/// A container of the stack, for `logs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Service {
     Kestra,
     Postgres,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct LogsArgs {
-    /// Only this container, kestra or postgres (both by default)
-    #[arg(value_name = "kestra|postgres", value_parser = values::service)]
-    pub service: Option<Service>,
-
-    /// Keep following new lines until Ctrl-C or the containers stop
-    #[arg(short, long)]
-    pub follow: bool,
-
-    /// Number of lines from the end of each log
-    #[arg(long, value_name = "N")]
-    pub tail: Option<usize>,
-
-    /// Only lines newer than this: 10m, 2h…
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "DURATION",
-        value_parser = values::logs_since
-    )]
-    pub since: Option<Duration>,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct StopArgs {
-    /// Also remove the containers and the network (data is kept)
-    #[arg(long)]
-    pub remove: bool,
-
-    /// Also delete the data: the Postgres volume, the storage and work directories, and the
-    /// Postgres password that protected them (asks first)
-    #[arg(long, requires = "remove")]
-    pub volumes: bool,
-
-    /// How long each container gets to stop before it is killed
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "DURATION",
-        default_value = "30s",
-        value_parser = values::grace
-    )]
-    pub grace: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -5,12 +5,36 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cli::ManifestArgs;
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::output::{Output, Render};
 use crate::settings::stack::StackFlags;
 use crate::stack::manifest::{self, MergeError, Merged};
+
+const LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
+needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status \
+(`status --probe`) and logs commands, the health URL on the management port, the UI URL, the ports and the \
+container names, from the same settings `start` uses (.env, environment).\n\n\
+--merge FILE inserts or updates that one entry in an existing manifest (a JSON list of \
+services, or an object holding one, e.g. under `services`), leaving every other entry as the \
+text it was, and writes the file atomically with its permissions kept. A second run changes \
+nothing. A file that is not JSON, or holds no list, is refused with the line and column and \
+left untouched (exit 5).";
+
+/// The ops repository's services-manifest entry (kestra-orchestrator, stack tools); --merge FILE updates it in place
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG)]
+pub struct Args {
+    /// Insert or update the entry in this manifest file instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<std::path::PathBuf>,
+}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        manifest(ctx, &self).await
+    }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,7 +55,7 @@ impl Render for MergeReport {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &ManifestArgs) -> Result<Exit> {
+async fn manifest(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let entry = manifest::entry(&stack);
     let Some(file) = &args.merge else {

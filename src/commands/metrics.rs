@@ -5,14 +5,47 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::MetricsArgs;
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::kestra::prometheus::{self, Summary};
 use crate::output::{Output, Render, Style};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackFlags;
 use crate::stack::local_api;
+
+const LONG: &str = "Read Kestra's Prometheus endpoint (`/prometheus` on the management \
+port, KESTRA_MANAGEMENT_PORT) and show what an operator watches: executions started and ended by \
+state since Kestra started, task runs running, worker threads in use and of how many, jobs \
+waiting for a thread (the backlog), JVM heap, GC pauses and uptime. Figures Kestra does not \
+expose (yet: some meters appear on first use) show as `-`, never as a made-up zero.\n\n\
+A stack kestractl starts asks Basic Auth on the management port (the credential of its \
+rendered config, which this command reads); the port is published on 127.0.0.1 only.\n\n\
+Examples:\n  \
+kestractl metrics\n  \
+kestractl metrics --watch --interval 2s\n  \
+kestractl metrics -o json | jq .workerJobsPending\n  \
+kestractl metrics --raw | grep kestra_executor";
+
+/// What Kestra's Prometheus endpoint says: executions by state, task runs, worker threads, backlog, heap, GC, uptime
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG)]
+pub struct Args {
+    /// Print the endpoint's Prometheus text as served
+    #[arg(long)]
+    pub raw: bool,
+    /// Refresh until Ctrl-C
+    #[arg(long, short = 'w')]
+    pub watch: bool,
+    /// Time between refreshes with --watch
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::cli::values::interval, requires = "watch")]
+    pub interval: std::time::Duration,
+}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        metrics(ctx, &self).await
+    }
+}
 
 /// One scrape: a management port on this machine answers fast or is busy.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,7 +155,7 @@ impl Render for MetricsReport {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
+async fn metrics(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     // The metrics are this machine's stack's (its management port is published on 127.0.0.1
     // only): said when the current server is another Kestra, whose metrics are not reachable.

@@ -227,34 +227,22 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready (alias: up)
-    #[command(alias = "up", long_about = START_LONG)]
-    Start(StartArgs),
+    Start(super::stack::start::Args),
 
-    /// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
-    #[command(long_about = STATUS_LONG)]
-    Status(StatusArgs),
+    Status(super::stack::status::Args),
 
-    /// Show the containers' logs, both interleaved with a prefix by default
-    Logs(LogsArgs),
+    Logs(super::stack::logs::Args),
 
-    /// Stop both containers, keeping their data (alias: down)
-    #[command(alias = "down")]
-    Stop(StopArgs),
+    Stop(super::stack::stop::Args),
 
-    /// Stop, then start again (same options as start)
-    Restart(StartArgs),
+    Restart(super::stack::restart::Args),
 
     /// Print the docker-compose file equivalent to the current settings (no secrets inline)
     Compose,
 
-    /// What Kestra's Prometheus endpoint says: executions by state, task runs, worker threads, backlog, heap, GC, uptime
-    #[command(long_about = METRICS_LONG)]
-    Metrics(MetricsArgs),
+    Metrics(super::metrics::Args),
 
-    /// The ops repository's services-manifest entry (kestra-orchestrator, stack tools); --merge FILE updates it in place
-    #[command(long_about = MANIFEST_LONG)]
-    Manifest(ManifestArgs),
+    Manifest(super::manifest::Args),
 
     /// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
     #[command(long_about = BACKUP_LONG, args_conflicts_with_subcommands = true)]

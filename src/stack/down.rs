@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::settings::stack::StackSettings;
 
 /// How long a container gets to stop before it is killed, unless `stop --grace` says otherwise
-/// (`cli::StopArgs` shows the same value as its default).
+/// (`stop --grace` shows the same value as its default).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(30);
 
 /// What taking the stack down did to one part.

@@ -15,4 +15,5 @@ pub mod manifest;
 pub mod ports;
 pub mod spec;
 pub mod sql;
+pub mod start;
 pub mod up;

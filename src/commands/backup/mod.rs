@@ -14,8 +14,8 @@ use crate::backup::create::{self, Options, Taken};
 use crate::backup::manifest::Manifest;
 use crate::backup::ticker::bytes;
 use crate::backup::verify::{self, Tools};
-use crate::cli::{BackupArgs, BackupCommand, ImageArgs, ReadinessWait, StartArgs};
-use crate::commands::Ctx;
+use crate::cli::{BackupArgs, BackupCommand, ImageArgs, ReadinessWait};
+use crate::commands::{Ctx, StartOptions};
 use crate::error::{Exit, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render};
@@ -302,25 +302,24 @@ fn tempfile_dir(file: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// `start`'s arguments for a restore or an upgrade: their image options, the ports and limits
-/// from the settings, waited for.
-pub fn start_args(
+/// How a restore or an upgrade starts the stack: their image options, the ports and limits from
+/// the settings, waited for.
+pub fn start_options(
     images: &ImageArgs,
     image: Option<String>,
     readiness: &ReadinessWait,
-) -> StartArgs {
-    StartArgs {
-        image,
-        postgres_image: images.postgres_image.clone(),
+    postgres_only: bool,
+) -> StartOptions {
+    StartOptions {
+        flags: StackFlags {
+            image,
+            postgres_image: images.postgres_image.clone(),
+            ..StackFlags::default()
+        },
         pull: images.pull,
-        port: None,
-        management_port: None,
-        bind: None,
-        cpus: None,
-        memory: None,
+        wait_timeout: readiness.wait_timeout,
         no_wait: false,
-        readiness: readiness.clone(),
-        attach: false,
+        postgres_only,
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{running, start_args, work_dir};
+use super::{running, start_options, work_dir};
 
 use crate::backup::create::served_now;
 use crate::backup::manifest::{Manifest, Served};
@@ -15,8 +15,6 @@ use crate::backup::restore::{self as data, Aside};
 use crate::backup::verify::{self, Tools, Unpacked};
 use crate::cli::RestoreArgs;
 use crate::commands::Ctx;
-use crate::commands::stack::flags_of;
-use crate::commands::stack::start::{Phase, start_phase};
 use crate::error::{Error, Exit, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render, confirm};
@@ -107,8 +105,13 @@ async fn restore(
     started: Instant,
 ) -> Result<RestoreReport> {
     super::check_archive_path(&args.file)?;
-    let base = start_args(&args.images, args.images.image.clone(), &args.readiness);
-    let stack = ctx.stack_settings(&flags_of(&base)).await?;
+    let base = start_options(
+        &args.images,
+        args.images.image.clone(),
+        &args.readiness,
+        false,
+    );
+    let stack = ctx.stack_settings(&base.flags).await?;
     // The first reading: the whole archive checked, nothing written, its manifest known.
     let manifest = verify::check(&args.file, progress, Some(interrupts))
         .await
@@ -304,11 +307,14 @@ async fn restore_checked(
             .await?;
     }
     let postgres_up = interrupts
-        .guard(start_phase(
-            ctx,
-            &start_args(&plan.images, Some(plan.image.clone()), &plan.args.readiness),
+        .guard(ctx.start_stack(
+            &start_options(
+                &plan.images,
+                Some(plan.image.clone()),
+                &plan.args.readiness,
+                true,
+            ),
             plan.progress,
-            Phase::PostgresOnly,
         ))
         .await;
     if let Err(e) = postgres_up {
@@ -357,11 +363,14 @@ async fn load_and_start(
         plan.progress,
     )
     .await?;
-    start_phase(
-        ctx,
-        &start_args(&plan.images, Some(plan.image.clone()), &plan.args.readiness),
+    ctx.start_stack(
+        &start_options(
+            &plan.images,
+            Some(plan.image.clone()),
+            &plan.args.readiness,
+            false,
+        ),
         plan.progress,
-        Phase::Full,
     )
     .await?;
     check_served(
@@ -447,13 +456,17 @@ async fn roll_back(plan: &Plan<'_>, aside: &Aside, cause: Error) -> Error {
         return stuck(plan, aside, &why, &e);
     }
     let back = if let (Some(image), true) = (&plan.previous_image, plan.previous_running) {
-        match start_phase(
-            ctx,
-            &start_args(&plan.images, Some(image.clone()), &plan.args.readiness),
-            plan.progress,
-            Phase::Full,
-        )
-        .await
+        match ctx
+            .start_stack(
+                &start_options(
+                    &plan.images,
+                    Some(image.clone()),
+                    &plan.args.readiness,
+                    false,
+                ),
+                plan.progress,
+            )
+            .await
         {
             Ok(_) => format!("The previous data is back and Kestra ({image}) serves it."),
             Err(e) => {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::restore::check_served;
-use super::{running, start_args, work_dir};
+use super::{running, start_options, work_dir};
 use crate::backup::create::{self, Options, served_now};
 use crate::backup::manifest::{Manifest, Served};
 use crate::backup::restore as data;
@@ -16,7 +16,6 @@ use crate::backup::upgrade::{expected_version, retagged, version_matches};
 use crate::backup::verify::{self, Tools};
 use crate::cli::UpgradeArgs;
 use crate::commands::Ctx;
-use crate::commands::stack::start::{Phase, start_phase};
 use crate::error::{Error, Exit, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render, confirm};
@@ -317,11 +316,14 @@ async fn switch(
     before: &Before,
     progress: &Progress,
 ) -> Result<(Option<String>, Served)> {
-    start_phase(
-        ctx,
-        &start_args(&args.images, Some(target.to_string()), &args.readiness),
+    ctx.start_stack(
+        &start_options(
+            &args.images,
+            Some(target.to_string()),
+            &args.readiness,
+            false,
+        ),
         progress,
-        Phase::Full,
     )
     .await?;
     // A new client: the old one remembers the old server's version.
@@ -386,24 +388,24 @@ async fn roll_back(
                 file.display()
             )
         }),
-        None => start_phase(
-            ctx,
-            &start_args(
-                &rollback_images(&args.images),
-                Some(before.image.clone()),
-                &args.readiness,
-            ),
-            progress,
-            Phase::Full,
-        )
-        .await
-        .map(|_| {
-            format!(
-                "Kestra {} was started again on the data as the new version left it (no backup \
-                 was taken)",
-                before.image
+        None => ctx
+            .start_stack(
+                &start_options(
+                    &rollback_images(&args.images),
+                    Some(before.image.clone()),
+                    &args.readiness,
+                    false,
+                ),
+                progress,
             )
-        }),
+            .await
+            .map(|_| {
+                format!(
+                    "Kestra {} was started again on the data as the new version left it (no backup \
+                 was taken)",
+                    before.image
+                )
+            }),
     };
     let hint = format!(
         "`kestractl logs kestra` shows why; the previous image {} still runs the stack",
@@ -472,15 +474,14 @@ async fn restore_backup(
                 progress,
             )
             .await?;
-            start_phase(
-                ctx,
-                &start_args(
+            ctx.start_stack(
+                &start_options(
                     &rollback_images(&args.images),
                     Some(before.image.clone()),
                     &args.readiness,
+                    false,
                 ),
                 progress,
-                Phase::Full,
             )
             .await?;
             check_served(ctx, stack, manifest.served.as_ref(), progress).await

@@ -1,14 +1,47 @@
 //! `kestractl logs [kestra|postgres] [-f] [--tail N] [--since D]`: both containers interleaved in
 //! time order with a prefix (like Compose), or one of them plain.
 
+use std::time::Duration;
+
 use futures_util::StreamExt;
 use futures_util::stream::select_all;
 
-use crate::cli::{LogsArgs, Service};
-use crate::commands::Ctx;
+use crate::cli::Service;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::output::Style;
 use crate::settings::stack::StackFlags;
+
+/// Show the containers' logs, both interleaved with a prefix by default
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Only this container, kestra or postgres (both by default)
+    #[arg(value_name = "kestra|postgres", value_parser = crate::cli::values::service)]
+    pub service: Option<Service>,
+
+    /// Keep following new lines until Ctrl-C or the containers stop
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Number of lines from the end of each log
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+
+    /// Only lines newer than this: 10m, 2h…
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        value_parser = crate::cli::values::logs_since
+    )]
+    pub since: Option<Duration>,
+}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        show(ctx, &self).await
+    }
+}
 
 /// Splits Docker's `timestamps=true` line into (timestamp, message).
 fn split_timestamp(line: &str) -> (Option<time::OffsetDateTime>, &str) {
@@ -23,13 +56,9 @@ fn split_timestamp(line: &str) -> (Option<time::OffsetDateTime>, &str) {
     }
 }
 
-pub async fn run(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
-    show(ctx, args).await
-}
-
 /// `start --attach`: both containers' new lines, until they stop.
 pub async fn follow_new_lines(ctx: &Ctx) -> Result<Exit> {
-    let args = LogsArgs {
+    let args = Args {
         service: None,
         follow: true,
         tail: Some(0),
@@ -38,7 +67,7 @@ pub async fn follow_new_lines(ctx: &Ctx) -> Result<Exit> {
     show(ctx, &args).await
 }
 
-async fn show(ctx: &Ctx, args: &LogsArgs) -> Result<Exit> {
+async fn show(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let since = args.since.map(|d| {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();

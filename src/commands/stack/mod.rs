@@ -1,22 +1,9 @@
-//! Stack commands: `start`, `status`, `logs`, `stop`, `restart`, `compose`.
+//! Stack commands: `start`, `status`, `logs`, `stop`, `restart`, `compose`, one file each with its
+//! arguments; the work is in the `stack` library (`stack::start`, `up`, `down`, `health`).
 
 pub mod compose;
 pub mod logs;
+pub mod restart;
 pub mod start;
 pub mod status;
 pub mod stop;
-
-use crate::cli::StartArgs;
-use crate::settings::stack::StackFlags;
-
-pub fn flags_of(args: &StartArgs) -> StackFlags {
-    StackFlags {
-        image: args.image.clone(),
-        postgres_image: args.postgres_image.clone(),
-        port: args.port.clone(),
-        management_port: args.management_port.clone(),
-        bind: args.bind.clone(),
-        cpus: args.cpus.clone(),
-        memory: args.memory.clone(),
-    }
-}

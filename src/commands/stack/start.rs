@@ -1,28 +1,149 @@
-//! `kestractl start`: preflight, then ensure every part, then wait for readiness.
+//! `kestractl start`: bring the stack up (creating what is missing) and wait until Kestra is
+//! ready; `--attach` then follows the logs until Ctrl-C stops the stack.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::flags_of;
-use crate::cli::StartArgs;
-use crate::commands::Ctx;
-use crate::error::{Error, Exit, Kind, Result};
-use crate::kestra::KestraClient;
+use crate::cli::{PullPolicy, ReadinessWait};
+use crate::commands::{Ctx, Run, StackStart, StartOptions};
+use crate::error::{Exit, Result};
 use crate::output::progress::Progress;
-use crate::output::{Output, Render, Style};
-use crate::rotation::local as store_rotate;
-use crate::secret::Secret;
-use crate::secret::generate::generate_password;
-use crate::secrets::store::Availability;
+use crate::output::{Output, Render};
 use crate::settings::duration::format_duration;
-use crate::settings::stack::StackSettings;
-use crate::settings::{Settings, validate};
-use crate::stack::kestra_config;
-use crate::stack::local_api::{self, local_client};
-use crate::stack::spec;
-use crate::stack::up::{self, Action, PartReport};
-use crate::stack::{files, health};
+use crate::settings::stack::StackFlags;
+use crate::signals::Interrupt;
+use crate::stack::up::{Action, PartReport};
+
+const LONG: &str = "Start Postgres and Kestra, creating what is missing, then wait until \
+Kestra is ready.\n\n\
+Before anything is created it checks that Docker answers, that the ports are free (and who holds \
+them if not) and that no foreign container has our names. It then ensures the network, the volume \
+`kestra-postgres-data`, the storage and work directories, Postgres (waited until healthy) and \
+Kestra (`server standalone`, configured by a 0600 file mounted read-only, so no secret is in the \
+container's environment). Readiness means: Kestra's management /health is UP and the credentials \
+are accepted by a protected API route.\n\n\
+Running it again changes nothing; changed settings recreate only the container they concern, and \
+data is kept. The Basic Auth password comes from --password-stdin, KESTRACTL_PASSWORD, the OS \
+keyring, or the seed's KESTRA_BASICAUTH_PASSWORD (environment or .env), else from the running \
+stack's config; on a first start with none of these, one is generated and stored in the keyring \
+(`kestractl auth show --reveal` prints it).";
+
+/// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready (alias: up)
+#[derive(Debug, Clone, clap::Args)]
+#[command(alias = "up", long_about = LONG)]
+pub struct Args {
+    #[command(flatten)]
+    pub options: Options,
+}
+
+// The options of `start`, shared by `restart` (a plain comment: a doc comment here would become
+// the help of whichever command flattens them).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Kestra image [env: KESTRA_IMAGE] [default: kestra/kestra:latest]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
+    #[arg(long, value_name = "IMAGE")]
+    pub postgres_image: Option<String>,
+
+    /// When to pull the images
+    #[arg(long, value_enum, default_value = "always", value_name = "WHEN")]
+    pub pull: PullPolicy,
+
+    /// Host port of Kestra's UI and API [env: KESTRA_HTTP_PORT] [default: 8080]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// Host port of Kestra's management endpoints, always on 127.0.0.1 [env: KESTRA_MANAGEMENT_PORT] [default: 8081]
+    #[arg(long, value_name = "PORT")]
+    pub management_port: Option<String>,
+
+    /// Host address the UI and API listen on [env: KESTRA_BIND] [default: 127.0.0.1]
+    #[arg(long, value_name = "IP")]
+    pub bind: Option<String>,
+
+    /// CPU limit of the Kestra container, e.g. 2 or 1.5 [env: KESTRA_CPUS]
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<String>,
+
+    /// Memory limit of the Kestra container, e.g. 4g [env: KESTRA_MEMORY]
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+
+    /// Return once the containers are started, without waiting for readiness
+    #[arg(long)]
+    pub no_wait: bool,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+
+    /// Stay in the foreground following both containers' logs; Ctrl-C stops the stack
+    #[arg(long)]
+    pub attach: bool,
+}
+
+impl Options {
+    /// The settings flags of the stack (ports, images, limits).
+    pub fn flags(&self) -> StackFlags {
+        StackFlags {
+            image: self.image.clone(),
+            postgres_image: self.postgres_image.clone(),
+            port: self.port.clone(),
+            management_port: self.management_port.clone(),
+            bind: self.bind.clone(),
+            cpus: self.cpus.clone(),
+            memory: self.memory.clone(),
+        }
+    }
+
+    pub fn options(&self) -> StartOptions {
+        StartOptions {
+            flags: self.flags(),
+            pull: self.pull,
+            wait_timeout: self.readiness.wait_timeout,
+            no_wait: self.no_wait,
+            postgres_only: false,
+        }
+    }
+
+    /// How `start` and `restart` meet Ctrl-C.
+    pub fn interrupt(&self) -> Interrupt {
+        if self.attach {
+            // `--attach`: Ctrl-C stops the stack cleanly.
+            Interrupt::Handled
+        } else {
+            Interrupt::Stop {
+                after: "what was created so far is left as it is: `kestractl start` again \
+                        finishes the job, `kestractl status` shows the state",
+            }
+        }
+    }
+
+    /// Starts, reports, and with `--attach` follows the logs.
+    pub async fn start(&self, ctx: &Ctx) -> Result<Exit> {
+        let progress = Progress::new();
+        let start = ctx.start_stack(&self.options(), &progress).await?;
+        progress.finish();
+        ctx.out.emit(&StartReport::from(start))?;
+        if self.attach {
+            return attach(ctx).await;
+        }
+        Ok(Exit::Ok)
+    }
+}
+
+impl Run for Args {
+    fn interrupt(&self) -> Interrupt {
+        self.options.interrupt()
+    }
+
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        self.options.start(ctx).await
+    }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,287 +160,18 @@ pub struct StartReport {
     elapsed_ms: u128,
 }
 
-/// Where the Basic Auth password came from, for the closing message.
-enum PasswordOrigin {
-    Given(String),
-    RunningConfig,
-    /// Generated by this start and stored in the keyring (the description of where).
-    Generated(String),
-}
-
-/// The Basic Auth password: given (`--password-stdin`, `KESTRACTL_PASSWORD`), else the local
-/// stack's own keyring entry (never the current context's, which may be another server's), else
-/// the seed's plain-text variables, else the one the running stack was configured with (so a
-/// plain `start` keeps the credential; it is then stored in the keyring too), else — a first start
-/// with no credentials anywhere — a generated one, stored in the keyring before anything starts.
-async fn basic_auth_password(ctx: &Ctx, stack: &StackSettings) -> Result<(Secret, PasswordOrigin)> {
-    if let Some(p) = ctx.given_password().await? {
-        return Ok((
-            p.secret.clone(),
-            PasswordOrigin::Given(p.source.to_string()),
-        ));
-    }
-    let keyring = ctx.keyring().await?;
-    let entry = ctx.stack_basic_auth_entry(stack).await?;
-    if let Some(k) = keyring.keyring() {
-        match k.get(&entry).await {
-            Ok(Some(pw)) => {
-                return Ok((
-                    pw,
-                    PasswordOrigin::Given(format!(
-                        "the {} (entry `{entry}`)",
-                        k.backend().describe()
-                    )),
-                ));
-            }
-            Ok(None) => {}
-            Err(e) => ctx
-                .out
-                .warn(&format!("{e}; {}", e.hint().unwrap_or_default())),
+impl From<StackStart> for StartReport {
+    fn from(s: StackStart) -> Self {
+        StartReport {
+            engine: s.started.engine,
+            parts: s.started.parts,
+            url: s.stack.local_url(),
+            username: s.username,
+            password_stored_in: s.password_stored_in,
+            ready: s.started.ready,
+            elapsed_ms: s.elapsed.as_millis(),
         }
     }
-    let settings = ctx.settings().await?;
-    if let Some(p) = crate::secrets::source::seed_password(&|k| ctx.env(k), &settings.dotenv) {
-        if let Some(w) = &p.warning {
-            ctx.out.warn(w);
-        }
-        return Ok((p.secret, PasswordOrigin::Given(p.source.to_string())));
-    }
-    if let Some(pw) = files::read_config(&stack.secrets_dir)
-        .as_deref()
-        .and_then(kestra_config::basic_auth_password_of)
-    {
-        if let Some(k) = keyring.keyring() {
-            match k.set(&entry, &pw).await {
-                Ok(()) => ctx.out.note(&format!(
-                    "The running stack's password is now in the {} too (entry `{entry}`).",
-                    k.backend().describe()
-                )),
-                Err(e) => ctx.out.warn(&format!(
-                    "could not store the running stack's password in the keyring: {e}"
-                )),
-            }
-        }
-        return Ok((pw, PasswordOrigin::RunningConfig));
-    }
-    let no_password =
-        "Kestra must not start without Basic Auth credentials, and no password was given";
-    let give_one = "give the password Kestra should require with --password-stdin \
-         (`kestractl start --password-stdin < pwfile`), KESTRACTL_PASSWORD, or \
-         KESTRA_BASICAUTH_PASSWORD in .env as the seed had it";
-    match keyring {
-        Availability::Ready(k) => {
-            let pw = generate_password(store_rotate::PASSWORD_LENGTH);
-            k.set(&entry, &pw).await.map_err(|e| Error::keyring(format!(
-                    "a first start generates Kestra's password and stores it in the keyring, but {e}"
-                ), format!("{}; or {give_one}", e.hint().unwrap_or_default())))?;
-            Ok((
-                pw,
-                PasswordOrigin::Generated(format!(
-                    "the {} (entry `{entry}`)",
-                    k.backend().describe()
-                )),
-            ))
-        }
-        Availability::Disabled => Err(Error::settings(
-            no_password,
-            format!("{give_one} (the keyring is off: KESTRACTL_KEYRING=none)"),
-        )),
-        Availability::Unavailable(_) => Err(Error::settings(
-            no_password,
-            format!(
-                "{give_one}; with a usable OS keyring a first start generates one and stores it \
-                 there ({})",
-                keyring.summary()
-            ),
-        )),
-    }
-}
-
-/// The Postgres password: `KESTRA_DB_PASSWORD` (environment, then `.env`, with a warning), else
-/// the keyring's, else the one kestractl generated before (its file), else a new random one; the
-/// last two are stored in the keyring when there is one.
-/// A Postgres password given in plain text that differs from the one this stack's Postgres was
-/// initialised with does not change Postgres (it reads its password file only on an empty
-/// volume): Kestra would then be refused. Said before anything happens.
-fn warn_if_db_password_changes(ctx: &Ctx, stack: &StackSettings, given: &Secret) {
-    if let Some(current) = files::read_db_password(&stack.secrets_dir)
-        && current != *given
-    {
-        ctx.out.warn(&format!(
-            "KESTRA_DB_PASSWORD differs from the password this stack's Postgres was set up with; \
-             Postgres keeps its own (it reads it only when the volume `{}` is new), so Kestra will \
-             be refused. To change it, use `kestractl auth rotate --db`",
-            stack.volume
-        ));
-    }
-}
-
-async fn db_password(ctx: &Ctx, settings: &Settings, stack: &StackSettings) -> Result<Secret> {
-    if let Some(pw) = ctx.env("KESTRA_DB_PASSWORD").filter(|p| !p.is_empty()) {
-        ctx.out
-            .warn("using KESTRA_DB_PASSWORD from the environment (plain text)");
-        let pw = Secret::new(pw);
-        warn_if_db_password_changes(ctx, stack, &pw);
-        return Ok(pw);
-    }
-    if let (Some(pw), Some(path)) = (
-        settings.dotenv.get("KESTRA_DB_PASSWORD"),
-        &settings.dotenv.path,
-    ) {
-        ctx.out.warn(&format!(
-            "using KESTRA_DB_PASSWORD from {}, where it sits in plain text; \
-             `kestractl auth import-env --rewrite-env` moves it into the keyring",
-            path.display()
-        ));
-        let pw = Secret::new(pw);
-        warn_if_db_password_changes(ctx, stack, &pw);
-        return Ok(pw);
-    }
-    let keyring = ctx.keyring().await?.keyring();
-    let entry =
-        crate::secrets::store::db_entry(&stack.kestra_container.value, &stack.db_user.value);
-    if let Some(k) = keyring {
-        match k.get(&entry).await {
-            Ok(Some(pw)) => return Ok(pw),
-            Ok(None) => {}
-            Err(e) => ctx.out.warn(&format!("{e}; using the stack's own copy")),
-        }
-    }
-    let pw = files::read_db_password(&stack.secrets_dir)
-        .unwrap_or_else(|| generate_password(store_rotate::PASSWORD_LENGTH));
-    if let Some(k) = keyring
-        && let Err(e) = k.set(&entry, &pw).await
-    {
-        ctx.out.warn(&format!(
-            "could not store the Postgres password in the keyring ({e}); it stays in {}",
-            stack.secrets_dir.display()
-        ));
-    }
-    Ok(pw)
-}
-
-/// `--bind` (or `KESTRA_BIND`) other than loopback publishes Kestra's API to the network: said
-/// once, plainly, with what it means, before anything starts.
-fn warn_if_published(ctx: &Ctx, stack: &StackSettings) {
-    if stack.skip_kestra.value || stack.bind.value.is_loopback() {
-        return;
-    }
-    ctx.out.warn(&format!(
-        "Kestra's API will be published on {}:{} ({}), reachable from other machines: Basic Auth \
-         travels in plain text unless a TLS proxy is in front, Docker's published ports bypass \
-         this host's firewall, and whoever logs in controls this machine's Docker (Kestra has \
-         the Docker socket). Keep it on 127.0.0.1 (the default) unless that is what you want",
-        stack.bind.value, stack.http_port.value, stack.bind.source
-    ));
-}
-
-/// A floating Kestra image pulled on every start can upgrade Kestra behind the operator's back,
-/// and a newer Kestra's first start migrates the database for good: say so, and how to pin.
-fn warn_if_floating(ctx: &Ctx, stack: &StackSettings, pull: up::PullPolicy) {
-    let image = &stack.kestra_image.value;
-    if stack.skip_kestra.value || pull != up::PullPolicy::Always || !up::floating_tag(image) {
-        return;
-    }
-    ctx.out.warn(&format!(
-        "{image} ({}) is pulled on every start (--pull always): a newer Kestra it brings migrates \
-         the database at its first start, and that cannot be undone. Pin a version: \
-         KESTRA_IMAGE=kestra/kestra:<version> in .env (or --image), or pass --pull missing",
-        stack.kestra_image.source
-    ));
-}
-
-/// Kestra that has just been (re)started here and refuses the credentials it was configured with
-/// must not be left running: Kestra does not stop on a credential it rejects, it logs the error
-/// and, on a fresh database, leaves its credential-setup route open to whoever calls it first.
-/// Stops it and says why, in Kestra's words when it gives them.
-async fn stop_refusing_kestra(
-    engine: &crate::stack::engine::Engine,
-    name: &str,
-    client: &KestraClient,
-    refused: Error,
-) -> Error {
-    let message = refused.message();
-    let reasons = client
-        .basic_auth_validation_errors()
-        .await
-        .unwrap_or_default();
-    let stopped = engine.stop(name, Duration::from_secs(30)).await;
-    let said = if reasons.is_empty() {
-        String::new()
-    } else {
-        format!("; Kestra says: {}", reasons.join(" "))
-    };
-    let what = match stopped {
-        Ok(_) => format!(
-            "{message}{said}. Kestra ({name}) was stopped: left running, its credential-setup \
-             page would be open to whoever reaches it first"
-        ),
-        Err(e) => format!(
-            "{message}{said}. Stopping Kestra ({name}) failed too ({e}): stop it now with \
-             `kestractl stop`, its credential-setup page may be open to whoever reaches it first"
-        ),
-    };
-    Error::auth(
-        what,
-        if reasons.is_empty() {
-            refused.hint().unwrap_or_default()
-        } else {
-            "fix what Kestra names (username, password) and run `kestractl start` again".into()
-        },
-    )
-}
-
-/// Kestra refuses a password outside its rule by starting with no credential at all, and reads
-/// `${` as a placeholder: both are refused before anything starts.
-fn check_basic_auth_password(password: &Secret) -> Result<()> {
-    if let Some(problem) = kestra_config::password_problem(password) {
-        return Err(Error::settings(
-            format!("the Basic Auth password would be refused by Kestra: {problem}"),
-            "choose a password of at least 8 characters with an upper-case letter A-Z, a \
-             lower-case letter a-z and a digit 0-9, on one line",
-        ));
-    }
-    if let Some(problem) =
-        kestra_config::placeholder_problem("Basic Auth password", password.expose())
-    {
-        return Err(Error::settings(problem, "choose a password without `${`"));
-    }
-    Ok(())
-}
-
-fn check_db_password(password: &Secret) -> Result<()> {
-    match kestra_config::placeholder_problem("Postgres password", password.expose()) {
-        Some(problem) => Err(Error::settings(
-            problem,
-            "choose a KESTRA_DB_PASSWORD without `${`",
-        )),
-        None => Ok(()),
-    }
-}
-
-/// `KESTRA_DB_PASSWORD` as the operator gave it (environment, then `.env`), without warnings.
-fn given_db_password(ctx: &Ctx, settings: &Settings) -> Option<Secret> {
-    ctx.env("KESTRA_DB_PASSWORD")
-        .filter(|p| !p.is_empty())
-        .or_else(|| {
-            settings
-                .dotenv
-                .get("KESTRA_DB_PASSWORD")
-                .map(str::to_string)
-        })
-        .map(Secret::new)
-}
-
-pub async fn run(ctx: &Ctx, args: &StartArgs) -> Result<Exit> {
-    let progress = Progress::new();
-    let report = start(ctx, args, &progress).await?;
-    progress.finish();
-    ctx.out.emit(&report)?;
-    if args.attach {
-        return attach(ctx).await;
-    }
-    Ok(Exit::Ok)
 }
 
 /// `--attach`: follow both containers' logs in the foreground; Ctrl-C stops the stack cleanly
@@ -334,157 +186,6 @@ async fn attach(ctx: &Ctx) -> Result<Exit> {
             super::stop::keeping_everything(ctx).await
         }
     }
-}
-
-async fn start(ctx: &Ctx, args: &StartArgs, progress: &Progress) -> Result<StartReport> {
-    start_phase(ctx, args, progress, Phase::Full).await
-}
-
-/// How much of the stack a start brings up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Postgres and Kestra, waited for until ready.
-    Full,
-    /// Postgres only (as SKIP_KESTRA_AUTO_START does): a restore loads the database before
-    /// Kestra may see it. An existing Kestra container is left as it is (stopped by the caller).
-    PostgresOnly,
-}
-
-/// `start` for the commands that bring the stack up as one of their steps (`restore`,
-/// `upgrade`): the same checks, credentials and waits.
-pub async fn start_phase(
-    ctx: &Ctx,
-    args: &StartArgs,
-    progress: &Progress,
-    phase: Phase,
-) -> Result<StartReport> {
-    let started = Instant::now();
-    let wait_timeout = args.readiness.wait_timeout;
-    let settings = ctx.settings().await?;
-    let mut stack = ctx.stack_settings(&flags_of(args)).await?;
-    if phase == Phase::PostgresOnly {
-        stack.skip_kestra.value = true;
-    }
-    let username = settings.username.value.clone();
-    validate::username(&username).map_err(|m| Error::settings(m, "fix the username"))?;
-
-    // Credentials first: nothing is created for a stack that could not be secured.
-    if let Some(problem) = kestra_config::placeholder_problem("username", &username) {
-        return Err(Error::settings(problem, "choose a username without `${`"));
-    }
-    // A password given by the operator is checked before anything is generated or stored.
-    if let Some(given) = ctx.given_password().await? {
-        check_basic_auth_password(&given.secret)?;
-    }
-    if let Some(given) = given_db_password(ctx, settings) {
-        check_db_password(&given)?;
-    }
-    let (password, origin) = basic_auth_password(ctx, &stack).await?;
-    check_basic_auth_password(&password)?;
-    let db_password = db_password(ctx, settings, &stack).await?;
-    check_db_password(&db_password)?;
-
-    warn_if_published(ctx, &stack);
-    warn_if_floating(ctx, &stack, args.pull);
-    // A planted link for a folder the stack writes to (or a secrets folder of another user) is
-    // refused before Docker is contacted.
-    files::check_stack_dirs(&stack)?;
-
-    // Preflight: Docker, foreign containers, ports. Nothing is created before these pass.
-    progress.step("connecting to the Docker Engine");
-    let engine = ctx.engine().await?;
-    let existing = up::preflight(engine, &stack).await?;
-
-    progress.step("checking images");
-    let mut images = vec![stack.postgres_image.value.as_str()];
-    if !stack.skip_kestra.value {
-        images.push(stack.kestra_image.value.as_str());
-    }
-    up::ensure_images(engine, &images, args.pull, progress).await?;
-
-    // Render the mounted files, then the desired containers.
-    let config = kestra_config::render_for_stack(&stack, &username, &password, &db_password)?;
-    let check = kestra_config::render_health_check(&username, &password);
-    let mounted = files::write(&stack.secrets_dir, &config, &check, &db_password)?;
-    let images = spec::ImageIds {
-        postgres: engine.image_id(&stack.postgres_image.value).await?,
-        kestra: if stack.skip_kestra.value {
-            String::new()
-        } else {
-            engine.image_id(&stack.kestra_image.value).await?
-        },
-    };
-    let desired = spec::desired(&stack, &mounted, engine.local_socket().as_deref(), &images);
-
-    let deadline = Instant::now() + wait_timeout;
-    let mut parts = up::up(engine, &desired, &existing, deadline, progress).await?;
-    let mut ready = false;
-    match &desired.kestra {
-        None => parts.push(PartReport {
-            kind: "container",
-            name: stack.kestra_container.value.clone(),
-            action: Action::Skipped,
-            image: None,
-        }),
-        Some(kestra) => {
-            let action = parts.last().map_or(Action::Unchanged, |p| p.action);
-            if matches!(action, Action::Created | Action::Recreated) {
-                ctx.out.note(&ctx.out.paint(
-                    Style::Dim,
-                    "note: Kestra runs as root with the Docker socket mounted (as the seed did), which gives \
-                     it control of this machine's Docker; see README \"Security\"",
-                ));
-            }
-            if !args.no_wait {
-                let client = local_client(
-                    &stack,
-                    &settings.tenant.value,
-                    &username,
-                    Some(password.clone()),
-                    Duration::from_secs(5),
-                )?;
-                let waited = match health::wait_kestra(
-                    engine,
-                    &kestra.name,
-                    &local_api::management(&stack, health::MANAGEMENT_TIMEOUT)?,
-                    &client,
-                    deadline,
-                    progress,
-                )
-                .await
-                {
-                    Err(refused) if refused.kind() == Kind::Auth && action != Action::Unchanged => {
-                        return Err(
-                            stop_refusing_kestra(engine, &kestra.name, &client, refused).await
-                        );
-                    }
-                    other => other?,
-                };
-                progress.done(&format!("Kestra ready after {}", format_duration(waited)));
-                ready = true;
-            }
-        }
-    }
-    let password_stored_in = match &origin {
-        PasswordOrigin::Given(source) => {
-            tracing::debug!("Basic Auth password from {source}");
-            None
-        }
-        PasswordOrigin::RunningConfig => None,
-        PasswordOrigin::Generated(place) => Some(place.clone()),
-    };
-    Ok(StartReport {
-        engine: format!(
-            "Docker {} (API {}) at {}",
-            engine.version, engine.api_version, engine.host
-        ),
-        parts,
-        url: stack.local_url(),
-        username,
-        password_stored_in,
-        ready,
-        elapsed_ms: started.elapsed().as_millis(),
-    })
 }
 
 impl Render for StartReport {

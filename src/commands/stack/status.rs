@@ -6,7 +6,7 @@ use std::time::Duration;
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
 use serde::Serialize;
 
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::kestra::CredentialCheck;
 use crate::kestra::management::Health;
@@ -18,6 +18,31 @@ use crate::stack::health::{ContainerState, state_of};
 use crate::stack::inspect::{is_managed, port_descriptions};
 use crate::stack::local_api::{self, local_client};
 use crate::stack::{files, kestra_config};
+
+const LONG: &str = "State, health, uptime, image and image id, ports, CPU and memory of \
+both containers, Kestra's version and whether the credentials work, and the URLs (UI, \
+management, health). Exit 0 when ready, 3 when not.\n\n\
+--probe is for service launchers and health-check scripts: one request to Kestra's management \
+/health (2 s timeout) with the stack's credential (the management port asks it), and only when \
+that does not answer, or answers 401 because this user cannot read the credential, the \
+container's state from Docker, with Docker's own health check. Exit 0 when /health says UP (or, \
+without the credential, Docker says healthy); 3 otherwise (the output says the container's \
+state: running, exited, missing); 1 when neither /health nor Docker answers.";
+
+/// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG)]
+pub struct Args {
+    /// One fast health check for launchers: management /health, else the container's state
+    #[arg(long)]
+    pub probe: bool,
+}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        status(ctx, &self).await
+    }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -399,7 +424,7 @@ async fn remote(ctx: &Ctx) -> Result<Exit> {
     Ok(if ready { Exit::Ok } else { Exit::NotReady })
 }
 
-pub async fn run(ctx: &Ctx, args: &crate::cli::StatusArgs) -> Result<Exit> {
+async fn status(ctx: &Ctx, args: &Args) -> Result<Exit> {
     if args.probe {
         return probe(ctx).await;
     }

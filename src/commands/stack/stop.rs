@@ -5,14 +5,43 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::cli::StopArgs;
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::output::{Format, Output, Render, confirm};
 use crate::secrets::store;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::down::{self, PartAction};
 use crate::stack::files;
+
+/// Stop both containers, keeping their data (alias: down)
+#[derive(Debug, Clone, clap::Args)]
+#[command(alias = "down")]
+pub struct Args {
+    /// Also remove the containers and the network (data is kept)
+    #[arg(long)]
+    pub remove: bool,
+
+    /// Also delete the data: the Postgres volume, the storage and work directories, and the
+    /// Postgres password that protected them (asks first)
+    #[arg(long, requires = "remove")]
+    pub volumes: bool,
+
+    /// How long each container gets to stop before it is killed
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = crate::cli::values::grace
+    )]
+    pub grace: Duration,
+}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        stop(ctx, self.remove, self.volumes, self.grace).await
+    }
+}
 
 #[derive(Debug, Serialize)]
 struct StopReport {
@@ -65,10 +94,6 @@ async fn forget_db_password(
         }
     }
     Ok(())
-}
-
-pub async fn run(ctx: &Ctx, args: &StopArgs) -> Result<Exit> {
-    stop(ctx, args.remove, args.volumes, args.grace).await
 }
 
 /// `stop` as `restart` and `start --attach` use it: data and containers kept, the default grace.
