@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use super::{not_found, parse_execution};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Result};
-use crate::inert;
+use crate::kestra::executions::follow::{self, LogSeen};
 use crate::kestra::model::{Execution, LogEntry, is_terminal};
 use crate::kestra::sse;
 use crate::output::{Format, Style};
@@ -127,11 +127,8 @@ pub(super) async fn logs(
                     Ok(Some(Ok(bytes))) => {
                         let events = parser.push(&bytes).map_err(|e| Error::server(format!("following the logs of {id}: {e}"), "`kestractl executions logs ID` (without -f) reads them in one answer"
                                 ))?;
-                        let entries: Vec<LogEntry> = events
-                            .iter()
-                            // `id: start` carries an empty entry that only opens the stream.
-                            .filter(|ev| ev.id.as_deref() != Some(sse::START))
-                            .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
+                        let entries: Vec<LogEntry> = follow::log_entries(&events)
+                            .into_iter()
                             .filter(|l| keep_task(l, task))
                             .filter(|l| printed.first_time(l))
                             .collect();
@@ -170,17 +167,4 @@ pub(super) async fn logs(
 /// `minLevel`), so lines are filtered here on every version.
 fn keep_task(l: &LogEntry, task: Option<&str>) -> bool {
     task.is_none_or(|t| l.task_id.as_deref() == Some(t))
-}
-
-/// Log lines already printed, so a reopened stream's replay is not printed twice.
-#[derive(Default)]
-pub(super) struct LogSeen(std::collections::HashSet<u64>);
-
-impl LogSeen {
-    pub(super) fn first_time(&mut self, l: &LogEntry) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&l.timestamp, &l.task_run_id, &l.level, &l.message).hash(&mut h);
-        self.0.insert(h.finish())
-    }
 }

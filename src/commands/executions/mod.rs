@@ -157,10 +157,13 @@ async fn load_execution(ctx: &Ctx, id: &str) -> Result<Execution> {
 }
 
 fn parse_execution(v: &Value) -> Result<Execution> {
-    serde_json::from_value(v.clone()).map_err(|e| {
-        Error::server(
-            format!("the server sent an execution kestractl cannot read: {e}"),
-            "`kestractl server info` shows the server's version",
-        )
-    })
+    serde_json::from_value(v.clone()).map_err(unreadable)
+}
+
+/// An execution the server sent that does not parse.
+fn unreadable(e: serde_json::Error) -> Error {
+    Error::server(
+        format!("the server sent an execution kestractl cannot read: {e}"),
+        "`kestractl server info` shows the server's version",
+    )
 }

@@ -1,24 +1,25 @@
 //! `executions run` and `watch`: start an execution, follow it to its end state, map that to the
 //! exit code.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures_util::StreamExt;
+use std::convert::Infallible;
+
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::get::task_rows;
-use super::logs::{LogSeen, log_line};
-use super::{UiBase, duration_cell, not_found, parse_execution, ui_url};
+use super::logs::log_line;
+use super::{UiBase, duration_cell, not_found, parse_execution, ui_url, unreadable};
 use crate::cli::{RunArgs, WaitArgs};
 use crate::commands::Ctx;
 use crate::error::{Error, Exit, Kind, Result};
-use crate::inert;
 use crate::kestra::executions::InputValue;
+use crate::kestra::executions::follow::{self, FollowError, Followed, LogSeen};
 use crate::kestra::inputs::{self as kinputs, Given};
 use crate::kestra::model::{Execution, LogEntry, TaskRun, is_terminal};
-use crate::kestra::{ApiError, KestraClient, sse};
+use crate::kestra::{ApiError, KestraClient};
 use crate::output::progress::Progress;
 use crate::output::{Format, Output, Render, Style};
 use crate::settings::duration::format_duration;
@@ -202,8 +203,8 @@ async fn follow_to_end(
     }
 }
 
-/// Follows the execution's event stream until it ends or `deadline` passes (then `false`); falls
-/// back to polling if the stream is cut. Each change is a line on stderr.
+/// Follows the execution until it ends or `deadline` passes (then `false`), each change a line
+/// on stderr and the task runs done so far on the progress line.
 async fn wait_for_end(
     client: &KestraClient,
     id: &str,
@@ -211,7 +212,7 @@ async fn wait_for_end(
     progress: &Progress,
 ) -> Result<bool> {
     let mut last: Option<Execution> = None;
-    let mut report = |e: Execution, progress: &Progress| {
+    let report = |e: Execution| {
         for line in changes(last.as_ref(), &e) {
             progress.done(&line);
         }
@@ -225,84 +226,13 @@ async fn wait_for_end(
             e.state.current,
             crate::output::count(runs.len(), "task run")
         ));
-        let terminal = is_terminal(&e.state.current);
         last = Some(e);
-        terminal
     };
-    let mut finished = false;
-    // The event stream; Kestra ends it after an hour without events (its `timeout`), or a proxy
-    // may cut it: reopened while the execution runs. If it cannot be opened, poll once a second.
-    let mut opened_at = Instant::now();
-    let mut short_lived = 0;
-    'connection: while !finished && deadline.is_none_or(|d| Instant::now() < d) {
-        if short_lived >= 3 {
-            break; // a stream that keeps closing at once: polling is more use
-        }
-        let Ok(resp) = client.follow_execution(id).await else {
-            break;
-        };
-        let mut body = resp.bytes_stream();
-        let mut parser = sse::Parser::default();
-        loop {
-            let next = match deadline {
-                Some(d) => match tokio::time::timeout_at(d.into(), body.next()).await {
-                    Ok(n) => n,
-                    Err(_) => break 'connection,
-                },
-                None => body.next().await,
-            };
-            let Some(Ok(chunk)) = next else { break };
-            let Ok(events) = parser.push(&chunk) else {
-                // An event past the size limit: the stream is not to be trusted; poll instead.
-                tracing::debug!("{}", sse::TooLarge);
-                break 'connection;
-            };
-            for event in events {
-                // Kestra opens the stream with `id: start`, an execution that has only its id.
-                if event.id.as_deref() == Some(sse::START) {
-                    continue;
-                }
-                if let Ok(v) = inert::decode::<Value>(event.data.as_bytes())
-                    && let Ok(e) = serde_json::from_value::<Execution>(v)
-                    && report(e, progress)
-                {
-                    finished = true;
-                    break 'connection;
-                }
-                if event.id.as_deref() == Some(sse::END) {
-                    finished = true;
-                    break 'connection;
-                }
-            }
-        }
-        // The stream ended without an `end` event: reopen it if the execution still runs.
-        let v = client
-            .get_execution(id)
-            .await
-            .map_err(|e| not_found(id, e))?;
-        finished = report(parse_execution(&v)?, progress);
-        short_lived = if opened_at.elapsed() < Duration::from_secs(1) {
-            short_lived + 1
-        } else {
-            0
-        };
-        if !finished {
-            tracing::debug!("the execution stream of {id} ended early; reopening it");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        opened_at = Instant::now();
+    match follow::until_end(client, id, deadline, report).await {
+        Ok(followed) => Ok(followed == Followed::Ended),
+        Err(FollowError::Api(e)) => Err(not_found(id, *e)),
+        Err(FollowError::Unreadable(e)) => Err(unreadable(e)),
     }
-    while !finished && deadline.is_none_or(|d| Instant::now() < d) {
-        let v = client
-            .get_execution(id)
-            .await
-            .map_err(|e| not_found(id, e))?;
-        finished = report(parse_execution(&v)?, progress);
-        if !finished {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-    Ok(finished)
 }
 
 /// Follows the execution to its end (with its log lines on stderr when asked). Prints the
@@ -321,7 +251,7 @@ async fn follow(
         let tail = LogTail::default();
         let finished = tokio::select! {
             finished = wait_for_end(client, id, deadline, progress) => finished?,
-            () = tail.stream(ctx, client, id, progress) => unreachable!("the log tail never ends"),
+            never = tail.stream(ctx, client, id, progress) => match never {},
         };
         // Lines the stream had not delivered yet when the execution ended.
         tail.sweep(ctx, client, id, progress).await;
@@ -387,27 +317,15 @@ impl LogTail {
         }
     }
 
-    /// Follows the log stream, reopened whenever it ends (Kestra replays from the start; seen
-    /// lines are skipped). Never returns: the caller stops it once the execution has ended.
-    async fn stream(&self, ctx: &Ctx, client: &KestraClient, id: &str, progress: &Progress) {
-        loop {
-            if let Ok(resp) = client.follow_logs(id, None).await {
-                let mut body = resp.bytes_stream();
-                let mut parser = sse::Parser::default();
-                while let Some(Ok(chunk)) = body.next().await {
-                    let Ok(events) = parser.push(&chunk) else {
-                        break;
-                    };
-                    let entries: Vec<LogEntry> = events
-                        .iter()
-                        .filter(|ev| ev.id.as_deref() != Some(sse::START))
-                        .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
-                        .collect();
-                    self.print(ctx, &entries, progress);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+    /// Follows the log stream until the caller stops it once the execution has ended.
+    async fn stream(
+        &self,
+        ctx: &Ctx,
+        client: &KestraClient,
+        id: &str,
+        progress: &Progress,
+    ) -> Infallible {
+        follow::logs(client, id, |entries| self.print(ctx, &entries, progress)).await
     }
 
     /// The lines written before the end that the stream had not delivered.
