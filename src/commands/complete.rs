@@ -219,16 +219,6 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     let mut cmd = everywhere(cmd, "context", &completer(contexts));
     cmd = at(cmd, &["config", "use"], "name", completer(contexts));
     cmd = at(cmd, &["config", "remove"], "name", completer(contexts));
-    cmd = at(cmd, &["executions"], "state", completer(states));
-    cmd = at(cmd, &["executions", "list"], "state", completer(states));
-    cmd = at(cmd, &["executions"], "namespace", completer(namespaces));
-    cmd = at(
-        cmd,
-        &["executions", "list"],
-        "namespace",
-        completer(namespaces),
-    );
-    cmd = at(cmd, &["executions", "logs"], "level", completer(levels));
     for sub in ["list", "get", "set", "delete"] {
         cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
     }
@@ -255,11 +245,6 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
         ["executions", "run"],
     ] {
         cmd = at(cmd, &path, "namespace", completer(flows));
-    }
-    for sub in [
-        "get", "watch", "logs", "kill", "restart", "pause", "resume", "replay", "delete",
-    ] {
-        cmd = at(cmd, &["executions", sub], "id", completer(executions));
     }
     for (path, id) in [(&["man"][..], "dir"), (&["nsfiles", "push"][..], "dir")] {
         cmd = at(cmd, path, id, hint(ValueHint::DirPath));
