@@ -356,46 +356,6 @@ pub struct StopArgs {
     pub grace: Duration,
 }
 
-#[derive(Debug, Clone, Default, Args)]
-pub struct WaitArgs {
-    /// Give up waiting after this long (the execution goes on); waits indefinitely by default
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "DURATION",
-        value_parser = values::wait_timeout
-    )]
-    pub wait_timeout: Option<Duration>,
-
-    /// Treat WARNING as unsuccessful (exit 6) instead of success with a note
-    #[arg(long)]
-    pub fail_on_warning: bool,
-
-    /// Stream the execution's log lines (on stderr) while waiting, like `docker compose up`
-    #[arg(long)]
-    pub logs: bool,
-}
-
-/// A flow named as `NAMESPACE ID` or `NAMESPACE/ID` (the way kestractl prints it).
-#[derive(Debug, Clone, Args)]
-pub struct FlowRef {
-    /// The flow's namespace, or NAMESPACE/ID in one word
-    // Explicit indices: completers are attached later (`commands::complete`), and clap re-adds
-    // an argument it changes, which would otherwise renumber the positionals.
-    #[arg(value_name = "NAMESPACE", index = 1)]
-    pub namespace: String,
-    /// The flow's id (omit it with NAMESPACE/ID)
-    #[arg(value_name = "ID", index = 2)]
-    pub id: Option<String>,
-}
-
-impl FlowRef {
-    /// (namespace, id), from two words or one `NAMESPACE/ID`.
-    pub fn resolve(&self) -> crate::error::Result<(String, String)> {
-        values::flow_ref(&self.namespace, self.id.as_deref())
-    }
-}
-
 const NSFILES_PUSH_LONG: &str = "Push a folder as a namespace's files.\n\n\
 Every file under DIR (hidden files and folders skipped) is stored at its path relative to DIR. \
 The plan is made against the server first: a file absent there is created, one of another size \

@@ -4,6 +4,7 @@
 //! lazily through [`Ctx`], so commands that do not need the network (help, `config`) never touch
 //! it.
 
+pub mod args;
 pub mod auth;
 pub mod backup;
 pub mod complete;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::cli::FlowRef;
+use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::executions::LatestExecution;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{load_execution, parse_execution, refused, wait};
-use crate::cli::WaitArgs;
+use crate::commands::args::WaitArgs;
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Error, Exit, Result};
 use crate::output::{Output, Render};

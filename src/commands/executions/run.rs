@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::{UiBase, parse_execution, ui_url, wait};
 use crate::cli::values;
-use crate::cli::{FlowRef, WaitArgs};
+use crate::commands::args::{FlowRef, WaitArgs};
 use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::executions::InputValue;

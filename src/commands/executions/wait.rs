@@ -11,8 +11,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{duration_cell, log_line, not_found, parse_execution, task_rows, unreadable};
-use crate::cli::WaitArgs;
 use crate::commands::Ctx;
+use crate::commands::args::WaitArgs;
 use crate::error::{Error, Exit, Kind, Result};
 use crate::kestra::KestraClient;
 use crate::kestra::executions::follow::{self, FollowError, Followed, LogSeen};

@@ -4,7 +4,7 @@
 use clap_complete::engine::ArgValueCompleter;
 
 use super::wait;
-use crate::cli::WaitArgs;
+use crate::commands::args::WaitArgs;
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
 use crate::signals::Interrupt;
