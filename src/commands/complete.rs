@@ -3,8 +3,10 @@
 //! completers answer with context names, execution states, log levels, paths and — when a
 //! server answers within a short time — namespaces, flows and recent execution ids.
 //!
-//! The completers hang off the command line in [`attach`], which `kestractl::command()` applies
-//! (the `cli` layer cannot see settings or the API).
+//! The completers hang off the command line on the fields of a command's `Args`
+//! (`#[arg(add = ArgValueCompleter::new(complete::flows))]`) and, for the commands still defined
+//! in `cli` (which cannot see settings or the API), by command path in [`attach`], which
+//! `kestractl::command()` applies.
 
 use std::ffi::OsStr;
 use std::time::Duration;
@@ -219,16 +221,6 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     let mut cmd = everywhere(cmd, "context", &completer(contexts));
     cmd = at(cmd, &["config", "use"], "name", completer(contexts));
     cmd = at(cmd, &["config", "remove"], "name", completer(contexts));
-    cmd = at(cmd, &["executions"], "state", completer(states));
-    cmd = at(cmd, &["executions", "list"], "state", completer(states));
-    cmd = at(cmd, &["executions"], "namespace", completer(namespaces));
-    cmd = at(
-        cmd,
-        &["executions", "list"],
-        "namespace",
-        completer(namespaces),
-    );
-    cmd = at(cmd, &["executions", "logs"], "level", completer(levels));
     for sub in ["list", "get", "set", "delete"] {
         cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
     }
@@ -243,23 +235,6 @@ pub fn attach(cmd: clap::Command) -> clap::Command {
     );
     for sub in ["push", "list", "get", "delete"] {
         cmd = at(cmd, &["nsfiles", sub], "namespace", completer(namespaces));
-    }
-    for path in [
-        ["flows", "get"],
-        ["flows", "delete"],
-        ["flows", "enable"],
-        ["flows", "disable"],
-        ["flows", "revisions"],
-        ["flows", "rollback"],
-        ["executions", "latest"],
-        ["executions", "run"],
-    ] {
-        cmd = at(cmd, &path, "namespace", completer(flows));
-    }
-    for sub in [
-        "get", "watch", "logs", "kill", "restart", "pause", "resume", "replay", "delete",
-    ] {
-        cmd = at(cmd, &["executions", sub], "id", completer(executions));
     }
     for (path, id) in [(&["man"][..], "dir"), (&["nsfiles", "push"][..], "dir")] {
         cmd = at(cmd, path, id, hint(ValueHint::DirPath));

@@ -4,6 +4,7 @@
 //! lazily through [`Ctx`], so commands that do not need the network (help, `config`) never touch
 //! it.
 
+pub mod args;
 pub mod auth;
 pub mod backup;
 pub mod complete;
@@ -154,7 +155,7 @@ async fn server_version(ctx: &Ctx) -> Option<ServerVersion> {
 
 /// How each command meets Ctrl-C (`signals::run` applies it).
 pub fn interrupt(command: &Command) -> Interrupt {
-    use crate::cli::{AuthCommand, ExecutionsArgs, ExecutionsCommand, RunArgs};
+    use crate::cli::AuthCommand;
     match command {
         Command::Start(cmd) => cmd.interrupt(),
         Command::Restart(cmd) => cmd.interrupt(),
@@ -164,16 +165,7 @@ pub fn interrupt(command: &Command) -> Interrupt {
         Command::Flows(cmd) => cmd.interrupt(),
         // They put things back before they stop.
         Command::Backup(_) | Command::Restore(_) | Command::Upgrade(_) => Interrupt::Handled,
-        // They stop following and say the execution goes on.
-        Command::Executions(ExecutionsArgs {
-            command:
-                Some(
-                    ExecutionsCommand::Watch { .. }
-                    | ExecutionsCommand::Run(RunArgs { wait: true, .. })
-                    | ExecutionsCommand::Replay { wait: true, .. },
-                ),
-            ..
-        }) => Interrupt::Handled,
+        Command::Executions(cmd) => cmd.interrupt(),
         // Kestra would hold one password and the keyring another.
         Command::Auth(AuthCommand::Rotate(_)) => Interrupt::FinishFirst {
             warning: "interrupt received: the rotation finishes (or rolls back) first, so that \
@@ -263,7 +255,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Flows(cmd) => cmd.run(ctx).await,
-        Command::Executions(args) => executions::run(ctx, args).await,
+        Command::Executions(cmd) => cmd.run(ctx).await,
         Command::Kv(cmd) => kv::run(ctx, cmd).await,
         Command::Nsfiles(cmd) => nsfiles::run(ctx, cmd).await,
         Command::Triggers(cmd) => triggers::run(ctx, cmd).await,

@@ -100,34 +100,6 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
     ("version", "kestractl version\n  kestractl version -o json"),
     (
-        "executions",
-        "kestractl executions\n  kestractl executions --namespace company.team --state FAILED --since 1d\n  kestractl executions --flow company.team/hello -q",
-    ),
-    (
-        "executions list",
-        "kestractl executions list --state RUNNING\n  kestractl executions list --all -o jsonl | jq -c '{id, state: .state.current}'",
-    ),
-    (
-        "executions get",
-        "kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE --outputs -o json",
-    ),
-    (
-        "executions watch",
-        "kestractl executions watch 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions watch 4fGpDPJmkkZ8lAfd1a2QqE --logs --wait-timeout 10m",
-    ),
-    (
-        "executions logs",
-        "kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE -f --level WARN",
-    ),
-    (
-        "executions kill",
-        "kestractl executions kill 4fGpDPJmkkZ8lAfd1a2QqE",
-    ),
-    (
-        "executions restart",
-        "kestractl executions restart 4fGpDPJmkkZ8lAfd1a2QqE",
-    ),
-    (
         "server info",
         "kestractl server info\n  kestractl server info --server https://kestra.example.com -o json",
     ),
@@ -294,8 +266,8 @@ pub enum Command {
     Flows(super::flows::Command),
 
     /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart (alias: ex)
-    #[command(alias = "ex", args_conflicts_with_subcommands = true)]
-    Executions(ExecutionsArgs),
+    #[command(alias = "ex")]
+    Executions(super::executions::Args),
 
     /// Namespace files (the scripts and queries flows read): push a folder, list, get, delete
     #[command(subcommand)]

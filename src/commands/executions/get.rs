@@ -1,21 +1,38 @@
-//! `executions get`: one execution with its state history, task runs, inputs, outputs, labels.
+//! `kestractl executions get`: one execution with its state history, task runs, inputs,
+//! outputs, labels.
 
+use clap_complete::engine::ArgValueCompleter;
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{
-    UiBase, duration_cell, not_found, parse_execution, route_missing, started_cell, state_style,
-    ui_url,
-};
-use crate::commands::Ctx;
+use super::{UiBase, duration_cell, not_found, parse_execution, route_missing, state_style};
+use super::{task_rows, ui_url};
+use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
-use crate::kestra::model::TaskRun;
 use crate::output::time as otime;
 use crate::output::{Output, Render};
-use serde::Serialize;
 
-// ---------------------------------------------------------------------------------------------
-// get
+/// One execution: state history, task runs, inputs, outputs, labels, UI link (alias: show)
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    alias = "show",
+    after_help = "Examples:\n  kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions get 4fGpDPJmkkZ8lAfd1a2QqE --outputs -o json"
+)]
+pub struct Args {
+    /// The execution's id (the first column of `kestractl executions`)
+    #[arg(add = ArgValueCompleter::new(complete::executions))]
+    pub id: String,
+    /// Also fetch the task outputs (Kestra 2.0 serves them on their own route)
+    #[arg(long)]
+    pub outputs: bool,
+}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        get(ctx, &self.id, self.outputs).await
+    }
+}
 
 fn compact(v: Option<&Value>) -> String {
     match v {
@@ -25,21 +42,7 @@ fn compact(v: Option<&Value>) -> String {
     }
 }
 
-pub(super) fn task_rows(out: &Output, runs: &[TaskRun], now: OffsetDateTime) -> Vec<Vec<String>> {
-    runs.iter()
-        .map(|t| {
-            vec![
-                t.task_id.clone(),
-                t.value.clone().unwrap_or_else(|| "-".into()),
-                out.paint(state_style(&t.state.current), &t.state.current),
-                started_cell(out, t.state.start_date.as_deref(), now),
-                duration_cell(&t.state),
-            ]
-        })
-        .collect()
-}
-
-pub(super) async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit> {
+async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit> {
     let client = ctx.kestra().await?;
     let mut raw = client
         .get_execution(id)

@@ -1,22 +1,80 @@
-//! `executions [list]`: filtered, newest first, page after page (streamed for jsonl and plain).
+//! `kestractl executions list` (and `kestractl executions` alone): filtered, newest first, page
+//! after page (streamed for jsonl and plain).
 
+use clap_complete::engine::ArgValueCompleter;
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{duration_cell, parse_execution, started_cell, state_style};
-use crate::cli::ListExecutionsArgs;
-use crate::cli::values::merge_states;
-use crate::commands::Ctx;
+use crate::cli::values::{self, merge_states};
+use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
 use crate::kestra::executions::ExecutionFilter;
 use crate::kestra::model::Execution;
 use crate::output::{Format, Output, Render};
 
-// ---------------------------------------------------------------------------------------------
-// Parsing of the command line's values (pure).
+/// List executions, newest first (the default) (alias: ls)
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    alias = "ls",
+    after_help = "Examples:\n  kestractl executions list --state RUNNING\n  kestractl executions list --all -o jsonl | jq -c '{id, state: .state.current}'"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub query: Query,
+}
 
-pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> ExecutionFilter {
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        list(ctx, &self.query).await
+    }
+}
+
+// Which executions to list, and how: `list`'s flags, also `kestractl executions`'s own. Neither
+// a doc comment nor command attributes here: `kestractl executions` flattens it, and would take
+// them as its own (its about, an `ls` alias).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Query {
+    /// Namespace, with its children (a prefix, as in Kestra's UI)
+    #[arg(long, value_name = "NS", add = ArgValueCompleter::new(complete::namespaces))]
+    pub namespace: Option<String>,
+
+    /// Flow id
+    #[arg(long, value_name = "ID")]
+    pub flow: Option<String>,
+
+    /// Only these states, e.g. FAILED,WARNING (repeatable)
+    #[arg(long, value_name = "STATE[,STATE]", value_parser = values::states, add = ArgValueCompleter::new(complete::states))]
+    pub state: Vec<values::States>,
+
+    /// Started at or after: a duration back from now (24h, 7d) or a date (2026-11-01, RFC 3339)
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN", value_parser = values::since)]
+    pub since: Option<values::When>,
+
+    /// Started at or before: same forms as --since
+    #[arg(long, allow_hyphen_values = true, value_name = "WHEN", value_parser = values::until)]
+    pub until: Option<values::When>,
+
+    /// Only executions with this label (repeatable: all must match)
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::label)]
+    pub label: Vec<(String, String)>,
+
+    /// How many, newest first
+    #[arg(long, value_name = "N", default_value_t = 25, conflicts_with = "all")]
+    pub limit: u32,
+
+    /// All matching executions, page after page (with -o jsonl they stream as they arrive)
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only the ids, one per line (for scripts: `kestractl executions -q --state FAILED | xargs …`)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The server's filter for `args` (pure).
+pub fn filter_of(args: &Query, now: OffsetDateTime) -> ExecutionFilter {
     // `--flow NAMESPACE/ID`, the way kestractl prints flows, stands for both filters.
     let (namespace, flow) = match (
         &args.namespace,
@@ -36,6 +94,7 @@ pub fn filter_of(args: &ListExecutionsArgs, now: OffsetDateTime) -> ExecutionFil
         labels: args.label.clone(),
     }
 }
+
 fn list_row(out: &Output, e: &Execution, now: OffsetDateTime) -> Vec<String> {
     vec![
         e.id.clone(),
@@ -49,10 +108,8 @@ fn list_row(out: &Output, e: &Execution, now: OffsetDateTime) -> Vec<String> {
 
 const LIST_HEADERS: [&str; 6] = ["ID", "NAMESPACE", "FLOW", "STATE", "STARTED", "DURATION"];
 
-// ---------------------------------------------------------------------------------------------
-// list
-
-pub(super) async fn list(ctx: &Ctx, args: &ListExecutionsArgs) -> Result<Exit> {
+/// Lists the executions `args` select (`executions list`, and `kestractl executions` alone).
+pub(super) async fn list(ctx: &Ctx, args: &Query) -> Result<Exit> {
     let now = OffsetDateTime::now_utc();
     let filter = filter_of(args, now);
     let client = ctx.kestra().await?;

@@ -1,43 +1,50 @@
-//! `executions logs`: an execution's logs, followed live over server-sent events with `-f`.
+//! `kestractl executions logs`: an execution's logs, followed live over server-sent events with
+//! `-f`.
 
 use std::time::Duration;
 
+use clap_complete::engine::ArgValueCompleter;
 use futures_util::StreamExt;
 
-use super::{not_found, parse_execution};
-use crate::commands::Ctx;
+use super::{log_line, not_found, parse_execution};
+use crate::commands::{Ctx, Run, complete};
 use crate::error::{Error, Exit, Result};
-use crate::inert;
+use crate::kestra::KestraClient;
+use crate::kestra::executions::follow::{self, LogSeen};
 use crate::kestra::model::{Execution, LogEntry, is_terminal};
 use crate::kestra::sse;
-use crate::output::{Format, Style};
+use crate::output::Format;
 
-// ---------------------------------------------------------------------------------------------
-// logs
+/// Print an execution's logs; -f follows them until the execution ends
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE\n  kestractl executions logs 4fGpDPJmkkZ8lAfd1a2QqE -f --level WARN"
+)]
+pub struct Args {
+    /// The execution's id
+    #[arg(add = ArgValueCompleter::new(complete::executions))]
+    pub id: String,
+    /// Follow new lines until the execution has ended
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Minimum level: TRACE, DEBUG, INFO, WARN, ERROR
+    #[arg(long, value_name = "LEVEL", add = ArgValueCompleter::new(complete::levels))]
+    pub level: Option<String>,
+    /// Only this task's logs
+    #[arg(long, value_name = "TASK_ID")]
+    pub task: Option<String>,
+}
 
-pub(super) fn log_line(ctx: &Ctx, l: &LogEntry) -> String {
-    let level = l.level.clone().unwrap_or_else(|| "INFO".into());
-    let style = match level.as_str() {
-        "ERROR" => Style::Red,
-        "WARN" => Style::Yellow,
-        "DEBUG" | "TRACE" => Style::Dim,
-        _ => Style::Bold,
-    };
-    let ts = l.timestamp.clone().unwrap_or_default();
-    let task = l.task_id.clone().unwrap_or_else(|| "-".into());
-    let message = l.message.clone().unwrap_or_default();
-    if ctx.out.format == Format::Table {
-        format!(
-            "{} {} {} {message}\n",
-            ctx.out.paint(Style::Dim, &ts),
-            ctx.out.paint(style, &format!("{level:<5}")),
-            task
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        logs(
+            ctx,
+            &self.id,
+            self.follow,
+            self.level.as_deref(),
+            self.task.as_deref(),
         )
-    } else {
-        format!(
-            "{ts}\t{level}\t{task}\t{}\n",
-            message.replace(['\t', '\n'], " ")
-        )
+        .await
     }
 }
 
@@ -72,7 +79,7 @@ fn check_level(level: Option<&str>) -> Result<Option<String>> {
         .transpose()
 }
 
-pub(super) async fn logs(
+async fn logs(
     ctx: &Ctx,
     id: &str,
     follow: bool,
@@ -99,19 +106,30 @@ pub(super) async fn logs(
         }
         return Ok(Exit::Ok);
     }
-    // Kestra's log stream never ends by itself: follow the execution alongside, and once it has
-    // ended, stop when the log stream has been quiet for a moment. Kestra does end it after an
-    // hour without a line (its `timeout`), and a proxy may cut it: reopened while the execution
-    // runs, and once more after it ended so no late line is missed. Each opening replays the
-    // execution's logs from the start: lines already printed are skipped.
-    let mut terminal = is_terminal(&parse_execution(&raw)?.state.current);
+    let terminal = is_terminal(&parse_execution(&raw)?.state.current);
+    follow_logs(ctx, client, id, terminal, level.as_deref(), task).await
+}
+
+/// `-f`: Kestra's log stream never ends by itself: follow the execution alongside, and once it
+/// has ended, stop when the log stream has been quiet for a moment. Kestra does end it after an
+/// hour without a line (its `timeout`), and a proxy may cut it: reopened while the execution
+/// runs, and once more after it ended so no late line is missed. Each opening replays the
+/// execution's logs from the start: lines already printed are skipped.
+async fn follow_logs(
+    ctx: &Ctx,
+    client: &KestraClient,
+    id: &str,
+    mut terminal: bool,
+    level: Option<&str>,
+    task: Option<&str>,
+) -> Result<Exit> {
     let mut printed = LogSeen::default();
     let mut final_replay = terminal;
     let quiet = Duration::from_millis(700);
     let mut poll = tokio::time::interval(Duration::from_millis(500));
     'connection: loop {
         let resp = client
-            .follow_logs(id, level.as_deref())
+            .follow_logs(id, level)
             .await
             .map_err(|e| not_found(id, e))?;
         let mut body = resp.bytes_stream();
@@ -127,11 +145,8 @@ pub(super) async fn logs(
                     Ok(Some(Ok(bytes))) => {
                         let events = parser.push(&bytes).map_err(|e| Error::server(format!("following the logs of {id}: {e}"), "`kestractl executions logs ID` (without -f) reads them in one answer"
                                 ))?;
-                        let entries: Vec<LogEntry> = events
-                            .iter()
-                            // `id: start` carries an empty entry that only opens the stream.
-                            .filter(|ev| ev.id.as_deref() != Some(sse::START))
-                            .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
+                        let entries: Vec<LogEntry> = follow::log_entries(&events)
+                            .into_iter()
                             .filter(|l| keep_task(l, task))
                             .filter(|l| printed.first_time(l))
                             .collect();
@@ -170,17 +185,4 @@ pub(super) async fn logs(
 /// `minLevel`), so lines are filtered here on every version.
 fn keep_task(l: &LogEntry, task: Option<&str>) -> bool {
     task.is_none_or(|t| l.task_id.as_deref() == Some(t))
-}
-
-/// Log lines already printed, so a reopened stream's replay is not printed twice.
-#[derive(Default)]
-pub(super) struct LogSeen(std::collections::HashSet<u64>);
-
-impl LogSeen {
-    pub(super) fn first_time(&mut self, l: &LogEntry) -> bool {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (&l.timestamp, &l.task_run_id, &l.level, &l.message).hash(&mut h);
-        self.0.insert(h.finish())
-    }
 }

@@ -1,40 +1,62 @@
-//! `executions run` and `watch`: start an execution, follow it to its end state, map that to the
-//! exit code.
+//! `kestractl executions run`: start an execution of a flow, its inputs checked against the
+//! flow first; with --wait, follow it to its end state and map that to the exit code.
 
-use std::time::{Duration, Instant};
-
-use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
-use time::OffsetDateTime;
 
-use super::get::task_rows;
-use super::logs::{LogSeen, log_line};
-use super::{UiBase, duration_cell, not_found, parse_execution, ui_url};
-use crate::cli::{RunArgs, WaitArgs};
-use crate::commands::Ctx;
-use crate::error::{Error, Exit, Kind, Result};
-use crate::inert;
+use super::{UiBase, parse_execution, ui_url, wait};
+use crate::cli::values;
+use crate::commands::args::{FlowRef, WaitArgs};
+use crate::commands::{Ctx, Run};
+use crate::error::{Error, Exit, Result};
 use crate::kestra::executions::InputValue;
 use crate::kestra::inputs::{self as kinputs, Given};
-use crate::kestra::model::{Execution, LogEntry, TaskRun, is_terminal};
-use crate::kestra::{ApiError, KestraClient, sse};
-use crate::output::progress::Progress;
-use crate::output::{Format, Output, Render, Style};
-use crate::settings::duration::format_duration;
+use crate::kestra::model::Execution;
+use crate::kestra::{ApiError, KestraClient};
+use crate::output::{Format, Output, Render};
+use crate::signals::Interrupt;
 
-/// How an execution's end state maps to the exit code of `run --wait` and `watch`.
-pub fn exit_for(state: &str, fail_on_warning: bool) -> Exit {
-    match state {
-        "SUCCESS" | "SKIPPED" => Exit::Ok,
-        "WARNING" if !fail_on_warning => Exit::Ok,
-        _ => Exit::ExecutionUnsuccessful,
+/// Start an execution of a flow; with --wait, follow it and exit 6 if it does not succeed
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kestractl executions run kestractl.examples greet_with_inputs --input name=Ada --wait\n  kestractl executions run team.etl load --input data=@./rows.csv --label run=manual"
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub flow: FlowRef,
+
+    /// An input: name=value, or name=@path to upload a file (repeatable)
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE", value_parser = values::input)]
+    pub inputs: Vec<(String, String)>,
+
+    /// A label of the execution (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::label)]
+    pub label: Vec<(String, String)>,
+
+    /// Follow the execution until it ends; exit 0 on success, 6 if it fails, is killed or cancelled
+    #[arg(long)]
+    pub wait: bool,
+
+    #[command(flatten)]
+    pub wait_args: WaitArgs,
+}
+
+impl Run for Args {
+    fn interrupt(&self) -> Interrupt {
+        if self.wait {
+            // It stops following and says the execution goes on.
+            Interrupt::Handled
+        } else {
+            Interrupt::STOP
+        }
+    }
+
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        run_flow(ctx, &self).await
     }
 }
-// ---------------------------------------------------------------------------------------------
-// run, watch
 
-fn parse_inputs(args: &RunArgs) -> Result<Vec<(String, InputValue)>> {
+fn parse_inputs(args: &Args) -> Result<Vec<(String, InputValue)>> {
     let mut inputs = Vec::new();
     for (name, value) in &args.inputs {
         let name = name.clone();
@@ -112,7 +134,7 @@ async fn check_inputs(
     ))
 }
 
-pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
+async fn run_flow(ctx: &Ctx, args: &Args) -> Result<Exit> {
     // Everything that can be checked locally is, before anything is started.
     let (namespace, flow) = args.flow.resolve()?;
     let inputs = parse_inputs(args)?;
@@ -139,329 +161,7 @@ pub(super) async fn run_flow(ctx: &Ctx, args: &RunArgs) -> Result<Exit> {
         "Started execution {} of {}/{}: {url}",
         e.id, e.namespace, e.flow_id
     ));
-    follow_to_end(ctx, client, &e.id, &args.wait_args).await
-}
-
-pub(super) async fn watch(ctx: &Ctx, id: &str, w: &WaitArgs) -> Result<Exit> {
-    let client = ctx.kestra().await?;
-    // Fail fast (exit 3) on an unknown id rather than waiting on its stream.
-    client
-        .get_execution(id)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    follow_to_end(ctx, client, id, w).await
-}
-
-/// Reports what changed between two snapshots of an execution (plain mode prints these lines).
-fn changes(before: Option<&Execution>, now: &Execution) -> Vec<String> {
-    let mut lines = Vec::new();
-    if before.is_none_or(|b| b.state.current != now.state.current) {
-        lines.push(format!("execution {}: {}", now.id, now.state.current));
-    }
-    let old: Vec<TaskRun> = before
-        .and_then(|b| b.task_run_list.clone())
-        .unwrap_or_default();
-    for t in now.task_run_list.iter().flatten() {
-        let previous = old
-            .iter()
-            .find(|o| o.id == t.id)
-            .map(|o| o.state.current.as_str());
-        if previous != Some(t.state.current.as_str()) {
-            let value = t
-                .value
-                .as_deref()
-                .map(|v| format!(" [{v}]"))
-                .unwrap_or_default();
-            lines.push(format!("  task {}{value}: {}", t.task_id, t.state.current));
-        }
-    }
-    lines
-}
-
-/// Follows the execution to its end (see [`follow`]). Ctrl-C stops following, not the
-/// execution: the progress line is cleared and the operator is told how to pick it up again.
-async fn follow_to_end(
-    ctx: &Ctx,
-    client: &KestraClient,
-    id: &str,
-    wait: &WaitArgs,
-) -> Result<Exit> {
-    let progress = Progress::new();
-    tokio::select! {
-        result = follow(ctx, client, id, wait, &progress) => result,
-        () = crate::signals::ctrl_c() => {
-            progress.finish();
-            Err(Error::new(
-                Kind::Interrupted,
-                format!("stopped following execution {id}; the execution itself goes on"),
-                format!(
-                    "`kestractl executions watch {id}` follows it again, `kestractl executions kill {id}` stops it"
-                ),
-            ))
-        }
-    }
-}
-
-/// Follows the execution's event stream until it ends or `deadline` passes (then `false`); falls
-/// back to polling if the stream is cut. Each change is a line on stderr.
-async fn wait_for_end(
-    client: &KestraClient,
-    id: &str,
-    deadline: Option<Instant>,
-    progress: &Progress,
-) -> Result<bool> {
-    let mut last: Option<Execution> = None;
-    let mut report = |e: Execution, progress: &Progress| {
-        for line in changes(last.as_ref(), &e) {
-            progress.done(&line);
-        }
-        let runs = e.task_run_list.as_deref().unwrap_or_default();
-        let done = runs
-            .iter()
-            .filter(|t| is_terminal(&t.state.current))
-            .count();
-        progress.step(&format!(
-            "{}: {done} of {} done",
-            e.state.current,
-            crate::output::count(runs.len(), "task run")
-        ));
-        let terminal = is_terminal(&e.state.current);
-        last = Some(e);
-        terminal
-    };
-    let mut finished = false;
-    // The event stream; Kestra ends it after an hour without events (its `timeout`), or a proxy
-    // may cut it: reopened while the execution runs. If it cannot be opened, poll once a second.
-    let mut opened_at = Instant::now();
-    let mut short_lived = 0;
-    'connection: while !finished && deadline.is_none_or(|d| Instant::now() < d) {
-        if short_lived >= 3 {
-            break; // a stream that keeps closing at once: polling is more use
-        }
-        let Ok(resp) = client.follow_execution(id).await else {
-            break;
-        };
-        let mut body = resp.bytes_stream();
-        let mut parser = sse::Parser::default();
-        loop {
-            let next = match deadline {
-                Some(d) => match tokio::time::timeout_at(d.into(), body.next()).await {
-                    Ok(n) => n,
-                    Err(_) => break 'connection,
-                },
-                None => body.next().await,
-            };
-            let Some(Ok(chunk)) = next else { break };
-            let Ok(events) = parser.push(&chunk) else {
-                // An event past the size limit: the stream is not to be trusted; poll instead.
-                tracing::debug!("{}", sse::TooLarge);
-                break 'connection;
-            };
-            for event in events {
-                // Kestra opens the stream with `id: start`, an execution that has only its id.
-                if event.id.as_deref() == Some(sse::START) {
-                    continue;
-                }
-                if let Ok(v) = inert::decode::<Value>(event.data.as_bytes())
-                    && let Ok(e) = serde_json::from_value::<Execution>(v)
-                    && report(e, progress)
-                {
-                    finished = true;
-                    break 'connection;
-                }
-                if event.id.as_deref() == Some(sse::END) {
-                    finished = true;
-                    break 'connection;
-                }
-            }
-        }
-        // The stream ended without an `end` event: reopen it if the execution still runs.
-        let v = client
-            .get_execution(id)
-            .await
-            .map_err(|e| not_found(id, e))?;
-        finished = report(parse_execution(&v)?, progress);
-        short_lived = if opened_at.elapsed() < Duration::from_secs(1) {
-            short_lived + 1
-        } else {
-            0
-        };
-        if !finished {
-            tracing::debug!("the execution stream of {id} ended early; reopening it");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        opened_at = Instant::now();
-    }
-    while !finished && deadline.is_none_or(|d| Instant::now() < d) {
-        let v = client
-            .get_execution(id)
-            .await
-            .map_err(|e| not_found(id, e))?;
-        finished = report(parse_execution(&v)?, progress);
-        if !finished {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-    Ok(finished)
-}
-
-/// Follows the execution to its end (with its log lines on stderr when asked). Prints the
-/// final task table on stdout, and maps the end state to the exit code; on a failure, the
-/// failing tasks and their last error lines.
-async fn follow(
-    ctx: &Ctx,
-    client: &KestraClient,
-    id: &str,
-    wait: &WaitArgs,
-    progress: &Progress,
-) -> Result<Exit> {
-    let started = Instant::now();
-    let deadline = wait.wait_timeout.map(|t| started + t);
-    let finished = if wait.logs {
-        let tail = LogTail::default();
-        let finished = tokio::select! {
-            finished = wait_for_end(client, id, deadline, progress) => finished?,
-            () = tail.stream(ctx, client, id, progress) => unreachable!("the log tail never ends"),
-        };
-        // Lines the stream had not delivered yet when the execution ended.
-        tail.sweep(ctx, client, id, progress).await;
-        finished
-    } else {
-        wait_for_end(client, id, deadline, progress).await?
-    };
-    progress.finish();
-    if !finished {
-        return Err(Error::not_ready(
-            format!(
-                "execution {id} has not ended after {} (--wait-timeout); it goes on",
-                format_duration(started.elapsed())
-            ),
-            format!(
-                "follow it with `kestractl executions watch {id}`, or kill it with `kestractl executions kill {id}`"
-            ),
-        ));
-    }
-    // The final state with every task run (2.0's stream events and list items may be slimmer).
-    let raw = client
-        .get_execution(id)
-        .await
-        .map_err(|e| not_found(id, e))?;
-    let e = parse_execution(&raw)?;
-    ctx.out.emit(&Ended(raw))?;
-    let state = e.state.current.as_str();
-    let exit = exit_for(state, wait.fail_on_warning);
-    let summary = format!(
-        "execution {} ended {state} after {}",
-        e.id,
-        duration_cell(&e.state)
-    );
-    match (exit, state) {
-        (Exit::Ok, "WARNING") => ctx.out.note(&format!(
-            "{summary} (some tasks warned; --fail-on-warning makes this exit 6)"
-        )),
-        (Exit::Ok, _) => ctx.out.note(&summary),
-        _ => {
-            ctx.out
-                .note(&format!("{} {summary}", ctx.out.paint(Style::Red, "✗")));
-            explain_failure(ctx, client, &e).await;
-        }
-    }
-    Ok(exit)
-}
-
-/// `--logs`: the execution's log lines on stderr while it runs, each printed once.
-#[derive(Default)]
-struct LogTail {
-    seen: std::sync::Mutex<LogSeen>,
-}
-
-impl LogTail {
-    fn print(&self, ctx: &Ctx, entries: &[LogEntry], progress: &Progress) {
-        let Ok(mut seen) = self.seen.lock() else {
-            return;
-        };
-        for l in entries {
-            if seen.first_time(l) {
-                progress.done(log_line(ctx, l).trim_end_matches('\n'));
-            }
-        }
-    }
-
-    /// Follows the log stream, reopened whenever it ends (Kestra replays from the start; seen
-    /// lines are skipped). Never returns: the caller stops it once the execution has ended.
-    async fn stream(&self, ctx: &Ctx, client: &KestraClient, id: &str, progress: &Progress) {
-        loop {
-            if let Ok(resp) = client.follow_logs(id, None).await {
-                let mut body = resp.bytes_stream();
-                let mut parser = sse::Parser::default();
-                while let Some(Ok(chunk)) = body.next().await {
-                    let Ok(events) = parser.push(&chunk) else {
-                        break;
-                    };
-                    let entries: Vec<LogEntry> = events
-                        .iter()
-                        .filter(|ev| ev.id.as_deref() != Some(sse::START))
-                        .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
-                        .collect();
-                    self.print(ctx, &entries, progress);
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-
-    /// The lines written before the end that the stream had not delivered.
-    async fn sweep(&self, ctx: &Ctx, client: &KestraClient, id: &str, progress: &Progress) {
-        if let Ok(entries) = client.execution_logs(id, None, None).await {
-            self.print(ctx, &entries, progress);
-        }
-    }
-}
-
-/// How many of a failing task's last error lines are shown.
-const ERROR_LINES: usize = 5;
-
-/// After an unsuccessful end: the tasks that failed (or were killed), their last ERROR log lines,
-/// and the command for the whole log. Best effort: the exit code is already decided.
-async fn explain_failure(ctx: &Ctx, client: &KestraClient, e: &Execution) {
-    let runs = e.task_run_list.as_deref().unwrap_or_default();
-    let failing: Vec<&TaskRun> = runs
-        .iter()
-        .filter(|t| matches!(t.state.current.as_str(), "FAILED" | "KILLED"))
-        .collect();
-    let errors = client
-        .execution_logs(&e.id, Some("ERROR"), None)
-        .await
-        .unwrap_or_default();
-    for t in &failing {
-        let value = t
-            .value
-            .as_deref()
-            .map(|v| format!(" [{v}]"))
-            .unwrap_or_default();
-        ctx.out
-            .note(&format!("  {} task {}{value}", t.state.current, t.task_id));
-        let lines: Vec<&str> = errors
-            .iter()
-            .filter(|l| l.task_run_id.as_deref() == Some(t.id.as_str()))
-            .filter_map(|l| l.message.as_deref())
-            .collect();
-        for line in &lines[lines.len().saturating_sub(ERROR_LINES)..] {
-            let first = line.lines().next().unwrap_or_default();
-            ctx.out.note(&format!("    {first}"));
-        }
-    }
-    if failing.is_empty() {
-        // Killed before any task failed, or an error outside the tasks (inputs, a trigger).
-        for l in errors.iter().rev().take(ERROR_LINES).rev() {
-            if let Some(m) = l.message.as_deref() {
-                let first = m.lines().next().unwrap_or_default();
-                ctx.out.note(&format!("    {first}"));
-            }
-        }
-    }
-    ctx.out
-        .note(&format!("  full log: kestractl executions logs {}", e.id));
+    wait::follow_to_end(ctx, client, &e.id, &args.wait_args).await
 }
 
 /// A started execution as the server sent it; for people, its id and UI link.
@@ -488,84 +188,5 @@ impl Render for Started {
             out.note(url);
             out.print(&format!("{}\n", e.id))
         }
-    }
-}
-
-/// An execution at its end, as the server sent it; for people, its task runs.
-#[derive(Serialize)]
-#[serde(transparent)]
-struct Ended(Value);
-
-impl Render for Ended {
-    fn human(&self, out: &Output) -> Result<()> {
-        let e = parse_execution(&self.0)?;
-        let runs = e.task_run_list.unwrap_or_default();
-        let headers = ["TASK", "VALUE", "STATE", "STARTED", "DURATION"];
-        let rows = task_rows(out, &runs, OffsetDateTime::now_utc());
-        if out.format == Format::Table {
-            return if runs.is_empty() {
-                Ok(())
-            } else {
-                out.table(&headers, &rows)
-            };
-        }
-        // Piped, stdout holds the execution's id alone (`id=$(kestractl executions run … --wait)`);
-        // the task runs are for people, on stderr.
-        if !runs.is_empty() {
-            out.note(out.render_table(&headers, &rows).trim_end());
-        }
-        out.print(&format!("{}\n", e.id))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes_follow_the_end_state() {
-        assert_eq!(exit_for("SUCCESS", false), Exit::Ok);
-        assert_eq!(exit_for("WARNING", false), Exit::Ok);
-        assert_eq!(exit_for("WARNING", true), Exit::ExecutionUnsuccessful);
-        for s in ["FAILED", "KILLED", "CANCELLED", "RETRIED"] {
-            assert_eq!(exit_for(s, false), Exit::ExecutionUnsuccessful, "{s}");
-        }
-    }
-
-    #[test]
-    fn changes_report_state_and_task_transitions() {
-        let mk = |state: &str, tasks: &[(&str, &str)]| Execution {
-            id: "e1".into(),
-            state: crate::kestra::model::State {
-                current: state.into(),
-                ..Default::default()
-            },
-            task_run_list: Some(
-                tasks
-                    .iter()
-                    .map(|(id, s)| TaskRun {
-                        id: format!("tr-{id}"),
-                        task_id: (*id).into(),
-                        state: crate::kestra::model::State {
-                            current: (*s).into(),
-                            ..Default::default()
-                        },
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        };
-        let a = mk("RUNNING", &[("one", "RUNNING")]);
-        let b = mk("RUNNING", &[("one", "SUCCESS"), ("two", "RUNNING")]);
-        assert_eq!(
-            changes(None, &a),
-            ["execution e1: RUNNING", "  task one: RUNNING"]
-        );
-        assert_eq!(
-            changes(Some(&a), &b),
-            ["  task one: SUCCESS", "  task two: RUNNING"]
-        );
-        assert!(changes(Some(&b), &b).is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! `kestractl flows delete`: a flow deleted, after a question.
 
 use super::{check_names, not_found};
-use crate::cli::FlowRef;
+use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::output::confirm;

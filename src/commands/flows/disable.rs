@@ -1,7 +1,7 @@
 //! `kestractl flows disable`: Kestra's own switch, off: its triggers stop, new executions are refused (a new revision).
 
 use super::set_disabled;
-use crate::cli::FlowRef;
+use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 

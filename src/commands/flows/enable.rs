@@ -1,7 +1,7 @@
 //! `kestractl flows enable`: Kestra's own switch, on (a new revision with `disabled: false`).
 
 use super::set_disabled;
-use crate::cli::FlowRef;
+use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{check_names, not_found};
-use crate::cli::FlowRef;
+use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::output::{Output, Render};

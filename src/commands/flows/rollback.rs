@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{check_names, not_found};
-use crate::cli::FlowRef;
+use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::flows::diff::{self, Change};

@@ -1,6 +1,8 @@
 //! Execution and log routes. Version differences handled here: 2.0 moved single-execution actions
 //! under `/actions/` and filters logs with `filters[...]` (1.x: flat `minLevel`, `taskId`).
-//! Searches use `filters[...]`, which both versions accept.
+//! Searches use `filters[...]`, which both versions accept; [`follow`] follows one to its end.
+
+pub mod follow;
 
 use std::path::PathBuf;
 
