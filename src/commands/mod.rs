@@ -163,8 +163,9 @@ pub fn interrupt(command: &Command) -> Interrupt {
             after: "`kestractl stop` again finishes stopping",
         },
         Command::Flows(cmd) => cmd.interrupt(),
-        // They put things back before they stop.
-        Command::Backup(_) | Command::Restore(_) | Command::Upgrade(_) => Interrupt::Handled,
+        Command::Backup(cmd) => cmd.interrupt(),
+        Command::Restore(cmd) => cmd.interrupt(),
+        Command::Upgrade(cmd) => cmd.interrupt(),
         Command::Executions(cmd) => cmd.interrupt(),
         // Kestra would hold one password and the keyring another.
         Command::Auth(AuthCommand::Rotate(_)) => Interrupt::FinishFirst {
@@ -196,9 +197,9 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Compose => stack::compose::run(ctx).await,
         Command::Manifest(cmd) => cmd.run(ctx).await,
         Command::Metrics(cmd) => cmd.run(ctx).await,
-        Command::Backup(args) => backup::run(ctx, &args).await,
-        Command::Restore(args) => backup::restore::run(ctx, &args).await,
-        Command::Upgrade(args) => backup::upgrade::run(ctx, &args).await,
+        Command::Backup(cmd) => cmd.run(ctx).await,
+        Command::Restore(cmd) => cmd.run(ctx).await,
+        Command::Upgrade(cmd) => cmd.run(ctx).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Completions { shell } => {
             use clap_complete::env::EnvCompleter;

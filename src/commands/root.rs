@@ -216,17 +216,11 @@ pub enum Command {
 
     Manifest(super::manifest::Args),
 
-    /// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
-    #[command(long_about = BACKUP_LONG, args_conflicts_with_subcommands = true)]
-    Backup(BackupArgs),
+    Backup(super::backup::Args),
 
-    /// Restore a backup over the local stack, or onto a machine with none; any failure puts the previous data back
-    #[command(long_about = RESTORE_LONG)]
-    Restore(RestoreArgs),
+    Restore(super::backup::restore::Args),
 
-    /// Move Kestra to another image: backup, recreate, check the version it reports; roll back on failure
-    #[command(long_about = UPGRADE_LONG)]
-    Upgrade(UpgradeArgs),
+    Upgrade(super::backup::upgrade::Args),
 
     /// Check Docker, ports, keyring, config, server, credentials, Kestra's version and disk space
     #[command(

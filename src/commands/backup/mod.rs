@@ -1,8 +1,10 @@
-//! `kestractl backup [--file F] [--consistent]` and `kestractl backup verify FILE`; `restore` and
-//! `upgrade` build on both.
+//! `kestractl backup [--file F] [--consistent]`, and beside it the commands that build on its
+//! archives: `backup verify FILE`, `restore` and `upgrade` (one file each, with their arguments);
+//! the work is in the `backup` library.
 
 pub mod restore;
 pub mod upgrade;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,21 +15,85 @@ use crate::backup::beside;
 use crate::backup::create::{self, Options, Taken};
 use crate::backup::manifest::Manifest;
 use crate::backup::ticker::bytes;
-use crate::backup::verify::{self, Tools};
-use crate::cli::{BackupArgs, BackupCommand, ImageArgs, ReadinessWait};
-use crate::commands::{Ctx, StartOptions};
+use crate::cli::{PullPolicy, ReadinessWait};
+use crate::commands::{Ctx, Run, StartOptions};
 use crate::error::{Exit, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
-use crate::signals::Interrupts;
+use crate::signals::{Interrupt, Interrupts};
 use crate::stack::health::{self, ContainerState};
 
-pub async fn run(ctx: &Ctx, args: &BackupArgs) -> Result<Exit> {
-    if let Some(BackupCommand::Verify { file }) = &args.command {
-        return verify_command(ctx, file).await;
+const LONG: &str = "Back up the local stack into one archive: a dump of Kestra's Postgres \
+database (pg_dump's custom format, taken inside the Postgres container and streamed to disk), \
+Kestra's storage directory, Kestra's configuration with every password replaced, and \
+manifest.json (kestractl and Kestra versions, image ids, what Kestra served, and the size and \
+SHA-256 of every entry). The archive is written beside its final name and renamed into place \
+when whole; it is 0600 and never overwrites a file. It holds no password: a restore uses the \
+passwords this machine has (the keyring).\n\n\
+Consistency: by default Kestra keeps running. The database dump is consistent (one \
+transaction), but files Kestra writes to its storage during the copy may be missing or newer \
+than the dump. --consistent stops Kestra for the copy, starts it again and reports the \
+downtime.\n\n\
+`kestractl backup verify FILE` reads an archive whole: gzip CRC, every entry against the \
+manifest's checksums, and the dump through `pg_restore --list`. Exit 5 says what is wrong.";
+
+/// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG, args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+
+    /// The archive to write [default: ./kestra-backup-<UTC time>.tar.gz]
+    #[arg(short = 'f', long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+
+    /// Stop Kestra for the copy (files and database agree), then start it again
+    #[arg(long)]
+    pub consistent: bool,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Sub {
+    Verify(verify::Args),
+}
+
+impl Run for Args {
+    // A backup removes its partial archive (and starts Kestra again) before it stops.
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::Handled
     }
+
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        match self.command {
+            Some(Sub::Verify(verify)) => verify.run(ctx).await,
+            None => backup(ctx, &self).await,
+        }
+    }
+}
+
+/// `start`'s image options, for the commands that (re)create the stack: `restore`, `upgrade`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImageArgs {
+    /// Kestra image [default: restore: the one the backup recorded; upgrade: see --to]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
+    #[arg(long, value_name = "IMAGE")]
+    pub postgres_image: Option<String>,
+
+    /// When to pull the images
+    #[arg(long, value_enum, default_value = "missing", value_name = "WHEN")]
+    pub pull: PullPolicy,
+}
+
+async fn backup(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let interrupts = Interrupts::catch(
         "interrupt received: removing the partial archive (and starting Kestra again if it was \
          stopped for the copy) before stopping",
@@ -147,28 +213,6 @@ fn describe_manifest(m: &Manifest) -> String {
     )
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifyReport {
-    file: PathBuf,
-    ok: bool,
-    /// Objects in the dump's table of contents.
-    dump_objects: usize,
-    manifest: Manifest,
-}
-
-impl Render for VerifyReport {
-    fn human(&self, out: &Output) -> Result<()> {
-        out.print(&format!(
-            "{} is usable: {} entries match their checksums, the database dump lists {} objects.\n{}",
-            self.file.display(),
-            self.manifest.entries.len(),
-            self.dump_objects,
-            describe_manifest(&self.manifest)
-        ))
-    }
-}
-
 /// A path that is not a file is refused before Docker is contacted.
 pub fn check_archive_path(file: &Path) -> Result<()> {
     if file.is_file() {
@@ -186,58 +230,6 @@ pub fn check_archive_path(file: &Path) -> Result<()> {
         ),
         "give the path of an archive written by `kestractl backup`",
     ))
-}
-
-async fn verify_command(ctx: &Ctx, file: &Path) -> Result<Exit> {
-    check_archive_path(file)?;
-    let interrupts = Interrupts::catch(
-        "interrupt received: removing the extracted dump before stopping",
-        crate::output::Output::warn_line,
-    )?;
-    let progress = Progress::new();
-    let stack = ctx.stack_settings(&StackFlags::default()).await?;
-    // The first reading writes nothing (and needs no Docker); only an archive that passed it
-    // is unpacked.
-    let manifest = match verify::check(file, &progress, Some(&interrupts)).await {
-        Ok(m) => m,
-        Err(e) => {
-            progress.finish();
-            return Err(e);
-        }
-    };
-    let engine = ctx.engine().await?;
-    // Without the stack's Postgres running, the dump is read in a throw-away container of the
-    // image the settings name, or, when they name none, of the backup's own.
-    let image = match stack.postgres_image.source {
-        crate::settings::Source::Default => manifest.postgres.image.clone(),
-        _ => stack.postgres_image.value.clone(),
-    };
-    let tools = Tools {
-        engine,
-        container: &stack.postgres_container,
-        image: &image,
-    };
-    let work = tempfile_dir(file)?;
-    let unpacked = verify::unpack_checked(
-        &tools,
-        file,
-        &manifest,
-        &work.join("postgres.dump"),
-        None,
-        &progress,
-        Some(&interrupts),
-    )
-    .await;
-    let _ = std::fs::remove_dir_all(&work);
-    progress.finish();
-    let unpacked = unpacked?;
-    ctx.out.emit(&VerifyReport {
-        file: file.to_path_buf(),
-        ok: true,
-        dump_objects: unpacked.objects,
-        manifest: unpacked.manifest,
-    })?;
-    Ok(Exit::Ok)
 }
 
 /// A later plain `start` recreates Kestra on the image the settings name: after an upgrade or a
@@ -287,19 +279,6 @@ pub async fn pin_image(ctx: &Ctx, stack: &StackSettings, image: &str) {
             "Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}"
         )),
     }
-}
-
-/// A private folder for an extracted dump, in the system's temporary folder.
-fn tempfile_dir(file: &Path) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "kestractl-verify-{}-{}",
-        std::process::id(),
-        file.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
-    crate::fsutil::create_private_dir(&dir)?;
-    Ok(dir)
 }
 
 /// How a restore or an upgrade starts the stack: their image options, the ports and limits from

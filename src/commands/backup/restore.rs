@@ -7,20 +7,20 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{running, start_options, work_dir};
+use super::{ImageArgs, running, start_options, work_dir};
 
 use crate::backup::create::served_now;
 use crate::backup::manifest::{Manifest, Served};
 use crate::backup::restore::{self as data, Aside};
 use crate::backup::verify::{self, Tools, Unpacked};
-use crate::cli::RestoreArgs;
-use crate::commands::Ctx;
+use crate::cli::ReadinessWait;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render, confirm};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
-use crate::signals::Interrupts;
+use crate::signals::{Interrupt, Interrupts};
 
 use crate::backup::STOP_GRACE;
 
@@ -70,20 +70,61 @@ impl Render for RestoreReport {
 /// What a restore needs from one step to the next.
 struct Plan<'a> {
     ctx: &'a Ctx,
-    args: &'a RestoreArgs,
+    args: &'a Args,
     stack: StackSettings,
     progress: &'a Progress,
     /// The Kestra image the restored stack runs.
     image: String,
     /// `start`'s image options for this restore (the manifest's Postgres image on a machine
     /// with no stack, unless one was named).
-    images: crate::cli::ImageArgs,
+    images: ImageArgs,
     /// The image Kestra ran before, to start it again on the previous data.
     previous_image: Option<String>,
     previous_running: bool,
 }
 
-pub async fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<Exit> {
+const LONG: &str = "Restore an archive written by `kestractl backup`.\n\n\
+It checks the archive whole first (as `backup verify` does, unpacking it beside the storage \
+directory) and refuses, before touching anything, an archive that is damaged or of an unknown \
+format (exit 5). It then stops Kestra, renames the current database to `<db>_previous_<time>` \
+and the storage directory to `<dir>.previous-<time>`, loads the dump in one transaction, \
+starts Kestra on the image the archive's manifest names (unless --image), waits until it is \
+ready and checks that it serves the flows and executions the backup recorded. Only then is the \
+set-aside data deleted (--keep-previous keeps it). Any failure, Ctrl-C or SIGTERM included, \
+puts the previous data back and starts it again.\n\n\
+On a machine with no stack yet it creates one (Postgres first), then restores.";
+
+/// Restore a backup over the local stack, or onto a machine with none; any failure puts the previous data back
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG)]
+pub struct Args {
+    /// The archive written by `kestractl backup`
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+
+    /// Keep the replaced database and storage (renamed, with the time) instead of deleting them
+    #[arg(long)]
+    pub keep_previous: bool,
+
+    #[command(flatten)]
+    pub images: ImageArgs,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+impl Run for Args {
+    // Any failure, Ctrl-C included, puts the previous data back before it stops.
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::Handled
+    }
+
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        run(ctx, &self).await
+    }
+}
+
+async fn run(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let interrupts = Interrupts::catch(
         "interrupt received: putting the previous data back and starting it before stopping",
         crate::output::Output::warn_line,
@@ -99,7 +140,7 @@ pub async fn run(ctx: &Ctx, args: &RestoreArgs) -> Result<Exit> {
 
 async fn restore(
     ctx: &Ctx,
-    args: &RestoreArgs,
+    args: &Args,
     interrupts: &Interrupts,
     progress: &Progress,
     started: Instant,
@@ -216,7 +257,7 @@ fn check_image(
     stack: &StackSettings,
     image: &str,
     previous: Option<&str>,
-    args: &RestoreArgs,
+    args: &Args,
 ) -> Result<()> {
     if !ctx.global.yes || args.images.image.is_some() {
         return Ok(());

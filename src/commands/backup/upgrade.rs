@@ -8,20 +8,20 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::restore::check_served;
-use super::{running, start_options, work_dir};
+use super::{ImageArgs, running, start_options, work_dir};
 use crate::backup::create::{self, Options, served_now};
 use crate::backup::manifest::{Manifest, Served};
 use crate::backup::restore as data;
 use crate::backup::upgrade::{expected_version, retagged, version_matches};
 use crate::backup::verify::{self, Tools};
-use crate::cli::UpgradeArgs;
-use crate::commands::Ctx;
+use crate::cli::ReadinessWait;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Kind, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render, confirm};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
-use crate::signals::Interrupts;
+use crate::signals::{Interrupt, Interrupts};
 use crate::stack::up;
 
 use crate::backup::STOP_GRACE;
@@ -87,7 +87,57 @@ struct Before {
     backup: Option<(PathBuf, Manifest)>,
 }
 
-pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Exit> {
+const LONG: &str = "Move Kestra to another image, with a way back.\n\n\
+It shows the current and target versions, pulls or checks the target image, then takes a \
+consistent backup (Kestra stopped for the copy) because a newer Kestra migrates the database \
+at its first start and that cannot be undone. It recreates Kestra on the target image, waits \
+until it is ready, and checks the version the server reports and that it serves what it served \
+before. If Kestra crashes, is not ready within --wait-timeout, reports another version or \
+refuses the credentials, it rolls back: the previous image on the pre-upgrade database and \
+storage, restored from the backup and checked serving. --no-backup skips the backup (and so \
+any rollback of the data).\n\n\
+Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start` keeps it.";
+
+/// Move Kestra to another image: backup, recreate, check the version it reports; roll back on failure
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG)]
+pub struct Args {
+    /// The tag to move to, on the same repository as the running image (e.g. 2.0.5)
+    #[arg(
+        long,
+        value_name = "TAG",
+        conflicts_with = "image",
+        required_unless_present = "image"
+    )]
+    pub to: Option<String>,
+
+    #[command(flatten)]
+    pub images: ImageArgs,
+
+    /// Skip the backup; Kestra's migrations cannot be undone, so nothing can roll the data back
+    #[arg(long, conflicts_with = "backup_file")]
+    pub no_backup: bool,
+
+    /// Where to write the backup [default: ./kestra-backup-<UTC time>.tar.gz]
+    #[arg(long, value_name = "FILE")]
+    pub backup_file: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+impl Run for Args {
+    // A failure, Ctrl-C included, rolls back to the previous image and data before it stops.
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::Handled
+    }
+
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        run(ctx, &self).await
+    }
+}
+
+async fn run(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let interrupts = Interrupts::catch(
         "interrupt received: rolling back to the previous image and data before stopping",
         crate::output::Output::warn_line,
@@ -103,7 +153,7 @@ pub async fn run(ctx: &Ctx, args: &UpgradeArgs) -> Result<Exit> {
 
 async fn upgrade(
     ctx: &Ctx,
-    args: &UpgradeArgs,
+    args: &Args,
     interrupts: &Interrupts,
     progress: &Progress,
     started: Instant,
@@ -299,8 +349,8 @@ async fn upgrade(
 
 /// A rollback puts back what ran: its images are on this machine, and nothing is pulled
 /// (`--pull always` with no registry answering would otherwise stand in its way).
-fn rollback_images(images: &crate::cli::ImageArgs) -> crate::cli::ImageArgs {
-    crate::cli::ImageArgs {
+fn rollback_images(images: &ImageArgs) -> ImageArgs {
+    ImageArgs {
         pull: crate::cli::PullPolicy::Missing,
         ..images.clone()
     }
@@ -309,7 +359,7 @@ fn rollback_images(images: &crate::cli::ImageArgs) -> crate::cli::ImageArgs {
 /// Kestra on the target image: ready, reporting the version its tag names, serving what it did.
 async fn switch(
     ctx: &Ctx,
-    args: &UpgradeArgs,
+    args: &Args,
     stack: &StackSettings,
     target: &str,
     expected: Option<&str>,
@@ -363,7 +413,7 @@ async fn switch(
 /// The previous image on the pre-upgrade data (from the backup), checked serving.
 async fn roll_back(
     ctx: &Ctx,
-    args: &UpgradeArgs,
+    args: &Args,
     stack: &StackSettings,
     before: &Before,
     cause: Error,
@@ -438,7 +488,7 @@ async fn roll_back(
 
 async fn restore_backup(
     ctx: &Ctx,
-    args: &UpgradeArgs,
+    args: &Args,
     stack: &StackSettings,
     before: &Before,
     file: &std::path::Path,
