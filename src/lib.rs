@@ -7,6 +7,7 @@
 mod backup;
 mod cli;
 mod commands;
+mod doctor;
 mod error;
 mod flows;
 mod fsutil;

@@ -200,7 +200,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Backup(cmd) => cmd.run(ctx).await,
         Command::Restore(cmd) => cmd.run(ctx).await,
         Command::Upgrade(cmd) => cmd.run(ctx).await,
-        Command::Doctor => doctor::run(ctx).await,
+        Command::Doctor(cmd) => cmd.run(ctx).await,
         Command::Completions { shell } => {
             use clap_complete::env::EnvCompleter;
             // The registration script: the shell calls `COMPLETE=<shell> kestractl -- words` for

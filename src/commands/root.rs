@@ -222,15 +222,7 @@ pub enum Command {
 
     Upgrade(super::backup::upgrade::Args),
 
-    /// Check Docker, ports, keyring, config, server, credentials, Kestra's version and disk space
-    #[command(
-        long_about = "Check everything kestractl depends on, each with what to do if it \
-        fails: the config file and settings, the Docker Engine and its socket, the API and \
-        management ports (free, or held by this stack), the keyring, the server of the current \
-        context, the credentials, Kestra's version (1.3 and 2.0 are supported) and the free space \
-        of the storage and work directories. Every check runs; exit 1 if any failed."
-    )]
-    Doctor,
+    Doctor(super::doctor::Args),
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(
