@@ -8,17 +8,20 @@ pub mod args;
 pub mod auth;
 pub mod backup;
 pub mod complete;
+pub mod completions;
 pub mod config;
 pub mod doctor;
 pub mod executions;
 pub mod flows;
 pub mod kv;
+pub mod man;
 pub mod manifest;
 pub mod metrics;
 pub mod nsfiles;
 pub mod server;
 pub mod stack;
 pub mod triggers;
+pub mod version;
 
 mod root;
 pub use root::{Cli, Command};
@@ -85,74 +88,6 @@ pub fn namespace_arg(namespace: &str, hint: &str) -> Result<()> {
         .map_err(|m| crate::error::Error::usage(m, hint))
 }
 
-/// `kestractl version`: this tool's, and the server's when it answers in time (`--version`
-/// stays offline).
-#[derive(serde::Serialize)]
-struct VersionReport {
-    version: &'static str,
-    server: Option<ServerVersion>,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ServerVersion {
-    url: String,
-    /// `None` when the server did not answer (`reason` says why).
-    version: Option<String>,
-    edition: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-}
-
-impl crate::output::Render for VersionReport {
-    fn human(&self, out: &crate::output::Output) -> Result<()> {
-        let mut text = format!("kestractl {}\n", self.version);
-        if let Some(s) = &self.server {
-            text.push_str(&match (&s.version, &s.reason) {
-                (Some(v), _) => format!(
-                    "Kestra {v}{} at {}\n",
-                    s.edition
-                        .as_deref()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default(),
-                    s.url
-                ),
-                (None, Some(why)) => format!("Kestra at {}: {why}\n", s.url),
-                (None, None) => format!("Kestra at {}: no version reported\n", s.url),
-            });
-        }
-        out.print(&text)
-    }
-}
-
-/// The server's version, asked once with a short deadline (a version command does not wait on
-/// a server that is down).
-async fn server_version(ctx: &Ctx) -> Option<ServerVersion> {
-    let client = ctx.kestra_probe().await.ok()?;
-    let url = crate::settings::display_url(client.server());
-    let asked = tokio::time::timeout(std::time::Duration::from_secs(3), client.discover()).await;
-    Some(match asked {
-        Ok(Ok(d)) => ServerVersion {
-            url,
-            version: d.config.version.clone(),
-            edition: d.config.edition.clone(),
-            reason: None,
-        },
-        Ok(Err(e)) => ServerVersion {
-            url,
-            version: None,
-            edition: None,
-            reason: Some(crate::error::Error::from(e).message().to_string()),
-        },
-        Err(_) => ServerVersion {
-            url,
-            version: None,
-            edition: None,
-            reason: Some("no answer within 3 s".into()),
-        },
-    })
-}
-
 /// How each command meets Ctrl-C (`signals::run` applies it).
 pub fn interrupt(command: &Command) -> Interrupt {
     use crate::cli::AuthCommand;
@@ -194,67 +129,16 @@ pub async fn run(ctx: &Ctx, command: Command) -> Result<Exit> {
         Command::Logs(cmd) => cmd.run(ctx).await,
         Command::Stop(cmd) => cmd.run(ctx).await,
         Command::Restart(cmd) => cmd.run(ctx).await,
-        Command::Compose => stack::compose::run(ctx).await,
+        Command::Compose(cmd) => cmd.run(ctx).await,
         Command::Manifest(cmd) => cmd.run(ctx).await,
         Command::Metrics(cmd) => cmd.run(ctx).await,
         Command::Backup(cmd) => cmd.run(ctx).await,
         Command::Restore(cmd) => cmd.run(ctx).await,
         Command::Upgrade(cmd) => cmd.run(ctx).await,
         Command::Doctor(cmd) => cmd.run(ctx).await,
-        Command::Completions { shell } => {
-            use clap_complete::env::EnvCompleter;
-            // The registration script: the shell calls `COMPLETE=<shell> kestractl -- words` for
-            // each completion, so contexts, states and the server's names are live.
-            let completer: &dyn EnvCompleter = match shell {
-                clap_complete::Shell::Bash => &clap_complete::env::Bash,
-                clap_complete::Shell::Zsh => &clap_complete::env::Zsh,
-                clap_complete::Shell::Fish => &clap_complete::env::Fish,
-                clap_complete::Shell::PowerShell => &clap_complete::env::Powershell,
-                clap_complete::Shell::Elvish => &clap_complete::env::Elvish,
-                _ => {
-                    return Err(crate::error::Error::usage(
-                        format!("no completion for {shell}"),
-                        "use bash, zsh, fish, powershell or elvish",
-                    ));
-                }
-            };
-            let mut text = Vec::new();
-            completer
-                .write_registration("COMPLETE", "kestractl", "kestractl", "kestractl", &mut text)
-                .map_err(|e| anyhow::anyhow!("cannot write the completion script: {e}"))?;
-            ctx.out.print(&String::from_utf8_lossy(&text))?;
-            Ok(Exit::Ok)
-        }
-        Command::Man { dir } => {
-            let cmd = self::command();
-            let Some(dir) = dir else {
-                let page = crate::output::man::main_page(&cmd)
-                    .map_err(|e| anyhow::anyhow!("cannot render the man page: {e}"))?;
-                ctx.out.print(&String::from_utf8_lossy(&page))?;
-                return Ok(Exit::Ok);
-            };
-            let pages = crate::output::man::pages(&cmd)
-                .map_err(|e| anyhow::anyhow!("cannot render the man pages: {e}"))?;
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| crate::error::Error::io("cannot create", &dir, e))?;
-            for (name, text) in &pages {
-                let path = dir.join(name);
-                crate::fsutil::write_atomic(&path, text, Some(0o644))?;
-            }
-            ctx.out.note(&format!(
-                "wrote {} to {}",
-                crate::output::count(pages.len(), "man page"),
-                dir.display()
-            ));
-            Ok(Exit::Ok)
-        }
-        Command::Version => {
-            ctx.out.emit(&VersionReport {
-                version: env!("CARGO_PKG_VERSION"),
-                server: server_version(ctx).await,
-            })?;
-            Ok(Exit::Ok)
-        }
+        Command::Completions(cmd) => cmd.run(ctx).await,
+        Command::Man(cmd) => cmd.run(ctx).await,
+        Command::Version(cmd) => cmd.run(ctx).await,
         Command::Flows(cmd) => cmd.run(ctx).await,
         Command::Executions(cmd) => cmd.run(ctx).await,
         Command::Kv(cmd) => kv::run(ctx, cmd).await,

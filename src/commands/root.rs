@@ -3,8 +3,6 @@
 //! every other help, examples where a definition does not carry them). It lives with the
 //! commands because it names each of them; `cli` keeps the global flags and the value types.
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
 use crate::cli::*;
@@ -209,8 +207,7 @@ pub enum Command {
 
     Restart(super::stack::restart::Args),
 
-    /// Print the docker-compose file equivalent to the current settings (no secrets inline)
-    Compose,
+    Compose(super::stack::compose::Args),
 
     Metrics(super::metrics::Args),
 
@@ -224,28 +221,11 @@ pub enum Command {
 
     Doctor(super::doctor::Args),
 
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
-    #[command(
-        after_help = "Examples:\n  kestractl completions bash > ~/.local/share/bash-completion/completions/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"\n  kestractl completions fish > ~/.config/fish/completions/kestractl.fish"
-    )]
-    Completions {
-        /// The shell to complete for
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
+    Completions(super::completions::Args),
 
-    /// Print the man page (roff), generated from this command line's definitions
-    #[command(
-        after_help = "Examples:\n  kestractl man > ~/.local/share/man/man1/kestractl.1\n  kestractl man --dir ~/.local/share/man/man1   # kestractl-flows-deploy(1), …"
-    )]
-    Man {
-        /// Write every page (kestractl.1 and one per command) into this folder instead
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-    },
+    Man(super::man::Args),
 
-    /// Print kestractl's version (as `kestractl --version`)
-    Version,
+    Version(super::version::Args),
 
     /// Flows: deploy a folder with a plan, validate, list, get, delete, export
     #[command(subcommand)]

@@ -1,14 +1,24 @@
 //! `kestractl compose`: the docker-compose file of the current settings. Touches neither Docker,
 //! the network nor any secret: it only resolves settings and file paths.
 
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::settings::stack::StackFlags;
 use crate::stack::engine::DEFAULT_HOST;
 use crate::stack::spec::{self, MountedFiles};
 use crate::stack::{compose, files};
 
-pub async fn run(ctx: &Ctx) -> Result<Exit> {
+/// Print the docker-compose file equivalent to the current settings (no secrets inline)
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        compose(ctx).await
+    }
+}
+
+async fn compose(ctx: &Ctx) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let host = ctx
         .env("DOCKER_HOST")
