@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::create::served_now;
+use super::manifest::Served;
 use super::ticker::Ticker;
 use super::{beside, postgres};
 use crate::error::{Error, Result};
+use crate::kestra::KestraClient;
 use crate::output::progress::Progress;
+use crate::output::{Output, count};
 use crate::settings::stack::StackSettings;
 use crate::stack::engine::Engine;
 
@@ -152,6 +156,42 @@ pub fn describe(aside: &Aside) -> String {
     } else {
         parts.join(" and ")
     }
+}
+
+/// Kestra serves what the backup recorded: the same flows, at least the same executions (a
+/// schedule may add some as soon as it runs). Returns what it serves now.
+pub async fn check_served(
+    client: &KestraClient,
+    recorded: Option<&Served>,
+    progress: &Progress,
+    out: &Output,
+) -> Result<Option<Served>> {
+    let Some(recorded) = recorded else {
+        out.warn(
+            "the backup did not record what Kestra served (it was not running): the restored \
+             data was not checked against it",
+        );
+        return Ok(None);
+    };
+    progress.step("checking what Kestra serves");
+    let (_, now) = served_now(client).await?;
+    let (flows, executions) = (
+        count(now.flows as usize, "flow"),
+        count(now.executions as usize, "execution"),
+    );
+    if now.flows != recorded.flows || now.executions < recorded.executions {
+        return Err(Error::not_ready(
+            format!(
+                "Kestra serves {flows} and {executions} where the backup recorded {} and {}",
+                recorded.flows, recorded.executions
+            ),
+            "check Kestra's logs (`kestractl logs kestra`)",
+        ));
+    }
+    progress.done(&format!(
+        "Kestra serves the backup's {flows} and {executions}"
+    ));
+    Ok(Some(now))
 }
 
 #[cfg(test)]

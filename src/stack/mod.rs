@@ -11,6 +11,7 @@ pub mod health;
 pub mod inspect;
 pub mod kestra_config;
 pub mod local_api;
+pub mod logs;
 pub mod manifest;
 pub mod ports;
 pub mod spec;

@@ -11,6 +11,7 @@ use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::output::Style;
 use crate::settings::stack::StackFlags;
+use crate::stack::logs;
 
 /// Show the containers' logs, both interleaved with a prefix by default
 #[derive(Debug, Clone, clap::Args)]
@@ -40,19 +41,6 @@ pub struct Args {
 impl Run for Args {
     async fn run(self, ctx: &Ctx) -> Result<Exit> {
         show(ctx, &self).await
-    }
-}
-
-/// Splits Docker's `timestamps=true` line into (timestamp, message).
-fn split_timestamp(line: &str) -> (Option<time::OffsetDateTime>, &str) {
-    match line.split_once(' ') {
-        Some((ts, rest)) => {
-            match time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339) {
-                Ok(t) => (Some(t), rest),
-                Err(_) => (None, line),
-            }
-        }
-        None => (None, line),
     }
 }
 
@@ -118,20 +106,8 @@ async fn show(ctx: &Ctx, args: &Args) -> Result<Exit> {
         // Whole logs: gather, then merge in time order.
         let mut lines: Vec<(Option<time::OffsetDateTime>, usize, String)> = Vec::new();
         for (label, name) in &present {
-            let mut stream = engine.logs(name, false, args.tail, since);
-            let mut buffer = String::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| {
-                    Error::engine(
-                        format!("cannot read the logs of {name}: {e}"),
-                        "check that the Docker Engine is still running",
-                    )
-                })?;
-                buffer.push_str(&chunk.to_string());
-            }
-            for line in buffer.lines() {
-                let (ts, msg) = split_timestamp(line);
-                let msg = ctx.out.outside_text(msg);
+            for (ts, msg) in logs::whole(engine, name, args.tail, since).await? {
+                let msg = ctx.out.outside_text(&msg);
                 lines.push((ts, lines.len(), format!("{}{msg}\n", prefix(label))));
             }
         }
@@ -163,7 +139,7 @@ async fn show(ctx: &Ctx, args: &Args) -> Result<Exit> {
         let mut out = String::new();
         while let Some(end) = buffer.find('\n') {
             let line: String = buffer.drain(..=end).collect();
-            let (_, msg) = split_timestamp(line.trim_end_matches('\n'));
+            let (_, msg) = logs::split_timestamp(line.trim_end_matches('\n'));
             out.push_str(&format!("{p}{}\n", ctx.out.outside_text(msg)));
         }
         if !out.is_empty() {
@@ -171,23 +147,4 @@ async fn show(ctx: &Ctx, args: &Args) -> Result<Exit> {
         }
     }
     Ok(Exit::Ok)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn docker_timestamps_are_split_off() {
-        let (ts, msg) = split_timestamp("2026-11-27T15:10:02.12345Z hello world");
-        assert!(ts.is_some());
-        assert_eq!(msg, "hello world");
-        let (ts, msg) = split_timestamp("no timestamp here");
-        assert!(ts.is_none());
-        assert_eq!(msg, "no timestamp here");
-        // Trimmed nanoseconds still order correctly once parsed.
-        let (a, _) = split_timestamp("2026-11-27T15:10:02.5Z a");
-        let (b, _) = split_timestamp("2026-11-27T15:10:02.123456789Z b");
-        assert!(b < a);
-    }
 }

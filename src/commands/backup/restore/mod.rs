@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+mod rollback;
+
+use rollback::{restart_previous, roll_back};
+
 use super::{ImageArgs, running, start_options, work_dir};
 
-use crate::backup::create::served_now;
 use crate::backup::manifest::{Manifest, Served};
 use crate::backup::restore::{self as data, Aside};
 use crate::backup::verify::{self, Tools, Unpacked};
@@ -21,6 +24,7 @@ use crate::output::{Output, Render, confirm};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::signals::{Interrupt, Interrupts};
+use crate::stack::engine::Engine;
 
 use crate::backup::STOP_GRACE;
 
@@ -169,19 +173,7 @@ async fn restore(
         .clone()
         .unwrap_or_else(|| manifest.kestra.image.clone());
     check_image(ctx, &stack, &image, previous_image.as_deref(), args)?;
-    // The Postgres image: the one named, else the running stack's own, else the backup's (a
-    // machine with no stack); never the default in place of what the stack runs.
-    let pg_container = engine.inspect(&stack.postgres_container).await?;
-    let pg_image = args.images.postgres_image.clone().or_else(|| {
-        pg_container
-            .as_ref()
-            .and_then(|c| c.config.as_ref())
-            .and_then(|c| c.image.clone())
-    });
-    let pg_image = pg_image.unwrap_or_else(|| match stack.postgres_image.source {
-        crate::settings::Source::Default => manifest.postgres.image.clone(),
-        _ => stack.postgres_image.value.clone(),
-    });
+    let pg_image = postgres_image(engine, &stack, args, &manifest).await?;
     let suffix = data::suffix(time::OffsetDateTime::now_utc());
     let work = work_dir(&stack, &suffix);
     crate::fsutil::create_private_dir(&work)?;
@@ -247,6 +239,30 @@ async fn restore(
         url: stack.local_url(),
         elapsed_ms: started.elapsed().as_millis(),
     })
+}
+
+/// The Postgres image: the one named, else the running stack's own, else the backup's (a
+/// machine with no stack); never the default in place of what the stack runs.
+async fn postgres_image(
+    engine: &Engine,
+    stack: &StackSettings,
+    args: &Args,
+    manifest: &Manifest,
+) -> Result<String> {
+    if let Some(named) = &args.images.postgres_image {
+        return Ok(named.clone());
+    }
+    let running = engine
+        .inspect(&stack.postgres_container)
+        .await?
+        .and_then(|c| c.config)
+        .and_then(|c| c.image);
+    Ok(
+        running.unwrap_or_else(|| match stack.postgres_image.source {
+            crate::settings::Source::Default => manifest.postgres.image.clone(),
+            _ => stack.postgres_image.value.clone(),
+        }),
+    )
 }
 
 /// An archive is data, not orders: the Kestra image it names is run without a question only
@@ -414,130 +430,12 @@ async fn load_and_start(
         plan.progress,
     )
     .await?;
-    check_served(
-        ctx,
-        &plan.stack,
+    let client = ctx.local_stack_client(&plan.stack).await?;
+    data::check_served(
+        &client,
         unpacked.manifest.served.as_ref(),
         plan.progress,
+        &ctx.out,
     )
     .await
-}
-
-/// Kestra serves what the backup recorded: the same flows, at least the same executions (a
-/// schedule may add some as soon as it runs).
-pub async fn check_served(
-    ctx: &Ctx,
-    stack: &StackSettings,
-    recorded: Option<&Served>,
-    progress: &Progress,
-) -> Result<Option<Served>> {
-    let Some(recorded) = recorded else {
-        ctx.out.warn(
-            "the backup did not record what Kestra served (it was not running): the restored \
-             data was not checked against it",
-        );
-        return Ok(None);
-    };
-    progress.step("checking what Kestra serves");
-    let client = ctx.local_stack_client(stack).await?;
-    let (_, now) = served_now(&client).await?;
-    if now.flows != recorded.flows || now.executions < recorded.executions {
-        return Err(Error::not_ready(
-            format!(
-                "Kestra serves {} and {} where the backup recorded {} and {}",
-                crate::output::count(now.flows as usize, "flow"),
-                crate::output::count(now.executions as usize, "execution"),
-                recorded.flows,
-                recorded.executions
-            ),
-            "check Kestra's logs (`kestractl logs kestra`)",
-        ));
-    }
-    progress.done(&format!(
-        "Kestra serves the backup's {} and {}",
-        crate::output::count(now.flows as usize, "flow"),
-        crate::output::count(now.executions as usize, "execution")
-    ));
-    Ok(Some(now))
-}
-
-/// Starts Kestra again on what it had, when a restore stopped it and then could not go on
-/// (nothing was set aside yet).
-async fn restart_previous(plan: &Plan<'_>) {
-    if !plan.previous_running {
-        return;
-    }
-    if let Ok(engine) = plan.ctx.engine().await
-        && let Err(e) = engine.start(&plan.stack.kestra_container.value).await
-    {
-        plan.ctx.out.warn(&format!(
-            "could not start Kestra again ({e}); `kestractl start` does"
-        ));
-    }
-}
-
-/// Puts the previous data back and starts the previous Kestra on it; the error says what
-/// failed and where things stand.
-async fn roll_back(plan: &Plan<'_>, aside: &Aside, cause: Error) -> Error {
-    let ctx = plan.ctx;
-    let why = if cause.kind() == Kind::Interrupted {
-        "The restore was interrupted".to_string()
-    } else {
-        format!("The restore failed: {cause}")
-    };
-    plan.progress.step("putting the previous data back");
-    let engine = match ctx.engine().await {
-        Ok(e) => e,
-        Err(e) => return stuck(plan, aside, &why, &e),
-    };
-    let _ = engine
-        .stop(&plan.stack.kestra_container.value, STOP_GRACE)
-        .await;
-    if let Err(e) = data::put_back(engine, &plan.stack, aside).await {
-        return stuck(plan, aside, &why, &e);
-    }
-    let back = if let (Some(image), true) = (&plan.previous_image, plan.previous_running) {
-        match ctx
-            .start_stack(
-                &start_options(
-                    &plan.images,
-                    Some(image.clone()),
-                    &plan.args.readiness,
-                    false,
-                ),
-                plan.progress,
-            )
-            .await
-        {
-            Ok(_) => format!("The previous data is back and Kestra ({image}) serves it."),
-            Err(e) => {
-                format!("The previous data is back, but Kestra ({image}) did not start on it: {e}")
-            }
-        }
-    } else {
-        "The previous data is back (Kestra was not running before, and is not now).".to_string()
-    };
-    let hint = "fix the cause and run `kestractl restore` again; `kestractl status` shows the \
-                stack";
-    let message = format!("{why}. {back}");
-    match cause.kind() {
-        Kind::Interrupted => Error::interrupted(message),
-        kind => Error::new(kind, message, hint),
-    }
-}
-
-/// The previous data could not be put back: say exactly where it is.
-fn stuck(plan: &Plan<'_>, aside: &Aside, why: &str, e: &Error) -> Error {
-    Error::new(
-        Kind::Other,
-        format!(
-            "{why}, and putting the previous data back failed too ({e}). Nothing was deleted: {}",
-            data::describe(aside)
-        ),
-        format!(
-            "rename them back by hand (database `{}`, storage {}), then `kestractl start`",
-            plan.stack.db_name.value,
-            plan.stack.storage_dir.value.display()
-        ),
-    )
 }

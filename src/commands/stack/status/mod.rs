@@ -3,20 +3,25 @@
 
 use std::time::Duration;
 
-use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
+use bollard::models::ContainerInspectResponse;
 use serde::Serialize;
+
+mod probe;
+mod remote;
+
+use probe::{health_of, probe};
+use remote::remote;
 
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::kestra::CredentialCheck;
-use crate::kestra::management::Health;
 use crate::output::{Output, Render, Style};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::engine::Engine;
 use crate::stack::health::{ContainerState, state_of};
 use crate::stack::inspect::{is_managed, port_descriptions};
-use crate::stack::local_api::{self, local_client};
+use crate::stack::local_api::local_client;
 use crate::stack::{files, kestra_config};
 
 const LONG: &str = "State, health, uptime, image and image id, ports, CPU and memory of \
@@ -251,177 +256,6 @@ fn human_bytes(b: u64) -> String {
 
 fn health_url(stack: &StackSettings) -> String {
     format!("{}/health", stack.management_url())
-}
-
-/// `status --probe`: what a launcher needs, in one request when Kestra answers.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProbeReport {
-    pub id: &'static str,
-    pub healthy: bool,
-    /// `UP`, `DOWN` (or another status Kestra reports), or `unreachable`.
-    pub health: String,
-    /// `health` when /health answered, `container` when the container's state had to be read.
-    pub source: &'static str,
-    /// The container's state (`running`, `exited`, `missing`, …) when /health did not answer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    pub health_url: String,
-    pub ui_url: String,
-}
-
-impl Render for ProbeReport {
-    fn human(&self, out: &Output) -> Result<()> {
-        let line = match (&self.container, self.healthy) {
-            (None, true) => format!("{}: UP ({})", self.id, self.health_url),
-            (Some(state), true) => format!(
-                "{}: {} ({}); container {state}",
-                self.id, self.health, self.health_url
-            ),
-            (None, false) => format!("{}: {} ({})", self.id, self.health, self.health_url),
-            (Some(state), false) => format!(
-                "{}: {} {}; container {state}",
-                self.id,
-                self.health_url,
-                if self.health == "unreachable" {
-                    "does not answer"
-                } else {
-                    &self.health
-                }
-            ),
-        };
-        out.print(&format!("{line}\n"))
-    }
-}
-
-/// Kestra's management /health, asked with the stack's credential; `None` when nothing answers
-/// in time.
-async fn health_of(stack: &StackSettings, timeout: Duration) -> Option<Health> {
-    local_api::management(stack, timeout).ok()?.health().await
-}
-
-async fn probe(ctx: &Ctx) -> Result<Exit> {
-    let stack = ctx.stack_settings(&StackFlags::default()).await?;
-    let url = health_url(&stack);
-    let health = health_of(&stack, Duration::from_secs(2)).await;
-    // The container's state when /health does not answer, or answers 401 because this user
-    // cannot read the stack's credential: then Docker's own health check (which has it) decides.
-    let (container, docker_healthy) = match &health {
-        Some(Health::Status(_)) => (None, false),
-        None | Some(Health::Refused) => {
-            let engine = ctx.engine().await?;
-            let inspect = engine.inspect(&stack.kestra_container.value).await?;
-            let state = inspect.as_ref().and_then(|c| c.state.as_ref());
-            let docker_healthy = state
-                .and_then(|s| s.health.as_ref())
-                .and_then(|h| h.status)
-                .is_some_and(|h| h == HealthStatusEnum::HEALTHY);
-            let label = match (inspect.as_ref(), state.and_then(|s| s.status)) {
-                (None, _) => "missing".to_string(),
-                (Some(_), None) => "unknown".to_string(),
-                (Some(_), Some(s)) if docker_healthy => format!("{s} (healthy)"),
-                (Some(_), Some(s)) => s.to_string(),
-            };
-            (Some(label), docker_healthy)
-        }
-    };
-    let healthy = health.as_ref().is_some_and(Health::is_up) || docker_healthy;
-    ctx.out.emit(&ProbeReport {
-        id: crate::stack::manifest::SERVICE_ID,
-        healthy,
-        source: if container.is_some() {
-            "container"
-        } else {
-            "health"
-        },
-        health: health.map_or_else(|| "unreachable".into(), |h| h.label().to_string()),
-        container,
-        health_url: url,
-        ui_url: stack.local_url(),
-    })?;
-    Ok(if healthy { Exit::Ok } else { Exit::NotReady })
-}
-
-/// `status` for a server kestractl does not run on this machine: what its API says (no Docker).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RemoteStatus {
-    pub ready: bool,
-    pub url: String,
-    /// Always false: the containers of this server are not on this machine.
-    pub managed: bool,
-    /// `UP` when `/ping` answers, else `unreachable`.
-    pub health: String,
-    pub version: Option<String>,
-    pub edition: Option<String>,
-    /// `valid`, `forbidden`, `refused`, `missing` (no password known).
-    pub credentials: &'static str,
-    pub username: String,
-}
-
-impl Render for RemoteStatus {
-    fn human(&self, out: &Output) -> Result<()> {
-        out.record(&[
-            ("Server", self.url.clone()),
-            (
-                "Containers",
-                "not managed here (a remote server: its API only)".into(),
-            ),
-            ("Health", self.health.clone()),
-            (
-                "Version",
-                match (&self.version, &self.edition) {
-                    (Some(v), Some(e)) => format!("{v} ({e})"),
-                    (Some(v), None) => v.clone(),
-                    _ => "-".into(),
-                },
-            ),
-            (
-                "Credentials",
-                format!("{} for {}", self.credentials, self.username),
-            ),
-            ("Ready", if self.ready { "yes" } else { "no" }.to_string()),
-        ])
-    }
-}
-
-async fn remote(ctx: &Ctx) -> Result<Exit> {
-    use crate::kestra::Request;
-    let client = ctx.kestra_probe().await?;
-    let url = crate::settings::display_url(client.server());
-    let reachable = client
-        .send(&Request::get("/ping").anonymous())
-        .await
-        .is_ok();
-    let (version, edition, credentials) = if reachable {
-        let discovered = client.discover().await.ok();
-        let credentials = match client.check_credentials().await {
-            Ok(CredentialCheck::Valid) => "valid",
-            Ok(CredentialCheck::ValidForbidden) => "forbidden",
-            Ok(CredentialCheck::Refused) => "refused",
-            Ok(CredentialCheck::Missing) => "missing",
-            Err(_) => "unchecked",
-        };
-        (
-            discovered.and_then(|d| d.config.version.clone()),
-            discovered.and_then(|d| d.config.edition.clone()),
-            credentials,
-        )
-    } else {
-        (None, None, "unchecked")
-    };
-    let ready = reachable && matches!(credentials, "valid" | "forbidden");
-    ctx.out.emit(&RemoteStatus {
-        ready,
-        url,
-        managed: false,
-        health: if reachable { "UP" } else { "unreachable" }.into(),
-        version,
-        edition,
-        credentials,
-        username: client.username().to_string(),
-    })?;
-    Ok(if ready { Exit::Ok } else { Exit::NotReady })
 }
 
 async fn status(ctx: &Ctx, args: &Args) -> Result<Exit> {

@@ -7,24 +7,26 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::restore::check_served;
-use super::{ImageArgs, running, start_options, work_dir};
+mod rollback;
+
+use rollback::roll_back;
+
+use super::{ImageArgs, running, start_options};
+use crate::backup::STOP_GRACE;
 use crate::backup::create::{self, Options, served_now};
 use crate::backup::manifest::{Manifest, Served};
-use crate::backup::restore as data;
 use crate::backup::upgrade::{expected_version, retagged, version_matches};
-use crate::backup::verify::{self, Tools};
 use crate::cli::ReadinessWait;
 use crate::commands::{Ctx, Run};
-use crate::error::{Error, Exit, Kind, Result};
+use crate::error::{Error, Exit, Result};
+use crate::kestra::KestraClient;
 use crate::output::progress::Progress;
 use crate::output::{Output, Render, confirm};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::signals::{Interrupt, Interrupts};
+use crate::stack::engine::Engine;
 use crate::stack::up;
-
-use crate::backup::STOP_GRACE;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -160,62 +162,12 @@ async fn upgrade(
 ) -> Result<UpgradeReport> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
     let engine = ctx.engine().await?;
-    // An upgrade moves Kestra only: Postgres stays on the image it runs (a mirror, a pinned
-    // tag), whatever the settings' default, unless --postgres-image names another.
-    let pinned;
-    let args = if args.images.postgres_image.is_none()
-        && let Some(running_pg) = engine
-            .inspect(&stack.postgres_container)
-            .await?
-            .and_then(|c| c.config)
-            .and_then(|c| c.image)
-    {
-        let mut a = args.clone();
-        a.images.postgres_image = Some(running_pg);
-        pinned = a;
-        &pinned
-    } else {
-        args
-    };
-    let kestra = engine.inspect(&stack.kestra_container.value).await?;
-    let Some(current) = kestra
-        .as_ref()
-        .and_then(|c| c.config.as_ref())
-        .and_then(|c| c.image.clone())
-    else {
-        return Err(Error::not_found(
-            format!(
-                "there is no Kestra container ({}) to upgrade",
-                stack.kestra_container.value
-            ),
-            "start the stack with `kestractl start --image <image>`, or restore a backup with \
-             `kestractl restore`",
-        ));
-    };
-    if !running(engine, &stack.kestra_container.value).await? {
-        return Err(Error::not_ready(
-            format!(
-                "Kestra ({}) is not running: an upgrade needs it running, to record its version \
-                 and what it serves, and to check them afterwards",
-                stack.kestra_container.value
-            ),
-            "start it with `kestractl start`, then upgrade",
-        ));
-    }
-    let target = match (&args.images.image, &args.to) {
-        (Some(image), _) => image.clone(),
-        (None, Some(tag)) => retagged(&current, tag),
-        (None, None) => {
-            return Err(Error::usage(
-                "say which image to upgrade to",
-                "pass --to TAG (same repository) or --image IMAGE",
-            ));
-        }
-    };
+    let args = &postgres_pinned(engine, &stack, args).await?;
+    let (current, current_id) = running_kestra(engine, &stack).await?;
+    let target = target_image(args, &current)?;
     let client = ctx.local_stack_client(&stack).await?;
     let (from_version, served) = served_now(&client).await?;
     let expected = expected_version(&target);
-    let current_id = kestra.as_ref().and_then(|c| c.image.clone());
     if target == current
         && engine.image_present(&target).await?
         && engine.image_id(&target).await.ok() == current_id
@@ -237,21 +189,7 @@ async fn upgrade(
         expected.as_deref().unwrap_or("not named by its tag")
     ));
     if !ctx.global.yes {
-        let question = format!(
-            "Kestra's first start on {target} migrates the database, which cannot be undone{}. \
-             Upgrade from {current} to {target}?",
-            if args.no_backup {
-                " and no backup will be taken (--no-backup)"
-            } else {
-                "; a backup is taken first"
-            }
-        );
-        confirm(
-            &question,
-            "an upgrade migrates Kestra's database for good",
-            "upgrade cancelled; nothing was changed",
-        )
-        .await?;
+        confirm_migration(&current, &target, args.no_backup).await?;
     }
     // The image first: a target that cannot be had changes nothing.
     progress.step(&format!("checking the image {target}"));
@@ -267,46 +205,7 @@ async fn upgrade(
             .await?;
         None
     } else {
-        let file = args.backup_file.clone().unwrap_or_else(|| {
-            PathBuf::from(create::default_file_name(time::OffsetDateTime::now_utc()))
-        });
-        let settings = ctx.settings().await?;
-        let taken = create::create(
-            engine,
-            &stack,
-            &Options {
-                file,
-                consistent: true,
-                keep_stopped: true,
-                client: Some(&client),
-                username: &settings.username.value,
-                wait_timeout: args.readiness.wait_timeout,
-            },
-            interrupts,
-            progress,
-        )
-        .await;
-        match taken {
-            Ok(t) => {
-                progress.done(&format!("Backup written to {}", t.file.display()));
-                Some((t.file, t.manifest))
-            }
-            Err(e) => {
-                // Nothing was changed but Kestra's stop: undo that.
-                let again = engine.start(&stack.kestra_container.value).await;
-                let state = match again {
-                    Ok(()) => format!("Kestra runs {current} again"),
-                    Err(e) => format!("starting Kestra again failed ({e}): run `kestractl start`"),
-                };
-                return Err(Error::new(
-                    e.kind(),
-                    format!(
-                        "the backup before the upgrade failed: {e}. Nothing was upgraded; {state}"
-                    ),
-                    e.hint().unwrap_or_default(),
-                ));
-            }
-        }
+        Some(backup_first(ctx, args, &stack, &client, &current, interrupts, progress).await?)
     };
     let before = Before {
         image: current,
@@ -347,12 +246,130 @@ async fn upgrade(
     }
 }
 
-/// A rollback puts back what ran: its images are on this machine, and nothing is pulled
-/// (`--pull always` with no registry answering would otherwise stand in its way).
-fn rollback_images(images: &ImageArgs) -> ImageArgs {
-    ImageArgs {
-        pull: crate::cli::PullPolicy::Missing,
-        ..images.clone()
+/// An upgrade moves Kestra only: Postgres stays on the image it runs (a mirror, a pinned tag),
+/// whatever the settings' default, unless --postgres-image names another.
+async fn postgres_pinned(engine: &Engine, stack: &StackSettings, args: &Args) -> Result<Args> {
+    let mut args = args.clone();
+    if args.images.postgres_image.is_none() {
+        args.images.postgres_image = engine
+            .inspect(&stack.postgres_container)
+            .await?
+            .and_then(|c| c.config)
+            .and_then(|c| c.image);
+    }
+    Ok(args)
+}
+
+/// The image the Kestra container runs (as named, and its id); an upgrade needs Kestra running,
+/// to record its version and what it serves, and to check them afterwards.
+async fn running_kestra(
+    engine: &Engine,
+    stack: &StackSettings,
+) -> Result<(String, Option<String>)> {
+    let name = &stack.kestra_container.value;
+    let kestra = engine.inspect(name).await?;
+    let Some(current) = kestra
+        .as_ref()
+        .and_then(|c| c.config.as_ref())
+        .and_then(|c| c.image.clone())
+    else {
+        return Err(Error::not_found(
+            format!("there is no Kestra container ({name}) to upgrade"),
+            "start the stack with `kestractl start --image <image>`, or restore a backup with \
+             `kestractl restore`",
+        ));
+    };
+    if !running(engine, name).await? {
+        return Err(Error::not_ready(
+            format!(
+                "Kestra ({name}) is not running: an upgrade needs it running, to record its \
+                 version and what it serves, and to check them afterwards",
+            ),
+            "start it with `kestractl start`, then upgrade",
+        ));
+    }
+    Ok((current, kestra.and_then(|c| c.image)))
+}
+
+/// The image to move to: --image as given, or --to's tag on the running image's repository.
+fn target_image(args: &Args, current: &str) -> Result<String> {
+    match (&args.images.image, &args.to) {
+        (Some(image), _) => Ok(image.clone()),
+        (None, Some(tag)) => Ok(retagged(current, tag)),
+        (None, None) => Err(Error::usage(
+            "say which image to upgrade to",
+            "pass --to TAG (same repository) or --image IMAGE",
+        )),
+    }
+}
+
+/// A newer Kestra's first start migrates the database for good: asked first.
+async fn confirm_migration(current: &str, target: &str, no_backup: bool) -> Result<()> {
+    let question = format!(
+        "Kestra's first start on {target} migrates the database, which cannot be undone{}. \
+         Upgrade from {current} to {target}?",
+        if no_backup {
+            " and no backup will be taken (--no-backup)"
+        } else {
+            "; a backup is taken first"
+        }
+    );
+    confirm(
+        &question,
+        "an upgrade migrates Kestra's database for good",
+        "upgrade cancelled; nothing was changed",
+    )
+    .await
+}
+
+/// The consistent backup a rollback restores; Kestra stays stopped after it, for the switch. A
+/// backup that fails starts Kestra (`current`) again: nothing else was changed.
+async fn backup_first(
+    ctx: &Ctx,
+    args: &Args,
+    stack: &StackSettings,
+    client: &KestraClient,
+    current: &str,
+    interrupts: &Interrupts,
+    progress: &Progress,
+) -> Result<(PathBuf, Manifest)> {
+    let engine = ctx.engine().await?;
+    let file = args.backup_file.clone().unwrap_or_else(|| {
+        PathBuf::from(create::default_file_name(time::OffsetDateTime::now_utc()))
+    });
+    let settings = ctx.settings().await?;
+    let taken = create::create(
+        engine,
+        stack,
+        &Options {
+            file,
+            consistent: true,
+            keep_stopped: true,
+            client: Some(client),
+            username: &settings.username.value,
+            wait_timeout: args.readiness.wait_timeout,
+        },
+        interrupts,
+        progress,
+    )
+    .await;
+    match taken {
+        Ok(t) => {
+            progress.done(&format!("Backup written to {}", t.file.display()));
+            Ok((t.file, t.manifest))
+        }
+        Err(e) => {
+            let again = engine.start(&stack.kestra_container.value).await;
+            let state = match again {
+                Ok(()) => format!("Kestra runs {current} again"),
+                Err(e) => format!("starting Kestra again failed ({e}): run `kestractl start`"),
+            };
+            Err(Error::new(
+                e.kind(),
+                format!("the backup before the upgrade failed: {e}. Nothing was upgraded; {state}"),
+                e.hint().unwrap_or_default(),
+            ))
+        }
     }
 }
 
@@ -408,151 +425,4 @@ async fn switch(
         crate::output::count(served.flows as usize, "flow")
     ));
     Ok((version, served))
-}
-
-/// The previous image on the pre-upgrade data (from the backup), checked serving.
-async fn roll_back(
-    ctx: &Ctx,
-    args: &Args,
-    stack: &StackSettings,
-    before: &Before,
-    cause: Error,
-    progress: &Progress,
-) -> Error {
-    let why = if cause.kind() == Kind::Interrupted {
-        "The upgrade was interrupted".to_string()
-    } else {
-        format!("The upgrade failed: {cause}")
-    };
-    progress.step("rolling back");
-    let result = match &before.backup {
-        Some((file, manifest)) => restore_backup(
-            ctx, args, stack, before, file, manifest, progress,
-        )
-        .await
-        .map(|()| {
-            format!(
-                "Rolled back: Kestra runs {} on the pre-upgrade data, restored from {}, and \
-                     serves it",
-                before.image,
-                file.display()
-            )
-        }),
-        None => ctx
-            .start_stack(
-                &start_options(
-                    &rollback_images(&args.images),
-                    Some(before.image.clone()),
-                    &args.readiness,
-                    false,
-                ),
-                progress,
-            )
-            .await
-            .map(|_| {
-                format!(
-                    "Kestra {} was started again on the data as the new version left it (no backup \
-                 was taken)",
-                    before.image
-                )
-            }),
-    };
-    let hint = format!(
-        "`kestractl logs kestra` shows why; the previous image {} still runs the stack",
-        before.image
-    );
-    let message = match result {
-        Ok(done) => format!("{why}. {done}."),
-        Err(e) => {
-            let recover = match &before.backup {
-                Some((file, _)) => format!(
-                    "The backup is intact at {}: `kestractl restore {} --image {}` puts it back",
-                    file.display(),
-                    file.display(),
-                    before.image
-                ),
-                None => "No backup was taken (--no-backup)".to_string(),
-            };
-            return Error::new(
-                Kind::Other,
-                format!("{why}. The rollback failed too: {e}. {recover}."),
-                "run the restore above once the cause is fixed; `kestractl status` shows the stack",
-            );
-        }
-    };
-    match cause.kind() {
-        Kind::Interrupted => Error::interrupted(message),
-        kind => Error::new(kind, message, hint),
-    }
-}
-
-async fn restore_backup(
-    ctx: &Ctx,
-    args: &Args,
-    stack: &StackSettings,
-    before: &Before,
-    file: &std::path::Path,
-    manifest: &Manifest,
-    progress: &Progress,
-) -> Result<()> {
-    let engine = ctx.engine().await?;
-    engine
-        .stop(&stack.kestra_container.value, STOP_GRACE)
-        .await?;
-    let suffix = data::suffix(time::OffsetDateTime::now_utc());
-    let work = work_dir(stack, &suffix);
-    crate::fsutil::create_private_dir(&work)?;
-    let result = async {
-        let unpacked = verify::unpack(
-            &Tools::of(engine, stack),
-            file,
-            &work.join("postgres.dump"),
-            Some(&work.join("storage")),
-            progress,
-            // A rollback finishes whatever arrives.
-            None,
-        )
-        .await?;
-        // The upgraded (migrated) data goes aside while the backup loads, then away.
-        let aside = data::set_aside(engine, stack, &suffix).await?;
-        let loaded = async {
-            data::load(
-                engine,
-                stack,
-                &unpacked.dump,
-                &work.join("storage"),
-                progress,
-            )
-            .await?;
-            ctx.start_stack(
-                &start_options(
-                    &rollback_images(&args.images),
-                    Some(before.image.clone()),
-                    &args.readiness,
-                    false,
-                ),
-                progress,
-            )
-            .await?;
-            check_served(ctx, stack, manifest.served.as_ref(), progress).await
-        }
-        .await;
-        match loaded {
-            Ok(_) => {
-                let _ = data::discard(engine, stack, &aside).await;
-                Ok(())
-            }
-            Err(e) => Err(Error::new(
-                e.kind(),
-                format!(
-                    "{e} (the upgraded data is kept: {})",
-                    data::describe(&aside)
-                ),
-                e.hint().unwrap_or_default(),
-            )),
-        }
-    }
-    .await;
-    let _ = std::fs::remove_dir_all(&work);
-    result
 }
