@@ -59,14 +59,10 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
 }
 
 async fn run_command(cli: Cli) -> Result<Exit, Error> {
+    use commands::Run;
     let ctx = commands::Ctx::new(cli.global);
-    // How the command meets Ctrl-C is declared beside it (`commands::interrupt`), and applied
-    // here, in one place.
-    let policy = commands::interrupt(&cli.command);
-    signals::run(
-        policy,
-        commands::run(&ctx, cli.command),
-        output::Output::warn_line,
-    )
-    .await
+    // How the command meets Ctrl-C is declared beside it (`Run::interrupt`), and applied here,
+    // in one place.
+    let policy = cli.command.interrupt();
+    signals::run(policy, cli.command.run(&ctx), output::Output::warn_line).await
 }

@@ -3,15 +3,13 @@
 //! completers answer with context names, execution states, log levels, paths and — when a
 //! server answers within a short time — namespaces, flows and recent execution ids.
 //!
-//! The completers hang off the command line on the fields of a command's `Args`
-//! (`#[arg(add = ArgValueCompleter::new(complete::flows))]`) and, for the commands still defined
-//! in `cli` (which cannot see settings or the API), by command path in [`attach`], which
-//! `kestractl::command()` applies.
+//! A command's own arguments carry their completers (and value hints) on their fields
+//! (`#[arg(add = ArgValueCompleter::new(complete::namespaces))]`); [`attach`], which
+//! `kestractl::command()` applies, adds the one for the global `--context`.
 
 use std::ffi::OsStr;
 use std::time::Duration;
 
-use clap::ValueHint;
 use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 
 use crate::commands::Ctx;
@@ -196,58 +194,13 @@ fn everywhere(
     cmd
 }
 
-/// Applies `f` to argument `id` of the command at `path` (`["flows", "get"]`).
-fn at(
-    cmd: clap::Command,
-    path: &[&str],
-    id: &'static str,
-    f: impl Fn(clap::Arg) -> clap::Arg + Clone,
-) -> clap::Command {
-    match path.split_first() {
-        None => cmd.mut_arg(id, f),
-        Some((first, rest)) => {
-            let rest = rest.to_vec();
-            cmd.mut_subcommand(*first, move |sub| at(sub, &rest, id, f))
-        }
-    }
-}
-
-/// The command line with its completers.
+/// The command line with the completer of the global `--context` (the commands' own are on
+/// their fields).
 pub fn attach(cmd: clap::Command) -> clap::Command {
-    let completer = |c: fn(&OsStr) -> Vec<CompletionCandidate>| {
-        move |a: clap::Arg| a.add(ArgValueCompleter::new(c))
-    };
-    let hint = |h: ValueHint| move |a: clap::Arg| a.value_hint(h);
-    let mut cmd = everywhere(cmd, "context", &completer(contexts));
-    cmd = at(cmd, &["config", "use"], "name", completer(contexts));
-    cmd = at(cmd, &["config", "remove"], "name", completer(contexts));
-    for sub in ["list", "get", "set", "delete"] {
-        cmd = at(cmd, &["kv", sub], "namespace", completer(namespaces));
-    }
-    for sub in ["enable", "disable", "unlock"] {
-        cmd = at(cmd, &["triggers", sub], "namespace", completer(flows));
-    }
-    cmd = at(
-        cmd,
-        &["triggers", "list"],
-        "namespace",
-        completer(namespaces),
-    );
-    for sub in ["push", "list", "get", "delete"] {
-        cmd = at(cmd, &["nsfiles", sub], "namespace", completer(namespaces));
-    }
-    for (path, id) in [(&["man"][..], "dir"), (&["nsfiles", "push"][..], "dir")] {
-        cmd = at(cmd, path, id, hint(ValueHint::DirPath));
-    }
-    for (path, id) in [
-        (&["restore"][..], "file"),
-        (&["backup", "verify"][..], "file"),
-        (&["backup"][..], "file"),
-        (&["manifest"][..], "merge"),
-    ] {
-        cmd = at(cmd, path, id, hint(ValueHint::FilePath));
-    }
-    cmd
+    // `--context` is defined once with the global flags, in `cli`, which cannot see the config.
+    everywhere(cmd, "context", &|a: clap::Arg| {
+        a.add(ArgValueCompleter::new(contexts))
+    })
 }
 
 #[cfg(test)]

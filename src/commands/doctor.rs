@@ -15,7 +15,8 @@ use crate::stack::engine::DEFAULT_HOST;
     fails: the config file and settings, the Docker Engine and its socket, the API and \
     management ports (free, or held by this stack), the keyring, the server of the current \
     context, the credentials, Kestra's version (1.3 and 2.0 are supported) and the free space \
-    of the storage and work directories. Every check runs; exit 1 if any failed."
+    of the storage and work directories. Every check runs; exit 1 if any failed.",
+    after_help = "Examples:\n  kestractl doctor\n  kestractl doctor -o json | jq '.[] | select(.status != \"ok\")'"
 )]
 pub struct Args {}
 

@@ -13,7 +13,7 @@ use crate::output::man;
 )]
 pub struct Args {
     /// Write every page (kestractl.1 and one per command) into this folder instead
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }
 

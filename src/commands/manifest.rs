@@ -23,10 +23,10 @@ left untouched (exit 5).";
 
 /// The ops repository's services-manifest entry (kestra-orchestrator, stack tools); --merge FILE updates it in place
 #[derive(Debug, Clone, clap::Args)]
-#[command(long_about = LONG)]
+#[command(long_about = LONG, after_help = "Examples:\n  kestractl manifest\n  kestractl manifest --merge config/services-manifest.json")]
 pub struct Args {
     /// Insert or update the entry in this manifest file instead of printing it
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub merge: Option<std::path::PathBuf>,
 }
 

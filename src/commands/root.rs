@@ -3,9 +3,13 @@
 //! every other help, examples where a definition does not carry them). It lives with the
 //! commands because it names each of them; `cli` keeps the global flags and the value types.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use crate::cli::*;
+use super::{
+    auth, backup, completions, config, doctor, executions, flows, group, kv, man, manifest,
+    metrics, nsfiles, server, stack, triggers, version,
+};
+use crate::cli::GlobalArgs;
 
 /// The command line as kestractl parses it: clap's derive output, then what derive cannot say.
 /// The global options are described once, in `kestractl --help`; every other command's help
@@ -33,125 +37,22 @@ pub fn command() -> clap::Command {
             .join(", ")
     );
     for sub in root.get_subcommands_mut() {
-        tidy_subcommand(sub, "", &globals, &inherited);
+        tidy_subcommand(sub, &globals, &inherited);
     }
     root
-}
-
-/// Examples for the commands whose definition above does not carry them, by command path.
-const EXAMPLES: &[(&str, &str)] = &[
-    (
-        "start",
-        "kestractl start\n  kestractl start --port 18080 --image kestra/kestra:v1.3.25\n  kestractl start --no-wait && kestractl status",
-    ),
-    (
-        "status",
-        "kestractl status\n  kestractl status -o json | jq .kestra.health\n  kestractl status --probe   # for launchers: exit 0 when UP",
-    ),
-    (
-        "logs",
-        "kestractl logs\n  kestractl logs kestra -f --since 10m\n  kestractl logs postgres --tail 50",
-    ),
-    (
-        "stop",
-        "kestractl stop\n  kestractl stop --remove\n  kestractl stop --remove --volumes --yes   # deletes the data",
-    ),
-    (
-        "restart",
-        "kestractl restart\n  kestractl restart --image kestra/kestra:v1.3.26",
-    ),
-    (
-        "compose",
-        "kestractl compose > docker-compose.yml\n  docker compose -f docker-compose.yml config",
-    ),
-    (
-        "manifest",
-        "kestractl manifest\n  kestractl manifest --merge config/services-manifest.json",
-    ),
-    (
-        "backup",
-        "kestractl backup\n  kestractl backup --file /srv/backups/kestra-nightly.tar.gz --consistent\n  kestractl backup verify /srv/backups/kestra-2026-12-01.tar.gz",
-    ),
-    (
-        "backup verify",
-        "kestractl backup verify kestra-2026-12-01.tar.gz\n  kestractl backup verify kestra-2026-12-01.tar.gz -o json",
-    ),
-    (
-        "restore",
-        "kestractl restore kestra-2026-12-01.tar.gz\n  kestractl restore kestra-2026-12-01.tar.gz --yes --keep-previous",
-    ),
-    (
-        "upgrade",
-        "kestractl upgrade --to v2.0.5\n  kestractl upgrade --image registry.example.com/kestra:v2.0.5 --backup-file pre-upgrade.tar.gz",
-    ),
-    (
-        "doctor",
-        "kestractl doctor\n  kestractl doctor -o json | jq '.[] | select(.status != \"ok\")'",
-    ),
-    (
-        "completions",
-        "kestractl completions bash > /etc/bash_completion.d/kestractl\n  kestractl completions zsh > \"${fpath[1]}/_kestractl\"",
-    ),
-    (
-        "man",
-        "kestractl man > /usr/local/share/man/man1/kestractl.1",
-    ),
-    ("version", "kestractl version\n  kestractl version -o json"),
-    (
-        "server info",
-        "kestractl server info\n  kestractl server info --server https://kestra.example.com -o json",
-    ),
-    ("config use", "kestractl config use prod"),
-    ("config list", "kestractl config list"),
-    (
-        "config show",
-        "kestractl config show\n  kestractl config show --context prod -o json",
-    ),
-    ("config remove", "kestractl config remove staging"),
-    (
-        "auth login",
-        "kestractl auth login\n  printf '%s\\n' \"$PASSWORD\" | kestractl auth login --password-stdin",
-    ),
-    (
-        "auth logout",
-        "kestractl auth logout\n  kestractl auth logout --context prod",
-    ),
-    (
-        "auth status",
-        "kestractl auth status\n  kestractl auth status -o json",
-    ),
-    ("auth show", "kestractl auth show --reveal"),
-    (
-        "auth import-env",
-        "kestractl auth import-env\n  kestractl auth import-env --file ops/.env --rewrite-env",
-    ),
-    (
-        "auth import-kestractl",
-        "kestractl auth import-kestractl\n  kestractl auth import-kestractl --overwrite --delete-source",
-    ),
-    (
-        "auth rotate",
-        "kestractl auth rotate\n  kestractl auth rotate --db\n  kestractl auth rotate --dry-run",
-    ),
-];
-
-fn examples_for(path: &str) -> Option<&'static str> {
-    EXAMPLES.iter().find(|(p, _)| *p == path).map(|(_, e)| *e)
 }
 
 /// Gives `cmd` (and its subcommands) hidden copies of the global options before clap propagates
 /// them (clap skips an argument a subcommand already has), the "Inherited flags" line, and no
 /// `--version`.
-fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg], inherited: &str) {
+fn tidy_subcommand(cmd: &mut clap::Command, globals: &[clap::Arg], inherited: &str) {
     let mut owned = std::mem::replace(cmd, clap::Command::new("placeholder"));
-    let path = format!("{parent} {}", owned.get_name()).trim().to_string();
     for arg in globals {
         owned = owned.arg(arg.clone().hide(true));
     }
-    let after = match (owned.get_after_help(), examples_for(&path)) {
-        (Some(text), _) => format!("{text}\n\n{inherited}"),
-        (None, Some(examples)) => format!("Examples:\n  {examples}\n\n{inherited}"),
-        (None, None) => inherited.to_string(),
+    let after = match owned.get_after_help() {
+        Some(text) => format!("{text}\n\n{inherited}"),
+        None => inherited.to_string(),
     };
     let long_after = owned
         .get_after_long_help()
@@ -162,7 +63,7 @@ fn tidy_subcommand(cmd: &mut clap::Command, parent: &str, globals: &[clap::Arg],
     }
     *cmd = owned;
     for sub in cmd.get_subcommands_mut() {
-        tidy_subcommand(sub, &path, globals, inherited);
+        tidy_subcommand(sub, globals, inherited);
     }
 }
 
@@ -195,67 +96,101 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    Start(super::stack::start::Args),
+group! {
+    /// Every command kestractl has, one line each: the name, and the file with its arguments and
+    /// its `Run` (a group's `mod.rs` names its own commands the same way).
+    pub enum Command {
+        Start(stack::start::Args),
+        Status(stack::status::Args),
+        Logs(stack::logs::Args),
+        Stop(stack::stop::Args),
+        Restart(stack::restart::Args),
+        Compose(stack::compose::Args),
+        Metrics(metrics::Args),
+        Manifest(manifest::Args),
+        Backup(backup::Args),
+        Restore(backup::restore::Args),
+        Upgrade(backup::upgrade::Args),
+        Doctor(doctor::Args),
+        Completions(completions::Args),
+        Man(man::Args),
+        Version(version::Args),
 
-    Status(super::stack::status::Args),
+        /// Flows: deploy a folder with a plan, validate, list, get, delete, export
+        #[command(subcommand)]
+        Flows(flows::Command),
 
-    Logs(super::stack::logs::Args),
+        /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart (alias: ex)
+        #[command(alias = "ex")]
+        Executions(executions::Args),
 
-    Stop(super::stack::stop::Args),
+        /// Namespace files (the scripts and queries flows read): push a folder, list, get, delete
+        #[command(subcommand)]
+        Nsfiles(nsfiles::Command),
 
-    Restart(super::stack::restart::Args),
+        /// Triggers: list them with their next and last dates, enable, disable, unlock
+        #[command(subcommand)]
+        Triggers(triggers::Command),
 
-    Compose(super::stack::compose::Args),
+        /// The KV store: a namespace's keys, one value, set (typed, with a TTL), delete
+        #[command(subcommand)]
+        Kv(kv::Command),
 
-    Metrics(super::metrics::Args),
+        /// The Kestra server: version, edition, whether the credentials work
+        #[command(subcommand)]
+        Server(server::Command),
 
-    Manifest(super::manifest::Args),
+        /// Contexts (server URL, tenant, username) in the config file; never passwords
+        #[command(subcommand)]
+        Config(config::Command),
 
-    Backup(super::backup::Args),
+        /// Credentials: the OS keyring (login, logout, status, show), imports, rotation
+        #[command(subcommand)]
+        Auth(auth::Command),
+    }
+}
 
-    Restore(super::backup::restore::Args),
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
 
-    Upgrade(super::backup::upgrade::Args),
+    use super::Cli;
+    use crate::commands::Run;
+    use crate::signals::Interrupt;
 
-    Doctor(super::doctor::Args),
+    fn policy(words: &str) -> Interrupt {
+        Cli::try_parse_from(words.split_whitespace())
+            .unwrap()
+            .command
+            .interrupt()
+    }
 
-    Completions(super::completions::Args),
-
-    Man(super::man::Args),
-
-    Version(super::version::Args),
-
-    /// Flows: deploy a folder with a plan, validate, list, get, delete, export
-    #[command(subcommand)]
-    Flows(super::flows::Command),
-
-    /// Executions: list (the default), get, run [--wait], watch, logs [-f], kill, restart (alias: ex)
-    #[command(alias = "ex")]
-    Executions(super::executions::Args),
-
-    /// Namespace files (the scripts and queries flows read): push a folder, list, get, delete
-    #[command(subcommand)]
-    Nsfiles(NsfilesCommand),
-
-    /// Triggers: list them with their next and last dates, enable, disable, unlock
-    #[command(subcommand)]
-    Triggers(TriggersCommand),
-
-    /// The KV store: a namespace's keys, one value, set (typed, with a TTL), delete
-    #[command(subcommand)]
-    Kv(KvCommand),
-
-    /// The Kestra server: version, edition, whether the credentials work
-    #[command(subcommand)]
-    Server(ServerCommand),
-
-    /// Contexts (server URL, tenant, username) in the config file; never passwords
-    #[command(subcommand)]
-    Config(ConfigCommand),
-
-    /// Credentials: the OS keyring (login, logout, status, show), imports, rotation
-    #[command(subcommand)]
-    Auth(AuthCommand),
+    #[test]
+    fn each_top_level_command_declares_how_it_meets_ctrl_c() {
+        // They put things back (or stop the stack, attached) before they stop.
+        for words in [
+            "kestractl start --attach",
+            "kestractl restart --attach",
+            "kestractl backup",
+            "kestractl backup verify a.tar.gz",
+            "kestractl restore a.tar.gz",
+            "kestractl upgrade --to 2.0.5",
+        ] {
+            assert_eq!(policy(words), Interrupt::Handled, "{words}");
+        }
+        // They stop at once and say what a rerun does.
+        for (words, rerun) in [
+            ("kestractl start", "`kestractl start` again"),
+            ("kestractl restart", "`kestractl start` again"),
+            ("kestractl stop", "`kestractl stop` again"),
+        ] {
+            match policy(words) {
+                Interrupt::Stop { after } => assert!(after.contains(rerun), "{words}: {after}"),
+                other => panic!("{words}: {other:?}"),
+            }
+        }
+        for words in ["kestractl status", "kestractl version", "kestractl doctor"] {
+            assert_eq!(policy(words), Interrupt::STOP, "{words}");
+        }
+    }
 }

@@ -10,6 +10,7 @@ use crate::settings::display_url;
 
 /// Print kestractl's version (as `kestractl --version`)
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:\n  kestractl version\n  kestractl version -o json")]
 pub struct Args {}
 
 impl Run for Args {

@@ -1,6 +1,7 @@
 //! A push as library operations, for `nsfiles push` and for `flows deploy` (a `_files/` folder):
 //! [`plan`] reads the namespace's files and settles what must be written (a file of the same size
-//! read back and compared), the caller asks before a prune, and [`apply`] writes and reports.
+//! read back and compared), the caller asks before a prune, and [`apply`] writes and reports. A
+//! [`PushReport`] renders itself (`output::Render`).
 
 use serde::Serialize;
 
@@ -9,7 +10,7 @@ use crate::error::Result;
 use crate::kestra::KestraClient;
 use crate::kestra::nsfiles::RemoteFile;
 use crate::output::progress::Progress;
-use crate::output::{Output, Style};
+use crate::output::{Format, Output, Render, Style};
 
 /// How a push went, per file and in total.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -107,6 +108,22 @@ impl PushReport {
                 self.namespace,
                 f.error.as_deref().unwrap_or("failed")
             ));
+        }
+    }
+}
+
+/// For people (`nsfiles push`): the table, each failure, and the totals line (below the table;
+/// on stderr in the other formats, so their stdout holds only rows). `flows deploy` shows its
+/// pushes with the same parts.
+impl Render for PushReport {
+    fn human(&self, out: &Output) -> Result<()> {
+        out.table(&["FILE", "PATH", "ACTION"], &self.rows(out))?;
+        self.show_failures(out);
+        if out.format == Format::Table {
+            out.print(&format!("{}\n", self.totals()))
+        } else {
+            out.note(&self.totals());
+            Ok(())
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Moving plain-text passwords into the keyring: the seed's `.env` (`auth import-env`) and the
-//! official kestractl's `~/.kestractl/config.yaml` (`auth import-kestractl`). Parsing and the
-//! rewrite are pure; the commands (`commands::auth`) do the keyring and file writes with undo.
+//! official kestractl's `~/.kestractl/config.yaml` (`auth import-kestractl`). Parsing, the rewrite
+//! and the import's plan are pure; keyring writes go through [`Undo`], which puts every entry back
+//! as it was when a later step fails ([`apply_kestractl`] writes an import of their contexts that
+//! way; `auth import-env` does its `.env` rewrite the same way).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -9,7 +11,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::settings::config_file::validate_context_name;
+use crate::secrets::store::{self, Keyring};
+use crate::settings::config_file::{ConfigFile, Context, validate_context_name};
 use crate::settings::{display_url, validate};
 
 /// The `.env` keys `import-env` moves.
@@ -274,6 +277,174 @@ pub fn parse_kestractl(text: &str, path: &Path) -> Result<KctlImport> {
     Ok(out)
 }
 
+/// One context of their file to write here: the context as it will be stored and what writing it
+/// does (`created`, `replaced` or `unchanged`).
+#[derive(Debug)]
+pub struct Planned<'a> {
+    pub import: &'a Imported,
+    pub context: Context,
+    pub action: &'static str,
+}
+
+/// What importing their contexts does, decided against the config before anything changes.
+#[derive(Debug, Default)]
+pub struct KctlPlan<'a> {
+    pub apply: Vec<Planned<'a>>,
+    /// Contexts of their file whose name exists here with other settings (without `overwrite`).
+    pub conflicts: Vec<&'a Imported>,
+}
+
+impl KctlPlan<'_> {
+    /// Whether a context to write has a password (for the keyring).
+    pub fn needs_keyring(&self) -> bool {
+        self.apply.iter().any(|p| p.import.password.is_some())
+    }
+}
+
+/// The plan of an import of `parsed` into `config`: a context absent here is created, one with
+/// the same settings left unchanged, and one with other settings replaced only with `overwrite`
+/// (otherwise it is a conflict, left out). An image pinned here stays (their CLI knows none).
+pub fn plan_kestractl<'a>(
+    parsed: &'a KctlImport,
+    config: &ConfigFile,
+    overwrite: bool,
+) -> KctlPlan<'a> {
+    let mut plan = KctlPlan::default();
+    for c in &parsed.contexts {
+        let existing = config.contexts.get(&c.name);
+        let context = Context {
+            server: Some(c.server.clone()),
+            tenant: c.tenant.clone(),
+            username: c.username.clone(),
+            image: existing.and_then(|x| x.image.clone()),
+        };
+        let action = match existing {
+            None => "created",
+            Some(existing) if *existing == context => "unchanged",
+            Some(_) if overwrite => "replaced",
+            Some(_) => {
+                plan.conflicts.push(c);
+                continue;
+            }
+        };
+        plan.apply.push(Planned {
+            import: c,
+            context,
+            action,
+        });
+    }
+    plan
+}
+
+/// Writes a plan: each context's password into the keyring (`keyring` is needed when
+/// [`KctlPlan::needs_keyring`]), its context into `config`, `default_context` made current when
+/// none is and it exists, and the config saved to `config_path` (when there was anything to
+/// write). A failure puts every keyring entry back as it was. Returns what happened to each
+/// planned context's password, in the plan's order: `stored`, `replaced`, `unchanged`, or `none`.
+pub async fn apply_kestractl(
+    plan: &KctlPlan<'_>,
+    default_context: Option<&str>,
+    config: &mut ConfigFile,
+    config_path: &Path,
+    keyring: Option<&Keyring>,
+) -> Result<Vec<&'static str>> {
+    let mut undo = keyring.map(Undo::new);
+    let mut passwords = Vec::with_capacity(plan.apply.len());
+    for p in &plan.apply {
+        let c = p.import;
+        let mut password = "none";
+        if let (Some(secret), Some(u), Some(username)) = (&c.password, undo.as_mut(), &c.username) {
+            let entry = store::basic_auth_entry(&c.name, username, &c.server);
+            match u.set(&entry, secret).await {
+                Ok(previous) => password = replaced_word(&previous, secret),
+                Err(e) => {
+                    return Err(match undo.take() {
+                        Some(u) => u.fail(e).await,
+                        None => e,
+                    });
+                }
+            }
+        }
+        config.contexts.insert(c.name.clone(), p.context.clone());
+        passwords.push(password);
+    }
+    if config.current_context.is_none()
+        && let Some(d) = default_context
+        && config.contexts.contains_key(d)
+    {
+        config.current_context = Some(d.to_string());
+    }
+    if !plan.apply.is_empty()
+        && let Err(e) = config.save(config_path)
+    {
+        return Err(match undo {
+            Some(u) => u.fail(e).await,
+            None => e,
+        });
+    }
+    Ok(passwords)
+}
+
+/// Keyring entries written so far, with what they held before, to put back if a later step fails.
+pub struct Undo<'a> {
+    keyring: &'a Keyring,
+    written: Vec<(String, Option<Secret>)>,
+}
+
+impl<'a> Undo<'a> {
+    pub fn new(keyring: &'a Keyring) -> Self {
+        Undo {
+            keyring,
+            written: Vec::new(),
+        }
+    }
+
+    /// Stores `secret` in `entry`; returns what it replaced (`None`: new, `Some(same)`: unchanged).
+    pub async fn set(&mut self, entry: &str, secret: &Secret) -> Result<Option<Secret>> {
+        let previous = self.keyring.get(entry).await?;
+        if previous.as_ref() != Some(secret) {
+            self.keyring.set(entry, secret).await?;
+            self.written.push((entry.to_string(), previous.clone()));
+        }
+        Ok(previous)
+    }
+
+    /// Puts every entry back as it was; the first error is returned after trying them all.
+    async fn revert(self) -> Result<()> {
+        let mut first = None;
+        for (entry, previous) in self.written.into_iter().rev() {
+            let result = match previous {
+                Some(p) => self.keyring.set(&entry, &p).await,
+                None => self.keyring.delete(&entry).await.map(|_| ()),
+            };
+            if let Err(e) = result {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// After a failure: revert, and say so in the error.
+    pub async fn fail(self, e: Error) -> Error {
+        match self.revert().await {
+            Ok(()) => e,
+            Err(undo) => Error::keyring(
+                format!("{e}; and putting the keyring back failed too: {undo}"),
+                e.hint().unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+/// What a write did to an entry: `stored` (new), `unchanged` or `replaced`.
+pub fn replaced_word(previous: &Option<Secret>, new: &Secret) -> &'static str {
+    match previous {
+        None => "stored",
+        Some(p) if p == new => "unchanged",
+        Some(_) => "replaced",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,5 +535,82 @@ mod tests {
             backup_path(&p).file_name().unwrap(),
             ".env.kestractl-backup"
         );
+    }
+
+    #[tokio::test]
+    async fn undo_puts_every_entry_back_as_it_was() {
+        let k = Keyring::mock();
+        k.set("a", &Secret::new("old-a")).await.unwrap();
+        let mut undo = Undo::new(&k);
+        let prev = undo.set("a", &Secret::new("new-a")).await.unwrap();
+        assert_eq!(replaced_word(&prev, &Secret::new("new-a")), "replaced");
+        let prev = undo.set("b", &Secret::new("new-b")).await.unwrap();
+        assert_eq!(replaced_word(&prev, &Secret::new("new-b")), "stored");
+        // Writing the same value again is not a change and is not undone.
+        let prev = undo.set("a", &Secret::new("new-a")).await.unwrap();
+        assert_eq!(replaced_word(&prev, &Secret::new("new-a")), "unchanged");
+        let e = undo
+            .fail(Error::settings("the .env could not be written", "fix it"))
+            .await;
+        assert!(e.to_string().contains(".env"));
+        assert_eq!(k.get("a").await.unwrap().unwrap().expose(), "old-a");
+        assert!(k.get("b").await.unwrap().is_none());
+    }
+
+    #[test]
+    fn the_plan_creates_keeps_replaces_only_with_overwrite_and_keeps_a_pinned_image() {
+        let imported = |name: &str, server: &str| Imported {
+            name: name.into(),
+            server: server.into(),
+            tenant: None,
+            username: Some("ops@example.com".into()),
+            password: Some(Secret::new("pw")),
+        };
+        let parsed = KctlImport {
+            contexts: vec![
+                imported("new", "https://a.example.com"),
+                imported("same", "https://b.example.com"),
+                imported("other", "https://c.example.com"),
+            ],
+            ..KctlImport::default()
+        };
+        let mut config = ConfigFile::default();
+        let here = |server: &str| Context {
+            server: Some(server.into()),
+            tenant: None,
+            username: Some("ops@example.com".into()),
+            image: None,
+        };
+        config
+            .contexts
+            .insert("same".into(), here("https://b.example.com"));
+        config.contexts.insert(
+            "other".into(),
+            Context {
+                image: Some("kestra/kestra:2.0.5".into()),
+                ..here("https://old.example.com")
+            },
+        );
+        let actions = |plan: &KctlPlan<'_>| -> Vec<(String, &'static str)> {
+            plan.apply
+                .iter()
+                .map(|p| (p.import.name.clone(), p.action))
+                .collect()
+        };
+        let plan = plan_kestractl(&parsed, &config, false);
+        assert_eq!(
+            actions(&plan),
+            [("new".into(), "created"), ("same".into(), "unchanged")]
+        );
+        assert_eq!(plan.conflicts.len(), 1);
+        assert_eq!(plan.conflicts[0].name, "other");
+        assert!(plan.needs_keyring());
+        let plan = plan_kestractl(&parsed, &config, true);
+        assert_eq!(plan.apply[2].action, "replaced");
+        assert_eq!(
+            plan.apply[2].context.image.as_deref(),
+            Some("kestra/kestra:2.0.5")
+        );
+        assert!(plan.conflicts.is_empty());
     }
 }

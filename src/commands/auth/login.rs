@@ -1,15 +1,37 @@
-//! `auth login` and `auth logout`: the current context's password in the keyring.
+//! `kestractl auth login`: a password verified against the server, then stored in the keyring
+//! for the current context.
 
 use std::io::IsTerminal;
 
 use super::server_of;
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
 use crate::secret::Secret;
 use crate::secrets::source::read_password_line;
-use crate::secrets::store::{self};
 use crate::settings::Settings;
+
+const LONG: &str = "Verify a password against the server, then store it in the OS \
+keyring.\n\n\
+The password is read from the terminal without echo, or from the first line of stdin with \
+--password-stdin (it is never an argument). It is checked on a protected API route first: a \
+refused password exits 4 and nothing is stored. The entry is keyed by the context, the username \
+and the server (service `kestractl`, user `<context>/<username>@<server>`), so give the same \
+--context/--server/--username (or none) to the commands that should use it.";
+
+/// Verify a password against the server, then store it in the OS keyring (prompts on a terminal)
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    long_about = LONG,
+    after_help = "Examples:\n  kestractl auth login\n  printf '%s\\n' \"$PASSWORD\" | kestractl auth login --password-stdin"
+)]
+pub struct Args {}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        login(ctx).await
+    }
+}
 
 /// Reads the password to log in with: stdin with `--password-stdin`, else a prompt on the
 /// terminal. Never an argument, never the environment.
@@ -49,7 +71,7 @@ fn read_login_password(ctx: &Ctx, s: &Settings) -> Result<Secret> {
     Ok(Secret::new(pw))
 }
 
-pub(super) async fn login(ctx: &Ctx) -> Result<Exit> {
+async fn login(ctx: &Ctx) -> Result<Exit> {
     let s = ctx.settings().await?;
     // The keyring first: no point asking for a password that cannot be stored.
     let keyring = ctx.keyring().await?.require()?.clone();
@@ -92,25 +114,5 @@ pub(super) async fn login(ctx: &Ctx) -> Result<Exit> {
         if replaced { "replaces" } else { "is stored in" },
         keyring.backend().describe(),
     ))?;
-    Ok(Exit::Ok)
-}
-
-pub(super) async fn logout(ctx: &Ctx) -> Result<Exit> {
-    let keyring = ctx.keyring().await?.require()?;
-    let entry = ctx.basic_auth_entry().await?;
-    let removed = keyring.delete(&entry).await?;
-    let pending = keyring.delete(&store::pending_entry(&entry)).await?;
-    let text = if removed || pending {
-        format!(
-            "Removed `{entry}` from the {}; commands now need --password-stdin or KESTRACTL_PASSWORD (or `kestractl auth login`).\n",
-            keyring.backend().describe()
-        )
-    } else {
-        format!(
-            "Nothing to remove: the {} has no entry `{entry}`.\n",
-            keyring.backend().describe()
-        )
-    };
-    ctx.out.print(&text)?;
     Ok(Exit::Ok)
 }

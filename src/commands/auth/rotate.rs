@@ -1,12 +1,12 @@
-//! `auth rotate`: the managed stack's credentials (`rotation::local`), or a Basic Auth user
-//! through the API on a server kestractl does not run (`rotation::api`); `--dry-run` shows the
-//! plan.
+//! `kestractl auth rotate`: the managed stack's credentials (`rotation::local`), or a Basic Auth
+//! user through the API on a server kestractl does not run (`rotation::api`); `--dry-run` shows
+//! the plan.
 
 use serde::Serialize;
 
 use super::{db_entry_of, server_of};
-use crate::cli::RotateArgs;
-use crate::commands::Ctx;
+use crate::cli::ReadinessWait;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::ClientConfig;
 use crate::output::progress::Progress;
@@ -16,6 +16,60 @@ use crate::rotation::local::{self as rotate, Kind, Step, Target};
 use crate::secrets::import::{BASIC_AUTH_KEY, DB_KEY};
 use crate::settings::Settings;
 use crate::settings::stack::StackFlags;
+use crate::signals::Interrupt;
+
+const LONG: &str = "Change a credential of the stack kestractl manages, with verify \
+and rollback.\n\n\
+Basic Auth (the default): a new 32-character password is generated and staged in the keyring as \
+pending; Kestra's config file is rendered with it and only the Kestra container is recreated; the \
+new password must be accepted and the old one refused; then the keyring's entry is replaced \
+(pending → current). With --db, the Postgres password is changed instead: ALTER ROLE inside the \
+Postgres container (a SCRAM verifier sent on stdin, never the password, never in argv), then \
+Kestra's datasource, then Kestra is recreated and verified.\n\n\
+Any failure restores the previous config and container, verifies the old credentials work again, \
+drops the pending entry and exits non-zero naming the step. At every step exactly one credential \
+works and the keyring holds it. API clients other than kestractl need the new password \
+afterwards.\n\n\
+For any other server (--server or a context), the Basic Auth password is changed through its API \
+(POST /api/v1/{tenant}/basicAuth with the current password), staged, verified and committed the \
+same way; a failure after the change puts the previous password back through the API. Only for \
+a server that reports its credential was set up in its UI or API (isBasicAuthManagedByConfig: \
+false): one whose credential is in its config file would restore it at its next start.";
+
+/// Rotate the Basic Auth (or --db the stack's Postgres) password, verified, rolled back on failure
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    long_about = LONG,
+    after_help = "Examples:\n  kestractl auth rotate\n  kestractl auth rotate --db\n  kestractl auth rotate --dry-run"
+)]
+pub struct Args {
+    /// Rotate the Postgres password instead of Kestra's Basic Auth password
+    #[arg(long)]
+    pub db: bool,
+
+    /// Show the steps and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub readiness: ReadinessWait,
+}
+
+impl Run for Args {
+    /// Kestra would hold one password and the keyring another.
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::FinishFirst {
+            warning: "interrupt received: the rotation finishes (or rolls back) first, so that \
+                      exactly one password works and the keyring holds it; it stops right after",
+            done: "the rotation had already completed; `kestractl auth status` shows the \
+                   credential in use",
+        }
+    }
+
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        rotate_cmd(ctx, &self).await
+    }
+}
 
 /// Plain-text places that would bring the old password back at the next `kestractl start`.
 fn rotation_conflicts(ctx: &Ctx, s: &Settings, kind: Kind) -> Vec<String> {
@@ -82,7 +136,7 @@ impl DryRun {
     }
 }
 
-pub(super) async fn rotate_cmd(ctx: &Ctx, args: &RotateArgs) -> Result<Exit> {
+async fn rotate_cmd(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let kind = if args.db {
         Kind::Database
     } else {
@@ -187,7 +241,7 @@ impl Render for rotate::Report {
 
 /// `auth rotate` for a server kestractl does not run: through its API, when its credential was
 /// set up through the UI or API (`rotation::api`).
-async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &RotateArgs) -> Result<Exit> {
+async fn rotate_through_api(ctx: &Ctx, s: &Settings, args: &Args) -> Result<Exit> {
     let conflicts = rotation_conflicts(ctx, s, Kind::BasicAuth);
     if !conflicts.is_empty() {
         return Err(Error::rotation(

@@ -1,18 +1,26 @@
-//! `auth status` (where the credential comes from, whether the server takes it) and `auth show`.
-
-use std::io::IsTerminal;
+//! `kestractl auth status`: the keyring in use, whether a password is stored and works, and
+//! where a command would take it from.
 
 use serde::Serialize;
 
 use super::{db_entry_of, server_of};
-use crate::cli::AuthShowArgs;
-use crate::commands::Ctx;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::CredentialCheck;
-use crate::output::confirm;
 use crate::output::{Output, Render};
 use crate::secrets::store::{self, Availability, Keyring};
 use crate::settings::stack::StackFlags;
+
+/// Keyring in use, whether a password is stored and works, and where a command would get it
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "Examples:\n  kestractl auth status\n  kestractl auth status -o json")]
+pub struct Args {}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        status(ctx).await
+    }
+}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,7 +79,7 @@ async fn stored_and_pending(
     })
 }
 
-pub(super) async fn status(ctx: &Ctx) -> Result<Exit> {
+async fn status(ctx: &Ctx) -> Result<Exit> {
     let s = ctx.settings().await?;
     let entry = ctx.basic_auth_entry().await?;
     let availability = ctx.keyring().await?;
@@ -181,45 +189,4 @@ impl Render for StatusReport {
         out.record(&fields)?;
         Ok(())
     }
-}
-
-pub(super) async fn show(ctx: &Ctx, args: &AuthShowArgs) -> Result<Exit> {
-    if !args.reveal {
-        return Err(Error::usage(
-            "`auth show` prints a password and needs --reveal",
-            "`kestractl auth show --reveal` prints it to stdout (asking first on a terminal); \
-             `kestractl auth status` says whether one is stored without showing it",
-        ));
-    }
-    let keyring = ctx.keyring().await?.require()?;
-    let entry = if args.db {
-        db_entry_of(&ctx.stack_settings(&StackFlags::default()).await?)
-    } else {
-        ctx.basic_auth_entry().await?
-    };
-    let Some(secret) = keyring.get(&entry).await? else {
-        return Err(Error::not_found(
-            format!(
-                "the {} has no entry `{entry}`",
-                keyring.backend().describe()
-            ),
-            if args.db {
-                "`kestractl start` stores the stack's Postgres password (and `auth import-env` \
-                 moves KESTRA_DB_PASSWORD there)"
-            } else {
-                "store one with `kestractl auth login` (a first `kestractl start` generates and \
-                 stores one); check --context/--server/--username with `kestractl auth status`"
-            },
-        ));
-    };
-    if std::io::stdout().is_terminal() && !ctx.global.yes {
-        confirm(
-            &format!("Print the password of `{entry}` on this terminal?"),
-            "`auth show --reveal` shows a password",
-            "nothing was shown",
-        )
-        .await?;
-    }
-    ctx.out.print(&format!("{}\n", secret.expose()))?;
-    Ok(Exit::Ok)
 }

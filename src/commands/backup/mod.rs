@@ -41,13 +41,13 @@ manifest's checksums, and the dump through `pg_restore --list`. Exit 5 says what
 
 /// Back up the local stack into one archive (database, storage, config); `backup verify FILE` checks one
 #[derive(Debug, Clone, clap::Args)]
-#[command(long_about = LONG, args_conflicts_with_subcommands = true)]
+#[command(long_about = LONG, args_conflicts_with_subcommands = true, after_help = "Examples:\n  kestractl backup\n  kestractl backup --file /srv/backups/kestra-nightly.tar.gz --consistent\n  kestractl backup verify /srv/backups/kestra-2026-12-01.tar.gz")]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Sub>,
 
     /// The archive to write [default: ./kestra-backup-<UTC time>.tar.gz]
-    #[arg(short = 'f', long, value_name = "FILE")]
+    #[arg(short = 'f', long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: Option<std::path::PathBuf>,
 
     /// Stop Kestra for the copy (files and database agree), then start it again

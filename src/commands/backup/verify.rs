@@ -17,9 +17,12 @@ use crate::signals::{Interrupt, Interrupts};
 
 /// Check an archive: checksums, manifest, and the dump readable by pg_restore (exit 5 if not)
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kestractl backup verify kestra-2026-12-01.tar.gz\n  kestractl backup verify kestra-2026-12-01.tar.gz -o json"
+)]
 pub struct Args {
     /// The archive to check
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: PathBuf,
 }
 

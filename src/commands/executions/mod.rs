@@ -307,12 +307,12 @@ fn refused(id: &str, action: &str, state: &str, e: ApiError) -> Error {
 mod tests {
     use clap::Parser;
 
-    use crate::commands::{Cli, interrupt};
+    use crate::commands::{Cli, Run};
     use crate::signals::Interrupt;
 
     fn policy(words: &str) -> Interrupt {
         let cli = Cli::try_parse_from(words.split_whitespace()).unwrap();
-        interrupt(&cli.command)
+        cli.command.interrupt()
     }
 
     #[test]

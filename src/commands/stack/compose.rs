@@ -10,6 +10,9 @@ use crate::stack::{compose, files};
 
 /// Print the docker-compose file equivalent to the current settings (no secrets inline)
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kestractl compose > docker-compose.yml\n  docker compose -f docker-compose.yml config"
+)]
 pub struct Args {}
 
 impl Run for Args {

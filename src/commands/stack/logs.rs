@@ -15,6 +15,9 @@ use crate::stack::logs;
 
 /// Show the containers' logs, both interleaved with a prefix by default
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kestractl logs\n  kestractl logs kestra -f --since 10m\n  kestractl logs postgres --tail 50"
+)]
 pub struct Args {
     /// Only this container, kestra or postgres (both by default)
     #[arg(value_name = "kestra|postgres", value_parser = crate::cli::values::service)]

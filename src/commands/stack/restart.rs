@@ -7,6 +7,9 @@ use crate::signals::Interrupt;
 
 /// Stop, then start again (same options as start)
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Examples:\n  kestractl restart\n  kestractl restart --image kestra/kestra:v1.3.26"
+)]
 pub struct Args {
     #[command(flatten)]
     pub options: start::Options,

@@ -31,7 +31,7 @@ stack's config; on a first start with none of these, one is generated and stored
 
 /// Start Postgres and Kestra (creating what is missing) and wait until Kestra is ready (alias: up)
 #[derive(Debug, Clone, clap::Args)]
-#[command(alias = "up", long_about = LONG)]
+#[command(alias = "up", long_about = LONG, after_help = "Examples:\n  kestractl start\n  kestractl start --port 18080 --image kestra/kestra:v1.3.25\n  kestractl start --no-wait && kestractl status")]
 pub struct Args {
     #[command(flatten)]
     pub options: Options,

@@ -10,12 +10,16 @@ use crate::error::{Exit, Result};
 use crate::output::{Format, Output, Render, confirm};
 use crate::secrets::store;
 use crate::settings::stack::{StackFlags, StackSettings};
+use crate::signals::Interrupt;
 use crate::stack::down::{self, PartAction};
 use crate::stack::files;
 
 /// Stop both containers, keeping their data (alias: down)
 #[derive(Debug, Clone, clap::Args)]
-#[command(alias = "down")]
+#[command(
+    alias = "down",
+    after_help = "Examples:\n  kestractl stop\n  kestractl stop --remove\n  kestractl stop --remove --volumes --yes   # deletes the data"
+)]
 pub struct Args {
     /// Also remove the containers and the network (data is kept)
     #[arg(long)]
@@ -38,6 +42,12 @@ pub struct Args {
 }
 
 impl Run for Args {
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::Stop {
+            after: "`kestractl stop` again finishes stopping",
+        }
+    }
+
     async fn run(self, ctx: &Ctx) -> Result<Exit> {
         stop(ctx, self.remove, self.volumes, self.grace).await
     }

@@ -100,10 +100,10 @@ On a machine with no stack yet it creates one (Postgres first), then restores.";
 
 /// Restore a backup over the local stack, or onto a machine with none; any failure puts the previous data back
 #[derive(Debug, Clone, clap::Args)]
-#[command(long_about = LONG)]
+#[command(long_about = LONG, after_help = "Examples:\n  kestractl restore kestra-2026-12-01.tar.gz\n  kestractl restore kestra-2026-12-01.tar.gz --yes --keep-previous")]
 pub struct Args {
     /// The archive written by `kestractl backup`
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub file: std::path::PathBuf,
 
     /// Keep the replaced database and storage (renamed, with the time) instead of deleting them

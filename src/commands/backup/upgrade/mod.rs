@@ -102,7 +102,7 @@ Afterwards, pin the new image (KESTRA_IMAGE in .env) so a later `kestractl start
 
 /// Move Kestra to another image: backup, recreate, check the version it reports; roll back on failure
 #[derive(Debug, Clone, clap::Args)]
-#[command(long_about = LONG)]
+#[command(long_about = LONG, after_help = "Examples:\n  kestractl upgrade --to v2.0.5\n  kestractl upgrade --image registry.example.com/kestra:v2.0.5 --backup-file pre-upgrade.tar.gz")]
 pub struct Args {
     /// The tag to move to, on the same repository as the running image (e.g. 2.0.5)
     #[arg(

@@ -36,7 +36,7 @@ state: running, exited, missing); 1 when neither /health nor Docker answers.";
 
 /// State, health, uptime, ports and resources of both containers; exit 0 when ready, 3 if not
 #[derive(Debug, Clone, clap::Args)]
-#[command(long_about = LONG)]
+#[command(long_about = LONG, after_help = "Examples:\n  kestractl status\n  kestractl status -o json | jq .kestra.health\n  kestractl status --probe   # for launchers: exit 0 when UP")]
 pub struct Args {
     /// One fast health check for launchers: management /health, else the container's state
     #[arg(long)]

@@ -2,17 +2,27 @@
 
 use serde::Serialize;
 
-use super::Ctx;
-use crate::cli::ServerCommand;
+use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::error::auth_hint;
 use crate::kestra::routes::{self, ServerVersion};
 use crate::kestra::{ApiError, CredentialCheck};
 use crate::output::{Output, Render, Style};
 
-pub async fn run(ctx: &Ctx, cmd: ServerCommand) -> Result<Exit> {
-    match cmd {
-        ServerCommand::Info => info(ctx).await,
+/// Show the server's version and edition, and prove the credentials on a protected route
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    long_about = "Show the server's version and edition, and prove the credentials.\n\n\
+        The credentials are checked on a route that always requires them (Kestra 1.x serves its \
+        configuration to anyone, so that answer proves nothing). Exits 4 if they are refused or \
+        missing, 1 if the server cannot be reached within --timeout.",
+    after_help = "Examples:\n  kestractl server info\n  kestractl server info --server https://kestra.example.com -o json"
+)]
+pub struct Args {}
+
+impl Run for Args {
+    async fn run(self, ctx: &Ctx) -> Result<Exit> {
+        info(ctx).await
     }
 }
 
