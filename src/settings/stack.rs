@@ -254,23 +254,27 @@ fn resolved<T>(value: T, source: Source) -> Resolved<T> {
     Resolved { value, source }
 }
 
-pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<StackSettings> {
-    let default = |v: &str| Candidate {
-        value: v.to_string(),
-        source: Source::Default,
-    };
-    let pick = |flag: Option<(&Option<String>, &str)>, vars: &[&str]| {
-        first([
-            flag.and_then(|(v, name)| l.flag(v, name)),
-            l.env(vars),
-            l.dotenv(vars),
-        ])
-    };
+/// The first of a flag (when the setting has one), the environment and the `.env` file.
+fn pick(l: &Layers<'_>, flag: Option<(&Option<String>, &str)>, vars: &[&str]) -> Option<Candidate> {
+    first([
+        flag.and_then(|(v, name)| l.flag(v, name)),
+        l.env(vars),
+        l.dotenv(vars),
+    ])
+}
 
-    let container = pick(None, &["KESTRA_CONTAINER_NAME"]).unwrap_or(default(DEFAULT_CONTAINER));
+fn default(value: &str) -> Candidate {
+    Candidate {
+        value: value.to_string(),
+        source: Source::Default,
+    }
+}
+
+pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<StackSettings> {
+    let container = pick(l, None, &["KESTRA_CONTAINER_NAME"]).unwrap_or(default(DEFAULT_CONTAINER));
     validate_container_name(&container.value).map_err(|m| invalid(&container.source, m))?;
 
-    let image = pick(Some((&flags.image, "--image")), &["KESTRA_IMAGE"])
+    let image = pick(l, Some((&flags.image, "--image")), &["KESTRA_IMAGE"])
         .or_else(|| {
             let context = l.selected_context()?;
             l.context_value(&context, |c| c.image.as_ref())
@@ -278,103 +282,29 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
         .unwrap_or(default(DEFAULT_KESTRA_IMAGE));
     validate_image(&image.value).map_err(|m| invalid(&image.source, m))?;
     let pg_image = pick(
+        l,
         Some((&flags.postgres_image, "--postgres-image")),
         &["KESTRA_POSTGRES_IMAGE"],
     )
     .unwrap_or(default(DEFAULT_POSTGRES_IMAGE));
     validate_image(&pg_image.value).map_err(|m| invalid(&pg_image.source, m))?;
 
-    let port_of = |c: Candidate| -> Result<Resolved<u16>> {
-        let p = parse_port(&c.value).map_err(|m| invalid(&c.source, m))?;
-        Ok(resolved(p, c.source))
-    };
-    let http_port = port_of(
-        pick(Some((&flags.port, "--port")), &["KESTRA_HTTP_PORT"])
-            .unwrap_or(default(&DEFAULT_HTTP_PORT.to_string())),
-    )?;
-    let management_port = port_of(
-        pick(
-            Some((&flags.management_port, "--management-port")),
-            &["KESTRA_MANAGEMENT_PORT"],
-        )
-        .unwrap_or(default(&DEFAULT_MANAGEMENT_PORT.to_string())),
-    )?;
-    if http_port.value == management_port.value {
-        return Err(Error::settings(
-            format!(
-                "the API port and the management port are both {} ({} and {})",
-                http_port.value, http_port.source, management_port.source
-            ),
-            "give them different values (--port / KESTRA_HTTP_PORT, --management-port / KESTRA_MANAGEMENT_PORT)",
-        ));
-    }
+    let (http_port, management_port) = ports(l, flags)?;
+    let bind = bind_address(l, flags)?;
 
-    let bind =
-        pick(Some((&flags.bind, "--bind")), &["KESTRA_BIND"]).unwrap_or(default("127.0.0.1"));
-    let bind = resolved(
-        bind.value.trim().parse::<IpAddr>().map_err(|_| {
-            invalid(
-                &bind.source,
-                format!(
-                    "`{}` is not an IP address (e.g. 127.0.0.1, 0.0.0.0)",
-                    bind.value
-                ),
-            )
-        })?,
-        bind.source,
-    );
-
-    let volume = pick(None, &["KESTRA_DB_VOLUME"]).unwrap_or(default(DEFAULT_VOLUME));
+    let volume = pick(l, None, &["KESTRA_DB_VOLUME"]).unwrap_or(default(DEFAULT_VOLUME));
     validate_container_name(&volume.value)
         .map_err(|m| invalid(&volume.source, m.replace("container name", "volume name")))?;
 
-    let db_name = pick(None, &["KESTRA_DB_NAME"]).unwrap_or(default(DEFAULT_DB));
+    let db_name = pick(l, None, &["KESTRA_DB_NAME"]).unwrap_or(default(DEFAULT_DB));
     validate_db_identifier(&db_name.value).map_err(|m| invalid(&db_name.source, m))?;
-    let db_user = pick(None, &["KESTRA_DB_USER"]).unwrap_or(default(DEFAULT_DB));
+    let db_user = pick(l, None, &["KESTRA_DB_USER"]).unwrap_or(default(DEFAULT_DB));
     validate_db_identifier(&db_user.value).map_err(|m| invalid(&db_user.source, m))?;
 
     let base = data_dir(l.env)?.join(&container.value);
-    let dir = |vars: &[&str], leaf: &str| -> Resolved<PathBuf> {
-        match pick(None, vars) {
-            Some(c) => resolved(resolve_dir(&c, cwd), c.source),
-            None => resolved(base.join(leaf), Source::Default),
-        }
-    };
-    let storage_dir = dir(&["KESTRA_STORAGE_DIR"], "storage");
-    let workdir_dir = dir(&["KESTRA_WORKDIR_DIR"], "workdir");
-    // Both are bind-mounted into a container that runs as root beside the Docker socket: a
-    // system folder there hands the machine to whatever runs in Kestra.
-    for (folder, var) in [
-        (&storage_dir, "KESTRA_STORAGE_DIR"),
-        (&workdir_dir, "KESTRA_WORKDIR_DIR"),
-    ] {
-        if let Some(why) = system_folder(&folder.value, l.env) {
-            return Err(invalid(
-                &folder.source,
-                format!(
-                    "{var}={} is {why}: kestractl mounts it into Kestra's container, which runs \
-                     as root",
-                    folder.value.display()
-                ),
-            ));
-        }
-    }
-
-    let cpus = match pick(Some((&flags.cpus, "--cpus")), &["KESTRA_CPUS"]) {
-        Some(c) => resolved(
-            Some(parse_cpus(&c.value).map_err(|m| invalid(&c.source, m))?),
-            c.source,
-        ),
-        None => resolved(None, Source::Default),
-    };
-    let memory = match pick(Some((&flags.memory, "--memory")), &["KESTRA_MEMORY"]) {
-        Some(c) => resolved(
-            Some(parse_memory(&c.value).map_err(|m| invalid(&c.source, m))?),
-            c.source,
-        ),
-        None => resolved(None, Source::Default),
-    };
-    let skip = match pick(None, &["SKIP_KESTRA_AUTO_START"]) {
+    let (storage_dir, workdir_dir) = mounted_folders(l, &base, cwd)?;
+    let (cpus, memory) = limits(l, flags)?;
+    let skip = match pick(l, None, &["SKIP_KESTRA_AUTO_START"]) {
         Some(c) => resolved(
             parse_bool(&c.value).ok_or_else(|| {
                 invalid(
@@ -411,6 +341,106 @@ pub fn resolve_stack(l: &Layers<'_>, flags: &StackFlags, cwd: &Path) -> Result<S
         notices: dotenv_choices(&stack, &base),
         ..stack
     })
+}
+
+/// The API port and the management port, which must differ.
+fn ports(l: &Layers<'_>, flags: &StackFlags) -> Result<(Resolved<u16>, Resolved<u16>)> {
+    let port_of = |c: Candidate| -> Result<Resolved<u16>> {
+        let p = parse_port(&c.value).map_err(|m| invalid(&c.source, m))?;
+        Ok(resolved(p, c.source))
+    };
+    let http_port = port_of(
+        pick(l, Some((&flags.port, "--port")), &["KESTRA_HTTP_PORT"])
+            .unwrap_or(default(&DEFAULT_HTTP_PORT.to_string())),
+    )?;
+    let management_port = port_of(
+        pick(
+            l,
+            Some((&flags.management_port, "--management-port")),
+            &["KESTRA_MANAGEMENT_PORT"],
+        )
+        .unwrap_or(default(&DEFAULT_MANAGEMENT_PORT.to_string())),
+    )?;
+    if http_port.value == management_port.value {
+        return Err(Error::settings(
+            format!(
+                "the API port and the management port are both {} ({} and {})",
+                http_port.value, http_port.source, management_port.source
+            ),
+            "give them different values (--port / KESTRA_HTTP_PORT, --management-port / KESTRA_MANAGEMENT_PORT)",
+        ));
+    }
+    Ok((http_port, management_port))
+}
+
+fn bind_address(l: &Layers<'_>, flags: &StackFlags) -> Result<Resolved<IpAddr>> {
+    let bind =
+        pick(l, Some((&flags.bind, "--bind")), &["KESTRA_BIND"]).unwrap_or(default("127.0.0.1"));
+    let address = bind.value.trim().parse::<IpAddr>().map_err(|_| {
+        invalid(
+            &bind.source,
+            format!(
+                "`{}` is not an IP address (e.g. 127.0.0.1, 0.0.0.0)",
+                bind.value
+            ),
+        )
+    })?;
+    Ok(resolved(address, bind.source))
+}
+
+/// Kestra's storage and working folders, under kestractl's data folder unless chosen.
+fn mounted_folders(
+    l: &Layers<'_>,
+    base: &Path,
+    cwd: &Path,
+) -> Result<(Resolved<PathBuf>, Resolved<PathBuf>)> {
+    let dir = |vars: &[&str], leaf: &str| -> Resolved<PathBuf> {
+        match pick(l, None, vars) {
+            Some(c) => resolved(resolve_dir(&c, cwd), c.source),
+            None => resolved(base.join(leaf), Source::Default),
+        }
+    };
+    let storage_dir = dir(&["KESTRA_STORAGE_DIR"], "storage");
+    let workdir_dir = dir(&["KESTRA_WORKDIR_DIR"], "workdir");
+    // Both are bind-mounted into a container that runs as root beside the Docker socket: a
+    // system folder there hands the machine to whatever runs in Kestra.
+    for (folder, var) in [
+        (&storage_dir, "KESTRA_STORAGE_DIR"),
+        (&workdir_dir, "KESTRA_WORKDIR_DIR"),
+    ] {
+        if let Some(why) = system_folder(&folder.value, l.env) {
+            return Err(invalid(
+                &folder.source,
+                format!(
+                    "{var}={} is {why}: kestractl mounts it into Kestra's container, which runs \
+                     as root",
+                    folder.value.display()
+                ),
+            ));
+        }
+    }
+    Ok((storage_dir, workdir_dir))
+}
+
+/// Kestra's CPU and memory limits (CPUs, bytes), none unless chosen.
+type Limits = (Resolved<Option<f64>>, Resolved<Option<u64>>);
+
+fn limits(l: &Layers<'_>, flags: &StackFlags) -> Result<Limits> {
+    let cpus = match pick(l, Some((&flags.cpus, "--cpus")), &["KESTRA_CPUS"]) {
+        Some(c) => resolved(
+            Some(parse_cpus(&c.value).map_err(|m| invalid(&c.source, m))?),
+            c.source,
+        ),
+        None => resolved(None, Source::Default),
+    };
+    let memory = match pick(l, Some((&flags.memory, "--memory")), &["KESTRA_MEMORY"]) {
+        Some(c) => resolved(
+            Some(parse_memory(&c.value).map_err(|m| invalid(&c.source, m))?),
+            c.source,
+        ),
+        None => resolved(None, Source::Default),
+    };
+    Ok((cpus, memory))
 }
 
 /// What a `.env` chose for the stack that matters (an image to run, an address to publish on,
