@@ -21,6 +21,7 @@ mod secrets;
 mod settings;
 mod signals;
 mod stack;
+mod sync;
 
 pub use commands::Cli;
 pub use error::{Error, Exit, Kind as ErrorKind, Report};

@@ -6,27 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Serialize;
-
 use super::LocalFlow;
 
 /// Kestra's system-flow namespace: never pruned.
 pub const SYSTEM_NAMESPACE: &str = "system";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Unchanged,
-    Delete,
-}
-
-impl Action {
-    pub fn is_write(self) -> bool {
-        !matches!(self, Action::Unchanged)
-    }
-}
+pub use crate::sync::Action;
 
 /// What the server holds for one flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,16 +80,6 @@ pub fn plan(local: &[LocalFlow], remote: &[RemoteFlow], prune: bool) -> Vec<Plan
         }));
     }
     items
-}
-
-/// Counts per action, for the summary line and `-o json`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub deleted: usize,
-    pub failed: usize,
 }
 
 #[cfg(test)]

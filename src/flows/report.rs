@@ -5,12 +5,13 @@
 use serde::Serialize;
 
 use super::LocalFlow;
-use super::apply::Outcome;
+use super::apply::Written;
 use super::diff::Change;
-use super::plan::{Action, PlanItem, Summary};
+use super::plan::{Action, PlanItem};
 use crate::error::{Error, Exit, Result};
 use crate::nsfiles::push::PushReport;
 use crate::output::{Format, Output, Render, Style, count};
+use crate::sync::{Outcome, Totals};
 
 #[derive(Debug, Serialize)]
 pub struct PlanRow {
@@ -21,7 +22,7 @@ pub struct PlanRow {
     /// After the deploy: the revision the server answered with; otherwise the current one.
     pub revision: Option<i64>,
     /// `planned` (dry run), `unchanged`, `done`, `failed` or `skipped`.
-    pub result: &'static str,
+    pub result: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -31,30 +32,13 @@ pub struct PlanRow {
 pub struct DeployReport {
     pub dry_run: bool,
     pub plan: Vec<PlanRow>,
-    pub summary: Summary,
+    pub summary: Totals,
     /// The namespace files of `_files/` folders, one push per namespace.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<PushReport>,
     /// With --diff: each change, an update with its unified diff.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<Change>,
-    /// Each row's action as shown to a person (`create`, `updated`, `failed`…).
-    #[serde(skip)]
-    pub words: Vec<&'static str>,
-}
-
-fn action_word(action: Action, outcome: Option<&Outcome>) -> &'static str {
-    match (outcome, action) {
-        (Some(Outcome::Failed { .. }), _) => "failed",
-        (Some(Outcome::Skipped), _) => "skipped",
-        (None, Action::Create) => "create",
-        (None, Action::Update) => "update",
-        (None, Action::Delete) => "delete",
-        (_, Action::Unchanged) => "unchanged",
-        (Some(_), Action::Create) => "created",
-        (Some(_), Action::Update) => "updated",
-        (Some(_), Action::Delete) => "deleted",
-    }
 }
 
 impl Render for DeployReport {
@@ -64,39 +48,19 @@ impl Render for DeployReport {
         let rows: Vec<Vec<String>> = report
             .plan
             .iter()
-            .zip(&report.words)
-            .map(|(row, word)| {
-                let style = match *word {
-                    "create" | "created" => Style::Green,
-                    "update" | "updated" => Style::Yellow,
-                    "delete" | "deleted" | "failed" => Style::Red,
-                    _ => Style::Dim,
-                };
+            .map(|row| {
+                let word = row.result.word(row.action);
                 vec![
                     row.file.clone().unwrap_or_else(|| "-".into()),
                     row.namespace.clone(),
                     row.id.clone(),
-                    out.paint(style, word),
+                    out.paint(row.result.style(row.action), word),
                     row.revision.map_or_else(|| "-".into(), |r| r.to_string()),
                 ]
             })
             .collect();
         out.table(&["FILE", "NAMESPACE", "FLOW", "ACTION", "REVISION"], &rows)?;
-        let s = report.summary;
-        let verb = if report.dry_run { "would be " } else { "" };
-        let summary = format!(
-            "{} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}",
-            s.created,
-            s.updated,
-            s.unchanged,
-            s.deleted,
-            s.failed,
-            if report.dry_run {
-                " (dry run: nothing written)"
-            } else {
-                ""
-            }
-        );
+        let summary = report.summary.line(report.dry_run);
         if out.format == Format::Table {
             out.print(&format!("{summary}\n"))?;
         } else {
@@ -123,25 +87,15 @@ impl DeployReport {
     pub fn new(
         items: &[PlanItem],
         flows: &[LocalFlow],
-        outcomes: Option<&[Outcome]>,
+        outcomes: Option<&[Written]>,
         files: Vec<PushReport>,
         changes: Vec<Change>,
     ) -> Self {
-        let mut summary = Summary::default();
+        let mut summary = Totals::default();
         let mut plan = Vec::new();
-        let mut words = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let outcome = outcomes.map(|o| &o[i]);
-            let row = PlanRow::new(item, flows, outcome);
-            match (row.result, item.action) {
-                ("failed", _) => summary.failed += 1,
-                ("skipped", _) => {}
-                (_, Action::Create) => summary.created += 1,
-                (_, Action::Update) => summary.updated += 1,
-                (_, Action::Unchanged) => summary.unchanged += 1,
-                (_, Action::Delete) => summary.deleted += 1,
-            }
-            words.push(action_word(item.action, outcome));
+            let row = PlanRow::new(item, flows, outcomes.map(|o| &o[i]));
+            summary.add(item.action, row.result);
             plan.push(row);
         }
         DeployReport {
@@ -150,7 +104,6 @@ impl DeployReport {
             summary,
             files,
             changes,
-            words,
         }
     }
 
@@ -173,7 +126,11 @@ impl DeployReport {
     pub fn exit(&self, fail_fast: bool) -> Result<Exit> {
         let failed = self.plan.iter().filter(|r| r.error.is_some()).count();
         if failed > 0 {
-            let skipped = self.plan.iter().filter(|r| r.result == "skipped").count();
+            let skipped = self
+                .plan
+                .iter()
+                .filter(|r| r.result == Outcome::Skipped)
+                .count();
             let not_attempted = match (skipped, fail_fast) {
                 (0, _) => String::new(),
                 (_, true) => format!(" and {skipped} were not attempted (--fail-fast)"),
@@ -181,7 +138,11 @@ impl DeployReport {
                     format!(" and {skipped} were not attempted: the server stopped answering")
                 }
             };
-            let written = self.plan.iter().filter(|r| r.result == "done").count();
+            let written = self
+                .plan
+                .iter()
+                .filter(|r| r.result == Outcome::Done)
+                .count();
             let hint = match written {
                 0 => "nothing was written; fix the cause and run deploy again".to_string(),
                 1 => "the other change was written; fix the cause and run deploy again \
@@ -210,14 +171,15 @@ impl DeployReport {
 }
 
 impl PlanRow {
-    fn new(item: &PlanItem, flows: &[LocalFlow], outcome: Option<&Outcome>) -> Self {
-        let (revision, result, error) = match outcome {
-            None if item.action == Action::Unchanged => (item.revision, "unchanged", None),
-            None => (item.revision, "planned", None),
-            Some(Outcome::Unchanged) => (item.revision, "unchanged", None),
-            Some(Outcome::Done { revision }) => (revision.or(item.revision), "done", None),
-            Some(Outcome::Failed { error }) => (item.revision, "failed", Some(error.clone())),
-            Some(Outcome::Skipped) => (item.revision, "skipped", None),
+    fn new(item: &PlanItem, flows: &[LocalFlow], written: Option<&Written>) -> Self {
+        let (result, revision, error) = match written {
+            None if item.action == Action::Unchanged => (Outcome::Unchanged, item.revision, None),
+            None => (Outcome::Planned, item.revision, None),
+            Some(w) => (
+                w.outcome,
+                w.value.flatten().or(item.revision),
+                w.error.clone(),
+            ),
         };
         PlanRow {
             file: item.local.map(|l| flows[l].file.clone()),
@@ -292,7 +254,7 @@ mod tests {
     use super::*;
 
     fn report(dry_run: bool) -> DeployReport {
-        let row = |id: &str, action: Action, result: &'static str| PlanRow {
+        let row = |id: &str, action: Action, result: Outcome| PlanRow {
             file: Some(format!("{id}.yml")),
             namespace: "company.team".into(),
             id: id.into(),
@@ -304,17 +266,16 @@ mod tests {
         DeployReport {
             dry_run,
             plan: vec![
-                row("a", Action::Create, "done"),
-                row("b", Action::Unchanged, "unchanged"),
+                row("a", Action::Create, Outcome::Done),
+                row("b", Action::Unchanged, Outcome::Unchanged),
             ],
             files: Vec::new(),
-            summary: Summary {
+            summary: Totals {
                 created: 1,
                 unchanged: 1,
-                ..Summary::default()
+                ..Totals::default()
             },
             changes: Vec::new(),
-            words: vec!["created", "unchanged"],
         }
     }
 

@@ -1,29 +1,14 @@
 //! The network half of a push: settle the compares of a plan by reading the server's copies, then
 //! run the writes concurrently (uploads first, deletions after).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::{StreamExt, stream};
-use serde::Serialize;
 
 use super::{Action, Item, LocalFile};
 use crate::error::{Error, Result};
-use crate::kestra::KestraClient;
-
-/// What happened to one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "result", rename_all = "lowercase")]
-pub enum Outcome {
-    Done,
-    Unchanged,
-    Failed {
-        error: String,
-    },
-    /// Not attempted: an earlier write failed with `--fail-fast`.
-    Skipped,
-    /// `--dry-run`.
-    Planned,
-}
+use crate::kestra::{ApiError, KestraClient};
+use crate::sync::{self, Applied, Failure};
 
 fn read_local(file: &LocalFile) -> Result<Vec<u8>> {
     std::fs::read(&file.path).map_err(|e| Error::io("cannot read", &file.path, e))
@@ -79,28 +64,33 @@ async fn write_one(
     namespace: &str,
     item: &Item,
     file: Option<&LocalFile>,
-) -> Outcome {
-    let result = match (item.action, file) {
-        (Action::Create | Action::Update, Some(f)) => match read_local(f) {
-            Ok(bytes) => client
+) -> std::result::Result<(), Failure> {
+    let failed = |e: ApiError| Failure {
+        // A transport error means the server itself is gone, not this file's problem.
+        server_gone: matches!(e, ApiError::Transport { .. }),
+        reason: Error::from(e).to_string(),
+    };
+    match (item.action, file) {
+        (Action::Create | Action::Update, Some(f)) => {
+            let bytes = read_local(f).map_err(|e| Failure {
+                reason: e.to_string(),
+                server_gone: false,
+            })?;
+            client
                 .nsfile_put(namespace, &item.path, bytes)
                 .await
-                .map_err(|e| Error::from(e).to_string()),
-            Err(e) => Err(e.to_string()),
-        },
+                .map_err(failed)
+        }
         (Action::Delete, _) => client
             .nsfile_delete(namespace, &item.path)
             .await
-            .map_err(|e| Error::from(e).to_string()),
-        _ => return Outcome::Unchanged,
-    };
-    match result {
-        Ok(()) => Outcome::Done,
-        Err(error) => Outcome::Failed { error },
+            .map_err(failed),
+        _ => Ok(()),
     }
 }
 
-/// Runs the plan's writes, `concurrency` at a time; `progress(done, total)` after each.
+/// Runs the plan's writes (the shared engine: `sync::apply`), `concurrency` at a time;
+/// `progress(done, total)` after each.
 pub async fn apply(
     client: &KestraClient,
     namespace: &str,
@@ -109,43 +99,16 @@ pub async fn apply(
     concurrency: usize,
     fail_fast: bool,
     progress: &dyn Fn(usize, usize),
-) -> Vec<Outcome> {
-    let mut outcomes = vec![Outcome::Unchanged; items.len()];
-    let total = items.iter().filter(|i| i.action.is_write()).count();
-    let done = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    // Uploads before deletions: a file moved to another folder exists at its new place before
-    // the old one goes.
-    for phase in [
-        [Action::Create, Action::Update],
-        [Action::Delete, Action::Delete],
-    ] {
-        let work: Vec<usize> = (0..items.len())
-            .filter(|&i| phase.contains(&items[i].action))
-            .collect();
-        let results: Vec<(usize, Outcome)> = stream::iter(work)
-            .map(|i| {
-                let item = &items[i];
-                let file = item.local.and_then(|l| local.get(l));
-                let (done, stop) = (&done, &stop);
-                async move {
-                    if fail_fast && stop.load(Ordering::SeqCst) {
-                        return (i, Outcome::Skipped);
-                    }
-                    let outcome = write_one(client, namespace, item, file).await;
-                    if matches!(outcome, Outcome::Failed { .. }) {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    progress(done.fetch_add(1, Ordering::SeqCst) + 1, total);
-                    (i, outcome)
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        for (i, outcome) in results {
-            outcomes[i] = outcome;
-        }
-    }
-    outcomes
+) -> Vec<Applied<()>> {
+    let actions: Vec<sync::Action> = items.iter().map(|i| i.action.sync()).collect();
+    sync::apply(&actions, concurrency, fail_fast, progress, |i| {
+        let item = &items[i];
+        write_one(
+            client,
+            namespace,
+            item,
+            item.local.and_then(|l| local.get(l)),
+        )
+    })
+    .await
 }

@@ -12,7 +12,7 @@ pub mod push;
 
 use serde::Serialize;
 
-pub use apply::{Outcome, apply, settle};
+pub use apply::{apply, settle};
 pub use discover::{LocalFile, discover};
 
 use crate::kestra::nsfiles::RemoteFile;
@@ -32,6 +32,16 @@ pub enum Action {
 impl Action {
     pub fn is_write(self) -> bool {
         matches!(self, Action::Create | Action::Update | Action::Delete)
+    }
+
+    /// The action in the shared engine's terms: a compare left unsettled writes nothing.
+    pub fn sync(self) -> crate::sync::Action {
+        match self {
+            Action::Create => crate::sync::Action::Create,
+            Action::Update => crate::sync::Action::Update,
+            Action::Compare | Action::Unchanged => crate::sync::Action::Unchanged,
+            Action::Delete => crate::sync::Action::Delete,
+        }
     }
 
     pub fn label(self) -> &'static str {

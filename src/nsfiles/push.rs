@@ -5,22 +5,13 @@
 
 use serde::Serialize;
 
-use super::{Action, Item, LocalFile, Outcome};
+use super::{Action, Item, LocalFile};
 use crate::error::Result;
 use crate::kestra::KestraClient;
 use crate::kestra::nsfiles::RemoteFile;
 use crate::output::progress::Progress;
-use crate::output::{Format, Output, Render, Style};
-
-/// How a push went, per file and in total.
-#[derive(Debug, Default, Clone, Copy, Serialize)]
-pub struct PushSummary {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-    pub deleted: usize,
-    pub failed: usize,
-}
+use crate::output::{Format, Output, Render};
+use crate::sync::{Applied, Outcome, Totals};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,7 +22,7 @@ pub struct FileRow {
     pub path: String,
     pub action: Action,
     /// `planned`, `unchanged`, `done`, `failed` or `skipped`.
-    pub result: &'static str,
+    pub result: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -42,7 +33,7 @@ pub struct PushReport {
     pub namespace: String,
     pub dry_run: bool,
     pub files: Vec<FileRow>,
-    pub summary: PushSummary,
+    pub summary: Totals,
 }
 
 impl PushReport {
@@ -52,22 +43,7 @@ impl PushReport {
 
     /// The totals line: `3 created, 1 updated, …`.
     pub fn totals(&self) -> String {
-        let s = self.summary;
-        let verb = if self.dry_run { "would be " } else { "" };
-        format!(
-            "{}: {} {verb}created, {} {verb}updated, {} unchanged, {} {verb}deleted, {} failed{}",
-            self.namespace,
-            s.created,
-            s.updated,
-            s.unchanged,
-            s.deleted,
-            s.failed,
-            if self.dry_run {
-                " (dry run: nothing written)"
-            } else {
-                ""
-            }
-        )
+        format!("{}: {}", self.namespace, self.summary.line(self.dry_run))
     }
 
     /// The table rows (FILE, PATH, ACTION), for this report and `flows deploy`'s.
@@ -75,25 +51,11 @@ impl PushReport {
         self.files
             .iter()
             .map(|f| {
-                let word = match (f.result, f.action) {
-                    ("failed", _) => "failed",
-                    ("skipped", _) => "skipped",
-                    (_, Action::Unchanged | Action::Compare) => "unchanged",
-                    ("planned", a) => a.label(),
-                    (_, Action::Create) => "created",
-                    (_, Action::Update) => "updated",
-                    (_, Action::Delete) => "deleted",
-                };
-                let style = match word {
-                    "create" | "created" => Style::Green,
-                    "update" | "updated" => Style::Yellow,
-                    "delete" | "deleted" | "failed" => Style::Red,
-                    _ => Style::Dim,
-                };
+                let action = f.action.sync();
                 vec![
                     f.file.clone().unwrap_or_else(|| "-".into()),
                     f.path.clone(),
-                    out.paint(style, word),
+                    out.paint(f.result.style(action), f.result.word(action)),
                 ]
             })
             .collect()
@@ -101,7 +63,7 @@ impl PushReport {
 
     /// Each failed write with its reason, on stderr.
     pub fn show_failures(&self, out: &Output) {
-        for f in self.files.iter().filter(|f| f.result == "failed") {
+        for f in self.files.iter().filter(|f| f.result == Outcome::Failed) {
             out.warn(&format!(
                 "{} ({}): {}",
                 f.path,
@@ -232,8 +194,8 @@ pub async fn apply(
     progress: &Progress,
 ) -> PushReport {
     let Plan { namespace, items } = plan;
-    let outcomes: Vec<Outcome> = if opts.dry_run {
-        vec![Outcome::Planned; items.len()]
+    let outcomes: Option<Vec<Applied<()>>> = if opts.dry_run {
+        None
     } else {
         let writes = items.iter().filter(|i| i.action.is_write()).count();
         let show = |done: usize, total: usize| {
@@ -242,49 +204,44 @@ pub async fn apply(
         if writes > 0 {
             show(0, writes);
         }
-        super::apply(
-            client,
-            &namespace,
-            local,
-            &items,
-            opts.concurrency,
-            opts.fail_fast,
-            &show,
+        Some(
+            super::apply(
+                client,
+                &namespace,
+                local,
+                &items,
+                opts.concurrency,
+                opts.fail_fast,
+                &show,
+            )
+            .await,
         )
-        .await
     };
     report(namespace, opts.dry_run, &items, outcomes, local)
 }
 
-/// Each file's row and the totals, from the plan and what became of each item.
+/// Each file's row and the totals, from the plan and what became of each item (none: a dry run).
 fn report(
     namespace: String,
     dry_run: bool,
     items: &[Item],
-    outcomes: Vec<Outcome>,
+    applied: Option<Vec<Applied<()>>>,
     local: &[LocalFile],
 ) -> PushReport {
-    let mut summary = PushSummary::default();
+    let mut summary = Totals::default();
+    let mut applied = applied.map(Vec::into_iter);
     let files = items
         .iter()
-        .zip(outcomes)
-        .map(|(item, outcome)| {
-            let (result, error) = match outcome {
-                _ if item.action == Action::Unchanged => ("unchanged", None),
-                Outcome::Planned => ("planned", None),
-                Outcome::Done => ("done", None),
-                Outcome::Unchanged => ("unchanged", None),
-                Outcome::Skipped => ("skipped", None),
-                Outcome::Failed { error } => ("failed", Some(error)),
+        .map(|item| {
+            let written = applied.as_mut().and_then(Iterator::next);
+            let (result, error) = match written {
+                _ if item.action.sync() == crate::sync::Action::Unchanged => {
+                    (Outcome::Unchanged, None)
+                }
+                None => (Outcome::Planned, None),
+                Some(w) => (w.outcome, w.error),
             };
-            match (result, item.action) {
-                ("failed", _) => summary.failed += 1,
-                ("skipped", _) => {}
-                (_, Action::Create) => summary.created += 1,
-                (_, Action::Update) => summary.updated += 1,
-                (_, Action::Unchanged | Action::Compare) => summary.unchanged += 1,
-                (_, Action::Delete) => summary.deleted += 1,
-            }
+            summary.add(item.action.sync(), result);
             FileRow {
                 file: item
                     .local

@@ -34,7 +34,7 @@ pub trait Render: Serialize {
     fn human(&self, out: &Output) -> Result<()>;
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     Bold,
     Green,

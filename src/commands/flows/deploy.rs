@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::{file_sets, invalid_input, print_problems, validate_with_warnings};
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
-use crate::flows::apply::{Outcome, apply};
+use crate::flows::apply::{Written, apply};
 use crate::flows::diff;
 use crate::flows::plan::{Action, PlanItem, plan};
 use crate::flows::report::DeployReport;
@@ -206,7 +206,7 @@ async fn write_flows(
     items: &[PlanItem],
     args: &Args,
     progress: &Progress,
-) -> Vec<Outcome> {
+) -> Vec<Written> {
     let writes = items.iter().filter(|i| i.action.is_write()).count();
     let show = |done: usize, total: usize| {
         progress.step(&format!("writing flows: {done}/{total}"));
