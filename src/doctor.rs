@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::credentials::source::PasswordSource;
+use crate::credentials::store::Availability;
 use crate::error::{Error, Result};
 use crate::kestra::{CredentialCheck, KestraClient, Request};
 use crate::output::{Format, Output, Render, Style};
-use crate::secrets::source::PasswordSource;
-use crate::secrets::store::Availability;
 use crate::settings::stack::StackSettings;
 use crate::settings::{ConfigFile, Settings};
 use crate::stack::engine::Engine;

@@ -252,24 +252,24 @@ impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // An error may quote a server, an archive or a file (an error body, an entry's name):
         // whatever it holds, no escape sequence or bidi override reaches the terminal.
-        let inert = crate::inert::clean_str;
+        let clean = crate::sanitize::clean_str;
         // Declining a question is the operator's choice, not a failure: said plainly.
         if self.0.kind() == Kind::Declined {
-            return write!(f, "{}", inert(&self.0.to_string()));
+            return write!(f, "{}", clean(&self.0.to_string()));
         }
-        write!(f, "error: {}", inert(&self.0.to_string()))?;
+        write!(f, "error: {}", clean(&self.0.to_string()))?;
         // Causes add detail for wrapped errors (anyhow chains, io sources) without repeating
         // the top line.
         let mut source = std::error::Error::source(self.0);
         while let Some(cause) = source {
             let text = cause.to_string();
             if !self.0.to_string().contains(&text) {
-                write!(f, ": {}", inert(&text))?;
+                write!(f, ": {}", clean(&text))?;
             }
             source = cause.source();
         }
         if let Some(hint) = self.0.hint() {
-            write!(f, "\n  hint: {}", inert(&hint))?;
+            write!(f, "\n  hint: {}", clean(&hint))?;
         }
         Ok(())
     }

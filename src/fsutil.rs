@@ -169,7 +169,7 @@ pub fn join_under(root: &Path, parts: &[&str]) -> std::result::Result<std::path:
             && !part.contains(['/', '\\', '\0'])
             // No control or bidi character (a name a terminal would show as something else),
             // nor the mark a cleaned one left.
-            && crate::inert::clean_str(part) == *part
+            && crate::sanitize::clean_str(part) == *part
             && !part.contains('\u{fffd}')
             && *part != "."
             && *part != ".."

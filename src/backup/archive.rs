@@ -414,7 +414,7 @@ fn read_entries<R: Read>(
             .to_string_lossy()
             .into_owned();
         // An entry's name is the archive's text: made inert before any message shows it.
-        let shown = crate::inert::clean_str(&path).into_owned();
+        let shown = crate::sanitize::clean_str(&path).into_owned();
         if found.is_some() {
             return Err(manifest::damaged(
                 name,

@@ -83,7 +83,7 @@ pub fn parse(bytes: &[u8], archive: &str) -> Result<Manifest> {
     }
     // Every string cleaned as it is decoded (an archive's text reaches the terminal in
     // questions and reports), and the images it names must be image references.
-    let manifest: Manifest = crate::inert::decode(bytes)
+    let manifest: Manifest = crate::sanitize::decode(bytes)
         .map_err(|e| damaged(archive, &format!("its manifest.json is incomplete ({e})")))?;
     for image in [&manifest.kestra.image, &manifest.postgres.image] {
         if crate::settings::stack::validate_image(image).is_err() || image.contains('\u{fffd}') {
@@ -109,13 +109,13 @@ pub fn mismatch(listed: &[Entry], read: &[Entry]) -> Option<String> {
             None => {
                 return Some(format!(
                     "`{}` is not listed in its manifest",
-                    crate::inert::clean_str(&entry.path)
+                    crate::sanitize::clean_str(&entry.path)
                 ));
             }
             Some(l) if l.size != entry.size => {
                 return Some(format!(
                     "`{}` has {} bytes where the manifest says {}",
-                    crate::inert::clean_str(&entry.path),
+                    crate::sanitize::clean_str(&entry.path),
                     entry.size,
                     l.size
                 ));
@@ -123,7 +123,7 @@ pub fn mismatch(listed: &[Entry], read: &[Entry]) -> Option<String> {
             Some(l) if l.sha256 != entry.sha256 => {
                 return Some(format!(
                     "`{}` does not match its SHA-256 checksum",
-                    crate::inert::clean_str(&entry.path)
+                    crate::sanitize::clean_str(&entry.path)
                 ));
             }
             Some(_) => {}
@@ -135,7 +135,7 @@ pub fn mismatch(listed: &[Entry], read: &[Entry]) -> Option<String> {
     {
         return Some(format!(
             "`{}` is missing",
-            crate::inert::clean_str(&missing.path)
+            crate::sanitize::clean_str(&missing.path)
         ));
     }
     if read.len() != listed.len() || read_paths.len() != read.len() || by_path.len() != listed.len()

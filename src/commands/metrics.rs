@@ -183,7 +183,7 @@ async fn metrics(ctx: &Ctx, args: &Args) -> Result<Exit> {
             ctx.out.print(&ctx.out.outside_text(&text))?;
         } else {
             // The figures' labels (task types) are the server's text: cleaned before use.
-            let (samples, unparsed_lines) = prometheus::parse(&crate::inert::clean_str(&text));
+            let (samples, unparsed_lines) = prometheus::parse(&crate::sanitize::clean_str(&text));
             ctx.out.emit(&MetricsReport {
                 url: url.clone(),
                 summary: Summary::of(&samples),

@@ -651,7 +651,7 @@ impl KestraClient {
                 }
             }
         };
-        if let Some(too_much) = crate::inert::too_heavy(&body) {
+        if let Some(too_much) = crate::sanitize::too_heavy(&body) {
             let (method, url) = self.context(req);
             return Err(ApiError::Decode {
                 method,
@@ -660,7 +660,7 @@ impl KestraClient {
             });
         }
         // Every string cleaned of escape sequences and bidi overrides as it is decoded.
-        crate::inert::decode(&body).map_err(|e| {
+        crate::sanitize::decode(&body).map_err(|e| {
             let (method, url) = self.context(req);
             // Valid JSON of the wrong shape (a list item without `id`): serde's own words name
             // the field. Describing the body instead said "the server said: {…}" and hid it.
@@ -729,7 +729,7 @@ impl KestraClient {
 /// How much of an answer is read, at most: the server is not trusted to end what it sends.
 /// Generous for a real Kestra (a page of 200 executions, a flow of several MiB), small enough
 /// that an endless answer cannot exhaust the machine: with its decoded form (at most
-/// `inert::MAX_DECODED`) and a cleaned copy, one answer stays well under 256 MiB.
+/// `sanitize::MAX_DECODED`) and a cleaned copy, one answer stays well under 256 MiB.
 pub const MAX_JSON_BODY: usize = 32 << 20;
 /// An error answer's body: only its first part is needed to say what went wrong.
 const MAX_ERROR_BODY: usize = 1 << 20;

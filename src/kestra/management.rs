@@ -108,7 +108,7 @@ impl Management {
         let status = super::client::read_capped(resp, MAX_HEALTH)
             .await
             .ok()
-            .and_then(|body| crate::inert::decode::<Answer>(&body).ok())
+            .and_then(|body| crate::sanitize::decode::<Answer>(&body).ok())
             .and_then(|a| a.status)
             // Micronaut answers DOWN with 503 and a body; anything else unreadable is not UP.
             .unwrap_or_else(|| "DOWN".into());

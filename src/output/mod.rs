@@ -113,7 +113,7 @@ impl Output {
     /// escape sequence would act; as it is when piped.
     pub fn outside_text<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         if self.tty {
-            crate::inert::clean_str(text)
+            crate::sanitize::clean_str(text)
         } else {
             std::borrow::Cow::Borrowed(text)
         }
@@ -251,7 +251,7 @@ impl Output {
     /// a server or a file: made inert.
     pub fn warn_line(message: &str) {
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "warning: {}", crate::inert::clean_str(message));
+        let _ = writeln!(err, "warning: {}", crate::sanitize::clean_str(message));
     }
 
     pub fn note(&self, message: &str) {

@@ -16,12 +16,12 @@ use serde::Serialize;
 
 use super::driver::{self, StepResult, at, injected, retry_hint};
 use super::step::{PASSWORD_LENGTH, Step, StepClock, StepReport};
+use crate::credentials::store::{Keyring, pending_entry};
 use crate::error::{Error, Result};
 use crate::kestra::{ApiError, ClientConfig, CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
 use crate::secret::Secret;
 use crate::secret::generate::generate_password;
-use crate::secrets::store::{Keyring, pending_entry};
 
 /// What the rotation works on: the server and user of the command, and its keyring entry.
 pub struct ApiTarget<'a> {

@@ -6,10 +6,10 @@
 use std::time::Instant;
 
 use super::step::Step;
+use crate::credentials::store::Keyring;
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;
 use crate::secret::Secret;
-use crate::secrets::store::Keyring;
 
 /// A forward step's failure: the step it failed at and why.
 pub type StepResult<T> = std::result::Result<T, (Step, Error)>;

@@ -23,13 +23,13 @@ use serde::Serialize;
 
 use super::driver::{self, StepResult, at, injected, retry_hint};
 pub use super::step::{PASSWORD_LENGTH, Step, StepClock, StepReport};
+use crate::credentials::store::{Keyring, pending_entry};
 use crate::error::{Error, Result};
 use crate::kestra::{CredentialCheck, KestraClient};
 use crate::output::progress::Progress;
 use crate::secret::Secret;
 use crate::secret::generate::generate_password;
 use crate::secret::scram;
-use crate::secrets::store::{Keyring, pending_entry};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::StackSettings;
 use crate::stack::engine::Engine;

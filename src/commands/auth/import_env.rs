@@ -1,6 +1,6 @@
 //! `kestractl auth import-env`: the seed's KESTRA_BASICAUTH_PASSWORD and KESTRA_DB_PASSWORD moved
 //! from .env into the keyring (and, with --rewrite-env, out of .env), every keyring write undone
-//! if a later step fails (`secrets::import::Undo`).
+//! if a later step fails (`credentials::import::Undo`).
 
 use std::path::PathBuf;
 
@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::db_entry_of;
 use crate::commands::{Ctx, Run};
+use crate::credentials::import::{self, BASIC_AUTH_KEY, DB_KEY, Undo, replaced_word};
 use crate::error::{Error, Exit, Result};
 use crate::output::{Output, Render};
 use crate::secret::Secret;
-use crate::secrets::import::{self, BASIC_AUTH_KEY, DB_KEY, Undo, replaced_word};
 use crate::settings::stack::StackFlags;
 use crate::signals::Interrupt;
 

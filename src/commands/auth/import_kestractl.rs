@@ -1,15 +1,15 @@
 //! `kestractl auth import-kestractl`: the official kestractl's contexts imported here and their
 //! passwords moved to the keyring; the plan and the writes (undone on a failure) are
-//! `secrets::import`.
+//! `credentials::import`.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::commands::{Ctx, Run};
+use crate::credentials::import::{self, KctlImport, KctlPlan};
 use crate::error::{Error, Exit, Result};
 use crate::output::{Output, Render};
-use crate::secrets::import::{self, KctlImport, KctlPlan};
 use crate::settings::config_file::ConfigFile;
 
 /// Import the official kestractl's contexts (~/.kestractl/config.yaml): contexts here, passwords to the keyring

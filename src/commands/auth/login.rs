@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 
 use super::server_of;
 use crate::commands::{Ctx, Run};
+use crate::credentials::source::read_password_line;
 use crate::error::{Error, Exit, Result};
 use crate::kestra::{ClientConfig, CredentialCheck, KestraClient};
 use crate::secret::Secret;
-use crate::secrets::source::read_password_line;
 use crate::settings::Settings;
 
 const LONG: &str = "Verify a password against the server, then store it in the OS \

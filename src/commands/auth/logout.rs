@@ -2,8 +2,8 @@
 //! rotation's pending entry with it).
 
 use crate::commands::{Ctx, Run};
+use crate::credentials::store;
 use crate::error::{Exit, Result};
-use crate::secrets::store;
 
 /// Remove the stored password of the context, server and username
 #[derive(Debug, Clone, clap::Args)]

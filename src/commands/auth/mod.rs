@@ -1,7 +1,7 @@
 //! `kestractl auth …`: credentials in the OS keyring (login, logout, status, show), moving
 //! plain-text passwords into it (import-env, import-kestractl), and rotation of the managed
 //! stack's credentials (rotate). Each command is one file here, with its arguments; the keyring
-//! itself is `secrets::store`, the imports `secrets::import`, rotation `crate::rotation`.
+//! itself is `credentials::store`, the imports `credentials::import`, rotation `crate::rotation`.
 
 mod import_env;
 mod import_kestractl;
@@ -12,7 +12,7 @@ mod show;
 mod status;
 
 use crate::commands::group;
-use crate::secrets::store;
+use crate::credentials::store;
 use crate::settings::stack::StackSettings;
 use crate::settings::{self, Settings};
 

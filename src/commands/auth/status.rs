@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use super::{db_entry_of, server_of};
 use crate::commands::{Ctx, Run};
+use crate::credentials::store::{self, Availability, Keyring};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::CredentialCheck;
 use crate::output::{Output, Render};
-use crate::secrets::store::{self, Availability, Keyring};
 use crate::settings::stack::StackFlags;
 
 /// Keyring in use, whether a password is stored and works, and where a command would get it

@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use crate::commands::{Ctx, Run};
+use crate::credentials::source::{given_password, resolve_password};
 use crate::error::{Exit, Result};
 use crate::output::{Output, Render, Style};
-use crate::secrets::source::{given_password, resolve_password};
 use crate::settings::Entry;
 
 /// Show the effective settings and where each value comes from

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
 use crate::cli::GlobalArgs;
+use crate::credentials::source::{Password, given_password, resolve_password};
+use crate::credentials::store::{self, Availability};
 use crate::error::Result;
 use crate::kestra::client::RetryPolicy;
 use crate::kestra::{ClientConfig, KestraClient};
 use crate::output::Output;
-use crate::secrets::source::{Password, given_password, resolve_password};
-use crate::secrets::store::{self, Availability};
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::settings::{self, ConfigFile, DotEnv, FlagValues, Layers, Settings};
 use crate::stack::engine::Engine;
@@ -289,8 +289,12 @@ impl Ctx {
         let s = self.settings().await?;
         let given = self.password().await?;
         // A password the same `.env` holds is its own secret; any other would follow the file.
-        let from_that_dotenv = given
-            .is_some_and(|p| matches!(p.source, crate::secrets::source::PasswordSource::DotEnv(_)));
+        let from_that_dotenv = given.is_some_and(|p| {
+            matches!(
+                p.source,
+                crate::credentials::source::PasswordSource::DotEnv(_)
+            )
+        });
         if given.is_some() && !s.server_vouched && !from_that_dotenv {
             return Err(crate::error::Error::settings(
                 format!(

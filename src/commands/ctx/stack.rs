@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use super::Ctx;
+use crate::credentials::store::Availability;
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;
 use crate::rotation::local as store_rotate;
 use crate::secret::Secret;
 use crate::secret::generate::generate_password;
-use crate::secrets::store::Availability;
 use crate::settings::Settings;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::start::{self, Credentials, Request, Started};
@@ -146,7 +146,7 @@ async fn basic_auth_password(ctx: &Ctx, stack: &StackSettings) -> Result<(Secret
         }
     }
     let settings = ctx.settings().await?;
-    if let Some(p) = crate::secrets::source::seed_password(&|k| ctx.env(k), &settings.dotenv) {
+    if let Some(p) = crate::credentials::source::seed_password(&|k| ctx.env(k), &settings.dotenv) {
         if let Some(w) = &p.warning {
             ctx.out.warn(w);
         }
@@ -245,7 +245,7 @@ async fn db_password(ctx: &Ctx, settings: &Settings, stack: &StackSettings) -> R
     }
     let keyring = ctx.keyring().await?.keyring();
     let entry =
-        crate::secrets::store::db_entry(&stack.kestra_container.value, &stack.db_user.value);
+        crate::credentials::store::db_entry(&stack.kestra_container.value, &stack.db_user.value);
     if let Some(k) = keyring {
         match k.get(&entry).await {
             Ok(Some(pw)) => return Ok(pw),

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::commands::{Ctx, Run};
+use crate::credentials::store;
 use crate::error::{Exit, Result};
 use crate::output::{Format, Output, Render, confirm};
-use crate::secrets::store;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::signals::Interrupt;
 use crate::stack::down::{self, PartAction};

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::inert;
 use crate::kestra::model::{Execution, LogEntry, is_terminal};
 use crate::kestra::{ApiError, KestraClient, sse};
+use crate::sanitize;
 
 /// Why following stopped before the execution's end.
 #[derive(Debug)]
@@ -155,7 +155,7 @@ async fn read_stream(
             if event.id.as_deref() == Some(sse::START) {
                 continue;
             }
-            if let Ok(v) = inert::decode::<Value>(event.data.as_bytes())
+            if let Ok(v) = sanitize::decode::<Value>(event.data.as_bytes())
                 && let Ok(e) = serde_json::from_value::<Execution>(v)
                 && report(e)
             {
@@ -197,7 +197,7 @@ pub fn log_entries(events: &[sse::Event]) -> Vec<LogEntry> {
     events
         .iter()
         .filter(|ev| ev.id.as_deref() != Some(sse::START))
-        .filter_map(|ev| inert::decode::<LogEntry>(ev.data.as_bytes()).ok())
+        .filter_map(|ev| sanitize::decode::<LogEntry>(ev.data.as_bytes()).ok())
         .collect()
 }
 

@@ -68,7 +68,7 @@ pub fn files_of(task_id: &str, task_run_id: &str, outputs: &Value) -> Vec<Output
     let outputs = match outputs {
         // JSON text inside JSON: decoded with its strings cleaned, like every answer (its
         // escapes would otherwise become the very characters the first decoding removed).
-        Value::String(text) => match crate::inert::decode::<Value>(text.as_bytes()) {
+        Value::String(text) => match crate::sanitize::decode::<Value>(text.as_bytes()) {
             Ok(v) => {
                 parsed = v;
                 &parsed

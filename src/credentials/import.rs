@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::credentials::store::{self, Keyring};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::secrets::store::{self, Keyring};
 use crate::settings::config_file::{ConfigFile, Context, validate_context_name};
 use crate::settings::{display_url, validate};
 

@@ -178,7 +178,7 @@ pub async fn resolve_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secrets::store::Keyring;
+    use crate::credentials::store::Keyring;
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
