@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use crate::inert;
-use crate::kestra::model::{Execution, LogEntry, is_terminal};
+use crate::kestra::model::{Execution, LogEntry};
 use crate::kestra::{ApiError, KestraClient, sse};
 
 /// Why following stopped before the execution's end.
@@ -50,7 +50,7 @@ pub async fn until_end(
 ) -> Result<Followed, FollowError> {
     // Whether it has ended, once `seen` has had it.
     let mut report = |e: Execution| {
-        let terminal = is_terminal(&e.state.current);
+        let terminal = e.state.current.is_terminal();
         seen(e);
         terminal
     };
