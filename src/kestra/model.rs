@@ -198,27 +198,6 @@ pub struct Execution {
     pub url: Option<String>,
 }
 
-/// Every state Kestra 2.0 knows (1.x has the same, plus the `CANCELED` alias).
-pub const STATES: [&str; 17] = [
-    "CREATED",
-    "SUBMITTED",
-    "RUNNING",
-    "PAUSED",
-    "RESTARTED",
-    "KILLING",
-    "SUCCESS",
-    "WARNING",
-    "FAILED",
-    "KILLED",
-    "CANCELLED",
-    "QUEUED",
-    "RETRYING",
-    "RETRIED",
-    "SKIPPED",
-    "BREAKPOINT",
-    "RESUBMITTED",
-];
-
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
