@@ -438,7 +438,7 @@ pub struct LatestExecution {
     #[serde(default)]
     pub start_date: Option<String>,
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<ExecutionState>,
 }
 
 /// One task run's outputs.
