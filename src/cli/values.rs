@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::kestra::model::STATES;
+use crate::kestra::state::ExecutionState;
 use crate::output::time as otime;
 use crate::settings::duration::parse_duration;
 
@@ -169,7 +169,7 @@ pub fn until(text: &str) -> Result<When> {
 
 /// The states of one `--state` value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct States(pub Vec<String>);
+pub struct States(pub Vec<ExecutionState>);
 
 /// `--state failed,warning`.
 pub fn states(text: &str) -> Result<States> {
@@ -177,8 +177,8 @@ pub fn states(text: &str) -> Result<States> {
 }
 
 /// Every `--state` given, in order, each state once.
-pub fn merge_states(lists: &[States]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub fn merge_states(lists: &[States]) -> Vec<ExecutionState> {
+    let mut out: Vec<ExecutionState> = Vec::new();
     for s in lists.iter().flat_map(|l| &l.0) {
         if !out.contains(s) {
             out.push(s.clone());
@@ -188,24 +188,23 @@ pub fn merge_states(lists: &[States]) -> Vec<String> {
 }
 
 /// `--state failed,warning` → `FAILED`, `WARNING`; Kestra 1.x's `CANCELED` is read as `CANCELLED`.
-pub fn parse_states(values: &[String]) -> Result<Vec<String>> {
+pub fn parse_states(values: &[String]) -> Result<Vec<ExecutionState>> {
     let mut out = Vec::new();
     for part in values.iter().flat_map(|v| v.split(',')) {
-        let s = part.trim().to_ascii_uppercase();
-        if s.is_empty() {
+        // `failed,,warning` and a trailing comma: an empty part is no state, and no error.
+        if part.trim().is_empty() {
             continue;
         }
-        let s = if s == "CANCELED" {
-            "CANCELLED".to_string()
-        } else {
-            s
-        };
-        if !STATES.contains(&s.as_str()) {
+        let Ok(s) = part.parse::<ExecutionState>() else {
+            let known: Vec<&str> = ExecutionState::KNOWN
+                .iter()
+                .map(ExecutionState::as_str)
+                .collect();
             return Err(Error::usage(
                 format!("`{part}` is not an execution state"),
-                format!("use one of: {}", STATES.join(", ")),
+                format!("use one of: {}", known.join(", ")),
             ));
-        }
+        };
         if !out.contains(&s) {
             out.push(s);
         }

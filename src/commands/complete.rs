@@ -15,7 +15,7 @@ use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 use crate::commands::Ctx;
 use crate::flows::source::{check_id_pattern, check_namespace};
 use crate::kestra::executions::ExecutionFilter;
-use crate::kestra::model::STATES;
+use crate::kestra::state::ExecutionState;
 
 /// A server that does not answer in this long is not waited for: a completion must be quick.
 const SERVER_BUDGET: Duration = Duration::from_millis(1500);
@@ -87,8 +87,9 @@ pub fn states(current: &OsStr) -> Vec<CompletionCandidate> {
         Some((d, l)) => (format!("{d},"), l.to_ascii_uppercase()),
         None => (String::new(), typed.to_ascii_uppercase()),
     };
-    STATES
+    ExecutionState::KNOWN
         .iter()
+        .map(ExecutionState::as_str)
         .filter(|s| s.starts_with(&last))
         .map(|s| CompletionCandidate::new(format!("{done}{s}")))
         .collect()
@@ -214,7 +215,7 @@ mod tests {
             .map(|c| c.get_value().to_string_lossy().into_owned())
             .collect();
         assert_eq!(got, ["failed,RUNNING"]);
-        assert_eq!(states(OsStr::new("")).len(), STATES.len());
+        assert_eq!(states(OsStr::new("")).len(), ExecutionState::KNOWN.len());
         assert!(states(OsStr::new("ZZZ")).is_empty());
     }
 

@@ -15,6 +15,7 @@ pub mod problem;
 pub mod prometheus;
 pub mod routes;
 pub mod sse;
+pub mod state;
 pub mod triggers;
 
 pub use client::{ClientConfig, CredentialCheck, KestraClient, Request};

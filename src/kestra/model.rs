@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use super::state::ExecutionState;
+
 /// `GET /api/v1/configs` (`MiscController.Configuration`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,7 +107,7 @@ impl<'de> Deserialize<'de> for Labels {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StateHistory {
-    pub state: String,
+    pub state: ExecutionState,
     pub date: Option<String>,
 }
 
@@ -115,7 +117,7 @@ pub struct StateHistory {
 #[serde(rename_all = "camelCase")]
 pub struct State {
     #[serde(default)]
-    pub current: String,
+    pub current: ExecutionState,
     #[serde(default)]
     pub histories: Vec<StateHistory>,
     pub start_date: Option<String>,
@@ -194,42 +196,6 @@ pub struct Execution {
     #[serde(default)]
     pub task_run_list: Option<Vec<TaskRun>>,
     pub url: Option<String>,
-}
-
-/// States after which an execution no longer changes.
-pub const TERMINAL_STATES: [&str; 7] = [
-    "SUCCESS",
-    "WARNING",
-    "FAILED",
-    "KILLED",
-    "CANCELLED",
-    "RETRIED",
-    "SKIPPED",
-];
-
-/// Every state Kestra 2.0 knows (1.x has the same, plus the `CANCELED` alias).
-pub const STATES: [&str; 17] = [
-    "CREATED",
-    "SUBMITTED",
-    "RUNNING",
-    "PAUSED",
-    "RESTARTED",
-    "KILLING",
-    "SUCCESS",
-    "WARNING",
-    "FAILED",
-    "KILLED",
-    "CANCELLED",
-    "QUEUED",
-    "RETRYING",
-    "RETRIED",
-    "SKIPPED",
-    "BREAKPOINT",
-    "RESUBMITTED",
-];
-
-pub fn is_terminal(state: &str) -> bool {
-    TERMINAL_STATES.contains(&state)
 }
 
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]

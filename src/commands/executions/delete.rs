@@ -5,7 +5,6 @@ use clap_complete::engine::ArgValueCompleter;
 use super::{current_state, not_found};
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Error, Exit, Result};
-use crate::kestra::model::is_terminal;
 use crate::output::confirm;
 
 /// Delete an execution with its logs and files (asks first; --yes) (alias: rm)
@@ -35,7 +34,7 @@ impl Run for Args {
 async fn delete(ctx: &Ctx, id: &str, keep_logs: bool, force: bool) -> Result<Exit> {
     let state = current_state(ctx, id).await?;
     // Kestra deletes a running execution without stopping it: its tasks go on, unrecorded.
-    if !is_terminal(&state) && !force {
+    if !state.is_terminal() && !force {
         return Err(Error::usage(
             format!("execution {id} is {state}: it has not ended"),
             format!(

@@ -139,7 +139,7 @@ impl Render for ExecutionView {
             ),
             (
                 "State",
-                out.paint(state_style(&e.state.current), &e.state.current),
+                out.paint(state_style(&e.state.current), e.state.current.as_str()),
             ),
             ("History", history),
             ("Duration", duration_cell(&e.state)),

@@ -6,7 +6,6 @@ use clap_complete::engine::ArgValueCompleter;
 use super::{action_error, load_execution};
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
-use crate::kestra::model::is_terminal;
 
 /// Kill a running execution
 #[derive(Debug, Clone, clap::Args)]
@@ -33,7 +32,7 @@ async fn kill(ctx: &Ctx, id: &str) -> Result<Exit> {
         .kill_execution(id)
         .await
         .map_err(|e| action_error(id, "killed", e))?;
-    if is_terminal(&state) {
+    if state.is_terminal() {
         ctx.out.note(&format!(
             "Execution {id} had already ended ({state}); Kestra accepted the kill, which only \
              reaches subflow executions it started that still run"

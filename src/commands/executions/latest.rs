@@ -6,6 +6,7 @@ use crate::commands::args::FlowRef;
 use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::executions::LatestExecution;
+use crate::kestra::state::ExecutionState;
 use crate::output::{Output, Render};
 
 /// The latest execution of a flow (the one that ended, or started, last)
@@ -45,7 +46,12 @@ impl Render for Latest {
         out.record(&[
             ("Id", e.id.clone()),
             ("Flow", format!("{}/{}", e.namespace, e.flow_id)),
-            ("State", e.status.clone().unwrap_or_else(|| "-".into())),
+            (
+                "State",
+                e.status
+                    .as_ref()
+                    .map_or_else(|| "-".into(), ExecutionState::to_string),
+            ),
             ("Started", out.time_cell(e.start_date.as_deref(), now)),
         ])
     }

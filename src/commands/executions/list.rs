@@ -100,7 +100,7 @@ fn list_row(out: &Output, e: &Execution, now: OffsetDateTime) -> Vec<String> {
         e.id.clone(),
         e.namespace.clone(),
         e.flow_id.clone(),
-        out.paint(state_style(&e.state.current), &e.state.current),
+        out.paint(state_style(&e.state.current), e.state.current.as_str()),
         started_cell(out, e.state.start_date.as_deref(), now),
         duration_cell(&e.state),
     ]

@@ -11,7 +11,7 @@ use crate::commands::{Ctx, Run, complete};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::KestraClient;
 use crate::kestra::executions::follow::{self, LogSeen};
-use crate::kestra::model::{Execution, LogEntry, is_terminal};
+use crate::kestra::model::{Execution, LogEntry};
 use crate::kestra::sse;
 use crate::output::Format;
 
@@ -106,7 +106,7 @@ async fn logs(
         }
         return Ok(Exit::Ok);
     }
-    let terminal = is_terminal(&parse_execution(&raw)?.state.current);
+    let terminal = parse_execution(&raw)?.state.current.is_terminal();
     follow_logs(ctx, client, id, terminal, level.as_deref(), task).await
 }
 
@@ -161,13 +161,13 @@ async fn follow_logs(
                     if let Ok(v) = client.get_execution(id).await
                         && let Ok(e) = serde_json::from_value::<Execution>(v)
                     {
-                        terminal = is_terminal(&e.state.current);
+                        terminal = e.state.current.is_terminal();
                     }
                 }
             }
         }
         if !terminal && let Ok(v) = client.get_execution(id).await {
-            terminal = is_terminal(&parse_execution(&v)?.state.current);
+            terminal = parse_execution(&v)?.state.current.is_terminal();
         }
         if terminal {
             if final_replay {

@@ -28,6 +28,7 @@ use crate::commands::{Ctx, Run, group};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::model::{Execution, LogEntry, TaskRun};
 use crate::kestra::routes::segment;
+use crate::kestra::state::ExecutionState;
 use crate::kestra::{ApiError, KestraClient};
 use crate::output::{Format, Output, Style};
 use crate::settings::duration::format_duration;
@@ -90,11 +91,14 @@ impl Run for Args {
 // ---------------------------------------------------------------------------------------------
 // Shared by the group's commands: cells, the UI link, errors, one execution read.
 
-fn state_style(state: &str) -> Style {
+fn state_style(state: &ExecutionState) -> Style {
     match state {
-        "SUCCESS" => Style::Green,
-        "FAILED" | "KILLED" | "CANCELLED" => Style::Red,
-        "WARNING" | "KILLING" | "PAUSED" | "RETRYING" => Style::Yellow,
+        ExecutionState::Success => Style::Green,
+        ExecutionState::Failed | ExecutionState::Killed | ExecutionState::Cancelled => Style::Red,
+        ExecutionState::Warning
+        | ExecutionState::Killing
+        | ExecutionState::Paused
+        | ExecutionState::Retrying => Style::Yellow,
         _ => Style::Dim,
     }
 }
@@ -118,7 +122,7 @@ fn task_rows(out: &Output, runs: &[TaskRun], now: OffsetDateTime) -> Vec<Vec<Str
             vec![
                 t.task_id.clone(),
                 t.value.clone().unwrap_or_else(|| "-".into()),
-                out.paint(state_style(&t.state.current), &t.state.current),
+                out.paint(state_style(&t.state.current), t.state.current.as_str()),
                 started_cell(out, t.state.start_date.as_deref(), now),
                 duration_cell(&t.state),
             ]
@@ -241,7 +245,7 @@ fn unreadable(e: serde_json::Error) -> Error {
 }
 
 /// The execution's current state (`pause`, `resume`, `delete` word their answers with it).
-async fn current_state(ctx: &Ctx, id: &str) -> Result<String> {
+async fn current_state(ctx: &Ctx, id: &str) -> Result<ExecutionState> {
     Ok(load_execution(ctx, id).await?.state.current)
 }
 
@@ -276,7 +280,7 @@ fn action_error(id: &str, action: &str, e: ApiError) -> Error {
 }
 
 /// A refusal of `pause`, `resume` or `replay`, in the words of the execution's state.
-fn refused(id: &str, action: &str, state: &str, e: ApiError) -> Error {
+fn refused(id: &str, action: &str, state: &ExecutionState, e: ApiError) -> Error {
     match e.status() {
         Some(404) => Error::not_found(
             format!("there is no execution {id}"),

@@ -6,6 +6,7 @@ use clap_complete::engine::ArgValueCompleter;
 use super::{current_state, refused};
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
+use crate::kestra::state::ExecutionState;
 
 /// Pause a running execution (its running tasks finish; no new task starts until resumed)
 #[derive(Debug, Clone, clap::Args)]
@@ -24,7 +25,7 @@ impl Run for Args {
 
 async fn pause(ctx: &Ctx, id: &str) -> Result<Exit> {
     let state = current_state(ctx, id).await?;
-    if state == "PAUSED" {
+    if state == ExecutionState::Paused {
         ctx.out.note(&format!(
             "Execution {id} is already PAUSED: nothing was changed"
         ));

@@ -16,16 +16,17 @@ use crate::commands::args::WaitArgs;
 use crate::error::{Error, Exit, Kind, Result};
 use crate::kestra::KestraClient;
 use crate::kestra::executions::follow::{self, FollowError, Followed, LogSeen};
-use crate::kestra::model::{Execution, LogEntry, TaskRun, is_terminal};
+use crate::kestra::model::{Execution, LogEntry, TaskRun};
+use crate::kestra::state::ExecutionState;
 use crate::output::progress::Progress;
 use crate::output::{Format, Output, Render, Style};
 use crate::settings::duration::format_duration;
 
 /// How an execution's end state maps to the exit code of `run --wait` and `watch`.
-fn exit_for(state: &str, fail_on_warning: bool) -> Exit {
+fn exit_for(state: &ExecutionState, fail_on_warning: bool) -> Exit {
     match state {
-        "SUCCESS" | "SKIPPED" => Exit::Ok,
-        "WARNING" if !fail_on_warning => Exit::Ok,
+        ExecutionState::Success | ExecutionState::Skipped => Exit::Ok,
+        ExecutionState::Warning if !fail_on_warning => Exit::Ok,
         _ => Exit::ExecutionUnsuccessful,
     }
 }
@@ -52,11 +53,8 @@ fn changes(before: Option<&Execution>, now: &Execution) -> Vec<String> {
         .and_then(|b| b.task_run_list.clone())
         .unwrap_or_default();
     for t in now.task_run_list.iter().flatten() {
-        let previous = old
-            .iter()
-            .find(|o| o.id == t.id)
-            .map(|o| o.state.current.as_str());
-        if previous != Some(t.state.current.as_str()) {
+        let previous = old.iter().find(|o| o.id == t.id).map(|o| &o.state.current);
+        if previous != Some(&t.state.current) {
             let value = t
                 .value
                 .as_deref()
@@ -108,7 +106,7 @@ async fn wait_for_end(
         let runs = e.task_run_list.as_deref().unwrap_or_default();
         let done = runs
             .iter()
-            .filter(|t| is_terminal(&t.state.current))
+            .filter(|t| t.state.current.is_terminal())
             .count();
         progress.step(&format!(
             "{}: {done} of {} done",
@@ -167,7 +165,7 @@ async fn follow_and_report(
         .map_err(|e| not_found(id, e))?;
     let e = parse_execution(&raw)?;
     ctx.out.emit(&Ended(raw))?;
-    let state = e.state.current.as_str();
+    let state = &e.state.current;
     let exit = exit_for(state, wait.fail_on_warning);
     let summary = format!(
         "execution {} ended {state} after {}",
@@ -175,7 +173,7 @@ async fn follow_and_report(
         duration_cell(&e.state)
     );
     match (exit, state) {
-        (Exit::Ok, "WARNING") => ctx.out.note(&format!(
+        (Exit::Ok, ExecutionState::Warning) => ctx.out.note(&format!(
             "{summary} (some tasks warned; --fail-on-warning makes this exit 6)"
         )),
         (Exit::Ok, _) => ctx.out.note(&summary),
@@ -234,7 +232,7 @@ async fn explain_failure(ctx: &Ctx, client: &KestraClient, e: &Execution) {
     let runs = e.task_run_list.as_deref().unwrap_or_default();
     let failing: Vec<&TaskRun> = runs
         .iter()
-        .filter(|t| matches!(t.state.current.as_str(), "FAILED" | "KILLED"))
+        .filter(|t| t.state.current.is_failure())
         .collect();
     let errors = client
         .execution_logs(&e.id, Some("ERROR"), None)
@@ -304,6 +302,8 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_end_state() {
+        // The states as Kestra spells them (the closure shadows the function it calls).
+        let exit_for = |s: &str, w| exit_for(&ExecutionState::from_wire(s), w);
         assert_eq!(exit_for("SUCCESS", false), Exit::Ok);
         assert_eq!(exit_for("WARNING", false), Exit::Ok);
         assert_eq!(exit_for("WARNING", true), Exit::ExecutionUnsuccessful);
@@ -317,7 +317,7 @@ mod tests {
         let mk = |state: &str, tasks: &[(&str, &str)]| Execution {
             id: "e1".into(),
             state: crate::kestra::model::State {
-                current: state.into(),
+                current: ExecutionState::from_wire(state),
                 ..Default::default()
             },
             task_run_list: Some(
@@ -327,7 +327,7 @@ mod tests {
                         id: format!("tr-{id}"),
                         task_id: (*id).into(),
                         state: crate::kestra::model::State {
-                            current: (*s).into(),
+                            current: ExecutionState::from_wire(s),
                             ..Default::default()
                         },
                         ..Default::default()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::kestra::model::{Execution, LogEntry, is_terminal};
+use crate::kestra::model::{Execution, LogEntry};
 use crate::kestra::{ApiError, KestraClient, sse};
 use crate::sanitize;
 
@@ -50,7 +50,7 @@ pub async fn until_end(
 ) -> Result<Followed, FollowError> {
     // Whether it has ended, once `seen` has had it.
     let mut report = |e: Execution| {
-        let terminal = is_terminal(&e.state.current);
+        let terminal = e.state.current.is_terminal();
         seen(e);
         terminal
     };

@@ -16,6 +16,7 @@ use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
 use super::model::{LogEntry, Paged};
 use super::routes::{ApiVersion, segment, tenant_base};
+use super::state::ExecutionState;
 
 /// What `executions list` filters on.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,7 +24,7 @@ pub struct ExecutionFilter {
     /// Namespace prefix (child namespaces included, as in Kestra's UI).
     pub namespace: Option<String>,
     pub flow: Option<String>,
-    pub states: Vec<String>,
+    pub states: Vec<ExecutionState>,
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
     pub labels: Vec<(String, String)>,
@@ -47,7 +48,8 @@ pub fn search_query(f: &ExecutionFilter, page: u32, size: u32) -> Vec<(String, S
         q.push(("filters[flowId][EQUALS]".into(), flow.clone()));
     }
     if !f.states.is_empty() {
-        q.push(("filters[state][IN]".into(), f.states.join(",")));
+        let states: Vec<&str> = f.states.iter().map(ExecutionState::as_str).collect();
+        q.push(("filters[state][IN]".into(), states.join(",")));
     }
     if let Some(t) = f.since {
         q.push((
@@ -436,7 +438,7 @@ pub struct LatestExecution {
     #[serde(default)]
     pub start_date: Option<String>,
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<ExecutionState>,
 }
 
 /// One task run's outputs.
@@ -459,7 +461,7 @@ mod tests {
         let f = ExecutionFilter {
             namespace: Some("company".into()),
             flow: Some("etl".into()),
-            states: vec!["FAILED".into(), "WARNING".into()],
+            states: vec![ExecutionState::Failed, ExecutionState::Warning],
             since: Some(OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap()),
             until: None,
             labels: vec![("team".into(), "data".into())],
