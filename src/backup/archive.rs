@@ -12,7 +12,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
-use super::manifest::{self, Entry, Manifest};
+use super::archive_manifest::{self, Entry, Manifest};
 use super::{CONFIG_ENTRY, DUMP_ENTRY, MANIFEST_ENTRY, STORAGE_PREFIX};
 use crate::error::{Error, Result};
 
@@ -342,7 +342,7 @@ pub fn read_known(
     let name = path.display().to_string();
     let read = read_file(path, sink, Some(known), on_bytes)?;
     if read != *known {
-        return Err(manifest::damaged(
+        return Err(archive_manifest::damaged(
             &name,
             "it changed while it was being read (its manifest is not the one read first)",
         ));
@@ -365,7 +365,7 @@ fn read_file(
         .read(&mut magic)
         .map_err(|e| Error::io("cannot read", path, e))?;
     if got < 2 || magic != [0x1f, 0x8b] {
-        return Err(manifest::damaged(
+        return Err(archive_manifest::damaged(
             &name,
             "it is not a gzip archive (a kestractl backup is a .tar.gz file)",
         ));
@@ -398,7 +398,7 @@ fn read_entries<R: Read>(
     // What tar or gzip said goes to -v; the operator reads what it means.
     let corrupt = |e: &dyn std::fmt::Display| {
         tracing::debug!("{name}: {e}");
-        manifest::damaged(
+        archive_manifest::damaged(
             name,
             "it is damaged: truncated, or corrupt (a byte changed on the way)",
         )
@@ -416,13 +416,13 @@ fn read_entries<R: Read>(
         // An entry's name is the archive's text: made inert before any message shows it.
         let shown = crate::sanitize::clean_str(&path).into_owned();
         if found.is_some() {
-            return Err(manifest::damaged(
+            return Err(archive_manifest::damaged(
                 name,
                 &format!("`{shown}` follows its manifest.json, which must come last"),
             ));
         }
         if item.header().entry_type() != tar::EntryType::Regular || !known_entry(&path) {
-            return Err(manifest::damaged(
+            return Err(archive_manifest::damaged(
                 name,
                 &format!("it holds `{shown}`, which is not part of a kestractl backup"),
             ));
@@ -433,13 +433,13 @@ fn read_entries<R: Read>(
             let size = item.header().size().map_err(|e| corrupt(&e))?;
             match sizes.get(path.as_str()) {
                 None => {
-                    return Err(manifest::damaged(
+                    return Err(archive_manifest::damaged(
                         name,
                         &format!("`{shown}` is not listed in its manifest"),
                     ));
                 }
                 Some(listed) if *listed != size => {
-                    return Err(manifest::damaged(
+                    return Err(archive_manifest::damaged(
                         name,
                         &format!("`{shown}` has {size} bytes where the manifest says {listed}"),
                     ));
@@ -453,7 +453,7 @@ fn read_entries<R: Read>(
                 .take(MANIFEST_CAP)
                 .read_to_end(&mut bytes)
                 .map_err(|e| corrupt(&e))?;
-            found = Some(manifest::parse(&bytes, name)?);
+            found = Some(archive_manifest::parse(&bytes, name)?);
             continue;
         }
         let mut hashing = Hashing::new(&mut item);
@@ -470,13 +470,13 @@ fn read_entries<R: Read>(
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(|e| corrupt(&e))?;
     let Some(found) = found else {
-        return Err(manifest::damaged(
+        return Err(archive_manifest::damaged(
             name,
             "it has no manifest.json (it is truncated, or not a kestractl backup)",
         ));
     };
-    if let Some(problem) = manifest::mismatch(&found.entries, &read_entries) {
-        return Err(manifest::damaged(name, &problem));
+    if let Some(problem) = archive_manifest::mismatch(&found.entries, &read_entries) {
+        return Err(archive_manifest::damaged(name, &problem));
     }
     Ok(found)
 }
@@ -513,7 +513,7 @@ impl Sink for Extract<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::manifest::{FORMAT, Part};
+    use crate::backup::archive_manifest::{FORMAT, Part};
 
     fn manifest_for(entries: Vec<Entry>) -> Manifest {
         let part = Part {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::archive::Writer;
-use super::manifest::{FORMAT, Manifest, Part, Served};
+use super::archive_manifest::{FORMAT, Manifest, Part, Served};
 use super::ticker::{Ticker, bytes};
 use super::{CONFIG_ENTRY, DUMP_ENTRY, REDACTED, STOP_GRACE, STORAGE_PREFIX, beside, postgres};
 use crate::error::{Error, Result};

@@ -8,8 +8,8 @@
 //! a container; `create`, `verify` and `restore` are the operations the commands call.
 
 pub mod archive;
+pub mod archive_manifest;
 pub mod create;
-pub mod manifest;
 pub mod postgres;
 pub mod restore;
 pub mod ticker;
@@ -35,3 +35,22 @@ pub fn beside(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
 
 /// What replaces every password in the configuration a backup carries.
 pub const REDACTED: &str = "REDACTED-BY-KESTRACTL";
+
+/// A path that is not a file is refused before Docker is contacted.
+pub fn check_archive_path(file: &std::path::Path) -> crate::error::Result<()> {
+    if file.is_file() {
+        return Ok(());
+    }
+    Err(crate::error::Error::usage(
+        format!(
+            "{} {}",
+            file.display(),
+            if file.exists() {
+                "is not a file"
+            } else {
+                "does not exist"
+            }
+        ),
+        "give the path of an archive written by `kestractl backup`",
+    ))
+}

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::manifest;
+use super::archive_manifest;
 use crate::error::{Error, Result};
 use crate::settings::stack::StackSettings;
 use crate::stack::engine::Engine;
@@ -92,7 +92,7 @@ pub async fn list(engine: &Engine, container: &str, dump: &Path, archive: &str) 
         )
         .await?;
     if code != 0 {
-        return Err(manifest::damaged(
+        return Err(archive_manifest::damaged(
             archive,
             &format!(
                 "pg_restore cannot read its database dump ({})",

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::archive_manifest::Served;
 use super::create::served_now;
-use super::manifest::Served;
 use super::ticker::Ticker;
 use super::{beside, postgres};
 use crate::error::{Error, Result};
@@ -25,6 +25,12 @@ pub struct Aside {
     pub database: Option<String>,
     /// Where the previous storage directory went; `None` when there was none.
     pub storage: Option<PathBuf>,
+}
+
+/// The folder a restore unpacks into, beside the storage directory (same file system, so the
+/// storage moves into place by a rename).
+pub fn work_dir(stack: &StackSettings, suffix: &str) -> PathBuf {
+    beside(&stack.storage_dir.value, &format!(".restore-{suffix}"))
 }
 
 /// A suffix for set-aside names, unique per second: `20261206171502`.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::archive::{self, Extract};
-use super::manifest::Manifest;
+use super::archive_manifest::Manifest;
 use super::ticker::Ticker;
 use crate::error::{Error, Result};
 use crate::output::progress::Progress;

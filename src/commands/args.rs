@@ -1,15 +1,17 @@
 //! Argument groups several commands share, flattened into their `Args` with the help and the
 //! completers on the fields: a flow named on the command line (`flows get`, `delete`, `enable`,
 //! `disable`, `revisions`, `rollback`; `executions latest`, `run`), and how to wait for an
-//! execution's end (`executions run --wait`, `watch`). Their values are parsed by `cli::values`.
+//! execution's end (`executions run --wait`, `watch`), and the images a command that recreates the
+//! stack runs (`restore`, `upgrade`). Their values are parsed by `cli::values`.
 
 use std::time::Duration;
 
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::cli::values;
-use crate::commands::complete;
+use crate::cli::{PullPolicy, ReadinessWait, values};
+use crate::commands::{StartOptions, complete};
 use crate::error::Result;
+use crate::settings::stack::StackFlags;
 
 /// A flow named as `NAMESPACE ID` or `NAMESPACE/ID` (the way kestractl prints it).
 #[derive(Debug, Clone, clap::Args)]
@@ -50,4 +52,43 @@ pub struct WaitArgs {
     /// Stream the execution's log lines (on stderr) while waiting, like `docker compose up`
     #[arg(long)]
     pub logs: bool,
+}
+
+/// `start`'s image options, for the commands that (re)create the stack: `restore`, `upgrade`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImageArgs {
+    /// Kestra image [default: restore: the one the backup recorded; upgrade: see --to]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
+    #[arg(long, value_name = "IMAGE")]
+    pub postgres_image: Option<String>,
+
+    /// When to pull the images
+    #[arg(long, value_enum, default_value = "missing", value_name = "WHEN")]
+    pub pull: PullPolicy,
+}
+
+impl ImageArgs {
+    /// How a restore or an upgrade starts the stack: their image options, the ports and limits from
+    /// the settings, waited for.
+    pub fn start_options(
+        &self,
+        image: Option<String>,
+        readiness: &ReadinessWait,
+        postgres_only: bool,
+    ) -> StartOptions {
+        StartOptions {
+            flags: StackFlags {
+                image,
+                postgres_image: self.postgres_image.clone(),
+                ..StackFlags::default()
+            },
+            pull: self.pull,
+            wait_timeout: readiness.wait_timeout,
+            no_wait: false,
+            postgres_only,
+        }
+    }
 }

@@ -9,7 +9,7 @@ use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::output::{Output, Render};
 use crate::settings::stack::StackFlags;
-use crate::stack::manifest::{self, MergeError, Merged};
+use crate::stack::services_manifest::{self, MergeError, Merged};
 
 const LONG: &str = "Print the entry an ops repository's `config/services-manifest.json` \
 needs for this stack: id `kestra-orchestrator`, stack `tools`, `managed`, the start, stop, status \
@@ -57,7 +57,7 @@ impl Render for MergeReport {
 
 async fn manifest(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let stack = ctx.stack_settings(&StackFlags::default()).await?;
-    let entry = manifest::entry(&stack);
+    let entry = services_manifest::entry(&stack);
     let Some(file) = &args.merge else {
         let text = serde_json::to_string_pretty(&entry).map_err(anyhow::Error::from)?;
         ctx.out.print(&format!("{text}\n"))?;
@@ -66,7 +66,7 @@ async fn manifest(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let action = merge_into(file, &entry)?;
     ctx.out.emit(&MergeReport {
         file: file.clone(),
-        id: manifest::SERVICE_ID,
+        id: services_manifest::SERVICE_ID,
         action,
     })?;
     Ok(Exit::Ok)
@@ -90,7 +90,7 @@ fn merge_into(file: &Path, entry: &serde_json::Value) -> Result<Merged> {
         }
     };
     let unchanged = "fix it and run again; it was not changed";
-    let (merged, action) = manifest::merge(&text, entry).map_err(|e| match e {
+    let (merged, action) = services_manifest::merge(&text, entry).map_err(|e| match e {
         MergeError::Invalid(why) => Error::damaged(
             format!("{} is not valid JSON: {why}", file.display()),
             unchanged,

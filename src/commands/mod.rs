@@ -22,9 +22,11 @@ pub mod man;
 pub mod manifest;
 pub mod metrics;
 pub mod nsfiles;
+pub mod restore;
 pub mod server;
 pub mod stack;
 pub mod triggers;
+pub mod upgrade;
 pub mod version;
 
 mod ctx;

@@ -7,7 +7,7 @@ use clap::Parser;
 
 use super::{
     auth, backup, completions, config, doctor, executions, flows, group, kv, man, manifest,
-    metrics, nsfiles, server, stack, triggers, version,
+    metrics, nsfiles, restore, server, stack, triggers, upgrade, version,
 };
 use crate::cli::GlobalArgs;
 
@@ -109,8 +109,8 @@ group! {
         Metrics(metrics::Args),
         Manifest(manifest::Args),
         Backup(backup::Args),
-        Restore(backup::restore::Args),
-        Upgrade(backup::upgrade::Args),
+        Restore(restore::Args),
+        Upgrade(upgrade::Args),
         Doctor(doctor::Args),
         Completions(completions::Args),
         Man(man::Args),

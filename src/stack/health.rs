@@ -66,6 +66,14 @@ pub fn state_of(inspect: Option<&ContainerInspectResponse>) -> ContainerState {
     }
 }
 
+/// Whether the container `name` runs now.
+pub async fn is_running(engine: &Engine, name: &str) -> Result<bool> {
+    Ok(matches!(
+        state_of(engine.inspect(name).await?.as_ref()),
+        ContainerState::Running { .. }
+    ))
+}
+
 /// An error for a container that stopped while we waited, with its last log lines.
 async fn crashed(engine: &Engine, name: &str, code: i64, oom: bool, looping: bool) -> Error {
     let logs = engine.last_logs(name, LOG_LINES).await;

@@ -1,29 +1,25 @@
-//! `kestractl backup [--file F] [--consistent]`, and beside it the commands that build on its
-//! archives: `backup verify FILE`, `restore` and `upgrade` (one file each, with their arguments);
-//! the work is in the `backup` library.
+//! `kestractl backup [--file F] [--consistent]` and `backup verify FILE` (one file each, with their
+//! arguments); the work is in the `backup` library, which `restore` and `upgrade` use too.
 
-pub mod restore;
-pub mod upgrade;
 mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::backup::beside;
+use crate::backup::archive_manifest::Manifest;
 use crate::backup::create::{self, Options, Taken};
-use crate::backup::manifest::Manifest;
 use crate::backup::ticker::bytes;
-use crate::cli::{PullPolicy, ReadinessWait};
-use crate::commands::{Ctx, Run, StartOptions};
+use crate::cli::ReadinessWait;
+use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::output::progress::Progress;
 use crate::output::{Output, Render};
 use crate::settings::duration::format_duration;
-use crate::settings::stack::{StackFlags, StackSettings};
+use crate::settings::stack::StackFlags;
 use crate::signals::{Interrupt, Interrupts};
-use crate::stack::health::{self, ContainerState};
+use crate::stack::health;
 
 const LONG: &str = "Back up the local stack into one archive: a dump of Kestra's Postgres \
 database (pg_dump's custom format, taken inside the Postgres container and streamed to disk), \
@@ -77,22 +73,6 @@ impl Run for Args {
     }
 }
 
-/// `start`'s image options, for the commands that (re)create the stack: `restore`, `upgrade`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ImageArgs {
-    /// Kestra image [default: restore: the one the backup recorded; upgrade: see --to]
-    #[arg(long, value_name = "IMAGE")]
-    pub image: Option<String>,
-
-    /// Postgres image [env: KESTRA_POSTGRES_IMAGE] [default: postgres:15]
-    #[arg(long, value_name = "IMAGE")]
-    pub postgres_image: Option<String>,
-
-    /// When to pull the images
-    #[arg(long, value_enum, default_value = "missing", value_name = "WHEN")]
-    pub pull: PullPolicy,
-}
-
 async fn backup(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let interrupts = Interrupts::catch(
         "interrupt received: removing the partial archive (and starting Kestra again if it was \
@@ -106,7 +86,7 @@ async fn backup(ctx: &Ctx, args: &Args) -> Result<Exit> {
         PathBuf::from(create::default_file_name(time::OffsetDateTime::now_utc()))
     });
     let settings = ctx.settings().await?;
-    let client = match running(engine, &stack.kestra_container.value).await? {
+    let client = match health::is_running(engine, &stack.kestra_container.value).await? {
         true => Some(ctx.local_stack_client(&stack).await?),
         false => {
             ctx.out.warn(&format!(
@@ -136,13 +116,6 @@ async fn backup(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let taken = taken?;
     ctx.out.emit(&BackupReport(taken))?;
     Ok(Exit::Ok)
-}
-
-pub async fn running(engine: &crate::stack::engine::Engine, name: &str) -> Result<bool> {
-    Ok(matches!(
-        health::state_of(engine.inspect(name).await?.as_ref()),
-        ContainerState::Running { .. }
-    ))
 }
 
 #[derive(Debug, Serialize)]
@@ -211,99 +184,4 @@ fn describe_manifest(m: &Manifest) -> String {
         m.postgres.image,
         m.postgres.database.as_deref().unwrap_or("?"),
     )
-}
-
-/// A path that is not a file is refused before Docker is contacted.
-pub fn check_archive_path(file: &Path) -> Result<()> {
-    if file.is_file() {
-        return Ok(());
-    }
-    Err(crate::error::Error::usage(
-        format!(
-            "{} {}",
-            file.display(),
-            if file.exists() {
-                "is not a file"
-            } else {
-                "does not exist"
-            }
-        ),
-        "give the path of an archive written by `kestractl backup`",
-    ))
-}
-
-/// A later plain `start` recreates Kestra on the image the settings name: after an upgrade or a
-/// restore onto another image, those must name the image now running, or that `start` would put
-/// the old Kestra on the new database. Where the image comes from the context (or nowhere), it is
-/// pinned in the context; where the operator set it (flag, environment, `.env`), they are told.
-pub async fn pin_image(ctx: &Ctx, stack: &StackSettings, image: &str) {
-    use crate::settings::Source;
-    if stack.kestra_image.value == image {
-        return;
-    }
-    let tell = |how: &str| {
-        ctx.out.warn(&format!(
-            "the settings still name {} ({}): a later `kestractl start` would recreate Kestra on \
-             it. {how}",
-            stack.kestra_image.value, stack.kestra_image.source
-        ));
-    };
-    match &stack.kestra_image.source {
-        Source::Default | Source::Config { .. } => {
-            let pinned = async {
-                let context = ctx.settings().await?.context.value.clone();
-                let path = ctx.config_path()?;
-                let mut config = crate::settings::ConfigFile::load(&path)?;
-                let Some(entry) = config.contexts.get_mut(&context) else {
-                    return Ok(None);
-                };
-                entry.image = Some(image.to_string());
-                config.save(&path)?;
-                Ok::<_, crate::error::Error>(Some((context, path)))
-            }
-            .await;
-            match pinned {
-                Ok(Some((context, path))) => ctx.out.note(&format!(
-                    "Pinned {image} in context `{context}` ({}): a later `kestractl start` keeps it.",
-                    path.display()
-                )),
-                Ok(None) => tell(&format!(
-                    "Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}"
-                )),
-                Err(e) => tell(&format!(
-                    "Pinning it in the config file failed ({e}): set KESTRA_IMAGE={image} in .env"
-                )),
-            }
-        }
-        _ => tell(&format!(
-            "Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}"
-        )),
-    }
-}
-
-/// How a restore or an upgrade starts the stack: their image options, the ports and limits from
-/// the settings, waited for.
-pub fn start_options(
-    images: &ImageArgs,
-    image: Option<String>,
-    readiness: &ReadinessWait,
-    postgres_only: bool,
-) -> StartOptions {
-    StartOptions {
-        flags: StackFlags {
-            image,
-            postgres_image: images.postgres_image.clone(),
-            ..StackFlags::default()
-        },
-        pull: images.pull,
-        wait_timeout: readiness.wait_timeout,
-        no_wait: false,
-        postgres_only,
-    }
-}
-
-/// The folder a restore unpacks into, beside the storage directory (same file system, so the
-/// storage moves into place by a rename).
-pub fn work_dir(stack: &StackSettings, suffix: &str) -> PathBuf {
-    beside(&stack.storage_dir.value, &format!(".restore-{suffix}"))
 }

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{check_archive_path, describe_manifest};
-use crate::backup::manifest::Manifest;
+use super::describe_manifest;
+use crate::backup::archive_manifest::Manifest;
+use crate::backup::check_archive_path;
 use crate::backup::verify::{self, Tools};
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};

@@ -308,3 +308,54 @@ fn given_db_password(ctx: &Ctx, settings: &Settings) -> Option<Secret> {
         })
         .map(Secret::new)
 }
+
+impl Ctx {
+    /// A later plain `start` recreates Kestra on the image the settings name: after an upgrade or a
+    /// restore onto another image, those must name the image now running, or that `start` would put
+    /// the old Kestra on the new database. Where the image comes from the context (or nowhere), it is
+    /// pinned in the context; where the operator set it (flag, environment, `.env`), they are told.
+    pub async fn pin_image(&self, stack: &StackSettings, image: &str) {
+        use crate::settings::Source;
+        if stack.kestra_image.value == image {
+            return;
+        }
+        let tell = |how: &str| {
+            self.out.warn(&format!(
+                "the settings still name {} ({}): a later `kestractl start` would recreate Kestra on \
+                 it. {how}",
+                stack.kestra_image.value, stack.kestra_image.source
+            ));
+        };
+        match &stack.kestra_image.source {
+            Source::Default | Source::Config { .. } => {
+                let pinned = async {
+                    let context = self.settings().await?.context.value.clone();
+                    let path = self.config_path()?;
+                    let mut config = crate::settings::ConfigFile::load(&path)?;
+                    let Some(entry) = config.contexts.get_mut(&context) else {
+                        return Ok(None);
+                    };
+                    entry.image = Some(image.to_string());
+                    config.save(&path)?;
+                    Ok::<_, crate::error::Error>(Some((context, path)))
+                }
+                .await;
+                match pinned {
+                    Ok(Some((context, path))) => self.out.note(&format!(
+                        "Pinned {image} in context `{context}` ({}): a later `kestractl start` keeps it.",
+                        path.display()
+                    )),
+                    Ok(None) => tell(&format!(
+                        "Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}"
+                    )),
+                    Err(e) => tell(&format!(
+                        "Pinning it in the config file failed ({e}): set KESTRA_IMAGE={image} in .env"
+                    )),
+                }
+            }
+            _ => tell(&format!(
+                "Pin {image}: KESTRA_IMAGE={image} in .env, or --image {image}"
+            )),
+        }
+    }
+}

@@ -88,7 +88,7 @@ pub(super) async fn probe(ctx: &Ctx) -> Result<Exit> {
     };
     let healthy = health.as_ref().is_some_and(Health::is_up) || docker_healthy;
     ctx.out.emit(&ProbeReport {
-        id: crate::stack::manifest::SERVICE_ID,
+        id: crate::stack::services_manifest::SERVICE_ID,
         healthy,
         source: if container.is_some() {
             "container"

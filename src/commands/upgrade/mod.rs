@@ -11,12 +11,12 @@ mod rollback;
 
 use rollback::roll_back;
 
-use super::{ImageArgs, running, start_options};
 use crate::backup::STOP_GRACE;
+use crate::backup::archive_manifest::{Manifest, Served};
 use crate::backup::create::{self, Options, served_now};
-use crate::backup::manifest::{Manifest, Served};
 use crate::backup::upgrade::{expected_version, retagged, version_matches};
 use crate::cli::ReadinessWait;
+use crate::commands::args::ImageArgs;
 use crate::commands::{Ctx, Run};
 use crate::error::{Error, Exit, Result};
 use crate::kestra::KestraClient;
@@ -26,6 +26,7 @@ use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::signals::{Interrupt, Interrupts};
 use crate::stack::engine::Engine;
+use crate::stack::health::is_running as running;
 use crate::stack::up;
 
 #[derive(Debug, Serialize)]
@@ -230,7 +231,7 @@ async fn upgrade(
     };
     match switched {
         Ok((version, served)) => {
-            super::pin_image(ctx, &stack, &target).await;
+            ctx.pin_image(&stack, &target).await;
             Ok(UpgradeReport {
                 from_image: before.image.clone(),
                 from_version: before.version.clone(),
@@ -384,12 +385,9 @@ async fn switch(
     progress: &Progress,
 ) -> Result<(Option<String>, Served)> {
     ctx.start_stack(
-        &start_options(
-            &args.images,
-            Some(target.to_string()),
-            &args.readiness,
-            false,
-        ),
+        &args
+            .images
+            .start_options(Some(target.to_string()), &args.readiness, false),
         progress,
     )
     .await?;

@@ -3,11 +3,12 @@
 
 use super::{Args, Before};
 use crate::backup::STOP_GRACE;
-use crate::backup::manifest::Manifest;
+use crate::backup::archive_manifest::Manifest;
 use crate::backup::restore as data;
+use crate::backup::restore::work_dir;
 use crate::backup::verify::{self, Tools};
 use crate::commands::Ctx;
-use crate::commands::backup::{ImageArgs, start_options, work_dir};
+use crate::commands::args::ImageArgs;
 use crate::error::{Error, Kind, Result};
 use crate::output::progress::Progress;
 use crate::settings::stack::StackSettings;
@@ -51,8 +52,7 @@ pub(super) async fn roll_back(
         }),
         None => ctx
             .start_stack(
-                &start_options(
-                    &rollback_images(&args.images),
+                &rollback_images(&args.images).start_options(
                     Some(before.image.clone()),
                     &args.readiness,
                     false,
@@ -136,8 +136,7 @@ async fn restore_backup(
             )
             .await?;
             ctx.start_stack(
-                &start_options(
-                    &rollback_images(&args.images),
+                &rollback_images(&args.images).start_options(
                     Some(before.image.clone()),
                     &args.readiness,
                     false,

@@ -11,9 +11,11 @@ mod rollback;
 
 use rollback::{restart_previous, roll_back};
 
-use super::{ImageArgs, running, start_options, work_dir};
+use crate::backup::restore::work_dir;
+use crate::commands::args::ImageArgs;
+use crate::stack::health::is_running as running;
 
-use crate::backup::manifest::{Manifest, Served};
+use crate::backup::archive_manifest::{Manifest, Served};
 use crate::backup::restore::{self as data, Aside};
 use crate::backup::verify::{self, Tools, Unpacked};
 use crate::cli::ReadinessWait;
@@ -149,13 +151,10 @@ async fn restore(
     progress: &Progress,
     started: Instant,
 ) -> Result<RestoreReport> {
-    super::check_archive_path(&args.file)?;
-    let base = start_options(
-        &args.images,
-        args.images.image.clone(),
-        &args.readiness,
-        false,
-    );
+    crate::backup::check_archive_path(&args.file)?;
+    let base = args
+        .images
+        .start_options(args.images.image.clone(), &args.readiness, false);
     let stack = ctx.stack_settings(&base.flags).await?;
     // The first reading: the whole archive checked, nothing written, its manifest known.
     let manifest = verify::check(&args.file, progress, Some(interrupts))
@@ -225,7 +224,7 @@ async fn restore(
             progress,
         };
         let (served, kept) = restore_checked(&plan, &unpacked, &work, &suffix, interrupts).await?;
-        super::pin_image(ctx, &plan.stack, &plan.image).await;
+        ctx.pin_image(&plan.stack, &plan.image).await;
         Ok::<_, Error>((served, kept, plan.image))
     }
     .await;
@@ -364,15 +363,14 @@ async fn restore_checked(
             .await?;
     }
     let postgres_up = interrupts
-        .guard(ctx.start_stack(
-            &start_options(
-                &plan.images,
-                Some(plan.image.clone()),
-                &plan.args.readiness,
-                true,
+        .guard(
+            ctx.start_stack(
+                &plan
+                    .images
+                    .start_options(Some(plan.image.clone()), &plan.args.readiness, true),
+                plan.progress,
             ),
-            plan.progress,
-        ))
+        )
         .await;
     if let Err(e) = postgres_up {
         restart_previous(plan).await;
@@ -421,12 +419,9 @@ async fn load_and_start(
     )
     .await?;
     ctx.start_stack(
-        &start_options(
-            &plan.images,
-            Some(plan.image.clone()),
-            &plan.args.readiness,
-            false,
-        ),
+        &plan
+            .images
+            .start_options(Some(plan.image.clone()), &plan.args.readiness, false),
         plan.progress,
     )
     .await?;

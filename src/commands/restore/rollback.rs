@@ -4,7 +4,6 @@
 use super::Plan;
 use crate::backup::STOP_GRACE;
 use crate::backup::restore::{self as data, Aside};
-use crate::commands::backup::start_options;
 use crate::error::{Error, Kind};
 
 /// Starts Kestra again on what it had, when a restore stopped it and then could not go on
@@ -45,12 +44,9 @@ pub(super) async fn roll_back(plan: &Plan<'_>, aside: &Aside, cause: Error) -> E
     let back = if let (Some(image), true) = (&plan.previous_image, plan.previous_running) {
         match ctx
             .start_stack(
-                &start_options(
-                    &plan.images,
-                    Some(image.clone()),
-                    &plan.args.readiness,
-                    false,
-                ),
+                &plan
+                    .images
+                    .start_options(Some(image.clone()), &plan.args.readiness, false),
                 plan.progress,
             )
             .await
