@@ -279,3 +279,59 @@ fn a_context_pins_the_stack_image_below_kestra_image() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn current_names_the_context_in_use_and_what_chose_it() {
+    let sb = Sandbox::new();
+    assert!(
+        add(&sb, &["local", "--server", "http://localhost:8080/"])
+            .status
+            .success()
+    );
+    assert!(
+        add(&sb, &["prod", "--server", "https://kestra.example.com"])
+            .status
+            .success()
+    );
+    sb.cmd().args(["config", "use", "prod"]).assert().success();
+
+    // Piped: the name alone, for `$(kestractl config current)`.
+    let out = sb.cmd().args(["config", "current"]).ran().code(0);
+    assert_eq!(text(&out.stdout), "prod\n");
+
+    // --context and KESTRACTL_CONTEXT choose before the config file, and say so.
+    let json = stdout_json(
+        &sb.cmd()
+            .args(["config", "current", "--context", "local", "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(json["context"], "local");
+    assert_eq!(json["source"]["kind"], "flag");
+    let json = stdout_json(
+        &sb.cmd()
+            .env("KESTRACTL_CONTEXT", "local")
+            .args(["config", "current", "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(json["context"], "local");
+    assert_eq!(json["source"]["kind"], "env");
+    let json = stdout_json(
+        &sb.cmd()
+            .args(["config", "current", "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(json["source"]["kind"], "current-context");
+
+    // An unknown context is refused with the known ones, and the config file is untouched.
+    let before = std::fs::read(sb.config_file()).unwrap();
+    let out = sb
+        .cmd()
+        .args(["config", "current", "--context", "ghost"])
+        .ran()
+        .code(2);
+    assert!(text(&out.stderr).contains("ghost"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(sb.config_file()).unwrap(), before);
+}

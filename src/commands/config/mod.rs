@@ -1,10 +1,11 @@
-//! `kestractl config …`: contexts in the config file: added, made current, listed, removed, and
-//! the effective settings shown. Each command is one file here, with its arguments.
+//! `kestractl config …`: contexts in the config file: added, made current (and which is), listed,
+//! removed, and the effective settings shown. Each command is one file here, with its arguments.
 //!
 //! These commands read the config file directly rather than through the resolved settings, so
 //! they keep working when the current settings are broken (that is when they are needed).
 
 mod add;
+mod current;
 mod list;
 mod remove;
 mod show;
@@ -19,6 +20,7 @@ group! {
     pub enum Command {
         Add(add::Args),
         Use(r#use::Args),
+        Current(current::Args),
         List(list::Args),
         Show(show::Args),
         Remove(remove::Args),
