@@ -45,19 +45,22 @@ fn compact(v: Option<&Value>) -> String {
 async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit> {
     let client = ctx.kestra().await?;
     let mut raw = client
-        .get_execution(id)
+        .executions()
+        .get(id)
         .await
         .map_err(|e| not_found(id, e))?;
     // Outputs where the server's version keeps them (2.x: their own routes, not the execution):
     // the flow's always, each task run's when asked.
     let execution = parse_execution(&raw)?;
     let flow_outputs = client
+        .executions()
         .flow_outputs(id, &execution)
         .await
         .map_err(|e| route_missing(id, e))?;
     let task_outputs = if with_outputs {
         Some(
             client
+                .executions()
                 .task_outputs(id, &execution)
                 .await
                 .map_err(|e| route_missing(id, e))?,
