@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
-use super::model::{LogEntry, Paged};
+use super::model::{Execution, LogEntry, Paged};
 use super::routes::{ApiVersion, segment, tenant_base};
 use super::state::ExecutionState;
 
@@ -145,6 +145,51 @@ impl Executions<'_> {
             .await
     }
 
+    /// One execution as the server sent it, with its outputs where the server's version keeps
+    /// them, so a caller holds no version logic: the flow's (`outputs`; 2.x serves them on their
+    /// own route, and a key the execution already has is kept) always, and every task run's
+    /// (`taskOutputs`, in the shape of [`TaskOutputs`]) when `with_task_outputs`. Nothing else of
+    /// the server's answer is touched. Each step's failure is told apart ([`GetError`]): the
+    /// caller words them differently.
+    pub async fn get_with_outputs(
+        self,
+        id: &str,
+        with_task_outputs: bool,
+    ) -> Result<Value, GetError> {
+        let mut raw = self
+            .get(id)
+            .await
+            .map_err(|e| GetError::Execution(Box::new(e)))?;
+        let execution: Execution =
+            serde_json::from_value(raw.clone()).map_err(GetError::Unreadable)?;
+        let outputs_failed = |e| GetError::Outputs(Box::new(e));
+        let flow_outputs = self
+            .flow_outputs(id, &execution)
+            .await
+            .map_err(outputs_failed)?;
+        let task_outputs = if with_task_outputs {
+            Some(
+                self.task_outputs(id, &execution)
+                    .await
+                    .map_err(outputs_failed)?,
+            )
+        } else {
+            None
+        };
+        if let Value::Object(m) = &mut raw {
+            if let Some(outputs) = flow_outputs {
+                m.entry("outputs").or_insert(outputs);
+            }
+            if let Some(runs) = task_outputs {
+                m.insert(
+                    "taskOutputs".into(),
+                    Value::Array(runs.into_iter().map(TaskOutputs::into_value).collect()),
+                );
+            }
+        }
+        Ok(raw)
+    }
+
     /// Every task run's outputs, however the server's version serves them. 1.x: each task run of
     /// the execution carries its own (`taskRunList[].outputs`). 2.x: the execution carries none;
     /// `GET outputs/tasks/{id}` lists the task runs that have outputs (with their loop value,
@@ -153,7 +198,7 @@ impl Executions<'_> {
     pub async fn task_outputs(
         self,
         id: &str,
-        execution: &super::model::Execution,
+        execution: &Execution,
     ) -> Result<Vec<TaskOutputs>, ApiError> {
         if self.client.discover().await?.api != ApiVersion::V2 {
             return Ok(execution
@@ -209,7 +254,7 @@ impl Executions<'_> {
     pub async fn flow_outputs(
         self,
         id: &str,
-        execution: &super::model::Execution,
+        execution: &Execution,
     ) -> Result<Option<Value>, ApiError> {
         if self.client.discover().await?.api != ApiVersion::V2 {
             return Ok(execution.outputs.clone());
@@ -455,9 +500,47 @@ pub struct TaskOutputs {
     pub outputs: Value,
 }
 
+impl TaskOutputs {
+    /// As JSON, exactly as it serializes (a test holds the two together), without a failure
+    /// path to carry: its strings and its `Value` always make JSON.
+    fn into_value(self) -> Value {
+        serde_json::json!({
+            "taskId": self.task_id,
+            "taskRunId": self.task_run_id,
+            "value": self.value,
+            "outputs": self.outputs,
+        })
+    }
+}
+
+/// Why [`Executions::get_with_outputs`] failed, by step.
+#[derive(Debug)]
+pub enum GetError {
+    /// Reading the execution failed (a 404: there is no such execution).
+    Execution(Box<ApiError>),
+    /// The server sent an execution that does not parse.
+    Unreadable(serde_json::Error),
+    /// The execution was read, but a route of its outputs failed (a 404: a route this server
+    /// does not serve, since the execution is there).
+    Outputs(Box<ApiError>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_outputs_as_json_are_their_serialization() {
+        for value in [None, Some("item".to_string())] {
+            let t = TaskOutputs {
+                task_id: "t".into(),
+                task_run_id: "r".into(),
+                value,
+                outputs: serde_json::json!({ "a": [1, "b"] }),
+            };
+            assert_eq!(t.clone().into_value(), serde_json::to_value(&t).unwrap());
+        }
+    }
 
     #[test]
     fn search_query_has_every_filter() {
