@@ -68,9 +68,14 @@ pub async fn served_now(client: &KestraClient) -> Result<(Option<String>, Served
         .await
         .ok()
         .and_then(|d| d.version.as_ref().map(|v| v.raw.clone()));
-    let flows = client.search_flows(None, 1, 1).await.map_err(Error::from)?;
+    let flows = client
+        .flows()
+        .search(None, 1, 1)
+        .await
+        .map_err(Error::from)?;
     let executions = client
-        .search_executions(&ExecutionFilter::default(), 1, 1)
+        .executions()
+        .search(&ExecutionFilter::default(), 1, 1)
         .await
         .map_err(Error::from)?;
     let count = |total: Option<i64>, len: usize| {

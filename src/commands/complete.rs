@@ -126,9 +126,10 @@ fn from_server(what: FromServer) -> Vec<String> {
             let ctx = Ctx::new(crate::cli::GlobalArgs::default());
             let client = ctx.kestra_probe().await.ok()?;
             let values = match what {
-                FromServer::Namespaces => client.distinct_namespaces().await.ok()?,
+                FromServer::Namespaces => client.flows().namespaces().await.ok()?,
                 FromServer::Flows => client
-                    .search_flows(None, 1, 200)
+                    .flows()
+                    .search(None, 1, 200)
                     .await
                     .ok()?
                     .results
@@ -136,7 +137,8 @@ fn from_server(what: FromServer) -> Vec<String> {
                     .map(|f| format!("{}/{}", f.namespace, f.id))
                     .collect(),
                 FromServer::Executions => client
-                    .search_executions(&ExecutionFilter::default(), 1, 25)
+                    .executions()
+                    .search(&ExecutionFilter::default(), 1, 25)
                     .await
                     .ok()?
                     .results

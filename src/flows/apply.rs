@@ -31,16 +31,18 @@ async fn write_one(
 ) -> Result<Option<i64>, Failure> {
     let result = match (item.action, flow) {
         (Action::Create, Some(f)) => client
-            .create_flow(&f.namespace, &f.id, &f.source)
+            .flows()
+            .create(&f.namespace, &f.id, &f.source)
             .await
             .map(|r| r.revision),
         (Action::Update, Some(f)) => client
-            .update_flow(&f.namespace, &f.id, &f.source)
+            .flows()
+            .update(&f.namespace, &f.id, &f.source)
             .await
             .map(|r| r.revision),
         // Already gone (deleted meanwhile, or by an earlier attempt whose answer was lost) is
         // what a deletion wants.
-        (Action::Delete, _) => match client.delete_flow(&item.namespace, &item.id).await {
+        (Action::Delete, _) => match client.flows().delete(&item.namespace, &item.id).await {
             Err(e) if e.status() == Some(404) => Ok(None),
             other => other.map(|()| None),
         },

@@ -35,7 +35,7 @@ pub async fn validate(client: &KestraClient, flows: &[LocalFlow]) -> Result<Vali
     let results: Vec<std::result::Result<Vec<crate::kestra::model::ValidateResult>, ApiError>> =
         stream::iter(batches.iter().map(|batch| async move {
             let docs: Vec<&str> = batch.iter().map(|f| f.source.as_str()).collect();
-            client.validate_flows(&docs).await
+            client.flows().validate(&docs).await
         }))
         .buffered(READ_CONCURRENCY)
         .collect()
@@ -88,10 +88,8 @@ pub async fn read_namespaces(
     let budget = &crate::kestra::limits::Budget::new(crate::kestra::flows::MAX_EXPORTS);
     let reads: Vec<std::result::Result<Vec<RemoteFlow>, ApiError>> =
         stream::iter(namespaces.iter().map(|ns| async move {
-            let (listed, exported) = tokio::try_join!(
-                client.list_namespace(ns),
-                client.export_namespace(ns, budget)
-            )?;
+            let (listed, exported) =
+                tokio::try_join!(client.flows().list(ns), client.flows().export(ns, budget))?;
             let mut sources: HashMap<String, String> = HashMap::new();
             for (name, source) in exported {
                 // The server's own sources: read off their top lines when they plainly say it

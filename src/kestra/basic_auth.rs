@@ -20,12 +20,25 @@ struct Change<'a> {
     current_password: &'a str,
 }
 
+/// The server's Basic Auth credential, borrowed from the client (`client.basic_auth()`).
+#[derive(Clone, Copy)]
+pub struct BasicAuth<'a> {
+    client: &'a KestraClient,
+}
+
 impl KestraClient {
+    /// The server's Basic Auth credential.
+    pub fn basic_auth(&self) -> BasicAuth<'_> {
+        BasicAuth { client: self }
+    }
+}
+
+impl BasicAuth<'_> {
     /// Replaces the server's one Basic Auth credential (the username stays). Not idempotent from
     /// the client's side (after it succeeds, the same call is refused), so never retried blindly:
     /// a caller that loses the answer must find out which password works.
-    pub async fn change_basic_auth(
-        &self,
+    pub async fn change(
+        self,
         username: &str,
         new: &Secret,
         current: &Secret,
@@ -40,19 +53,20 @@ impl KestraClient {
         .into_bytes();
         let req = Request::with_body(
             Method::POST,
-            format!("{}/basicAuth", tenant_base(self.tenant())),
+            format!("{}/basicAuth", tenant_base(self.client.tenant())),
             Body::Bytes("application/json", body),
             false,
         );
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// `GET /api/v1/basicAuthValidationErrors` (open to anyone, 1.3 and 2.0): why Kestra refused
     /// the credential of its configuration file at start-up, in its own words. Empty when it took
     /// it.
     /// Each line is bounded and free of control characters (the server is not trusted).
-    pub async fn basic_auth_validation_errors(&self) -> Result<Vec<String>, ApiError> {
+    pub async fn validation_errors(self) -> Result<Vec<String>, ApiError> {
         let errors: Vec<String> = self
+            .client
             .json(&Request::get("/api/v1/basicAuthValidationErrors").anonymous())
             .await?;
         Ok(errors

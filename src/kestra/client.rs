@@ -7,6 +7,15 @@
 //! - Bounded retry with exponential backoff: any request whose connection could not be made (it
 //!   never reached the server), and idempotent requests on 502/503/504.
 //! - Basic Auth is refused over plain http to a non-loopback host unless explicitly allowed.
+//!
+//! The routes are reached through one handler per resource (octocrab's shape), each defined in
+//! its resource's module so this file imports none of them: `client.flows()`, `executions()`,
+//! `triggers()`, `kv(namespace)`, `nsfiles(namespace)`, `basic_auth()`. A handler borrows the
+//! client, so every call still goes through its deadline, retries and credentials; it holds what
+//! all its calls share (a namespace), so a caller names it once; and it hides the route
+//! differences between the versions Kestra serves. A handler is `Copy` and its calls take it by
+//! value, so a call's future borrows the client rather than the temporary handler
+//! (`try_join!(client.flows().list(ns), client.flows().export(ns, budget))` compiles).
 
 use std::time::{Duration, Instant};
 

@@ -16,18 +16,26 @@ use super::routes::{segment, tenant_base};
 const YAML: &str = "application/x-yaml";
 const OCTET_STREAM: &str = "application/octet-stream";
 
+/// The flows of the tenant, borrowed from the client (`client.flows()`).
+#[derive(Clone, Copy)]
+pub struct Flows<'a> {
+    client: &'a KestraClient,
+}
+
 impl KestraClient {
-    fn flows_base(&self) -> String {
-        format!("{}/flows", tenant_base(self.tenant()))
+    /// The flows of the tenant.
+    pub fn flows(&self) -> Flows<'_> {
+        Flows { client: self }
+    }
+}
+
+impl Flows<'_> {
+    fn base(&self) -> String {
+        format!("{}/flows", tenant_base(self.client.tenant()))
     }
 
-    fn flow_path(&self, namespace: &str, id: &str) -> String {
-        format!(
-            "{}/{}/{}",
-            self.flows_base(),
-            segment(namespace),
-            segment(id)
-        )
+    fn path(&self, namespace: &str, id: &str) -> String {
+        format!("{}/{}/{}", self.base(), segment(namespace), segment(id))
     }
 
     /// Validates documents server-side: one result per document, in the order given.
@@ -37,7 +45,7 @@ impl KestraClient {
     /// pattern after trimming, so a column-0 `---` line inside a block scalar would shift every
     /// result after it onto the wrong flow. A server without the multipart form (415) gets one
     /// document per request. Read-only, so it is retried like a GET.
-    pub async fn validate_flows(&self, docs: &[&str]) -> Result<Vec<ValidateResult>, ApiError> {
+    pub async fn validate(self, docs: &[&str]) -> Result<Vec<ValidateResult>, ApiError> {
         let parts = docs
             .iter()
             .enumerate()
@@ -51,22 +59,22 @@ impl KestraClient {
             .collect();
         let req = Request::with_body(
             Method::POST,
-            format!("{}/validate", self.flows_base()),
+            format!("{}/validate", self.base()),
             Body::Multipart(parts),
             true,
         );
-        match self.json::<Vec<ValidateResult>>(&req).await {
+        match self.client.json::<Vec<ValidateResult>>(&req).await {
             Ok(results) => Ok(match_validation(docs.len(), results)),
             Err(e) if e.status() == Some(415) => {
                 let mut out = Vec::with_capacity(docs.len());
                 for doc in docs {
                     let req = Request::with_body(
                         Method::POST,
-                        format!("{}/validate", self.flows_base()),
+                        format!("{}/validate", self.base()),
                         Body::Bytes(YAML, doc.as_bytes().to_vec()),
                         true,
                     );
-                    let mut one: Vec<ValidateResult> = self.json(&req).await?;
+                    let mut one: Vec<ValidateResult> = self.client.json(&req).await?;
                     out.push(one.drain(..).next().unwrap_or_default());
                 }
                 Ok(out)
@@ -76,31 +84,32 @@ impl KestraClient {
     }
 
     /// The latest revision of every flow of exactly this namespace.
-    pub async fn list_namespace(&self, namespace: &str) -> Result<Vec<Flow>, ApiError> {
-        self.json(&Request::get(format!(
-            "{}/{}",
-            self.flows_base(),
-            segment(namespace)
-        )))
-        .await
+    pub async fn list(self, namespace: &str) -> Result<Vec<Flow>, ApiError> {
+        self.client
+            .json(&Request::get(format!(
+                "{}/{}",
+                self.base(),
+                segment(namespace)
+            )))
+            .await
     }
 
     /// Every flow source of exactly this namespace, in one request: `(entry name, source)`.
     /// The archive and its inflated sources are charged to `budget`, shared by the command's
     /// other reads (the archive is given back once inflated; the sources stay charged while
     /// the caller holds them).
-    pub async fn export_namespace(
-        &self,
+    pub async fn export(
+        self,
         namespace: &str,
         budget: &Budget,
     ) -> Result<Vec<(String, String)>, ApiError> {
         // The route produces only `application/octet-stream`: asked for JSON, Kestra refuses it
         // (406) or routes the call to `GET /flows/{namespace}/{id}` as namespace `export`.
-        let mut req = Request::get(format!("{}/export/by-query", self.flows_base()))
+        let mut req = Request::get(format!("{}/export/by-query", self.base()))
             .accepting(OCTET_STREAM)
             .query("filters[namespace][EQUALS]", namespace);
         req.stream = true;
-        let resp = self.send(&req).await?;
+        let resp = self.client.send(&req).await?;
         let url = resp.url().to_string();
         let over = |what: &str| ApiError::Limit {
             url: url.clone(),
@@ -113,7 +122,7 @@ impl KestraClient {
                 .into(),
         };
         let mut archive = Vec::new();
-        let read = super::client::stream_body(resp, self.timeout(), &mut |chunk| {
+        let read = super::client::stream_body(resp, self.client.timeout(), &mut |chunk| {
             if archive.len() + chunk.len() > MAX_EXPORT || !budget.charge(chunk.len() as u64) {
                 return Err(crate::error::Error::other("over"));
             }
@@ -159,29 +168,24 @@ impl KestraClient {
     /// connection was never made, or, after an unavailable server (502/503/504) or an answer cut
     /// off, a read shows the flow absent (sent again) or already holding exactly this source (it
     /// landed: done). All of it within one `--timeout`.
-    pub async fn create_flow(
-        &self,
-        namespace: &str,
-        id: &str,
-        source: &str,
-    ) -> Result<Flow, ApiError> {
+    pub async fn create(self, namespace: &str, id: &str, source: &str) -> Result<Flow, ApiError> {
         let started = Instant::now();
-        let deadline = started + self.timeout();
+        let deadline = started + self.client.timeout();
         let req = Request::with_body(
             Method::POST,
-            self.flows_base(),
+            self.base(),
             Body::Bytes(YAML, source.as_bytes().to_vec()),
             false,
         );
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let err = match self.json_until::<Flow>(&req, deadline).await {
+            let err = match self.client.json_until::<Flow>(&req, deadline).await {
                 Ok(flow) => return Ok(flow),
                 Err(e) if e.outcome_unknown() => e,
                 Err(e) => return Err(e),
             };
-            let wait = self.retry_policy().backoff(attempt);
+            let wait = self.client.retry_policy().backoff(attempt);
             if Instant::now() + wait >= deadline {
                 return Err(if attempt > 1 {
                     err.retried_for(started.elapsed())
@@ -190,7 +194,7 @@ impl KestraClient {
                 });
             }
             tokio::time::sleep(wait).await;
-            match self.read_flow_until(namespace, id, deadline).await {
+            match self.read_until(namespace, id, deadline).await {
                 Ok(None) => tracing::debug!("{namespace}/{id} is absent: creating it again"),
                 Ok(Some(flow)) if flow.source.as_deref() == Some(source) => {
                     tracing::debug!("{namespace}/{id} was created by the earlier attempt");
@@ -204,14 +208,14 @@ impl KestraClient {
 
     /// The latest revision of a flow with its source, `None` when it does not exist (or only as
     /// deleted).
-    async fn read_flow_until(
-        &self,
+    async fn read_until(
+        self,
         namespace: &str,
         id: &str,
         deadline: Instant,
     ) -> Result<Option<Flow>, ApiError> {
-        let req = Request::get(self.flow_path(namespace, id)).query("source", "true");
-        match self.json_until::<Flow>(&req, deadline).await {
+        let req = Request::get(self.path(namespace, id)).query("source", "true");
+        match self.client.json_until::<Flow>(&req, deadline).await {
             Ok(flow) if flow.deleted == Some(true) => Ok(None),
             Ok(flow) => Ok(Some(flow)),
             Err(e) if e.status() == Some(404) => Ok(None),
@@ -219,34 +223,29 @@ impl KestraClient {
         }
     }
 
-    pub async fn update_flow(
-        &self,
-        namespace: &str,
-        id: &str,
-        source: &str,
-    ) -> Result<Flow, ApiError> {
+    pub async fn update(self, namespace: &str, id: &str, source: &str) -> Result<Flow, ApiError> {
         let req = Request::with_body(
             Method::PUT,
-            self.flow_path(namespace, id),
+            self.path(namespace, id),
             Body::Bytes(YAML, source.as_bytes().to_vec()),
             true,
         );
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
     /// Every revision of a flow with its source, oldest first (`FlowController.listFlowRevisions`,
     /// `GET {namespace}/{id}/revisions`, 1.3.25 FC:188; the same route in the 2.0 spec).
-    pub async fn flow_revisions(&self, namespace: &str, id: &str) -> Result<Vec<Flow>, ApiError> {
-        let req = Request::get(format!("{}/revisions", self.flow_path(namespace, id)));
-        self.json(&req).await
+    pub async fn revisions(self, namespace: &str, id: &str) -> Result<Vec<Flow>, ApiError> {
+        let req = Request::get(format!("{}/revisions", self.path(namespace, id)));
+        self.client.json(&req).await
     }
 
     /// `POST flows/{enable|disable}/by-ids` (`FlowController.enableFlowsByIds` /
     /// `disableFlowsByIds`, 1.3.25; the same in the 2.0 spec): how many flows changed (a flow
     /// already in that state is not counted). Kestra injects `disabled: <value>` into the source,
     /// a new revision.
-    pub async fn set_flow_disabled(
-        &self,
+    pub async fn set_disabled(
+        self,
         namespace: &str,
         id: &str,
         disabled: bool,
@@ -260,38 +259,38 @@ impl KestraClient {
         let body = serde_json::json!([{ "namespace": namespace, "id": id }]);
         let req = Request::with_body(
             Method::POST,
-            format!("{}/{action}/by-ids", self.flows_base()),
+            format!("{}/{action}/by-ids", self.base()),
             Body::Bytes("application/json", body.to_string().into_bytes()),
             true,
         );
-        Ok(self.json::<BulkResponse>(&req).await?.count)
+        Ok(self.client.json::<BulkResponse>(&req).await?.count)
     }
 
-    pub async fn delete_flow(&self, namespace: &str, id: &str) -> Result<(), ApiError> {
-        let mut req = Request::get(self.flow_path(namespace, id));
+    pub async fn delete(self, namespace: &str, id: &str) -> Result<(), ApiError> {
+        let mut req = Request::get(self.path(namespace, id));
         req.method = Method::DELETE;
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// One flow, with its source when `source` is set (raw JSON, for `-o json`).
-    pub async fn get_flow(
-        &self,
+    pub async fn get(
+        self,
         namespace: &str,
         id: &str,
         source: bool,
     ) -> Result<serde_json::Value, ApiError> {
-        let req = Request::get(self.flow_path(namespace, id)).query("source", source.to_string());
-        self.json(&req).await
+        let req = Request::get(self.path(namespace, id)).query("source", source.to_string());
+        self.client.json(&req).await
     }
 
     /// A page of the flow search (1-based), optionally restricted to a namespace and its children.
-    pub async fn search_flows(
-        &self,
+    pub async fn search(
+        self,
         namespace_prefix: Option<&str>,
         page: u32,
         size: u32,
     ) -> Result<Paged<Flow>, ApiError> {
-        let mut req = Request::get(format!("{}/search", self.flows_base()))
+        let mut req = Request::get(format!("{}/search", self.base()))
             .query("page", page.to_string())
             .query("size", size.to_string())
             .query("sort", "namespace:asc")
@@ -299,15 +298,16 @@ impl KestraClient {
         if let Some(ns) = namespace_prefix {
             req = req.query("filters[namespace][PREFIX]", ns);
         }
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
-    pub async fn distinct_namespaces(&self) -> Result<Vec<String>, ApiError> {
-        self.json(&Request::get(format!(
-            "{}/distinct-namespaces",
-            self.flows_base()
-        )))
-        .await
+    pub async fn namespaces(self) -> Result<Vec<String>, ApiError> {
+        self.client
+            .json(&Request::get(format!(
+                "{}/distinct-namespaces",
+                self.base()
+            )))
+            .await
     }
 }
 

@@ -245,33 +245,54 @@ pub fn iso_duration(d: std::time::Duration) -> String {
 
 const PAGE: u32 = 100;
 
+/// The KV store of one namespace, borrowed from the client (`client.kv(namespace)`): every call
+/// names the same namespace, so it is given once.
+#[derive(Clone, Copy)]
+pub struct Kv<'a> {
+    client: &'a KestraClient,
+    namespace: &'a str,
+}
+
 impl KestraClient {
-    fn kv_key_path(&self, namespace: &str, key: &str) -> String {
+    /// The KV store of one namespace.
+    pub fn kv<'a>(&'a self, namespace: &'a str) -> Kv<'a> {
+        Kv {
+            client: self,
+            namespace,
+        }
+    }
+}
+
+impl Kv<'_> {
+    fn key_path(&self, key: &str) -> String {
         format!(
             "{}/namespaces/{}/kv/{}",
-            super::routes::tenant_base(self.tenant()),
-            segment(namespace),
+            super::routes::tenant_base(self.client.tenant()),
+            segment(self.namespace),
             segment(key)
         )
     }
 
-    /// Every key of one namespace (not its children), by pages of `GET /kv` filtered on the
+    /// Every key of the namespace (not its children), by pages of `GET /kv` filtered on the
     /// namespace: the per-namespace list `GET /namespaces/{ns}/kv` is deprecated in 1.3.25 and
     /// gone from the 2.0 spec.
-    pub async fn kv_list(&self, namespace: &str) -> Result<Vec<KvEntry>, ApiError> {
+    pub async fn list(self) -> Result<Vec<KvEntry>, ApiError> {
         let mut all = Vec::new();
         for page in 1.. {
-            let req = Request::get(format!("{}/kv", super::routes::tenant_base(self.tenant())))
-                .query("page", page.to_string())
-                .query("size", PAGE.to_string())
-                .query("sort", "key:asc")
-                .query("filters[namespace][EQUALS]", namespace);
-            let got: Paged<KvEntry> = self.json(&req).await?;
+            let req = Request::get(format!(
+                "{}/kv",
+                super::routes::tenant_base(self.client.tenant())
+            ))
+            .query("page", page.to_string())
+            .query("size", PAGE.to_string())
+            .query("sort", "key:asc")
+            .query("filters[namespace][EQUALS]", self.namespace);
+            let got: Paged<KvEntry> = self.client.json(&req).await?;
             let n = got.results.len();
             all.extend(got.results);
             super::limits::check_listed(
                 all.len(),
-                || self.url(&req.path),
+                || self.client.url(&req.path),
                 "keys in one namespace",
                 "read the keys you need with `kestractl kv get`",
             )?;
@@ -283,23 +304,16 @@ impl KestraClient {
         Ok(all)
     }
 
-    pub async fn kv_get(&self, namespace: &str, key: &str) -> Result<KvDetail, ApiError> {
-        self.json(&Request::get(self.kv_key_path(namespace, key)))
-            .await
+    pub async fn get(self, key: &str) -> Result<KvDetail, ApiError> {
+        self.client.json(&Request::get(self.key_path(key))).await
     }
 
     /// `PUT …/kv/{key}` with the encoded value as `text/plain` (the only type the route
     /// consumes); TTL and description as the `ttl` and `description` headers.
-    pub async fn kv_set(
-        &self,
-        namespace: &str,
-        key: &str,
-        encoded: &str,
-        meta: &KvMetadata,
-    ) -> Result<(), ApiError> {
+    pub async fn set(self, key: &str, encoded: &str, meta: &KvMetadata) -> Result<(), ApiError> {
         let mut req = Request::with_body(
             Method::PUT,
-            self.kv_key_path(namespace, key),
+            self.key_path(key),
             Body::Bytes("text/plain", encoded.as_bytes().to_vec()),
             true,
         );
@@ -309,14 +323,14 @@ impl KestraClient {
         if let Some(d) = &meta.description {
             req = req.header("description", d.clone());
         }
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// `DELETE …/kv/{key}`: Kestra answers `true`, or `false` when there was no such key.
-    pub async fn kv_delete(&self, namespace: &str, key: &str) -> Result<bool, ApiError> {
-        let mut req = Request::get(self.kv_key_path(namespace, key));
+    pub async fn delete(self, key: &str) -> Result<bool, ApiError> {
+        let mut req = Request::get(self.key_path(key));
         req.method = Method::DELETE;
-        self.json(&req).await
+        self.client.json(&req).await
     }
 }
 

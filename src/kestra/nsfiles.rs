@@ -49,7 +49,7 @@ impl FileAttributes {
     }
 }
 
-/// A file found on the server by [`KestraClient::nsfile_tree`].
+/// A file found on the server by [`NsFiles::tree`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoteFile {
@@ -63,38 +63,48 @@ pub struct RemoteFile {
 /// How many directories are listed at once while walking a tree.
 const WALK_CONCURRENCY: usize = 8;
 
+/// The files of one namespace, borrowed from the client (`client.nsfiles(namespace)`): every
+/// call names the same namespace, so it is given once.
+#[derive(Clone, Copy)]
+pub struct NsFiles<'a> {
+    client: &'a KestraClient,
+    namespace: &'a str,
+}
+
 impl KestraClient {
-    fn nsfiles_base(&self, namespace: &str) -> String {
+    /// The files of one namespace.
+    pub fn nsfiles<'a>(&'a self, namespace: &'a str) -> NsFiles<'a> {
+        NsFiles {
+            client: self,
+            namespace,
+        }
+    }
+}
+
+impl NsFiles<'_> {
+    fn base(&self) -> String {
         format!(
             "{}/namespaces/{}/files",
-            tenant_base(self.tenant()),
-            segment(namespace)
+            tenant_base(self.client.tenant()),
+            segment(self.namespace)
         )
     }
 
     /// The direct entries of a directory (`GET …/files/directory?path=`; 404 for a missing
     /// directory other than the root, which always exists).
-    pub async fn nsfile_dir(
-        &self,
-        namespace: &str,
-        path: &str,
-    ) -> Result<Vec<FileAttributes>, ApiError> {
-        let req =
-            Request::get(format!("{}/directory", self.nsfiles_base(namespace))).query("path", path);
-        self.json(&req).await
+    pub async fn dir(self, path: &str) -> Result<Vec<FileAttributes>, ApiError> {
+        let req = Request::get(format!("{}/directory", self.base())).query("path", path);
+        self.client.json(&req).await
     }
 
     /// Every file under `path` (a directory), walked level by level with several directories
     /// listed at once; sorted by path.
-    pub async fn nsfile_tree(
-        &self,
-        namespace: &str,
-        path: &str,
-    ) -> Result<Vec<RemoteFile>, ApiError> {
+    pub async fn tree(self, path: &str) -> Result<Vec<RemoteFile>, ApiError> {
+        let namespace = self.namespace;
         let mut files = Vec::new();
         let mut level = vec![path.trim_end_matches('/').to_string()];
         let mut depth = 0;
-        let listing_url = || format!("{}/directory", self.url(&self.nsfiles_base(namespace)));
+        let listing_url = || format!("{}/directory", self.client.url(&self.base()));
         while !level.is_empty() {
             depth += 1;
             if depth > super::limits::MAX_TREE_DEPTH {
@@ -116,7 +126,7 @@ impl KestraClient {
                     } else {
                         dir.clone()
                     };
-                    let entries = self.nsfile_dir(namespace, &shown).await;
+                    let entries = self.dir(&shown).await;
                     (dir, entries)
                 })
                 .buffer_unordered(WALK_CONCURRENCY)
@@ -151,47 +161,38 @@ impl KestraClient {
     }
 
     /// One file's or directory's attributes (`GET …/files/stats?path=`).
-    pub async fn nsfile_stats(
-        &self,
-        namespace: &str,
-        path: &str,
-    ) -> Result<FileAttributes, ApiError> {
-        let req =
-            Request::get(format!("{}/stats", self.nsfiles_base(namespace))).query("path", path);
-        self.json(&req).await
+    pub async fn stats(self, path: &str) -> Result<FileAttributes, ApiError> {
+        let req = Request::get(format!("{}/stats", self.base())).query("path", path);
+        self.client.json(&req).await
     }
 
     /// A file's content (`GET …/files?path=`, which produces only `application/octet-stream`),
     /// opened for streaming: the caller reads it with `client::stream_body` (a namespace file
     /// is never held whole in memory).
-    pub async fn nsfile_open(
-        &self,
-        namespace: &str,
-        path: &str,
-    ) -> Result<reqwest::Response, ApiError> {
-        let mut req = Request::get(self.nsfiles_base(namespace))
+    pub async fn open(self, path: &str) -> Result<reqwest::Response, ApiError> {
+        let mut req = Request::get(self.base())
             .query("path", path)
             .accepting(OCTET_STREAM);
         req.stream = true;
-        self.send(&req).await
+        self.client.send(&req).await
     }
 
     /// Whether the server's copy of `path` holds exactly the bytes of the local file: both read
     /// a chunk at a time side by side, stopping at the first difference.
-    pub async fn nsfile_same_as(
-        &self,
-        namespace: &str,
+    pub async fn same_as(
+        self,
         path: &str,
         local: &std::path::Path,
     ) -> Result<bool, crate::error::Error> {
         use std::io::Read;
-        let resp = self.nsfile_open(namespace, path).await?;
+        let namespace = self.namespace;
+        let resp = self.open(path).await?;
         let url = resp.url().to_string();
         let mut file = std::fs::File::open(local)
             .map_err(|e| crate::error::Error::io("cannot read", local, e))?;
         let mut same = true;
         let mut buf = Vec::new();
-        let outcome = super::client::stream_body(resp, self.timeout(), &mut |chunk| {
+        let outcome = super::client::stream_body(resp, self.client.timeout(), &mut |chunk| {
             buf.resize(chunk.len(), 0);
             let filled = read_up_to(&mut file, &mut buf)
                 .map_err(|e| crate::error::Error::io("cannot read", local, e))?;
@@ -221,15 +222,10 @@ impl KestraClient {
     /// Writes a file (`POST …/files?path=`, multipart part `fileContent`): created, or replaced
     /// as a new revision. The part's file name is fixed: Kestra extracts an upload whose file
     /// name ends in `.zip` (ignoring `path`), which must never happen to a file that is one.
-    pub async fn nsfile_put(
-        &self,
-        namespace: &str,
-        path: &str,
-        content: Vec<u8>,
-    ) -> Result<(), ApiError> {
+    pub async fn put(self, path: &str, content: Vec<u8>) -> Result<(), ApiError> {
         let req = Request::with_body(
             Method::POST,
-            self.nsfiles_base(namespace),
+            self.base(),
             Body::Multipart(vec![(
                 "fileContent".into(),
                 Some("content".into()),
@@ -238,15 +234,15 @@ impl KestraClient {
             true,
         )
         .query("path", path);
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// Deletes a file, or a directory with everything under it (`DELETE …/files?path=`; Kestra
     /// answers 200 for a path that does not exist).
-    pub async fn nsfile_delete(&self, namespace: &str, path: &str) -> Result<(), ApiError> {
-        let mut req = Request::get(self.nsfiles_base(namespace)).query("path", path);
+    pub async fn delete(self, path: &str) -> Result<(), ApiError> {
+        let mut req = Request::get(self.base()).query("path", path);
         req.method = Method::DELETE;
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 }
 

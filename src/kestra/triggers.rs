@@ -92,21 +92,35 @@ pub fn from_search_item(item: &Value) -> Option<TriggerState> {
 
 const PAGE: u32 = 100;
 
+/// The triggers of the tenant, borrowed from the client (`client.triggers()`); each call hides
+/// how the server's version shapes the route and its answer.
+#[derive(Clone, Copy)]
+pub struct Triggers<'a> {
+    client: &'a KestraClient,
+}
+
 impl KestraClient {
-    fn triggers_base(&self) -> String {
-        format!("{}/triggers", tenant_base(self.tenant()))
+    /// The triggers of the tenant.
+    pub fn triggers(&self) -> Triggers<'_> {
+        Triggers { client: self }
+    }
+}
+
+impl Triggers<'_> {
+    fn base(&self) -> String {
+        format!("{}/triggers", tenant_base(self.client.tenant()))
     }
 
     /// Every trigger Kestra keeps a context for, optionally in a namespace (and its children) or
     /// of one flow; sorted by namespace, flow and trigger.
-    pub async fn search_triggers(
-        &self,
+    pub async fn list(
+        self,
         namespace: Option<&str>,
         flow_id: Option<&str>,
     ) -> Result<Vec<TriggerState>, ApiError> {
         let mut all = Vec::new();
         for page in 1.. {
-            let mut req = Request::get(format!("{}/search", self.triggers_base()))
+            let mut req = Request::get(format!("{}/search", self.base()))
                 .query("page", page.to_string())
                 .query("size", PAGE.to_string());
             if let Some(ns) = namespace {
@@ -115,7 +129,7 @@ impl KestraClient {
             if let Some(f) = flow_id {
                 req = req.query("filters[flowId][EQUALS]", f);
             }
-            let got: Value = self.json(&req).await?;
+            let got: Value = self.client.json(&req).await?;
             let items = got
                 .get("results")
                 .and_then(Value::as_array)
@@ -124,7 +138,7 @@ impl KestraClient {
             all.extend(items.iter().filter_map(from_search_item));
             super::limits::check_listed(
                 all.len(),
-                || self.url(&req.path),
+                || self.client.url(&req.path),
                 "triggers",
                 "list one namespace at a time (--namespace) or one flow (--flow)",
             )?;
@@ -147,17 +161,17 @@ impl KestraClient {
     /// Switches one trigger on or off: 1.3 `PUT /triggers` (`updateTrigger`, a `Trigger` body
     /// without `backfill`, which would start a backfill), 2.0 `PUT /triggers/set-disabled`
     /// (`disableTriggerById`). The same four fields either way.
-    pub async fn set_trigger_disabled(
-        &self,
+    pub async fn set_disabled(
+        self,
         namespace: &str,
         flow_id: &str,
         trigger_id: &str,
         disabled: bool,
     ) -> Result<TriggerState, ApiError> {
-        let api = self.discover().await?.api;
+        let api = self.client.discover().await?.api;
         let path = match api {
-            ApiVersion::V1 => self.triggers_base(),
-            ApiVersion::V2 => format!("{}/set-disabled", self.triggers_base()),
+            ApiVersion::V1 => self.base(),
+            ApiVersion::V2 => format!("{}/set-disabled", self.base()),
         };
         let body = serde_json::json!({
             "namespace": namespace,
@@ -171,21 +185,21 @@ impl KestraClient {
             Body::Bytes("application/json", body.to_string().into_bytes()),
             true,
         );
-        let answer: Value = self.json(&req).await?;
-        answer_state(api, &answer).ok_or_else(|| not_a_state("PUT", self.url(&req.path)))
+        let answer: Value = self.client.json(&req).await?;
+        answer_state(api, &answer).ok_or_else(|| not_a_state("PUT", self.client.url(&req.path)))
     }
 
     /// `POST /triggers/{ns}/{flow}/{trigger}/unlock`.
-    pub async fn unlock_trigger(
-        &self,
+    pub async fn unlock(
+        self,
         namespace: &str,
         flow_id: &str,
         trigger_id: &str,
     ) -> Result<TriggerState, ApiError> {
-        let api = self.discover().await?.api;
+        let api = self.client.discover().await?.api;
         let path = format!(
             "{}/{}/{}/{}/unlock",
-            self.triggers_base(),
+            self.base(),
             segment(namespace),
             segment(flow_id),
             segment(trigger_id)
@@ -193,8 +207,8 @@ impl KestraClient {
         let mut req = Request::get(path);
         req.method = Method::POST;
         req.idempotent = false;
-        let answer: Value = self.json(&req).await?;
-        answer_state(api, &answer).ok_or_else(|| not_a_state("POST", self.url(&req.path)))
+        let answer: Value = self.client.json(&req).await?;
+        answer_state(api, &answer).ok_or_else(|| not_a_state("POST", self.client.url(&req.path)))
     }
 }
 

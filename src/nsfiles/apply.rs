@@ -38,7 +38,8 @@ pub async fn settle(
                 let same = async {
                     let Some(file) = file else { return Ok(false) };
                     client
-                        .nsfile_same_as(namespace, &item.path, &file.path)
+                        .nsfiles(namespace)
+                        .same_as(&item.path, &file.path)
                         .await
                 }
                 .await;
@@ -77,12 +78,14 @@ async fn write_one(
                 server_gone: false,
             })?;
             client
-                .nsfile_put(namespace, &item.path, bytes)
+                .nsfiles(namespace)
+                .put(&item.path, bytes)
                 .await
                 .map_err(failed)
         }
         (Action::Delete, _) => client
-            .nsfile_delete(namespace, &item.path)
+            .nsfiles(namespace)
+            .delete(&item.path)
             .await
             .map_err(failed),
         _ => Ok(()),

@@ -167,7 +167,7 @@ pub async fn plan(
     progress: &Progress,
 ) -> Result<Plan> {
     progress.step(&format!("reading the files of {namespace}"));
-    let remote: Vec<RemoteFile> = client.nsfile_tree(namespace, "/").await?;
+    let remote: Vec<RemoteFile> = client.nsfiles(namespace).tree("/").await?;
     let mut items: Vec<Item> = super::plan(local, &remote, prune);
     let compares = items.iter().filter(|i| i.action == Action::Compare).count();
     if compares > 0 {

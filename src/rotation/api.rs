@@ -273,7 +273,8 @@ async fn forward(
         .step("apply: changing the password on the server");
     let client = t.client(current).map_err(at(Step::Apply))?;
     match client
-        .change_basic_auth(&t.client.username, new, current)
+        .basic_auth()
+        .change(&t.client.username, new, current)
         .await
     {
         Ok(()) => *server_changed = true,
@@ -358,7 +359,8 @@ async fn rollback(
     if server_changed {
         let client = t.client(new).map_err(|e| e.to_string())?;
         if let Err(e) = client
-            .change_basic_auth(&t.client.username, previous, new)
+            .basic_auth()
+            .change(&t.client.username, previous, new)
             .await
             && !t.accepted(previous).await
         {

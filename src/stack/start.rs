@@ -201,7 +201,8 @@ async fn stop_refusing_kestra(
 ) -> Error {
     let message = refused.message();
     let reasons = client
-        .basic_auth_validation_errors()
+        .basic_auth()
+        .validation_errors()
         .await
         .unwrap_or_default();
     let stopped = engine.stop(name, Duration::from_secs(30)).await;

@@ -60,7 +60,8 @@ async fn delete(ctx: &Ctx, id: &str, keep_logs: bool, force: bool) -> Result<Exi
     }
     ctx.kestra()
         .await?
-        .delete_execution(id, keep_logs)
+        .executions()
+        .delete(id, keep_logs)
         .await
         .map_err(|e| not_found(id, e))?;
     ctx.out.note(&format!("Deleted execution {id}"));

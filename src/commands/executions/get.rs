@@ -7,9 +7,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{UiBase, duration_cell, not_found, parse_execution, route_missing, state_style};
-use super::{task_rows, ui_url};
+use super::{task_rows, ui_url, unreadable};
 use crate::commands::{Ctx, Run, complete};
 use crate::error::{Exit, Result};
+use crate::kestra::executions::GetError;
 use crate::output::time as otime;
 use crate::output::{Output, Render};
 
@@ -44,38 +45,15 @@ fn compact(v: Option<&Value>) -> String {
 
 async fn get(ctx: &Ctx, id: &str, with_outputs: bool) -> Result<Exit> {
     let client = ctx.kestra().await?;
-    let mut raw = client
-        .get_execution(id)
+    let raw = client
+        .executions()
+        .get_with_outputs(id, with_outputs)
         .await
-        .map_err(|e| not_found(id, e))?;
-    // Outputs where the server's version keeps them (2.x: their own routes, not the execution):
-    // the flow's always, each task run's when asked.
-    let execution = parse_execution(&raw)?;
-    let flow_outputs = client
-        .flow_outputs(id, &execution)
-        .await
-        .map_err(|e| route_missing(id, e))?;
-    let task_outputs = if with_outputs {
-        Some(
-            client
-                .task_outputs(id, &execution)
-                .await
-                .map_err(|e| route_missing(id, e))?,
-        )
-    } else {
-        None
-    };
-    if let Value::Object(m) = &mut raw {
-        if let Some(outputs) = flow_outputs {
-            m.entry("outputs").or_insert(outputs);
-        }
-        if let Some(task_outputs) = task_outputs {
-            m.insert(
-                "taskOutputs".into(),
-                serde_json::to_value(task_outputs).map_err(anyhow::Error::from)?,
-            );
-        }
-    }
+        .map_err(|e| match e {
+            GetError::Execution(e) => not_found(id, *e),
+            GetError::Unreadable(e) => unreadable(e),
+            GetError::Outputs(e) => route_missing(id, *e),
+        })?;
     ctx.out.emit(&ExecutionView {
         raw,
         ui: UiBase::of(client),

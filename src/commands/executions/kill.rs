@@ -29,7 +29,8 @@ async fn kill(ctx: &Ctx, id: &str) -> Result<Exit> {
     // than claim something was stopped.
     let state = load_execution(ctx, id).await?.state.current;
     client
-        .kill_execution(id)
+        .executions()
+        .kill(id)
         .await
         .map_err(|e| action_error(id, "killed", e))?;
     if state.is_terminal() {

@@ -61,7 +61,8 @@ async fn latest(ctx: &Ctx, flow: &FlowRef, quiet: bool) -> Result<Exit> {
     let (namespace, id) = flow.resolve()?;
     let client = ctx.kestra().await?;
     let found = client
-        .latest_executions(&[(namespace.as_str(), id.as_str())])
+        .executions()
+        .latest(&[(namespace.as_str(), id.as_str())])
         .await?
         .into_iter()
         .find(|e| e.namespace == namespace && e.flow_id == id);

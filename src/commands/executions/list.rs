@@ -130,7 +130,7 @@ pub(super) async fn list(ctx: &Ctx, args: &Query) -> Result<Exit> {
     let mut matching = None;
     let mut page = 1;
     while seen < wanted {
-        let result = client.search_executions(&filter, page, page_size).await?;
+        let result = client.executions().search(&filter, page, page_size).await?;
         let n = result.results.len();
         let take = n.min(wanted - seen);
         matching = matching.or(result.total.and_then(|t| usize::try_from(t).ok()));

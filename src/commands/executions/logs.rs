@@ -90,12 +90,14 @@ async fn logs(
     let client = ctx.kestra().await?;
     // The execution must exist (a follow on an unknown id would wait for nothing).
     let raw = client
-        .get_execution(id)
+        .executions()
+        .get(id)
         .await
         .map_err(|e| not_found(id, e))?;
     if !follow {
         let mut entries = client
-            .execution_logs(id, level.as_deref(), task)
+            .executions()
+            .logs(id, level.as_deref(), task)
             .await
             .map_err(|e| not_found(id, e))?;
         entries.retain(|l| keep_task(l, task));
@@ -129,6 +131,7 @@ async fn follow_logs(
     let mut poll = tokio::time::interval(Duration::from_millis(500));
     'connection: loop {
         let resp = client
+            .executions()
             .follow_logs(id, level)
             .await
             .map_err(|e| not_found(id, e))?;
@@ -158,7 +161,7 @@ async fn follow_logs(
                     Ok(_) => break,
                 },
                 _ = poll.tick(), if !terminal => {
-                    if let Ok(v) = client.get_execution(id).await
+                    if let Ok(v) = client.executions().get(id).await
                         && let Ok(e) = serde_json::from_value::<Execution>(v)
                     {
                         terminal = e.state.current.is_terminal();
@@ -166,7 +169,7 @@ async fn follow_logs(
                 }
             }
         }
-        if !terminal && let Ok(v) = client.get_execution(id).await {
+        if !terminal && let Ok(v) = client.executions().get(id).await {
             terminal = parse_execution(&v)?.state.current.is_terminal();
         }
         if terminal {

@@ -226,7 +226,8 @@ async fn load_execution(ctx: &Ctx, id: &str) -> Result<Execution> {
     let raw = ctx
         .kestra()
         .await?
-        .get_execution(id)
+        .executions()
+        .get(id)
         .await
         .map_err(|e| not_found(id, e))?;
     parse_execution(&raw)

@@ -33,7 +33,8 @@ async fn pause(ctx: &Ctx, id: &str) -> Result<Exit> {
     }
     ctx.kestra()
         .await?
-        .pause_execution(id)
+        .executions()
+        .pause(id)
         .await
         .map_err(|e| refused(id, "paused", &state, e))?;
     ctx.out.note(&format!(

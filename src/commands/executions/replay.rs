@@ -105,7 +105,8 @@ async fn replay(
         }
     };
     let replayed = client
-        .replay_execution(id, task_run.as_deref(), revision)
+        .executions()
+        .replay(id, task_run.as_deref(), revision)
         .await
         .map_err(|e| match e.status() {
             Some(404) if revision.is_some() => Error::not_found(

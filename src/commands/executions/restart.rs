@@ -27,7 +27,8 @@ impl Run for Args {
 async fn restart(ctx: &Ctx, id: &str) -> Result<Exit> {
     let client = ctx.kestra().await?;
     let raw = client
-        .restart_execution(id)
+        .executions()
+        .restart(id)
         .await
         .map_err(|e| action_error(id, "restarted", e))?;
     ctx.out.emit(&Restarted(raw))?;

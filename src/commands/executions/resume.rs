@@ -25,7 +25,8 @@ async fn resume(ctx: &Ctx, id: &str) -> Result<Exit> {
     let state = current_state(ctx, id).await?;
     ctx.kestra()
         .await?
-        .resume_execution(id)
+        .executions()
+        .resume(id)
         .await
         .map_err(|e| refused(id, "resumed", &state, e))?;
     ctx.out.note(&format!(

@@ -108,7 +108,8 @@ async fn check_inputs(
     inputs: &[(String, InputValue)],
 ) -> Result<()> {
     let definition = client
-        .get_flow(namespace, flow, false)
+        .flows()
+        .get(namespace, flow, false)
         .await
         .map_err(|e| flow_error(namespace, flow, e))?;
     let declared = kinputs::declared(&definition);
@@ -148,7 +149,8 @@ async fn run_flow(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let client = ctx.kestra().await?;
     check_inputs(client, &namespace, &flow, &inputs).await?;
     let raw = client
-        .trigger(&namespace, &flow, &inputs, labels)
+        .executions()
+        .start(&namespace, &flow, &inputs, labels)
         .await
         .map_err(|e| flow_error(&namespace, &flow, e))?;
     let e = parse_execution(&raw)?;

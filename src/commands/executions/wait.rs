@@ -37,7 +37,8 @@ pub(super) async fn follow_existing(ctx: &Ctx, id: &str, w: &WaitArgs) -> Result
     let client = ctx.kestra().await?;
     // Fail fast (exit 3) on an unknown id rather than waiting on its stream.
     client
-        .get_execution(id)
+        .executions()
+        .get(id)
         .await
         .map_err(|e| not_found(id, e))?;
     follow_to_end(ctx, client, id, w).await
@@ -160,7 +161,8 @@ async fn follow_and_report(
     }
     // The final state with every task run (2.0's stream events and list items may be slimmer).
     let raw = client
-        .get_execution(id)
+        .executions()
+        .get(id)
         .await
         .map_err(|e| not_found(id, e))?;
     let e = parse_execution(&raw)?;
@@ -217,7 +219,7 @@ impl LogTail {
 
     /// The lines written before the end that the stream had not delivered.
     async fn sweep(&self, ctx: &Ctx, client: &KestraClient, id: &str, progress: &Progress) {
-        if let Ok(entries) = client.execution_logs(id, None, None).await {
+        if let Ok(entries) = client.executions().logs(id, None, None).await {
             self.print(ctx, &entries, progress);
         }
     }
@@ -235,7 +237,8 @@ async fn explain_failure(ctx: &Ctx, client: &KestraClient, e: &Execution) {
         .filter(|t| t.state.current.is_failure())
         .collect();
     let errors = client
-        .execution_logs(&e.id, Some("ERROR"), None)
+        .executions()
+        .logs(&e.id, Some("ERROR"), None)
         .await
         .unwrap_or_default();
     for t in &failing {

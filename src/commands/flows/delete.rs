@@ -29,7 +29,8 @@ async fn delete(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
     let client = ctx.kestra().await?;
     // Check it exists first: a confirmation for a flow that is not there would mislead.
     client
-        .get_flow(namespace, id, false)
+        .flows()
+        .get(namespace, id, false)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     if !ctx.global.yes {
@@ -41,7 +42,8 @@ async fn delete(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
         .await?;
     }
     client
-        .delete_flow(namespace, id)
+        .flows()
+        .delete(namespace, id)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     ctx.out.note(&format!("Deleted flow {namespace}/{id}"));

@@ -40,7 +40,7 @@ async fn export(ctx: &Ctx, dir: &Path, namespace: Option<&str>, overwrite: bool)
     let client = ctx.kestra().await?;
     let namespaces: Vec<String> = match namespace {
         Some(ns) => vec![ns.to_string()],
-        None => client.distinct_namespaces().await?,
+        None => client.flows().namespaces().await?,
     };
     let remote = remote::read_namespaces(client, &namespaces.iter().cloned().collect()).await?;
     // The server names the files: a namespace or id that is not one Kestra allows (`..`, a

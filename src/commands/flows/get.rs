@@ -30,7 +30,8 @@ async fn get(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
     check_names(namespace, id)?;
     let client = ctx.kestra().await?;
     let flow = client
-        .get_flow(namespace, id, true)
+        .flows()
+        .get(namespace, id, true)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     ctx.out.emit(&FlowView(flow))?;

@@ -35,7 +35,7 @@ async fn list(ctx: &Ctx, namespace: Option<&str>, quiet: bool) -> Result<Exit> {
     let mut seen = 0usize;
     let mut all = Vec::new();
     loop {
-        let result = client.search_flows(namespace, page, PAGE).await?;
+        let result = client.flows().search(namespace, page, PAGE).await?;
         let n = result.results.len();
         seen += n;
         crate::kestra::limits::check_listed(

@@ -171,7 +171,8 @@ pub(super) async fn set_disabled(
     // Kestra's by-ids route answers an unknown flow with a bare "No value present"; the flow is
     // read first so the error names it, and so a flow already in that state is not written.
     let flow = client
-        .get_flow(namespace, id, false)
+        .flows()
+        .get(namespace, id, false)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     let is_disabled = |f: &serde_json::Value| f["disabled"].as_bool().unwrap_or(false);
@@ -184,13 +185,15 @@ pub(super) async fn set_disabled(
     };
     if is_disabled(&flow) != disabled {
         let count = client
-            .set_flow_disabled(namespace, id, disabled)
+            .flows()
+            .set_disabled(namespace, id, disabled)
             .await
             .map_err(|e| not_found(namespace, id, e))?;
         report.changed = count > 0;
         if report.changed {
             report.revision = client
-                .get_flow(namespace, id, false)
+                .flows()
+                .get(namespace, id, false)
                 .await
                 .ok()
                 .and_then(|f| f["revision"].as_i64());

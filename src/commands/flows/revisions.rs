@@ -53,7 +53,8 @@ async fn revisions(ctx: &Ctx, namespace: &str, id: &str) -> Result<Exit> {
     check_names(namespace, id)?;
     let client = ctx.kestra().await?;
     let list = client
-        .flow_revisions(namespace, id)
+        .flows()
+        .revisions(namespace, id)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     if list.is_empty() {

@@ -59,7 +59,8 @@ async fn rollback(ctx: &Ctx, namespace: &str, id: &str, to: i64) -> Result<Exit>
     check_names(namespace, id)?;
     let client = ctx.kestra().await?;
     let list = client
-        .flow_revisions(namespace, id)
+        .flows()
+        .revisions(namespace, id)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     let (Some(current), Some(target)) = (
@@ -120,7 +121,8 @@ async fn rollback(ctx: &Ctx, namespace: &str, id: &str, to: i64) -> Result<Exit>
         .await?;
     }
     let written = client
-        .update_flow(namespace, id, then)
+        .flows()
+        .update(namespace, id, then)
         .await
         .map_err(|e| not_found(namespace, id, e))?;
     ctx.out.emit(&RollbackReport {

@@ -27,7 +27,8 @@ async fn delete(ctx: &Ctx, k: &KvKey) -> Result<Exit> {
     let client = ctx.kestra().await?;
     // Check it exists first: a confirmation for a key that is not there would mislead.
     client
-        .kv_get(&k.namespace, &k.key)
+        .kv(&k.namespace)
+        .get(&k.key)
         .await
         .map_err(|e| missing(k, e))?;
     if !ctx.global.yes {
@@ -38,7 +39,7 @@ async fn delete(ctx: &Ctx, k: &KvKey) -> Result<Exit> {
         )
         .await?;
     }
-    let deleted = client.kv_delete(&k.namespace, &k.key).await?;
+    let deleted = client.kv(&k.namespace).delete(&k.key).await?;
     if !deleted {
         // Gone between the check and the delete (expired, or deleted by someone else).
         return Err(no_such_key(k));

@@ -28,7 +28,8 @@ async fn get(ctx: &Ctx, k: &KvKey) -> Result<Exit> {
     check(k)?;
     let client = ctx.kestra().await?;
     let detail = client
-        .kv_get(&k.namespace, &k.key)
+        .kv(&k.namespace)
+        .get(&k.key)
         .await
         .map_err(|e| missing(k, e))?;
     ctx.out.emit(&ValueView {

@@ -32,7 +32,7 @@ impl Run for Args {
 async fn list(ctx: &Ctx, namespace: &str, quiet: bool) -> Result<Exit> {
     crate::commands::namespace_arg(namespace, "check the namespace")?;
     let client = ctx.kestra().await?;
-    let entries = client.kv_list(namespace).await?;
+    let entries = client.kv(namespace).list().await?;
     ctx.out.emit(&KeyList {
         entries,
         namespace: namespace.into(),

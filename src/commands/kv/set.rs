@@ -155,10 +155,10 @@ async fn set(
         )
     })?;
     let client = ctx.kestra().await?;
-    client.kv_set(&k.namespace, &k.key, &encoded, &meta).await?;
+    client.kv(&k.namespace).set(&k.key, &encoded, &meta).await?;
     // Kestra answers a write with nothing: the stored type is read back, so a value that became
     // something else than intended shows at once.
-    let stored = client.kv_get(&k.namespace, &k.key).await.ok();
+    let stored = client.kv(&k.namespace).get(&k.key).await.ok();
     ctx.out.emit(&SetReport {
         namespace: k.namespace.clone(),
         key: k.key.clone(),

@@ -35,11 +35,12 @@ async fn delete(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
     let client = ctx.kestra().await?;
     // Kestra answers 200 for a path that does not exist: it is checked first, so a typo says so.
     let stats = client
-        .nsfile_stats(&p.namespace, &path)
+        .nsfiles(&p.namespace)
+        .stats(&path)
         .await
         .map_err(|e| missing(&p.namespace, &path, e))?;
     let what = if stats.is_directory() {
-        let inside = client.nsfile_tree(&p.namespace, &path).await?.len();
+        let inside = client.nsfiles(&p.namespace).tree(&path).await?.len();
         format!(
             "folder {path} of {} and the {} under it",
             p.namespace,
@@ -56,7 +57,7 @@ async fn delete(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
         )
         .await?;
     }
-    client.nsfile_delete(&p.namespace, &path).await?;
+    client.nsfiles(&p.namespace).delete(&path).await?;
     ctx.out.note(&format!("Deleted {what}"));
     Ok(Exit::Ok)
 }

@@ -32,7 +32,8 @@ async fn get(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
     let path = server_path(&p.path);
     let client = ctx.kestra().await?;
     let stats = client
-        .nsfile_stats(&p.namespace, &path)
+        .nsfiles(&p.namespace)
+        .stats(&path)
         .await
         .map_err(|e| missing(&p.namespace, &path, e))?;
     if stats.is_directory() {
@@ -45,7 +46,8 @@ async fn get(ctx: &Ctx, p: &NsfilePath) -> Result<Exit> {
         ));
     }
     let resp = client
-        .nsfile_open(&p.namespace, &path)
+        .nsfiles(&p.namespace)
+        .open(&path)
         .await
         .map_err(|e| missing(&p.namespace, &path, e))?;
     let url = resp.url().to_string();

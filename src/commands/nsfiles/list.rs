@@ -38,7 +38,8 @@ async fn list(ctx: &Ctx, namespace: &str, under: Option<&str>, quiet: bool) -> R
     let client = ctx.kestra().await?;
     let dir = under.map_or_else(|| "/".to_string(), server_path);
     let files = client
-        .nsfile_tree(namespace, &dir)
+        .nsfiles(namespace)
+        .tree(&dir)
         .await
         .map_err(|e| missing(namespace, &dir, e))?;
     ctx.out.emit(&FileList {

@@ -62,7 +62,8 @@ async fn list(ctx: &Ctx, namespace: Option<&str>, flow: Option<&str>, quiet: boo
     }
     let client = ctx.kestra().await?;
     let triggers = client
-        .search_triggers(namespace.as_deref(), flow.as_deref())
+        .triggers()
+        .list(namespace.as_deref(), flow.as_deref())
         .await?;
     ctx.out.emit(&TriggerList { triggers, quiet })?;
     Ok(Exit::Ok)

@@ -60,7 +60,8 @@ impl TriggerRef {
 /// there.
 async fn find(client: &KestraClient, ns: &str, flow: &str, trigger: &str) -> Result<TriggerState> {
     let of_flow: Vec<TriggerState> = client
-        .search_triggers(Some(ns), Some(flow))
+        .triggers()
+        .list(Some(ns), Some(flow))
         .await?
         .into_iter()
         .filter(|t| t.namespace == ns && t.flow_id == flow)
@@ -133,7 +134,8 @@ async fn switch(ctx: &Ctx, t: &TriggerRef, disabled: bool) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let state = client
-        .set_trigger_disabled(&ns, &flow, &trigger, disabled)
+        .triggers()
+        .set_disabled(&ns, &flow, &trigger, disabled)
         .await
         .map_err(|e| refused(e, &name))?;
     let next = match &state.next_date {

@@ -56,7 +56,7 @@ async fn unlock(ctx: &Ctx, t: &TriggerRef) -> Result<Exit> {
         )
         .await?;
     }
-    match client.unlock_trigger(&ns, &flow, &trigger).await {
+    match client.triggers().unlock(&ns, &flow, &trigger).await {
         Ok(state) => {
             let state = TriggerState {
                 kind: current.kind,

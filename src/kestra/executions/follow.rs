@@ -74,7 +74,7 @@ fn before(deadline: Option<Instant>) -> bool {
 
 /// The execution as the server has it now.
 async fn read(client: &KestraClient, id: &str) -> Result<Execution, FollowError> {
-    let v = client.get_execution(id).await?;
+    let v = client.executions().get(id).await?;
     serde_json::from_value(v).map_err(FollowError::Unreadable)
 }
 
@@ -93,7 +93,7 @@ async fn stream_until_end(
         if short_lived >= 3 {
             break; // a stream that keeps closing at once: polling is more use
         }
-        let Ok(resp) = client.follow_execution(id).await else {
+        let Ok(resp) = client.executions().follow(id).await else {
             break;
         };
         match read_stream(resp, deadline, report).await {
@@ -177,7 +177,7 @@ pub async fn logs(
     mut lines: impl FnMut(Vec<LogEntry>),
 ) -> Infallible {
     loop {
-        if let Ok(resp) = client.follow_logs(id, None).await {
+        if let Ok(resp) = client.executions().follow_logs(id, None).await {
             let mut body = resp.bytes_stream();
             let mut parser = sse::Parser::default();
             while let Some(Ok(chunk)) = body.next().await {

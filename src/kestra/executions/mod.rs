@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::client::{Body, KestraClient, Request};
 use super::error::ApiError;
-use super::model::{LogEntry, Paged};
+use super::model::{Execution, LogEntry, Paged};
 use super::routes::{ApiVersion, segment, tenant_base};
 use super::state::ExecutionState;
 
@@ -109,29 +109,85 @@ pub fn log_query(
     q
 }
 
+/// The executions of the tenant and their logs and outputs, borrowed from the client
+/// (`client.executions()`); each call hides where the server's version keeps the route.
+#[derive(Clone, Copy)]
+pub struct Executions<'a> {
+    client: &'a KestraClient,
+}
+
 impl KestraClient {
-    fn executions_base(&self) -> String {
-        format!("{}/executions", tenant_base(self.tenant()))
+    /// The executions of the tenant, with their logs, outputs and files.
+    pub fn executions(&self) -> Executions<'_> {
+        Executions { client: self }
+    }
+}
+
+impl Executions<'_> {
+    fn base(&self) -> String {
+        format!("{}/executions", tenant_base(self.client.tenant()))
     }
 
-    pub async fn search_executions(
-        &self,
+    pub async fn search(
+        self,
         filter: &ExecutionFilter,
         page: u32,
         size: u32,
     ) -> Result<Paged<Value>, ApiError> {
-        let mut req = Request::get(format!("{}/search", self.executions_base()));
+        let mut req = Request::get(format!("{}/search", self.base()));
         req.query = search_query(filter, page, size);
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
-    pub async fn get_execution(&self, id: &str) -> Result<Value, ApiError> {
-        self.json(&Request::get(format!(
-            "{}/{}",
-            self.executions_base(),
-            segment(id)
-        )))
-        .await
+    pub async fn get(self, id: &str) -> Result<Value, ApiError> {
+        self.client
+            .json(&Request::get(format!("{}/{}", self.base(), segment(id))))
+            .await
+    }
+
+    /// One execution as the server sent it, with its outputs where the server's version keeps
+    /// them, so a caller holds no version logic: the flow's (`outputs`; 2.x serves them on their
+    /// own route, and a key the execution already has is kept) always, and every task run's
+    /// (`taskOutputs`, in the shape of [`TaskOutputs`]) when `with_task_outputs`. Nothing else of
+    /// the server's answer is touched. Each step's failure is told apart ([`GetError`]): the
+    /// caller words them differently.
+    pub async fn get_with_outputs(
+        self,
+        id: &str,
+        with_task_outputs: bool,
+    ) -> Result<Value, GetError> {
+        let mut raw = self
+            .get(id)
+            .await
+            .map_err(|e| GetError::Execution(Box::new(e)))?;
+        let execution: Execution =
+            serde_json::from_value(raw.clone()).map_err(GetError::Unreadable)?;
+        let outputs_failed = |e| GetError::Outputs(Box::new(e));
+        let flow_outputs = self
+            .flow_outputs(id, &execution)
+            .await
+            .map_err(outputs_failed)?;
+        let task_outputs = if with_task_outputs {
+            Some(
+                self.task_outputs(id, &execution)
+                    .await
+                    .map_err(outputs_failed)?,
+            )
+        } else {
+            None
+        };
+        if let Value::Object(m) = &mut raw {
+            if let Some(outputs) = flow_outputs {
+                m.entry("outputs").or_insert(outputs);
+            }
+            if let Some(runs) = task_outputs {
+                m.insert(
+                    "taskOutputs".into(),
+                    Value::Array(runs.into_iter().map(TaskOutputs::into_value).collect()),
+                );
+            }
+        }
+        Ok(raw)
     }
 
     /// Every task run's outputs, however the server's version serves them. 1.x: each task run of
@@ -140,11 +196,11 @@ impl KestraClient {
     /// not the outputs), and `GET outputs/tasks/{id}/{taskRunId}` gives each one's (Kestra's
     /// `OutputController`; docs/kestra-compatibility.md).
     pub async fn task_outputs(
-        &self,
+        self,
         id: &str,
-        execution: &super::model::Execution,
+        execution: &Execution,
     ) -> Result<Vec<TaskOutputs>, ApiError> {
-        if self.discover().await?.api != ApiVersion::V2 {
+        if self.client.discover().await?.api != ApiVersion::V2 {
             return Ok(execution
                 .task_run_list
                 .iter()
@@ -168,14 +224,14 @@ impl KestraClient {
         }
         let base = format!(
             "{}/outputs/tasks/{}",
-            tenant_base(self.tenant()),
+            tenant_base(self.client.tenant()),
             segment(id)
         );
-        let listed: Vec<Information> = self.json(&Request::get(base.clone())).await?;
+        let listed: Vec<Information> = self.client.json(&Request::get(base.clone())).await?;
         let outputs: Vec<Result<Value, ApiError>> = futures_util::stream::iter(listed.iter())
             .map(|i| {
                 let req = Request::get(format!("{base}/{}", segment(&i.task_run_id)));
-                async move { self.json::<Value>(&req).await }
+                async move { self.client.json::<Value>(&req).await }
             })
             .buffered(8)
             .collect()
@@ -196,40 +252,36 @@ impl KestraClient {
     /// them. 1.x: the execution's `outputs`. 2.x: `GET outputs/executions/{id}`, which answers
     /// 404 while the execution runs and when it has none: `None` then.
     pub async fn flow_outputs(
-        &self,
+        self,
         id: &str,
-        execution: &super::model::Execution,
+        execution: &Execution,
     ) -> Result<Option<Value>, ApiError> {
-        if self.discover().await?.api != ApiVersion::V2 {
+        if self.client.discover().await?.api != ApiVersion::V2 {
             return Ok(execution.outputs.clone());
         }
         let req = Request::get(format!(
             "{}/outputs/executions/{}",
-            tenant_base(self.tenant()),
+            tenant_base(self.client.tenant()),
             segment(id)
         ));
-        match self.json::<Value>(&req).await {
+        match self.client.json::<Value>(&req).await {
             Ok(v) => Ok(Some(v)),
             Err(ApiError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Creates an execution: a multipart body (one part per input, files as file parts; an empty
-    /// multipart body when there are none), labels as `labels=k:v`.
-    pub async fn trigger(
-        &self,
+    /// Starts an execution of a flow (Kestra's "trigger" route, named for what it does so it is
+    /// not mistaken for the trigger resource): a multipart body (one part per input, files as
+    /// file parts; an empty multipart body when there are none), labels as `labels=k:v`.
+    pub async fn start(
+        self,
         namespace: &str,
         flow: &str,
         inputs: &[(String, InputValue)],
         labels: &[(String, String)],
     ) -> Result<Value, ApiError> {
-        let path = format!(
-            "{}/{}/{}",
-            self.executions_base(),
-            segment(namespace),
-            segment(flow)
-        );
+        let path = format!("{}/{}/{}", self.base(), segment(namespace), segment(flow));
         let query: Vec<(String, String)> = labels
             .iter()
             .map(|(k, v)| ("labels".to_string(), format!("{k}:{v}")))
@@ -241,7 +293,7 @@ impl KestraClient {
                 InputValue::File(p) => {
                     let bytes = tokio::fs::read(p).await.map_err(|e| ApiError::Decode {
                         method: "POST".into(),
-                        url: self.url(&path),
+                        url: self.client.url(&path),
                         detail: format!("cannot read input file {}: {e}", p.display()),
                     })?;
                     let file_name = p
@@ -256,74 +308,70 @@ impl KestraClient {
         // answer cut off mid-way is reported, not retried (see `json`).
         let mut req = Request::with_body(Method::POST, path, Body::Multipart(parts), false);
         req.query = query;
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
-    pub async fn kill_execution(&self, id: &str) -> Result<(), ApiError> {
-        let api = self.discover().await?.api;
+    pub async fn kill(self, id: &str) -> Result<(), ApiError> {
+        let api = self.client.discover().await?.api;
         let path = match api {
-            ApiVersion::V1 => format!("{}/{}/kill", self.executions_base(), segment(id)),
-            ApiVersion::V2 => format!("{}/{}/actions/kill", self.executions_base(), segment(id)),
+            ApiVersion::V1 => format!("{}/{}/kill", self.base(), segment(id)),
+            ApiVersion::V2 => format!("{}/{}/actions/kill", self.base(), segment(id)),
         };
         // The kill route declares `produces = text/json` (1.3 and 2.0): an Accept of
         // `application/json` is refused with 406.
         let mut req = Request::get(path).accepting("text/json");
         req.method = Method::DELETE;
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
-    pub async fn restart_execution(&self, id: &str) -> Result<Value, ApiError> {
-        let api = self.discover().await?.api;
+    pub async fn restart(self, id: &str) -> Result<Value, ApiError> {
+        let api = self.client.discover().await?.api;
         let path = match api {
-            ApiVersion::V1 => format!("{}/{}/restart", self.executions_base(), segment(id)),
-            ApiVersion::V2 => format!("{}/{}/actions/restart", self.executions_base(), segment(id)),
+            ApiVersion::V1 => format!("{}/{}/restart", self.base(), segment(id)),
+            ApiVersion::V2 => format!("{}/{}/actions/restart", self.base(), segment(id)),
         };
         let mut req = Request::get(path);
         req.method = Method::POST;
         // Restarting twice would start two attempts.
         req.idempotent = false;
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
     /// An action route of one execution: 1.3 `/{id}/{action}`, 2.0 `/{id}/actions/{action}`.
-    async fn action_path(&self, id: &str, action: &str) -> Result<String, ApiError> {
-        let api = self.discover().await?.api;
+    async fn action_path(self, id: &str, action: &str) -> Result<String, ApiError> {
+        let api = self.client.discover().await?.api;
         Ok(match api {
-            ApiVersion::V1 => format!("{}/{}/{action}", self.executions_base(), segment(id)),
+            ApiVersion::V1 => format!("{}/{}/{action}", self.base(), segment(id)),
             ApiVersion::V2 => {
-                format!(
-                    "{}/{}/actions/{action}",
-                    self.executions_base(),
-                    segment(id)
-                )
+                format!("{}/{}/actions/{action}", self.base(), segment(id))
             }
         })
     }
 
     /// `pauseExecution`: 1.3 answers 200 without a body, 2.0 the execution.
-    pub async fn pause_execution(&self, id: &str) -> Result<(), ApiError> {
+    pub async fn pause(self, id: &str) -> Result<(), ApiError> {
         let mut req = Request::get(self.action_path(id, "pause").await?);
         req.method = Method::POST;
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// `resumeExecution`: the route consumes only `multipart/form-data` (the paused task's
     /// `onResume` inputs as parts); without inputs an empty multipart body. 1.3 answers 204, 2.0
     /// the execution.
-    pub async fn resume_execution(&self, id: &str) -> Result<(), ApiError> {
+    pub async fn resume(self, id: &str) -> Result<(), ApiError> {
         let req = Request::with_body(
             Method::POST,
             self.action_path(id, "resume").await?,
             Body::Multipart(Vec::new()),
             true,
         );
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// `replayExecution`: a new execution of the same flow and inputs, from the start or from a
     /// task run (`taskRunId`, not checked by Kestra); `revision` picks the flow's revision.
-    pub async fn replay_execution(
-        &self,
+    pub async fn replay(
+        self,
         id: &str,
         task_run_id: Option<&str>,
         revision: Option<i64>,
@@ -338,93 +386,93 @@ impl KestraClient {
         if let Some(r) = revision {
             req = req.query("revision", r.to_string());
         }
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
     /// `deleteExecution` (`DELETE /executions/{id}`; no state check on Kestra's side). Logs,
     /// metrics and the execution's files go too unless `keep_logs`.
-    pub async fn delete_execution(&self, id: &str, keep_logs: bool) -> Result<(), ApiError> {
-        let mut req = Request::get(format!("{}/{}", self.executions_base(), segment(id)))
+    pub async fn delete(self, id: &str, keep_logs: bool) -> Result<(), ApiError> {
+        let mut req = Request::get(format!("{}/{}", self.base(), segment(id)))
             .query("deleteLogs", (!keep_logs).to_string())
             .query("deleteMetrics", "true")
             .query("deleteStorage", "true");
         req.method = Method::DELETE;
-        self.send(&req).await.map(|_| ())
+        self.client.send(&req).await.map(|_| ())
     }
 
     /// `getLatestExecutions` (`POST /executions/latest`, a body of `{namespace, id}`): the
     /// execution of each flow that ended (or started) last; flows without one are absent.
-    pub async fn latest_executions(
-        &self,
-        flows: &[(&str, &str)],
-    ) -> Result<Vec<LatestExecution>, ApiError> {
+    pub async fn latest(self, flows: &[(&str, &str)]) -> Result<Vec<LatestExecution>, ApiError> {
         let body: Vec<Value> = flows
             .iter()
             .map(|(ns, id)| serde_json::json!({ "namespace": ns, "id": id }))
             .collect();
         let req = Request::with_body(
             Method::POST,
-            format!("{}/latest", self.executions_base()),
+            format!("{}/latest", self.base()),
             Body::Bytes(
                 "application/json",
                 Value::Array(body).to_string().into_bytes(),
             ),
             true,
         );
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
     /// `downloadFileFromExecution`: one of the execution's files (`kestra://` URI), its answer
     /// opened for streaming (no deadline on the body: a large file takes its time; the caller
     /// reads it with `client::stream_body`). The route produces `application/octet-stream`
     /// (2.0 also `application/x-ndjson` for `format=JSONL`); the raw bytes are asked for.
-    pub async fn execution_file(&self, id: &str, uri: &str) -> Result<reqwest::Response, ApiError> {
-        let mut req = Request::get(format!("{}/{}/file", self.executions_base(), segment(id)))
+    pub async fn file(self, id: &str, uri: &str) -> Result<reqwest::Response, ApiError> {
+        let mut req = Request::get(format!("{}/{}/file", self.base(), segment(id)))
             .query("path", uri)
             .accepting("application/octet-stream");
         req.stream = true;
-        self.send(&req).await
+        self.client.send(&req).await
     }
 
-    pub async fn execution_logs(
-        &self,
+    pub async fn logs(
+        self,
         id: &str,
         min_level: Option<&str>,
         task: Option<&str>,
     ) -> Result<Vec<LogEntry>, ApiError> {
-        let api = self.discover().await?.api;
+        let api = self.client.discover().await?.api;
         let mut req = Request::get(format!(
             "{}/logs/{}",
-            tenant_base(self.tenant()),
+            tenant_base(self.client.tenant()),
             segment(id)
         ));
         req.query = log_query(api, min_level, task);
-        self.json(&req).await
+        self.client.json(&req).await
     }
 
     /// Opens the execution's SSE stream (`id: progress` events, a final `id: end`).
-    pub async fn follow_execution(&self, id: &str) -> Result<reqwest::Response, ApiError> {
-        self.open_stream(
-            &format!("{}/{}/follow", self.executions_base(), segment(id)),
-            &[],
-        )
-        .await
+    pub async fn follow(self, id: &str) -> Result<reqwest::Response, ApiError> {
+        self.client
+            .open_stream(&format!("{}/{}/follow", self.base(), segment(id)), &[])
+            .await
     }
 
     /// Opens the log SSE stream (never ends on its own: the caller stops it). Only the level is
     /// a server-side filter here: 1.3's follow route takes nothing else (`minLevel`).
     pub async fn follow_logs(
-        &self,
+        self,
         id: &str,
         min_level: Option<&str>,
     ) -> Result<reqwest::Response, ApiError> {
-        let api = self.discover().await?.api;
+        let api = self.client.discover().await?.api;
         let query = log_query(api, min_level, None);
-        self.open_stream(
-            &format!("{}/logs/{}/follow", tenant_base(self.tenant()), segment(id)),
-            &query,
-        )
-        .await
+        self.client
+            .open_stream(
+                &format!(
+                    "{}/logs/{}/follow",
+                    tenant_base(self.client.tenant()),
+                    segment(id)
+                ),
+                &query,
+            )
+            .await
     }
 }
 
@@ -452,9 +500,47 @@ pub struct TaskOutputs {
     pub outputs: Value,
 }
 
+impl TaskOutputs {
+    /// As JSON, exactly as it serializes (a test holds the two together), without a failure
+    /// path to carry: its strings and its `Value` always make JSON.
+    fn into_value(self) -> Value {
+        serde_json::json!({
+            "taskId": self.task_id,
+            "taskRunId": self.task_run_id,
+            "value": self.value,
+            "outputs": self.outputs,
+        })
+    }
+}
+
+/// Why [`Executions::get_with_outputs`] failed, by step.
+#[derive(Debug)]
+pub enum GetError {
+    /// Reading the execution failed (a 404: there is no such execution).
+    Execution(Box<ApiError>),
+    /// The server sent an execution that does not parse.
+    Unreadable(serde_json::Error),
+    /// The execution was read, but a route of its outputs failed (a 404: a route this server
+    /// does not serve, since the execution is there).
+    Outputs(Box<ApiError>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_outputs_as_json_are_their_serialization() {
+        for value in [None, Some("item".to_string())] {
+            let t = TaskOutputs {
+                task_id: "t".into(),
+                task_run_id: "r".into(),
+                value,
+                outputs: serde_json::json!({ "a": [1, "b"] }),
+            };
+            assert_eq!(t.clone().into_value(), serde_json::to_value(&t).unwrap());
+        }
+    }
 
     #[test]
     fn search_query_has_every_filter() {

@@ -98,7 +98,8 @@ async fn download(ctx: &Ctx, id: &str, dir: &Path, task: Option<&str>) -> Result
     let mut done = Vec::new();
     for (f, path) in files.iter().zip(&paths) {
         let resp = client
-            .execution_file(id, &f.uri)
+            .executions()
+            .file(id, &f.uri)
             .await
             .map_err(|e| not_found(id, e))?;
         let url = resp.url().to_string();

@@ -96,6 +96,7 @@ async fn collect(ctx: &Ctx, id: &str, task: Option<&str>) -> Result<Vec<OutputFi
     let execution = load_execution(ctx, id).await?;
     let mut files = Vec::new();
     for run in client
+        .executions()
         .task_outputs(id, &execution)
         .await
         .map_err(|e| route_missing(id, e))?
