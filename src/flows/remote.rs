@@ -30,8 +30,8 @@ pub struct Validated {
 /// Server-side validation of every flow, in concurrent batches: the problems mapped back to
 /// their files (each document is its own multipart file, matched by name), and the server's
 /// warnings for the caller to say.
-pub async fn validate(client: &KestraClient, flows: &[LocalFlow]) -> Result<Validated> {
-    let batches: Vec<&[LocalFlow]> = flows.chunks(VALIDATE_BATCH).collect();
+pub async fn validate(client: &KestraClient, flows: &[&LocalFlow]) -> Result<Validated> {
+    let batches: Vec<&[&LocalFlow]> = flows.chunks(VALIDATE_BATCH).collect();
     let results: Vec<std::result::Result<Vec<crate::kestra::model::ValidateResult>, ApiError>> =
         stream::iter(batches.iter().map(|batch| async move {
             let docs: Vec<&str> = batch.iter().map(|f| f.source.as_str()).collect();

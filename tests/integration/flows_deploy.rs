@@ -92,7 +92,8 @@ fn the_valid_corpus_deploys_and_an_unchanged_redeploy_writes_nothing() {
         let json = stdout_json(&out);
         assert_eq!(json["summary"]["unchanged"], n);
         assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
-        // Reads grow with namespaces, not flows: one configs probe, validate batches, two per namespace.
+        // Reads grow with namespaces, not flows: one configs probe and two per namespace; nothing
+        // is written, so nothing is sent to be validated.
         let namespaces = {
             let mut set: Vec<String> = json["plan"]
                 .as_array()
@@ -105,12 +106,62 @@ fn the_valid_corpus_deploys_and_an_unchanged_redeploy_writes_nothing() {
             set.len()
         };
         let requests = emu.control().requests().len();
-        assert_eq!(
-            requests,
-            1 + n.div_ceil(100) + 2 * namespaces,
-            "{version:?}"
-        );
+        assert_eq!(requests, 1 + 2 * namespaces, "{version:?}");
     }
+}
+
+fn validate_requests(emu: &BackgroundEmulator) -> usize {
+    emu.control()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/flows/validate"))
+        .count()
+}
+
+/// The server validates what a deploy writes, never an unchanged flow (the server's own copy
+/// already): a change the server refuses still stops the deploy before its first write.
+#[test]
+fn a_redeploy_validates_only_what_it_writes() {
+    let emu = emulator(KestraVersion::V2_0);
+    let sb = Sandbox::new();
+    let dir = sb.path().join("flows");
+    std::fs::create_dir_all(&dir).unwrap();
+    let minimal = std::fs::read_to_string(corpus("valids").join("minimal.yaml")).unwrap();
+    std::fs::write(dir.join("minimal.yaml"), &minimal).unwrap();
+    std::fs::write(
+        dir.join("other.yaml"),
+        "id: other\nnamespace: io.kestra.tests\ntasks:\n- id: t\n  type: io.kestra.plugin.core.log.Log\n  message: hi\n",
+    )
+    .unwrap();
+    let deploy = |code: i32| {
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", dir.to_str().unwrap()])
+            .ran()
+            .code(code)
+    };
+    deploy(0);
+    assert_eq!(validate_requests(&emu), 1);
+
+    emu.control().clear_requests();
+    deploy(0);
+    assert_eq!(validate_requests(&emu), 0, "{:?}", emu.control().requests());
+
+    // An update Kestra 2.0 refuses (`taskDefaults` is gone): validated, refused, nothing written.
+    std::fs::write(
+        dir.join("minimal.yaml"),
+        format!(
+            "{minimal}taskDefaults:\n  - type: io.kestra.plugin.core.log.Log\n    values:\n      message: x\n"
+        ),
+    )
+    .unwrap();
+    emu.control().clear_requests();
+    let out = deploy(5);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("minimal.yaml"), "{stderr}");
+    assert!(stderr.contains("taskDefaults"), "{stderr}");
+    assert!(stderr.contains("nothing was deployed"), "{stderr}");
+    assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+    assert_eq!(validate_requests(&emu), 1);
 }
 
 #[test]

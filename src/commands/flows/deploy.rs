@@ -8,9 +8,9 @@ use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::flows::apply::{Written, apply};
 use crate::flows::diff;
-use crate::flows::plan::{Action, PlanItem, plan};
+use crate::flows::plan::{Action, PlanItem, RemoteFlow, plan};
 use crate::flows::report::DeployReport;
-use crate::flows::{LocalFlow, check, load, remote};
+use crate::flows::{FileProblem, LocalFlow, check, load, remote};
 use crate::kestra::KestraClient;
 use crate::nsfiles::{LocalFile, push};
 use crate::output::progress::Progress;
@@ -80,15 +80,8 @@ impl Run for Args {
 
 async fn deploy(ctx: &Ctx, args: &Args) -> Result<Exit> {
     let progress = Progress::new();
-    let (flows, file_sets) = checked(ctx, args, &progress).await?;
+    let (flows, remote, items, file_sets) = checked(ctx, args, &progress).await?;
     let client = ctx.kestra().await?;
-    let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
-    progress.step(&format!(
-        "reading {} from the server",
-        count(namespaces.len(), "namespace")
-    ));
-    let remote = remote::read_namespaces(client, &namespaces).await?;
-    let items: Vec<PlanItem> = plan(&flows, &remote, args.prune);
     if !args.dry_run && !ctx.global.yes {
         confirm_deletions(ctx, &items, &progress).await?;
     }
@@ -123,38 +116,40 @@ async fn deploy(ctx: &Ctx, args: &Args) -> Result<Exit> {
     report.exit(args.fail_fast)
 }
 
-/// Loads the folder and checks every flow, locally and on the server, in one pass: every problem
-/// of every file is listed, and nothing goes further if there is any. Returns the flows and the
-/// `_files/` folders beside them.
-async fn checked(
-    ctx: &Ctx,
-    args: &Args,
-    progress: &Progress,
-) -> Result<(Vec<LocalFlow>, Vec<(String, Vec<LocalFile>)>)> {
+/// What a checked deploy will do: the flows, the server's copies, the plan, and the `_files/`
+/// folders beside the flows.
+type Checked = (
+    Vec<LocalFlow>,
+    Vec<RemoteFlow>,
+    Vec<PlanItem>,
+    Vec<(String, Vec<LocalFile>)>,
+);
+
+/// Loads the folder, reads the server and plans, then checks every flow the deploy will write
+/// (creates and updates; an unchanged flow is the server's own copy already), locally and on
+/// the server, in one pass: every problem of every file is listed, and nothing is written if
+/// there is any.
+async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked> {
     let (flows, mut problems) = load(&args.path, args.namespace.as_deref())?;
     // `_files/` folders beside the flows: their namespace is settled, and their files found, before
     // anything is written.
     let file_sets = file_sets(&args.path, &flows, args.namespace.as_deref(), &mut problems)?;
     problems.extend(check::local_checks(&flows));
-    let server = async {
-        // No flow loaded (every file broken): nothing for the server to check.
-        if flows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let client = ctx.kestra().await?;
-        client.discover().await?;
-        progress.step(&format!(
-            "validating {} on the server",
-            count(flows.len(), "flow")
-        ));
-        validate_with_warnings(ctx, client, &flows).await
-    }
-    .await;
-    match server {
-        Ok(found) => {
+    // No flow loaded while some file is broken: nothing for the server to plan or check.
+    let server = if flows.is_empty() && !problems.is_empty() {
+        Ok(None)
+    } else {
+        planned_and_validated(ctx, args, &flows, progress)
+            .await
+            .map(Some)
+    };
+    let planned = match server {
+        Ok(Some((remote, items, found))) => {
             let found = check::new_from_server(&problems, found);
             problems.extend(found);
+            Some((remote, items))
         }
+        Ok(None) => None,
         // With local problems, a server that cannot check the rest does not hide them.
         Err(e) if !problems.is_empty() => {
             progress.finish();
@@ -162,16 +157,54 @@ async fn checked(
                 "the server's checks could not run: {}",
                 e.message()
             ));
+            None
         }
         Err(e) => return Err(e),
+    };
+    match planned {
+        Some((remote, items)) if problems.is_empty() => Ok((flows, remote, items, file_sets)),
+        _ => {
+            progress.finish();
+            let problems = check::sorted(problems);
+            print_problems(ctx, &problems);
+            Err(invalid_input(problems.len(), "nothing was deployed"))
+        }
     }
-    if !problems.is_empty() {
-        progress.finish();
-        let problems = check::sorted(problems);
-        print_problems(ctx, &problems);
-        return Err(invalid_input(problems.len(), "nothing was deployed"));
-    }
-    Ok((flows, file_sets))
+}
+
+/// The server's copies of the flows' namespaces, the plan against them, and the server's
+/// problems with what the plan writes (only those: validating unchanged flows would cost a
+/// request per hundred flows for nothing).
+async fn planned_and_validated(
+    ctx: &Ctx,
+    args: &Args,
+    flows: &[LocalFlow],
+    progress: &Progress,
+) -> Result<(Vec<RemoteFlow>, Vec<PlanItem>, Vec<FileProblem>)> {
+    let client = ctx.kestra().await?;
+    client.discover().await?;
+    let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
+    progress.step(&format!(
+        "reading {} from the server",
+        count(namespaces.len(), "namespace")
+    ));
+    let remote = remote::read_namespaces(client, &namespaces).await?;
+    let items: Vec<PlanItem> = plan(flows, &remote, args.prune);
+    let writes: Vec<&LocalFlow> = items
+        .iter()
+        .filter(|i| matches!(i.action, Action::Create | Action::Update))
+        .filter_map(|i| i.local.and_then(|l| flows.get(l)))
+        .collect();
+    let found = if writes.is_empty() {
+        Vec::new()
+    } else {
+        progress.step(&format!(
+            "validating {} on the server",
+            count(writes.len(), "flow")
+        ));
+        validate_with_warnings(ctx, client, &writes).await?
+    };
+    Ok((remote, items, found))
 }
 
 /// With --prune, the flows the deploy would delete are listed and confirmed first.

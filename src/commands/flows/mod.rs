@@ -46,7 +46,7 @@ group! {
 pub(super) async fn validate_with_warnings(
     ctx: &Ctx,
     client: &KestraClient,
-    flows: &[LocalFlow],
+    flows: &[&LocalFlow],
 ) -> Result<Vec<FileProblem>> {
     let found = remote::validate(client, flows).await?;
     for w in &found.warnings {

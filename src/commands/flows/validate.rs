@@ -60,7 +60,7 @@ async fn validate(ctx: &Ctx, path: &Path, namespace: Option<&str>, offline: bool
         // cannot check them does not hide the problems found here.
         let server = async {
             let client = ctx.kestra().await?;
-            validate_with_warnings(ctx, client, &flows).await
+            validate_with_warnings(ctx, client, &flows.iter().collect::<Vec<_>>()).await
         }
         .await;
         match server {
