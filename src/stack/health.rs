@@ -161,10 +161,6 @@ pub async fn wait_postgres(
                     )
                     .await);
                 }
-                // Docker runs the healthcheck once a second (an engine older than API 1.44 has
-                // no start interval): asked directly at kestractl's own poll, Postgres lets
-                // Kestra start the moment it answers rather than up to a second later.
-                _ if postgres_answers(engine, name).await => return Ok(started.elapsed()),
                 _ => {}
             }
         }
@@ -176,22 +172,6 @@ pub async fn wait_postgres(
         tokio::time::sleep(POLL).await;
     }
 }
-
-/// Whether Postgres answers now, by the healthcheck's own test run in its container (a failed
-/// exec is a "not yet": a container that stopped is caught by the next poll).
-async fn postgres_answers(engine: &Engine, name: &str) -> bool {
-    let test = ["sh", "-c", super::spec::POSTGRES_READY];
-    matches!(
-        engine
-            .exec_with_stdin(name, "postgres", &test, b"", POSTGRES_READY_TIMEOUT)
-            .await,
-        Ok((0, _))
-    )
-}
-
-/// How long one readiness test may take (the healthcheck's own timeout is 5 s; a poll that
-/// hangs longer would only delay the next one).
-const POSTGRES_READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Each poll of the management port: it is on this machine, so a slow answer is a busy Kestra.
 pub const MANAGEMENT_TIMEOUT: Duration = Duration::from_secs(2);
