@@ -15,6 +15,12 @@ use sha2::{Digest, Sha256};
 use super::kestra_config::{CONFIG_MOUNT, HEALTH_CHECK_MOUNT, STORAGE_MOUNT};
 use crate::settings::stack::StackSettings;
 
+/// Postgres is ready when it answers over TCP: during first initialisation the entrypoint runs a
+/// temporary server on the Unix socket only, which must not count. The container's healthcheck
+/// runs it, and so does kestractl's own readiness poll (`health::wait_postgres`).
+pub const POSTGRES_READY: &str =
+    "pg_isready -q -h 127.0.0.1 -d \"$POSTGRES_DB\" -U \"$POSTGRES_USER\"";
+
 pub const LABEL_MANAGED: &str = "io.kestractl.managed";
 pub const LABEL_STACK: &str = "io.kestractl.stack";
 pub const LABEL_ROLE: &str = "io.kestractl.role";
@@ -194,12 +200,7 @@ pub fn desired(
             format!("POSTGRES_PASSWORD_FILE={DB_PASSWORD_MOUNT}"),
         ]),
         healthcheck: Some(HealthConfig {
-            test: Some(vec![
-                "CMD-SHELL".into(),
-                // Over TCP: during first initialisation the entrypoint runs a temporary server on
-                // the Unix socket only, which must not count as ready.
-                "pg_isready -q -h 127.0.0.1 -d \"$POSTGRES_DB\" -U \"$POSTGRES_USER\"".into(),
-            ]),
+            test: Some(vec!["CMD-SHELL".into(), POSTGRES_READY.into()]),
             interval: Some(SECOND_NS),
             timeout: Some(5 * SECOND_NS),
             retries: Some(60),

@@ -249,11 +249,34 @@ pub async fn ensure_container(
     existing: Option<&ContainerInspectResponse>,
     progress: &Progress,
 ) -> Result<Action> {
+    let prepared = prepare_container(engine, spec, existing, progress).await?;
+    finish_container(engine, spec, prepared).await
+}
+
+/// A container made to match its spec but not started yet: what was done, and whether it still
+/// needs a start.
+#[derive(Clone, Copy)]
+pub struct Prepared {
+    action: Action,
+    start: bool,
+}
+
+/// Everything `ensure_container` does but the final start: creating, or stopping and removing an
+/// outdated container and creating its successor. Split so that Kestra's container is created
+/// while Postgres initialises and started the moment Postgres answers.
+async fn prepare_container(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    existing: Option<&ContainerInspectResponse>,
+    progress: &Progress,
+) -> Result<Prepared> {
     let Some(current) = existing else {
         progress.step(&format!("creating {}", spec.name));
         engine.create(spec).await?;
-        engine.start(&spec.name).await?;
-        return Ok(Action::Created);
+        return Ok(Prepared {
+            action: Action::Created,
+            start: true,
+        });
     };
     let hash = current
         .config
@@ -265,8 +288,10 @@ pub async fn ensure_container(
         engine.stop(&spec.name, Duration::from_secs(30)).await?;
         engine.remove(&spec.name).await?;
         engine.create(spec).await?;
-        engine.start(&spec.name).await?;
-        return Ok(Action::Recreated);
+        return Ok(Prepared {
+            action: Action::Recreated,
+            start: true,
+        });
     }
     let state = current.state.as_ref();
     let running = state.and_then(|s| s.running).unwrap_or(false);
@@ -276,15 +301,29 @@ pub async fn ensure_container(
     if crash_looping {
         progress.step(&format!("restarting {} (it was crash-looping)", spec.name));
         engine.stop(&spec.name, Duration::from_secs(30)).await?;
-        engine.start(&spec.name).await?;
-        Ok(Action::Started)
-    } else if running {
-        Ok(Action::Unchanged)
-    } else {
+    } else if !running {
         progress.step(&format!("starting {}", spec.name));
-        engine.start(&spec.name).await?;
-        Ok(Action::Started)
     }
+    Ok(Prepared {
+        action: if crash_looping || !running {
+            Action::Started
+        } else {
+            Action::Unchanged
+        },
+        start: crash_looping || !running,
+    })
+}
+
+/// Starts a prepared container when it needs it.
+async fn finish_container(
+    engine: &Engine,
+    spec: &ContainerSpec,
+    prepared: Prepared,
+) -> Result<Action> {
+    if prepared.start {
+        engine.start(&spec.name).await?;
+    }
+    Ok(prepared.action)
 }
 
 /// The stack's containers as Docker has them now.
@@ -364,16 +403,31 @@ pub async fn up(
         .await?;
     parts.push(shared_part("volume", &desired.volume, created));
 
-    let action = ensure_container(
-        engine,
-        &desired.postgres,
-        existing.postgres.as_ref(),
-        progress,
-    )
-    .await?;
-    let pg_wait = health::wait_postgres(engine, &desired.postgres.name, deadline, progress).await?;
+    // Kestra's container is created while Postgres starts and initialises (it is not started
+    // before Postgres answers: Kestra migrates its database on start).
+    let prepare_kestra = async {
+        match &desired.kestra {
+            Some(kestra) => prepare_container(engine, kestra, existing.kestra.as_ref(), progress)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let postgres_up = async {
+        let action = ensure_container(
+            engine,
+            &desired.postgres,
+            existing.postgres.as_ref(),
+            progress,
+        )
+        .await?;
+        let waited =
+            health::wait_postgres(engine, &desired.postgres.name, deadline, progress).await?;
+        Ok::<_, crate::error::Error>((action, waited))
+    };
+    let (kestra_prepared, (action, pg_wait)) = tokio::try_join!(prepare_kestra, postgres_up)?;
     progress.done(&format!(
-        "Postgres {}: {}; healthy{}",
+        "Postgres {}: {}; ready{}",
         desired.postgres.name,
         action.word(),
         if action == Action::Unchanged {
@@ -389,8 +443,8 @@ pub async fn up(
         image: Some(desired.postgres.image.clone()),
     });
 
-    if let Some(kestra) = &desired.kestra {
-        let action = ensure_container(engine, kestra, existing.kestra.as_ref(), progress).await?;
+    if let (Some(kestra), Some(prepared)) = (&desired.kestra, kestra_prepared) {
+        let action = finish_container(engine, kestra, prepared).await?;
         progress.done(&format!("Kestra {}: {}", kestra.name, action.word()));
         parts.push(PartReport {
             kind: "container",

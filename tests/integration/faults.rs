@@ -639,11 +639,17 @@ fn docker_ctrl_c_during_start_leaves_a_state_a_rerun_finishes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Kestra's container is created while Postgres initialises and started once it answers:
+    // caught once it runs, while start waits for it.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !docker(&["inspect", &stack.name]).status.success() {
+    let running = || {
+        let out = docker(&["inspect", "-f", "{{.State.Running}}", &stack.name]);
+        out.status.success() && text(&out.stdout).trim() == "true"
+    };
+    while !running() {
         assert!(
             Instant::now() < deadline,
-            "Kestra's container never appeared"
+            "Kestra's container never started"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -60,6 +60,14 @@ fn docker_start_from_nothing_is_ready_and_a_second_start_changes_nothing() {
         // The id the image reference resolved to, beside the reference.
         assert!(c["imageId"].as_str().unwrap().starts_with("sha256:"), "{c}");
     }
+    // Right after `start`, Postgres answers (Docker's own healthcheck may still say
+    // "starting": it runs once a second), and `status` judges it as `start` did.
+    assert_eq!(status["containers"][0]["role"], "postgres");
+    assert_eq!(
+        status["containers"][0]["acceptsConnections"], true,
+        "{status}"
+    );
+    assert!(status["containers"][1].get("acceptsConnections").is_none());
     let kestra = &status["containers"][1];
     let ports: Vec<&str> = kestra["ports"]
         .as_array()

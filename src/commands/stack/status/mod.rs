@@ -19,7 +19,7 @@ use crate::output::{Output, Render, Style};
 use crate::settings::duration::format_duration;
 use crate::settings::stack::{StackFlags, StackSettings};
 use crate::stack::engine::Engine;
-use crate::stack::health::{ContainerState, state_of};
+use crate::stack::health::{self, ContainerState, state_of};
 use crate::stack::inspect::{is_managed, port_descriptions};
 use crate::stack::local_api::local_client;
 use crate::stack::{files, kestra_config};
@@ -60,6 +60,11 @@ pub struct ContainerStatus {
     pub state: String,
     /// Docker healthcheck status (`healthy`, `starting`, `unhealthy`) when running.
     pub health: Option<String>,
+    /// Postgres only, when running: whether it answers connections now. Docker runs its
+    /// healthcheck once a second, so a Postgres that answers can still be "starting" to Docker;
+    /// readiness (`start`'s and this report's) goes by the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepts_connections: Option<bool>,
     pub exit_code: Option<i64>,
     pub started_at: Option<String>,
     pub uptime_seconds: Option<u64>,
@@ -135,6 +140,7 @@ async fn container_status(
             ContainerState::Running { health } => health.clone(),
             _ => None,
         },
+        accepts_connections: None,
         exit_code: match state {
             ContainerState::Exited { code, .. } | ContainerState::Restarting { code, .. } => {
                 Some(code)
@@ -213,13 +219,17 @@ pub async fn collect(ctx: &Ctx) -> Result<StatusReport> {
     let engine = ctx.engine().await?;
     let pg_inspect = engine.inspect(&stack.postgres_container).await?;
     let kestra_inspect = engine.inspect(&stack.kestra_container.value).await?;
-    let postgres = container_status(
+    let mut postgres = container_status(
         engine,
         "postgres",
         &stack.postgres_container,
         pg_inspect.as_ref(),
     )
     .await;
+    if postgres.state == "running" {
+        postgres.accepts_connections =
+            Some(health::postgres_ready(engine, &postgres.name, postgres.health.as_deref()).await);
+    }
     let kestra_c = container_status(
         engine,
         "kestra",
@@ -228,7 +238,7 @@ pub async fn collect(ctx: &Ctx) -> Result<StatusReport> {
     )
     .await;
     let kestra = kestra_status(ctx, &stack, kestra_c.state == "running").await;
-    let ready = postgres.health.as_deref() == Some("healthy")
+    let ready = postgres.accepts_connections == Some(true)
         && kestra_c.state == "running"
         && kestra.health == "UP"
         && kestra.credentials != "refused";
@@ -309,7 +319,10 @@ impl Render for StatusReport {
                     c.name.clone(),
                     c.role.to_string(),
                     state,
-                    c.health.clone().unwrap_or_else(|| "-".into()),
+                    match (c.health.as_deref(), c.accepts_connections) {
+                        (Some("starting"), Some(true)) => "starting (answering)".into(),
+                        (health, _) => health.unwrap_or("-").into(),
+                    },
                     c.uptime_seconds
                         .map(|s| format_duration(Duration::from_secs(s)))
                         .unwrap_or_else(|| "-".into()),
