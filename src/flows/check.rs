@@ -19,28 +19,35 @@ pub fn is_about(p: &FileProblem, f: &LocalFlow, flows: &[LocalFlow]) -> bool {
 /// What Kestra would refuse in any version, found without a server: a top-level key it does not
 /// know (with the nearest one it does), and a task id used twice.
 pub fn local_checks(flows: &[LocalFlow]) -> Vec<FileProblem> {
+    // Finding task ids parses each flow again: on every core, in the flows' order.
+    super::parallel_map(flows, checks_of)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// `local_checks` of one flow.
+fn checks_of(f: &LocalFlow) -> Vec<FileProblem> {
     let mut problems = Vec::new();
-    for f in flows {
-        for (key, line, near) in locate::unknown_top_level_keys(&f.source) {
-            problems.push(FileProblem {
-                file: f.file.clone(),
-                line: Some(f.first_line + line - 1),
-                column: Some(1),
-                message: format!(
-                    "`{key}` is not a flow property Kestra knows{}",
-                    near.map(|n| format!(" (did you mean `{n}`?)"))
-                        .unwrap_or_default()
-                ),
-            });
-        }
-        for (id, line) in locate::duplicate_task_ids(&f.source) {
-            problems.push(FileProblem {
-                file: f.file.clone(),
-                line: Some(f.first_line + line - 1),
-                column: None,
-                message: format!("task id `{id}` is used twice; each task of a flow needs its own"),
-            });
-        }
+    for (key, line, near) in locate::unknown_top_level_keys(&f.source) {
+        problems.push(FileProblem {
+            file: f.file.clone(),
+            line: Some(f.first_line + line - 1),
+            column: Some(1),
+            message: format!(
+                "`{key}` is not a flow property Kestra knows{}",
+                near.map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    for (id, line) in locate::duplicate_task_ids(&f.source) {
+        problems.push(FileProblem {
+            file: f.file.clone(),
+            line: Some(f.first_line + line - 1),
+            column: None,
+            message: format!("task id `{id}` is used twice; each task of a flow needs its own"),
+        });
     }
     problems
 }

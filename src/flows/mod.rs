@@ -5,17 +5,18 @@ pub mod apply;
 pub mod check;
 pub mod diff;
 pub mod discover;
+pub mod load;
 pub mod locate;
 pub mod plan;
 pub mod remote;
 pub mod report;
 pub mod source;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+pub(crate) use load::parallel_map;
+pub use load::{load, scan};
 
 /// One flow document found on disk, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,96 +102,6 @@ pub fn files_namespaces(
     (targets, problems)
 }
 
-/// Every flow under `root` with every local problem (YAML syntax, Kestra's id and namespace rules,
-/// missing tasks, the same flow defined twice). `namespace` rewrites each flow's namespace.
-pub fn load(root: &Path, namespace: Option<&str>) -> Result<(Vec<LocalFlow>, Vec<FileProblem>)> {
-    if let Some(ns) = namespace {
-        source::check_namespace(ns).map_err(|m| Error::usage(m, "fix --namespace"))?;
-    }
-    let files = discover::discover(root)?;
-    if files.is_empty() {
-        return Err(Error::usage(
-            format!("no flow files (*.yml, *.yaml) under {}", root.display()),
-            "put your flows there, or give their folder: `kestractl flows deploy PATH`",
-        ));
-    }
-    let mut flows = Vec::new();
-    let mut problems = Vec::new();
-    let mut seen: HashMap<(String, String), (String, usize)> = HashMap::new();
-    for path in &files {
-        let file = discover::display_path(root, path);
-        let problem = |line: Option<usize>, column: Option<usize>, message: String| FileProblem {
-            file: file.clone(),
-            line,
-            column,
-            message,
-        };
-        let text = match discover::read_text(path) {
-            Ok(t) => t,
-            Err(m) => {
-                problems.push(problem(None, None, m));
-                continue;
-            }
-        };
-        let docs = source::split_documents(&text);
-        if docs.is_empty() {
-            problems.push(problem(None, None, "the file holds no flow".into()));
-            continue;
-        }
-        for doc in docs {
-            let text = match namespace {
-                Some(ns) => match source::rewrite_namespace(doc.text, ns) {
-                    Some(t) => t,
-                    None => {
-                        problems.push(problem(
-                            Some(doc.first_line),
-                            None,
-                            "--namespace needs a top-level `namespace: value` line to rewrite"
-                                .into(),
-                        ));
-                        continue;
-                    }
-                },
-                None => doc.text.to_string(),
-            };
-            match source::parse_head(&text, doc.first_line) {
-                Ok(head) => {
-                    let key = (head.namespace.clone(), head.id.clone());
-                    if let Some((other, line)) = seen.get(&key) {
-                        problems.push(problem(
-                            Some(doc.first_line),
-                            None,
-                            format!(
-                                "flow {}/{} is also defined in {other}:{line}; each flow must be defined once",
-                                head.namespace, head.id
-                            ),
-                        ));
-                        continue;
-                    }
-                    seen.insert(key, (file.clone(), doc.first_line));
-                    flows.push(LocalFlow {
-                        file: file.clone(),
-                        first_line: doc.first_line,
-                        source: text,
-                        id: head.id,
-                        namespace: head.namespace,
-                    });
-                }
-                Err(list) => {
-                    for p in list {
-                        problems.push(problem(
-                            p.line.or(Some(doc.first_line)),
-                            p.column,
-                            p.message,
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    Ok((flows, problems))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +114,52 @@ mod tests {
             std::fs::write(p, text).unwrap();
         }
         dir
+    }
+
+    #[test]
+    fn parallel_map_keeps_the_order_of_its_items() {
+        let items: Vec<usize> = (0..1000).collect();
+        assert_eq!(
+            parallel_map(&items, |i| i * 2),
+            (0..1000).map(|i| i * 2).collect::<Vec<_>>()
+        );
+        assert_eq!(parallel_map(&items[..3], |i| i + 1), vec![1, 2, 3]);
+        assert!(parallel_map(&[] as &[usize], |i| *i).is_empty());
+    }
+
+    #[test]
+    fn a_large_folder_loads_in_file_order_with_its_duplicates_named() {
+        // Enough files for the parallel path: the result must not depend on which thread
+        // parsed what.
+        let mut files: Vec<(String, String)> = (0..200)
+            .map(|i| {
+                (
+                    format!("f{i:03}.yml"),
+                    format!("id: flow{i}\nnamespace: a.b\ntasks:\n  - id: t\n    type: x\n"),
+                )
+            })
+            .collect();
+        files.push((
+            "z-dup.yml".into(),
+            "id: flow7\nnamespace: a.b\ntasks:\n  - id: t\n    type: x\n".into(),
+        ));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let dir = tree(&refs);
+        let (flows, problems) = load(dir.path(), None).unwrap();
+        let ids: Vec<String> = flows.iter().map(|f| f.id.clone()).collect();
+        assert_eq!(
+            ids,
+            (0..200).map(|i| format!("flow{i}")).collect::<Vec<_>>()
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].file, "z-dup.yml");
+        assert!(
+            problems[0].message.contains("also defined in f007.yml:1"),
+            "{problems:?}"
+        );
     }
 
     #[test]

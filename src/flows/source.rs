@@ -268,28 +268,18 @@ pub fn scan_head(text: &str) -> Option<Head> {
 /// positions back to the file. Every problem is returned, not just the first.
 pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
     let line_offset = first_line.saturating_sub(1);
-    // The whole document must be valid YAML (this also catches duplicate keys).
-    serde_saphyr::from_str::<serde::de::IgnoredAny>(text)
-        .map_err(|e| vec![yaml_error(&e, line_offset)])?;
-    let head: TypedHead = serde_saphyr::from_str(text).map_err(|e| {
-        let mut p = yaml_error(&e, line_offset);
-        p.message = p
-            .message
-            .replace("YAML: ", "")
-            .replace(
-                "expected string scalar",
-                "expected a single text value here (`id` and `namespace` are text)",
-            )
-            .replace(
-                "expected sequence start",
-                "expected a list here (`tasks` is a list of tasks)",
-            );
-        if p.message.contains("mapping") || p.message.contains("struct") {
-            p.message =
-                "a flow must be a YAML mapping (`id: …`, `namespace: …`, `tasks: …`)".into();
+    // One parse in the common case: the typed head reads the whole document (the rest as
+    // ignored values), so a valid flow is never parsed twice. Only when that fails is the
+    // document parsed as plain YAML, to tell a syntax error (said in YAML's words) from a
+    // well-formed document of the wrong shape.
+    let head: TypedHead = match serde_saphyr::from_str(text) {
+        Ok(head) => head,
+        Err(typed) => {
+            serde_saphyr::from_str::<serde::de::IgnoredAny>(text)
+                .map_err(|e| vec![yaml_error(&e, line_offset)])?;
+            return Err(vec![shape_problem(&typed, line_offset)]);
         }
-        vec![p]
-    })?;
+    };
     let mut problems = Vec::new();
     // A problem of a key is reported at the key's line (a flow whose `namespace:` is on line 2
     // was reported at line 1); one of a missing key, at the document's start.
@@ -330,6 +320,26 @@ pub fn parse_head(text: &str, first_line: usize) -> Result<Head, Vec<Problem>> {
         (Some(id), Some(namespace)) if problems.is_empty() => Ok(Head { id, namespace }),
         _ => Err(problems),
     }
+}
+
+/// A well-formed document that is not a flow's shape, said in a flow's terms.
+fn shape_problem(e: &serde_saphyr::Error, line_offset: usize) -> Problem {
+    let mut p = yaml_error(e, line_offset);
+    p.message = p
+        .message
+        .replace("YAML: ", "")
+        .replace(
+            "expected string scalar",
+            "expected a single text value here (`id` and `namespace` are text)",
+        )
+        .replace(
+            "expected sequence start",
+            "expected a list here (`tasks` is a list of tasks)",
+        );
+    if p.message.contains("mapping") || p.message.contains("struct") {
+        p.message = "a flow must be a YAML mapping (`id: …`, `namespace: …`, `tasks: …`)".into();
+    }
+    p
 }
 
 /// The 1-based line of a document's top-level `key:` (at column 0), if it has one.

@@ -1,6 +1,6 @@
 //! `kestractl flows deploy`: read a folder of flows, check every file (locally and on the server) in one pass, plan against the server (create, update, unchanged, delete with --prune), then apply.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use super::{file_sets, invalid_input, print_problems, validate_with_warnings};
@@ -10,7 +10,7 @@ use crate::flows::apply::{Written, apply};
 use crate::flows::diff;
 use crate::flows::plan::{Action, PlanItem, RemoteFlow, plan};
 use crate::flows::report::DeployReport;
-use crate::flows::{FileProblem, LocalFlow, check, load, remote};
+use crate::flows::{FileProblem, LocalFlow, check, remote, scan};
 use crate::kestra::KestraClient;
 use crate::nsfiles::{LocalFile, push};
 use crate::output::progress::Progress;
@@ -125,23 +125,41 @@ type Checked = (
     Vec<(String, Vec<LocalFile>)>,
 );
 
-/// Loads the folder, reads the server and plans, then checks every flow the deploy will write
-/// (creates and updates; an unchanged flow is the server's own copy already), locally and on
-/// the server, in one pass: every problem of every file is listed, and nothing is written if
-/// there is any.
+/// Reads the folder and the server, plans, then checks every flow the deploy will write (creates
+/// and updates; an unchanged flow is the server's own copy already, not even parsed again),
+/// locally and on the server, in one pass: every problem of every file is listed, and nothing is
+/// written if there is any.
 async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked> {
-    let (flows, mut problems) = load(&args.path, args.namespace.as_deref())?;
+    let scanned = scan(&args.path, args.namespace.as_deref())?;
+    let namespaces = scanned.namespaces();
+    let read = if namespaces.is_empty() {
+        Ok(Vec::new())
+    } else {
+        read_server(ctx, &namespaces, progress).await
+    };
+    let server_copies: HashMap<(&str, &str), &str> = read
+        .iter()
+        .flatten()
+        .filter_map(|r| Some(((r.namespace.as_str(), r.id.as_str()), r.source.as_deref()?)))
+        .collect();
+    let (flows, mut problems) = scanned.finish(
+        |head, text| server_copies.get(&(head.namespace.as_str(), head.id.as_str())) == Some(&text),
+        true,
+    );
+    drop(server_copies);
     // `_files/` folders beside the flows: their namespace is settled, and their files found, before
     // anything is written.
     let file_sets = file_sets(&args.path, &flows, args.namespace.as_deref(), &mut problems)?;
-    problems.extend(check::local_checks(&flows));
     // No flow loaded while some file is broken: nothing for the server to plan or check.
     let server = if flows.is_empty() && !problems.is_empty() {
         Ok(None)
     } else {
-        planned_and_validated(ctx, args, &flows, progress)
-            .await
-            .map(Some)
+        match read {
+            Ok(remote) => planned_and_validated(ctx, args, &flows, remote, progress)
+                .await
+                .map(Some),
+            Err(e) => Err(e),
+        }
     };
     let planned = match server {
         Ok(Some((remote, items, found))) => {
@@ -172,23 +190,32 @@ async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked>
     }
 }
 
-/// The server's copies of the flows' namespaces, the plan against them, and the server's
-/// problems with what the plan writes (only those: validating unchanged flows would cost a
-/// request per hundred flows for nothing).
-async fn planned_and_validated(
+/// What the server holds in the folder's namespaces (after the version probe).
+async fn read_server(
     ctx: &Ctx,
-    args: &Args,
-    flows: &[LocalFlow],
+    namespaces: &BTreeSet<String>,
     progress: &Progress,
-) -> Result<(Vec<RemoteFlow>, Vec<PlanItem>, Vec<FileProblem>)> {
+) -> Result<Vec<RemoteFlow>> {
     let client = ctx.kestra().await?;
     client.discover().await?;
-    let namespaces: BTreeSet<String> = flows.iter().map(|f| f.namespace.clone()).collect();
     progress.step(&format!(
         "reading {} from the server",
         count(namespaces.len(), "namespace")
     ));
-    let remote = remote::read_namespaces(client, &namespaces).await?;
+    remote::read_namespaces(client, namespaces).await
+}
+
+/// The plan against the server's copies of the flows' namespaces, and the server's problems
+/// with what the plan writes (only those: validating unchanged flows would cost a request per
+/// hundred flows for nothing).
+async fn planned_and_validated(
+    ctx: &Ctx,
+    args: &Args,
+    flows: &[LocalFlow],
+    remote: Vec<RemoteFlow>,
+    progress: &Progress,
+) -> Result<(Vec<RemoteFlow>, Vec<PlanItem>, Vec<FileProblem>)> {
+    let client = ctx.kestra().await?;
     let items: Vec<PlanItem> = plan(flows, &remote, args.prune);
     let writes: Vec<&LocalFlow> = items
         .iter()
