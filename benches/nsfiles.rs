@@ -1,7 +1,8 @@
 //! Namespace-file push benchmark, side by side in one run, each side against a fresh server:
 //!
 //! - `kestractl nsfiles push NS DIR`, as an operator runs it (list the tree, plan by name and
-//!   size, read back same-size files to compare, write what differs, 32 at a time);
+//!   size, compare same-size files with the server's copies, from one export of the namespace
+//!   when there are 8 or more, else read one by one; write what differs, 32 at a time);
 //! - the baseline: one upload at a time, every file, blindly (`POST …/files?path=` with the file as
 //!   the multipart part `fileContent`), the way a shell loop over `curl -F` or a CLI's per-file
 //!   upload does it. Its best honest settings: one kept-alive connection, no reads at all.

@@ -370,6 +370,27 @@ pub enum UnzipError {
 /// [`MAX_EXPORT_ENTRY`] and all of them charged to `budget` (a ZIP bomb is refused, not
 /// inflated).
 pub fn unzip_sources(bytes: &[u8], budget: &Budget) -> Result<Vec<(String, String)>, UnzipError> {
+    unzip_entries(bytes, budget, MAX_EXPORT_ENTRY, "any flow")?
+        .into_iter()
+        .map(|(name, raw)| {
+            String::from_utf8(raw)
+                .map(|text| (name, text))
+                .map_err(|e| {
+                    UnzipError::Damaged(format!("an entry of the export is not UTF-8 text ({e})"))
+                })
+        })
+        .collect()
+}
+
+/// Reads every file entry of an export ZIP, one entry at a time, each within `max_entry` bytes
+/// (`larger_than` names what no entry may pass, for the message) and all of them charged to
+/// `budget`: the sizes an archive announces can lie, so a ZIP bomb is refused, not inflated.
+pub fn unzip_entries(
+    bytes: &[u8],
+    budget: &Budget,
+    max_entry: u64,
+    larger_than: &str,
+) -> Result<Vec<(String, Vec<u8>)>, UnzipError> {
     let damaged = UnzipError::Damaged;
     if bytes.is_empty() {
         return Ok(Vec::new());
@@ -398,25 +419,22 @@ pub fn unzip_sources(bytes: &[u8], budget: &Budget) -> Result<Vec<(String, Strin
                 ))
             })?
             .to_string();
-        // The sizes an archive announces can lie: read at most one byte past what may be held.
-        let room = MAX_EXPORT_ENTRY.min(budget.left());
+        let room = max_entry.min(budget.left());
         let mut raw = Vec::new();
         entry
             .take(room + 1)
             .read_to_end(&mut raw)
             .map_err(|e| damaged(format!("entry {i} of the export cannot be read ({e})")))?;
-        if raw.len() as u64 > MAX_EXPORT_ENTRY {
+        if raw.len() as u64 > max_entry {
             return Err(damaged(format!(
-                "an entry of the export inflates past {} MiB, more than any flow; it was not read",
-                MAX_EXPORT_ENTRY >> 20
+                "an entry of the export inflates past {} MiB, more than {larger_than}; it was not read",
+                max_entry >> 20
             )));
         }
         if !budget.charge(raw.len() as u64) {
             return Err(UnzipError::OverBudget);
         }
-        let text = String::from_utf8(raw)
-            .map_err(|e| damaged(format!("an entry of the export is not UTF-8 text ({e})")))?;
-        out.push((name, text));
+        out.push((name, raw));
     }
     Ok(out)
 }

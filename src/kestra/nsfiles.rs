@@ -177,6 +177,64 @@ impl NsFiles<'_> {
         self.client.send(&req).await
     }
 
+    /// Every file of the namespace with its content, in one request (`GET …/files/export`,
+    /// `exportNamespaceFiles`: a ZIP of every file under its path without the leading slash,
+    /// then the namespace's flows under `_flows/`, left out here). Kestra builds the archive in
+    /// memory, so the caller asks only when the listing says the files are small; the answer is
+    /// read within `cap` bytes, compressed and inflated alike. Paths come back as Kestra stores
+    /// them (`/dir/file.sql`).
+    pub async fn export(self, cap: u64) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
+        let mut req = Request::get(format!("{}/export", self.base())).accepting(OCTET_STREAM);
+        req.stream = true;
+        let resp = self.client.send(&req).await?;
+        let url = resp.url().to_string();
+        let decode = |detail: String| ApiError::Decode {
+            method: "GET".into(),
+            url: url.clone(),
+            detail,
+        };
+        let mut archive = Vec::new();
+        let read = super::client::stream_body(resp, self.client.timeout(), &mut |chunk| {
+            if (archive.len() + chunk.len()) as u64 > cap {
+                return Err(crate::error::Error::other("over"));
+            }
+            archive.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await;
+        match read {
+            Ok(_) => {}
+            Err(super::client::StreamError::Sink(_)) => {
+                return Err(decode(format!(
+                    "the export of {} is larger than {}; it was not read",
+                    self.namespace,
+                    super::client::mib(cap as usize)
+                )));
+            }
+            Err(e) => {
+                return Err(decode(
+                    e.into_error(&url, "the export").message().to_string(),
+                ));
+            }
+        }
+        let budget = super::limits::Budget::new(cap);
+        let entries = super::flows::unzip_entries(&archive, &budget, cap, "the files listed")
+            .map_err(|e| match e {
+                super::flows::UnzipError::OverBudget => decode(format!(
+                    "the files of {} inflate past {}; they were not read",
+                    self.namespace,
+                    super::client::mib(cap as usize)
+                )),
+                super::flows::UnzipError::Damaged(detail) => decode(detail),
+            })?;
+        let flows = format!("{FLOWS_FOLDER}/");
+        Ok(entries
+            .into_iter()
+            .filter(|(name, _)| !name.starts_with(&flows))
+            .map(|(name, bytes)| (format!("/{name}"), bytes))
+            .collect())
+    }
+
     /// Whether the server's copy of `path` holds exactly the bytes of the local file: both read
     /// a chunk at a time side by side, stopping at the first difference.
     pub async fn same_as(

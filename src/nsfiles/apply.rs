@@ -14,6 +14,30 @@ fn read_local(file: &LocalFile) -> Result<Vec<u8>> {
     std::fs::read(&file.path).map_err(|e| Error::io("cannot read", &file.path, e))
 }
 
+/// Turns every `Compare` into `Unchanged` or `Update` against the server's copies, already read
+/// (path → bytes, from the namespace's export). A file the export did not hold is left to
+/// compare the other way.
+pub fn settle_from(
+    local: &[LocalFile],
+    items: &mut [Item],
+    copies: &std::collections::HashMap<String, Vec<u8>>,
+) -> Result<()> {
+    for item in items.iter_mut().filter(|i| i.action == Action::Compare) {
+        let (Some(copy), Some(file)) = (
+            copies.get(&item.path),
+            item.local.and_then(|l| local.get(l)),
+        ) else {
+            continue;
+        };
+        item.action = if read_local(file)? == *copy {
+            Action::Unchanged
+        } else {
+            Action::Update
+        };
+    }
+    Ok(())
+}
+
 /// Turns every `Compare` into `Unchanged` or `Update` by reading the server's copy; `progress`
 /// is called after each comparison.
 pub async fn settle(

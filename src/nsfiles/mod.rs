@@ -12,7 +12,7 @@ pub mod push;
 
 use serde::Serialize;
 
-pub use apply::{apply, settle};
+pub use apply::{apply, settle, settle_from};
 pub use discover::{LocalFile, discover};
 
 use crate::kestra::nsfiles::RemoteFile;

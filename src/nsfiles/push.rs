@@ -157,7 +157,9 @@ impl Plan {
 }
 
 /// Reads the namespace's files and plans `local` against them: by name and size, then, for a
-/// file of the same size, by reading the server's copy and comparing it byte for byte.
+/// file of the same size, by comparing it byte for byte with the server's copy. The copies come
+/// in one export when there are many and the namespace is small (one request instead of one per
+/// file), else one read each.
 pub async fn plan(
     client: &KestraClient,
     namespace: &str,
@@ -169,6 +171,22 @@ pub async fn plan(
     progress.step(&format!("reading the files of {namespace}"));
     let remote: Vec<RemoteFile> = client.nsfiles(namespace).tree("/").await?;
     let mut items: Vec<Item> = super::plan(local, &remote, prune);
+    let compares = items.iter().filter(|i| i.action == Action::Compare).count();
+    let remote_bytes: u64 = remote.iter().map(|r| r.size).sum();
+    if compares >= EXPORT_FROM && remote_bytes <= EXPORT_CAP {
+        progress.step(&format!(
+            "comparing with {namespace}'s copies: reading its export"
+        ));
+        match client.nsfiles(namespace).export(EXPORT_CAP).await {
+            Ok(copies) => {
+                super::settle_from(local, &mut items, &copies.into_iter().collect())?;
+            }
+            // A server without the route (or one answering something unreadable): the copies
+            // are read one by one, as below.
+            Err(e) if export_unavailable(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let compares = items.iter().filter(|i| i.action == Action::Compare).count();
     if compares > 0 {
         let show = |done: usize, total: usize| {
@@ -183,6 +201,20 @@ pub async fn plan(
         namespace: namespace.to_string(),
         items,
     })
+}
+
+/// From how many same-size files an export is worth asking for: below it, a read each costs
+/// about as much as one archive.
+const EXPORT_FROM: usize = 8;
+/// The largest namespace (the listed files' sizes together) asked for as one export: Kestra
+/// builds the archive in memory, and kestractl holds it.
+const EXPORT_CAP: u64 = 32 << 20;
+
+/// An export that cannot help (the route missing or refused, an archive too large or
+/// unreadable): the plan falls back to reading each file.
+fn export_unavailable(e: &crate::kestra::ApiError) -> bool {
+    matches!(e, crate::kestra::ApiError::Decode { .. })
+        || matches!(e.status(), Some(404 | 405 | 406 | 415 | 422 | 501))
 }
 
 /// Writes what `plan` says (nothing with `dry_run`), and reports each file and the totals.

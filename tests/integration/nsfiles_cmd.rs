@@ -444,3 +444,74 @@ fn a_flow_deploy_ships_each_namespaces_files_folder() {
             .code(3);
     }
 }
+
+/// Requests for one file's content (`GET …/files?path=`) and for the namespace's export.
+fn content_reads(emu: &Emu) -> (usize, usize) {
+    let reqs = emu.control().requests();
+    let get = |suffix: &str| {
+        reqs.iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with(suffix))
+            .count()
+    };
+    (get("/files"), get("/files/export"))
+}
+
+#[test]
+fn a_many_file_re_push_compares_against_one_export() {
+    let flow = "id: beside\nnamespace: nf.many\ntasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n";
+    for version in VERSIONS {
+        let emu = emulator(version);
+        let sb = Sandbox::new();
+        let dir = sb.path().join("files");
+        for i in 0..20 {
+            write(
+                &dir,
+                &format!("d{}/f{i}.txt", i % 3),
+                format!("file {i:02}\n").as_bytes(),
+            );
+        }
+        // A flow of the namespace: the export carries it under _flows/, which is not a file.
+        let flows = sb.path().join("flows");
+        write(&flows, "beside.yml", flow.as_bytes());
+        sb.cmd_for(&emu)
+            .args(["flows", "deploy", flows.to_str().unwrap()])
+            .ran()
+            .code(0);
+        let first = push_json(&sb, &emu, "nf.many", &dir, &[]);
+        assert_eq!(first["summary"]["created"], 20, "{version}: {first}");
+
+        emu.control().clear_requests();
+        let again = push_json(&sb, &emu, "nf.many", &dir, &["--prune", "--yes"]);
+        assert_eq!(again["summary"]["unchanged"], 20, "{version}: {again}");
+        assert_eq!(again["summary"]["deleted"], 0, "{version}: {again}");
+        assert_eq!(file_writes(&emu), 0, "{version}: an unchanged push wrote");
+        assert_eq!(
+            content_reads(&emu),
+            (0, 1),
+            "{version}: the copies are compared from one export, not read one by one"
+        );
+
+        // Same size, other bytes: found in the export and rewritten; the rest untouched.
+        write(&dir, "d1/f7.txt", b"FILE 07\n");
+        emu.control().clear_requests();
+        let third = push_json(&sb, &emu, "nf.many", &dir, &[]);
+        let s = &third["summary"];
+        assert_eq!(
+            (s["updated"].as_u64(), s["unchanged"].as_u64()),
+            (Some(1), Some(19)),
+            "{version}: {third}"
+        );
+        assert_eq!(file_writes(&emu), 1);
+        let got = sb
+            .cmd_for(&emu)
+            .args(["nsfiles", "get", "nf.many", "d1/f7.txt"])
+            .ran()
+            .code(0);
+        assert_eq!(got.stdout, b"FILE 07\n");
+        // The flow beside the files is still there.
+        sb.cmd_for(&emu)
+            .args(["flows", "get", "nf.many", "beside"])
+            .ran()
+            .code(0);
+    }
+}

@@ -485,6 +485,15 @@ async fn second_wave(s: &mut Scenario, v: KestraVersion) {
         )
         .await;
     assert_eq!(found, serde_json::json!(["/q/a.sql"]));
+    let (status, _) = s
+        .call(
+            "GET",
+            &t("/namespaces/{namespace}/files/export"),
+            "/api/v1/main/namespaces/company.team/files/export",
+            Body::None,
+        )
+        .await;
+    assert_eq!(status, 200);
     s.call(
         "DELETE",
         &t(files),

@@ -1,7 +1,7 @@
 //! Namespace files (`NamespaceFileController`, 1.3.25
 //! `webserver/…/controllers/api/NamespaceFileController.java`; the same routes in the 2.0 spec):
-//! a file's content, a directory's entries, a file's stats, a search on paths, upload (multipart
-//! `fileContent`) and delete. Contents are kept in the store's files under `nsfile://{namespace}{path}`, their dates
+//! a file's content, a directory's entries, a file's stats, a search on paths, the namespace's
+//! ZIP export, upload (multipart `fileContent`) and delete. Contents are kept in the store's files under `nsfile://{namespace}{path}`, their dates
 //! beside them under `nsmeta://…`; directories are the folders of the stored paths (so a folder
 //! emptied by a delete disappears, as Kestra's "zombie-aware" delete removes it).
 
@@ -60,7 +60,63 @@ pub fn routes(_v: KestraVersion) -> Vec<Declared> {
             "/api/v1/{tenant}/namespaces/{namespace}/files/search",
             get(search),
         ),
+        Declared::new(
+            Method::GET,
+            "/api/v1/{tenant}/namespaces/{namespace}/files/export",
+            get(export),
+        ),
     ]
+}
+
+/// `exportNamespaceFiles` (1.3.25 `NamespaceFileController.java` l.274-311; the same path and
+/// `application/octet-stream` in the 2.0 spec): a ZIP built whole, every file of the namespace
+/// (folders skipped, children of the namespace not included) under its path without the leading
+/// slash, then every live flow of exactly that namespace as `_flows/<id>.yml` (its source);
+/// `Content-Disposition: attachment; filename="<namespace>_files.zip"`. An empty or unknown
+/// namespace gives an empty ZIP. Java's `ZipOutputStream` deflates by default.
+async fn export(
+    State(state): State<Shared>,
+    Path((_tenant, namespace)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    use std::io::Write;
+    let internal = |e: &dyn std::fmt::Display| ApiError::internal(e.to_string());
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        let prefix = format!("nsfile://{namespace}/");
+        for (uri, bytes) in state.store.files_under(&prefix) {
+            let Some(path) = uri.strip_prefix(&prefix) else {
+                continue;
+            };
+            zip.start_file(path, opts).map_err(|e| internal(&e))?;
+            zip.write_all(&bytes).map_err(|e| internal(&e))?;
+        }
+        for flow in state
+            .store
+            .latest_flows()
+            .into_iter()
+            .filter(|f| f.namespace == namespace)
+        {
+            zip.start_file(format!("_flows/{}.yml", flow.id), opts)
+                .map_err(|e| internal(&e))?;
+            zip.write_all(flow.source.as_bytes())
+                .map_err(|e| internal(&e))?;
+        }
+        zip.finish().map_err(|e| internal(&e))?;
+    }
+    let mut resp = buf.into_inner().into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    let disposition = format!("attachment; filename=\"{namespace}_files.zip\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }
 
 /// The path Kestra stores: `new URI(URLEncoder.encode(path)).getPath()` turns every space into
