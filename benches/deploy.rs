@@ -15,9 +15,15 @@
 //! costs the server real work), recreated from nothing for each run, counting requests on the
 //! client side (kestractl's `-v` log; the other sides count their own).
 //!
+//! - the read floor, for redeploys: every local flow file read and every namespace's export
+//!   fetched at once, nothing parsed or compared.
+//!
+//! Each run puts another side first. kestractl's peak memory is read with GNU time.
+//!
 //! Run: `cargo bench --bench deploy` (options through env: BENCH_TARGET=memory, BENCH_FLOWS=1000,
-//! BENCH_NAMESPACES=10, BENCH_LATENCY_MS=5, BENCH_RUNS=5). Prints a Markdown table of medians,
-//! ratios and request counts; BENCHMARKS.md quotes it.
+//! BENCH_NAMESPACES=10, BENCH_LATENCY_MS=5, BENCH_RUNS=5, BENCH_SHAPE=full|small,
+//! BENCH_SIDES=ours,base,sync,floor,read, BENCH_SCENARIOS=first,unchanged,10%). Prints a Markdown
+//! table of medians, ratios, peak memory and request counts; BENCHMARKS.md quotes it.
 
 // Benchmark harness: a failed expectation is a failed run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -40,7 +46,14 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// A flow of the benchmark's shape (`BENCH_SHAPE`): `full`, with a description, labels, an input
+/// and two tasks; `small`, an id, a namespace and one task.
 fn flow(ns: &str, id: &str, message: &str) -> String {
+    if std::env::var("BENCH_SHAPE").is_ok_and(|s| s == "small") {
+        return format!(
+            "id: {id}\nnamespace: {ns}\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: \"{message}\"\n"
+        );
+    }
     format!(
         "id: {id}\nnamespace: {ns}\ndescription: benchmark flow\nlabels:\n  team: bench\ninputs:\n  - id: who\n    type: STRING\n    defaults: world\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: \"{message} {{{{ inputs.who }}}}\"\n  - id: done\n    type: io.kestra.plugin.core.log.Log\n    message: done\n"
     )
@@ -194,8 +207,23 @@ fn counts(emu: &BackgroundEmulator) -> (usize, usize) {
 /// client-side counts (one line per answered request). The in-memory server counts for itself,
 /// so kestractl runs there without the log's cost.
 fn kestractl_deploy(url: &str, dir: &Path, count: bool) -> (Duration, (usize, usize)) {
+    kestractl_deploy_measured(url, dir, count).0
+}
+
+/// `kestractl_deploy`, and kestractl's peak memory (max RSS, KiB, from GNU time).
+fn kestractl_deploy_measured(
+    url: &str,
+    dir: &Path,
+    count: bool,
+) -> ((Duration, (usize, usize)), u64) {
+    let rss_file = dir.with_extension("rss");
     let started = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kestractl"));
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(env!("CARGO_BIN_EXE_kestractl"));
     if count {
         cmd.arg("-v");
     }
@@ -224,6 +252,11 @@ fn kestractl_deploy(url: &str, dir: &Path, count: bool) -> (Duration, (usize, us
         "kestractl failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let rss: u64 = std::fs::read_to_string(&rss_file)
+        .expect("GNU time's output")
+        .trim()
+        .parse()
+        .expect("max RSS in KiB");
     let log = String::from_utf8_lossy(&out.stderr);
     let (mut requests, mut writes) = (0, 0);
     for line in log
@@ -239,7 +272,7 @@ fn kestractl_deploy(url: &str, dir: &Path, count: bool) -> (Duration, (usize, us
             writes += 1;
         }
     }
-    (elapsed, (requests, writes))
+    ((elapsed, (requests, writes)), rss)
 }
 
 /// Every flow file under `dir` as (namespace, id, source), in path order.
@@ -315,6 +348,38 @@ fn floor_deploy(
         }
     });
     (started.elapsed(), (writes.len(), writes.len()))
+}
+
+/// The read floor of a redeploy: every local flow file read, and every namespace's export
+/// (`GET /flows/export/by-query?filters[namespace][EQUALS]=…`, the ZIP of its sources) fetched
+/// concurrently and read to its end; no parsing, no plan. What an unchanged redeploy cannot beat.
+fn read_floor(url: &str, dir: &Path, namespaces: usize) -> (Duration, (usize, usize)) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let export = format!("{url}/api/v1/main/flows/export/by-query");
+    let started = Instant::now();
+    let files = flow_files(dir).len();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut reads = futures_util::stream::iter((0..namespaces).map(|n| {
+            client
+                .get(&export)
+                .query(&[("filters[namespace][EQUALS]", format!("bench.ns{n}"))])
+                .basic_auth(USER, Some(PASSWORD))
+                .header("Accept", "application/octet-stream")
+                .send()
+        }))
+        .buffer_unordered(namespaces.max(1));
+        while let Some(resp) = reads.next().await {
+            let resp = resp.expect("export");
+            assert!(resp.status().is_success(), "export: {}", resp.status());
+            resp.bytes().await.expect("export body");
+        }
+    });
+    assert!(files > 0);
+    (started.elapsed(), (namespaces, 0))
 }
 
 /// The second baseline: the official Go kestractl's `flows namespace-sync`, one request per
@@ -400,6 +465,8 @@ fn sequential_deploy(url: &str, dir: &Path) -> (Duration, (usize, usize)) {
 struct Side {
     took: Vec<Duration>,
     counts: (usize, usize),
+    /// kestractl's peak memory per run (KiB).
+    rss: Vec<u64>,
 }
 
 impl Side {
@@ -407,9 +474,15 @@ impl Side {
         Side {
             took: Vec::new(),
             counts: (0, 0),
+            rss: Vec::new(),
         }
     }
 }
+
+/// The sides, as `BENCH_SIDES` names them (default: all): `ours` (kestractl), `base` (the Go
+/// CLI's per-flow deploy), `sync` (its namespace-sync), `floor` (bare concurrent writes), `read`
+/// (the read floor: every export and every local file).
+const ALL_SIDES: [&str; 5] = ["ours", "base", "sync", "floor", "read"];
 
 fn main() {
     let target = std::env::var("BENCH_TARGET").unwrap_or_else(|_| "memory".into());
@@ -417,6 +490,26 @@ fn main() {
     let namespaces = env_or("BENCH_NAMESPACES", 10);
     let latency = env_or("BENCH_LATENCY_MS", 5) as u64;
     let runs = env_or("BENCH_RUNS", 5).max(1);
+    let sides: Vec<&str> = match std::env::var("BENCH_SIDES") {
+        Ok(list) => ALL_SIDES
+            .into_iter()
+            .filter(|s| list.split(',').any(|w| w.trim() == *s))
+            .collect(),
+        Err(_) => ALL_SIDES.to_vec(),
+    };
+    assert!(sides.contains(&"ours"), "BENCH_SIDES must include ours");
+    let scenarios: Vec<(&str, Option<Option<usize>>)> = [
+        ("first deploy", None),
+        ("unchanged redeploy", Some(None)),
+        ("10% changed", Some(Some(10))),
+    ]
+    .into_iter()
+    .filter(|(name, _)| {
+        std::env::var("BENCH_SCENARIOS").map_or(true, |list| {
+            list.split(',').any(|w| name.starts_with(w.trim()))
+        })
+    })
+    .collect();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("flows");
     if target == "docker" {
@@ -427,7 +520,8 @@ fn main() {
         assert!(status.success());
     }
     eprintln!(
-        "deploy benchmark on {target}: {flows} flows, {namespaces} namespaces, {runs} runs{}",
+        "deploy benchmark on {target}: {flows} flows ({} shape), {namespaces} namespaces, {runs} runs{}",
+        std::env::var("BENCH_SHAPE").unwrap_or_else(|_| "full".into()),
         if target == "memory" {
             format!(", {latency} ms latency")
         } else {
@@ -435,16 +529,22 @@ fn main() {
         }
     );
 
-    let sides = ["ours", "base", "sync", "floor"];
     let mut rows = Vec::new();
-    for (scenario, prepare_changed) in [
-        ("first deploy", None),
-        ("unchanged redeploy", Some(None)),
-        ("10% changed", Some(Some(10))),
-    ] {
+    for (scenario, prepare_changed) in scenarios {
         let mut results: Vec<Side> = sides.iter().map(|_| Side::new()).collect();
-        for run in 0..runs {
-            for (i, side) in sides.iter().enumerate() {
+        // On the Docker stack, kestractl's requests are counted in one more run of its own with
+        // `-v` (its log names each request), so the timed runs pay no logging.
+        let count_run = usize::from(target == "docker");
+        for run in 0..runs + count_run {
+            let counting = run == runs;
+            // Each side goes first in turn.
+            let order: Vec<usize> = if counting {
+                vec![0]
+            } else {
+                (0..sides.len()).map(|i| (i + run) % sides.len()).collect()
+            };
+            for i in order {
+                let side = sides[i];
                 let server = Target::fresh(&target, latency, tmp.path());
                 let url = server.api_url();
                 write_flows(&dir, flows, namespaces, None);
@@ -470,20 +570,38 @@ fn main() {
                         .collect();
                 }
                 server.clear_requests();
-                let (took, client_counts) = match *side {
-                    "ours" => kestractl_deploy(&url, &dir, target == "docker"),
+                if counting {
+                    let ((_, client_counts), _) = kestractl_deploy_measured(&url, &dir, true);
+                    results[i].counts = server.counts(client_counts);
+                    continue;
+                }
+                let mut rss = None;
+                let (took, client_counts) = match side {
+                    "ours" => {
+                        let (r, kib) = kestractl_deploy_measured(&url, &dir, false);
+                        rss = Some(kib);
+                        r
+                    }
                     "base" => sequential_deploy(&url, &dir),
                     "sync" => namespace_sync_deploy(&url, &dir),
+                    "read" => read_floor(&url, &dir, namespaces),
                     _ => floor_deploy(&url, &writes),
                 };
                 let c = server.counts(client_counts);
                 results[i].took.push(took);
-                results[i].counts = c;
+                if target != "docker" || side != "ours" {
+                    results[i].counts = c;
+                }
+                results[i].rss.extend(rss);
                 eprintln!(
-                    "  {scenario:<19} run {run} {side:<5}: {:>8.1} ms, {} requests, {} writes",
+                    "  {scenario:<19} run {run} {side:<5}: {:>8.1} ms, {} requests, {} writes{}",
                     took.as_secs_f64() * 1e3,
                     c.0,
-                    c.1
+                    c.1,
+                    rss.map_or(String::new(), |k| format!(
+                        ", peak RSS {:.1} MiB",
+                        k as f64 / 1024.0
+                    ))
                 );
             }
         }
@@ -491,31 +609,65 @@ fn main() {
     }
 
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "| scenario | kestractl (median) | Go CLI's deploy (per flow: GET, then POST/PUT) | Go CLI's namespace-sync (one request per namespace) | floor (bare concurrent writes) | kestractl / floor | requests (writes): kestractl, deploy, namespace-sync, floor |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---|");
+    let names = |side: &str| match side {
+        "ours" => "kestractl",
+        "base" => "Go CLI's deploy (per flow: GET, then POST/PUT)",
+        "sync" => "Go CLI's namespace-sync (one request per namespace)",
+        "floor" => "write floor (bare concurrent writes)",
+        _ => "read floor (every export + every local file)",
+    };
+    let mut header = String::from("| scenario |");
+    for side in &sides {
+        header.push_str(&format!(" {} (median) |", names(side)));
+    }
+    header.push_str(" kestractl / floor | kestractl peak RSS (median) | requests (writes), in the order of the sides |");
+    println!("{header}");
+    println!("|---|{}---:|---:|---|", "---:|".repeat(sides.len()));
     for (scenario, results) in rows {
-        let [ours, base, sync, floor] =
-            [0, 1, 2, 3].map(|i| median(results[i].took.clone()).expect("samples"));
-        let ratio_to_floor = if results[3].counts.0 == 0 {
-            "— (nothing to write)".to_string()
-        } else {
-            format!("{:.2}", ms(ours) / ms(floor))
+        let med: Vec<f64> = results
+            .iter()
+            .map(|r| ms(median(r.took.clone()).expect("samples")))
+            .collect();
+        let at = |name: &str| sides.iter().position(|s| *s == name);
+        let ours = med[0];
+        // The floor a scenario is held against: the writes when there are any, else the reads.
+        let floor = match (at("floor"), at("read")) {
+            (Some(f), _) if results[f].counts.0 > 0 => Some(("write floor", med[f])),
+            (_, Some(r)) => Some(("read floor", med[r])),
+            _ => None,
         };
-        let c = |i: usize| format!("{} ({})", results[i].counts.0, results[i].counts.1);
-        println!(
-            "| {scenario} | {:.0} ms | {:.0} ms ({:.1}× kestractl) | {:.0} ms ({:.1}× kestractl) | {:.0} ms | {ratio_to_floor} | {}, {}, {}, {} |",
-            ms(ours),
-            ms(base),
-            ms(base) / ms(ours),
-            ms(sync),
-            ms(sync) / ms(ours),
-            ms(floor),
-            c(0),
-            c(1),
-            c(2),
-            c(3),
-        );
+        let mut line = format!("| {scenario} |");
+        for (i, m) in med.iter().enumerate() {
+            if i == 0 {
+                line.push_str(&format!(" {m:.0} ms |"));
+            } else {
+                line.push_str(&format!(" {m:.0} ms ({:.2}× kestractl) |", m / ours));
+            }
+        }
+        line.push_str(&match floor {
+            Some((name, f)) => format!(" {:.2} ({name}) |", ours / f),
+            None => " — |".into(),
+        });
+        let rss = median(results[0].rss.clone()).unwrap_or(0);
+        line.push_str(&format!(" {:.1} MiB |", rss as f64 / 1024.0));
+        let counts: Vec<String> = results
+            .iter()
+            .map(|r| format!("{} ({})", r.counts.0, r.counts.1))
+            .collect();
+        line.push_str(&format!(" {} |", counts.join(", ")));
+        println!("{line}");
+        let runs_of = |r: &Side| {
+            r.took
+                .iter()
+                .map(|d| format!("{:.0}", ms(*d)))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        let per_run: Vec<String> = sides
+            .iter()
+            .zip(&results)
+            .map(|(s, r)| format!("{s} {}", runs_of(r)))
+            .collect();
+        eprintln!("{scenario}, per run (ms): {}", per_run.join("; "));
     }
 }
