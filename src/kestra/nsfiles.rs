@@ -60,8 +60,10 @@ pub struct RemoteFile {
     pub updated: Option<i64>,
 }
 
-/// How many directories are listed at once while walking a tree.
-const WALK_CONCURRENCY: usize = 8;
+/// How many directories are listed at once while walking a tree: as many as a push writes at
+/// once (a listing is a light read, and the walk goes level by level, so a wide level would
+/// otherwise take many rounds).
+const WALK_CONCURRENCY: usize = 32;
 
 /// The files of one namespace, borrowed from the client (`client.nsfiles(namespace)`): every
 /// call names the same namespace, so it is given once.
