@@ -121,6 +121,21 @@ impl Scanned {
             .collect()
     }
 
+    /// The documents that read as flows and that `known` does not hold, as they would be sent:
+    /// what a deploy will write, before anything is parsed (so the server can check them while
+    /// they are parsed here).
+    pub fn pending(&self, known: impl Fn(&Head, &str) -> bool) -> Vec<LocalFlow> {
+        self.docs
+            .iter()
+            .filter_map(|d| match &d.state {
+                State::Scanned(h) | State::Parsed(Ok(h)) if !known(h, &d.text) => {
+                    Some(as_flow(d, h))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The flows and every problem. A document `known` holds (given its head and text: the
     /// server's copy is exactly this text) is taken as it is; every other one is parsed, and with `checks` also gets the local
     /// checks Kestra's own would make (`check::local_checks`). A flow defined twice is a problem

@@ -3,13 +3,15 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use super::{file_sets, invalid_input, print_problems, validate_with_warnings};
+use super::{file_sets, invalid_input, print_problems};
 use crate::commands::{Ctx, Run};
 use crate::error::{Exit, Result};
 use crate::flows::apply::{Written, apply};
 use crate::flows::diff;
 use crate::flows::plan::{Action, PlanItem, RemoteFlow, plan};
+use crate::flows::remote::Validated;
 use crate::flows::report::DeployReport;
+use crate::flows::source::Head;
 use crate::flows::{FileProblem, LocalFlow, check, remote, scan};
 use crate::kestra::KestraClient;
 use crate::nsfiles::{LocalFile, push};
@@ -128,38 +130,59 @@ type Checked = (
 /// Reads the folder and the server, plans, then checks every flow the deploy will write (creates
 /// and updates; an unchanged flow is the server's own copy already, not even parsed again),
 /// locally and on the server, in one pass: every problem of every file is listed, and nothing is
-/// written if there is any.
+/// written if there is any. The server checks the flows to write while they are parsed here.
 async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked> {
     let scanned = scan(&args.path, args.namespace.as_deref())?;
+    // `_files/` folders beside the flows: their namespace is settled (from the flows' heads), and
+    // their files found, before anything is sent.
+    let mut folder_problems = Vec::new();
+    let file_sets = file_sets(
+        &args.path,
+        &scanned.pending(|_, _| false),
+        args.namespace.as_deref(),
+        &mut folder_problems,
+    )?;
     let namespaces = scanned.namespaces();
     let read = if namespaces.is_empty() {
         Ok(Vec::new())
     } else {
         read_server(ctx, &namespaces, progress).await
     };
-    let server_copies: HashMap<(&str, &str), &str> = read
+    let copies: ServerCopies = read
         .iter()
         .flatten()
-        .filter_map(|r| Some(((r.namespace.as_str(), r.id.as_str()), r.source.as_deref()?)))
+        .filter_map(|r| Some(((r.namespace.clone(), r.id.clone()), r.source.clone()?)))
         .collect();
-    let (flows, mut problems) = scanned.finish(
-        |head, text| server_copies.get(&(head.namespace.as_str(), head.id.as_str())) == Some(&text),
-        true,
-    );
-    drop(server_copies);
-    // `_files/` folders beside the flows: their namespace is settled, and their files found, before
-    // anything is written.
-    let file_sets = file_sets(&args.path, &flows, args.namespace.as_deref(), &mut problems)?;
+    let pending = scanned.pending(|head, text| is_copy(&copies, head, text));
+    let parse = tokio::task::spawn_blocking(move || {
+        scanned.finish(|head, text| is_copy(&copies, head, text), true)
+    });
+    let validate = async {
+        if read.is_err() || pending.is_empty() {
+            return Ok(None);
+        }
+        progress.step(&format!(
+            "validating {} on the server",
+            count(pending.len(), "flow")
+        ));
+        let refs: Vec<&LocalFlow> = pending.iter().collect();
+        remote::validate(ctx.kestra().await?, &refs).await.map(Some)
+    };
+    let (parsed, validated) = tokio::join!(parse, validate);
+    let (flows, mut problems) = match parsed {
+        Ok(done) => done,
+        // Parsing can only panic on a bug: carried on as the same panic.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    problems.extend(folder_problems);
     // No flow loaded while some file is broken: nothing for the server to plan or check.
     let server = if flows.is_empty() && !problems.is_empty() {
         Ok(None)
     } else {
-        match read {
-            Ok(remote) => planned_and_validated(ctx, args, &flows, remote, progress)
-                .await
-                .map(Some),
-            Err(e) => Err(e),
-        }
+        read.and_then(|remote| {
+            let validated = validated?;
+            Ok(Some(planned(ctx, args, &flows, remote, validated)))
+        })
     };
     let planned = match server {
         Ok(Some((remote, items, found))) => {
@@ -190,6 +213,16 @@ async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked>
     }
 }
 
+/// The server's sources by (namespace, id).
+type ServerCopies = HashMap<(String, String), String>;
+
+/// Whether the server holds exactly `text` for this head.
+fn is_copy(copies: &ServerCopies, head: &Head, text: &str) -> bool {
+    copies
+        .get(&(head.namespace.clone(), head.id.clone()))
+        .is_some_and(|source| source == text)
+}
+
 /// What the server holds in the folder's namespaces (after the version probe).
 async fn read_server(
     ctx: &Ctx,
@@ -205,33 +238,38 @@ async fn read_server(
     remote::read_namespaces(client, namespaces).await
 }
 
-/// The plan against the server's copies of the flows' namespaces, and the server's problems
-/// with what the plan writes (only those: validating unchanged flows would cost a request per
-/// hundred flows for nothing).
-async fn planned_and_validated(
+/// The plan against the server's copies of the flows' namespaces, and what the server said of
+/// the flows it writes (creates and updates: the flows checked while they were parsed, of which
+/// only those that loaded and will be written count; their warnings are said here).
+fn planned(
     ctx: &Ctx,
     args: &Args,
     flows: &[LocalFlow],
     remote: Vec<RemoteFlow>,
-    progress: &Progress,
-) -> Result<(Vec<RemoteFlow>, Vec<PlanItem>, Vec<FileProblem>)> {
-    let client = ctx.kestra().await?;
+    validated: Option<Validated>,
+) -> (Vec<RemoteFlow>, Vec<PlanItem>, Vec<FileProblem>) {
     let items: Vec<PlanItem> = plan(flows, &remote, args.prune);
     let writes: Vec<&LocalFlow> = items
         .iter()
         .filter(|i| matches!(i.action, Action::Create | Action::Update))
         .filter_map(|i| i.local.and_then(|l| flows.get(l)))
         .collect();
-    let found = if writes.is_empty() {
-        Vec::new()
-    } else {
-        progress.step(&format!(
-            "validating {} on the server",
-            count(writes.len(), "flow")
-        ));
-        validate_with_warnings(ctx, client, &writes).await?
+    let Some(validated) = validated else {
+        return (remote, items, Vec::new());
     };
-    Ok((remote, items, found))
+    for w in validated.warnings.iter().filter(|w| {
+        writes
+            .iter()
+            .any(|f| w.starts_with(&format!("{}:{}: ", f.file, f.first_line)))
+    }) {
+        ctx.out.warn(w);
+    }
+    let found = validated
+        .problems
+        .into_iter()
+        .filter(|p| writes.iter().any(|f| check::is_about(p, f, flows)))
+        .collect();
+    (remote, items, found)
 }
 
 /// With --prune, the flows the deploy would delete are listed and confirmed first.
