@@ -148,11 +148,15 @@ async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked>
     } else {
         read_server(ctx, &namespaces, progress).await
     };
-    let copies: ServerCopies = read
-        .iter()
-        .flatten()
-        .filter_map(|r| Some(((r.namespace.clone(), r.id.clone()), r.source.clone()?)))
-        .collect();
+    let mut copies = ServerCopies::new();
+    for r in read.iter().flatten() {
+        if let Some(source) = &r.source {
+            copies
+                .entry(r.namespace.clone())
+                .or_default()
+                .insert(r.id.clone(), source.clone());
+        }
+    }
     let pending = scanned.pending(|head, text| is_copy(&copies, head, text));
     let parse = tokio::task::spawn_blocking(move || {
         scanned.finish(|head, text| is_copy(&copies, head, text), true)
@@ -213,13 +217,14 @@ async fn checked(ctx: &Ctx, args: &Args, progress: &Progress) -> Result<Checked>
     }
 }
 
-/// The server's sources by (namespace, id).
-type ServerCopies = HashMap<(String, String), String>;
+/// The server's sources by namespace, then id (looked up by borrowed names: twice per document).
+type ServerCopies = HashMap<String, HashMap<String, String>>;
 
 /// Whether the server holds exactly `text` for this head.
 fn is_copy(copies: &ServerCopies, head: &Head, text: &str) -> bool {
     copies
-        .get(&(head.namespace.clone(), head.id.clone()))
+        .get(&head.namespace)
+        .and_then(|flows| flows.get(&head.id))
         .is_some_and(|source| source == text)
 }
 
