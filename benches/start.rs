@@ -345,23 +345,19 @@ fn main() {
                     floors.push(r.floor);
                     starts.push(r.docker_starts);
                 }
-                1 => {
-                    let (t, _) = compose_way(
-                        &Stack::new("seed", tmp.path(), EMULATOR_IMAGE),
-                        tmp.path(),
-                        SEED_WAY,
-                    );
-                    eprintln!("run {run}: compose (seed's way) {t:.2} s");
-                    seed.push(t);
-                }
                 _ => {
-                    let (b, _) = compose_way(
-                        &Stack::new("best", tmp.path(), EMULATOR_IMAGE),
+                    let (tag, way, label, sample) = if side == 1 {
+                        ("seed", SEED_WAY, "seed's way", &mut seed)
+                    } else {
+                        ("best", BEST_WAY, "best settings", &mut best)
+                    };
+                    let (t, _) = compose_way(
+                        &Stack::new(tag, tmp.path(), EMULATOR_IMAGE),
                         tmp.path(),
-                        BEST_WAY,
+                        way,
                     );
-                    eprintln!("run {run}: compose (best settings) {b:.2} s");
-                    best.push(b);
+                    eprintln!("run {run}: compose ({label}) {t:.2} s");
+                    sample.push(t);
                 }
             }
         }
